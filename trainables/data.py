@@ -1,0 +1,200 @@
+"""Text classification data: load the splits, map labels, and batch them for one worker.
+
+Sources: the built-in demo task, local CSV/TSV/JSONL files with named text and label columns, or
+a Hugging Face dataset (only for users with network; nothing here downloads by default).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from trainables.demo_task import make_demo_splits
+from trainables.settings import DataSettings
+
+Example = tuple[str, Any]
+
+
+@dataclass
+class Splits:
+    """The labelled examples of a task, with labels already mapped to ids 0..n-1."""
+
+    train: list[tuple[str, int]]
+    validation: list[tuple[str, int]]
+    test: list[tuple[str, int]]
+    label_names: list[str]
+
+
+def _file_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        return suffix[1:]
+    if suffix in (".jsonl", ".json"):
+        return "jsonl"
+    raise ValueError(f"unsupported data file type {suffix!r} (use .csv, .tsv or .jsonl): {path}")
+
+
+def read_columns(path: Path) -> list[str]:
+    """Column names of a data file, read from its header (or first JSON line)."""
+    kind = _file_format(path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        if kind == "jsonl":
+            first = handle.readline()
+            return list(json.loads(first)) if first.strip() else []
+        return next(csv.reader(handle, delimiter="\t" if kind == "tsv" else ","), [])
+
+
+def check_data_files(data: DataSettings) -> list[tuple[str, str]]:
+    """Problems with the data files, as (field path, message) pairs; empty when all is well."""
+    problems: list[tuple[str, str]] = []
+    if data.source != "files":
+        return problems
+    for field in ("train_file", "validation_file", "test_file"):
+        value = getattr(data, field)
+        if value is None:
+            continue
+        path = Path(value).expanduser()
+        if not path.is_file():
+            what = "is a directory, not a file" if path.is_dir() else "file not found"
+            problems.append((f"data.{field}", f"{what} (got {value!r})"))
+            continue
+        try:
+            columns = read_columns(path)
+        except (ValueError, json.JSONDecodeError, UnicodeDecodeError) as error:
+            problems.append((f"data.{field}", f"cannot read {value!r}: {error}"))
+            continue
+        for column_field in ("text_column", "label_column"):
+            column = getattr(data, column_field)
+            if column not in columns:
+                problems.append(
+                    (f"data.{column_field}", f"no column {column!r} in {value} (has {columns})")
+                )
+    return problems
+
+
+def _read_file(path: Path, text_column: str, label_column: str) -> list[Example]:
+    kind = _file_format(path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        if kind == "jsonl":
+            rows = [json.loads(line) for line in handle if line.strip()]
+        else:
+            rows = list(csv.DictReader(handle, delimiter="\t" if kind == "tsv" else ","))
+    return [(str(row[text_column]), row[label_column]) for row in rows]
+
+
+def _read_hf(data: DataSettings) -> dict[str, list[Example]]:
+    try:
+        import datasets  # optional: only users with network and the package use this source
+    except ImportError as error:
+        raise RuntimeError("data.source 'hf' needs `pip install datasets` and network") from error
+    loaded = datasets.load_dataset(data.hf_dataset, data.hf_config)
+    return {
+        split: [(str(row[data.text_column]), row[data.label_column]) for row in loaded[split]]
+        for split in loaded
+    }
+
+
+def _carve_validation(
+    train: list[Example], fraction: float, seed: int
+) -> tuple[list[Example], list[Example]]:
+    shuffled = list(train)
+    random.Random(seed).shuffle(shuffled)
+    cut = max(1, int(len(shuffled) * fraction))
+    return shuffled[cut:], shuffled[:cut]
+
+
+def load_splits(data: DataSettings, seed: int = 0) -> Splits:
+    """Load train/validation/test examples and map labels to contiguous ids.
+
+    Label ids are assigned from the sorted distinct training labels, so every worker and every
+    trial agrees on them.
+    """
+    if data.source == "demo":
+        demo = data.demo
+        raw = make_demo_splits(
+            demo.train_size, demo.validation_size, demo.test_size, demo.label_noise, demo.seed
+        )
+        return Splits(raw["train"], raw["validation"], raw["test"], ["negative", "positive"])
+    if data.source == "files":
+        read = lambda name: _read_file(Path(name).expanduser(), data.text_column, data.label_column)  # noqa: E731
+        train = read(data.train_file)
+        validation = read(data.validation_file) if data.validation_file else None
+        test = read(data.test_file) if data.test_file else []
+    else:
+        loaded = _read_hf(data)
+        train, validation, test = loaded["train"], loaded.get("validation"), loaded.get("test", [])
+    if data.max_train_examples is not None:
+        train = train[: data.max_train_examples]
+    if validation is None:
+        train, validation = _carve_validation(train, data.validation_fraction, seed)
+    label_names = sorted({str(label) for _, label in train})
+    ids = {name: index for index, name in enumerate(label_names)}
+
+    def mapped(examples: list[Example], split: str) -> list[tuple[str, int]]:
+        unknown = {str(label) for _, label in examples} - ids.keys()
+        if unknown:
+            raise ValueError(f"{split} split has labels not seen in training: {sorted(unknown)}")
+        return [(text, ids[str(label)]) for text, label in examples]
+
+    return Splits(
+        mapped(train, "train"), mapped(validation, "validation"), mapped(test, "test"), label_names
+    )
+
+
+class _Examples(Dataset):
+    def __init__(self, examples: list[tuple[str, int]]):
+        self.examples = examples
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> tuple[str, int]:
+        return self.examples[index]
+
+
+def make_loader(
+    examples: list[tuple[str, int]],
+    tokenizer: Any,
+    batch_size: int,
+    max_length: int,
+    rank: int,
+    world_size: int,
+    shuffle: bool,
+    seed: int,
+) -> DataLoader:
+    """A loader over this worker's shard; batches are tokenized and padded on the fly."""
+
+    def collate(batch: list[tuple[str, int]]) -> dict[str, torch.Tensor]:
+        texts, labels = zip(*batch)
+        encoded = tokenizer(
+            list(texts), truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+        )
+        encoded["labels"] = torch.tensor(labels, dtype=torch.long)
+        return dict(encoded)
+
+    if not shuffle:
+        # Evaluation: a plain strided shard, so no example is padded in twice and the summed
+        # losses over workers cover every example exactly once.
+        shard = _Examples(examples[rank::world_size])
+        return DataLoader(shard, batch_size=batch_size, shuffle=False, collate_fn=collate)
+    sampler = DistributedSampler(
+        _Examples(examples), num_replicas=world_size, rank=rank, shuffle=True, seed=seed
+    )
+    return DataLoader(_Examples(examples), batch_size=batch_size, sampler=sampler, collate_fn=collate)
+
+
+def fixed_train_sample(train: list[tuple[str, int]], size: int, seed: int) -> list[tuple[str, int]]:
+    """The fixed sample of the training split whose eval-mode loss is the gap's training side.
+
+    It depends on the data seed only, so every trial of a sweep measures the same examples.
+    """
+    if size >= len(train):
+        return list(train)
+    return random.Random(seed).sample(train, size)

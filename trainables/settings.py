@@ -1,0 +1,142 @@
+"""Typed settings of one trial: what the trial side needs to know, nothing about search.
+
+The sweep spec in ``search/`` embeds these models, so a sweep file is validated against exactly
+the fields the trial consumes. They travel to Ray workers as plain dicts (``model_dump``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+BUILTIN_MINILM = "builtin:minilm"
+
+
+class Strict(BaseModel):
+    """Base for every settings block: unknown keys are mistakes, not extensions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSettings(Strict):
+    """Which pretrained model to fine-tune and where LoRA goes."""
+
+    name: str = Field(
+        BUILTIN_MINILM,
+        description="Hugging Face model id, local folder, or builtin:minilm (all-MiniLM-L6-v2).",
+    )
+    task: Literal["sequence-classification"] = "sequence-classification"
+    lora_target_modules: list[str] | None = Field(
+        None, description="Module names to adapt; None lets peft pick for the architecture."
+    )
+    # Tests and benchmarks build tiny random models from a config instead of loading weights.
+    random_init_config: dict | None = Field(
+        None, description="A transformers config dict; when set, the model is built untrained."
+    )
+
+    @model_validator(mode="after")
+    def _local_path_exists(self) -> ModelSettings:
+        looks_local = self.name.startswith((".", "/", "~"))
+        if looks_local and not Path(self.name).expanduser().is_dir():
+            raise ValueError(f"model folder does not exist (got {self.name!r})")
+        return self
+
+
+class DemoTaskSettings(Strict):
+    """Size and label noise of the built-in demo task (see ``trainables/demo_task.py``)."""
+
+    train_size: int = Field(256, gt=0)
+    validation_size: int = Field(256, gt=0)
+    test_size: int = Field(256, ge=0)
+    label_noise: float = Field(0.2, ge=0.0, lt=0.5)
+    seed: int = 1234
+
+
+class DataSettings(Strict):
+    """Where the text comes from and how it is split and tokenized."""
+
+    source: Literal["demo", "files", "hf"] = "demo"
+    demo: DemoTaskSettings = DemoTaskSettings()
+    train_file: str | None = None
+    validation_file: str | None = None
+    test_file: str | None = None
+    hf_dataset: str | None = Field(None, description="Hugging Face dataset name (needs network).")
+    hf_config: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    validation_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    max_train_examples: int | None = Field(None, gt=0)
+    max_length: int = Field(64, gt=0, le=8192)
+    train_eval_samples: int = Field(
+        128, gt=0, description="Size of the fixed training sample whose loss defines the gap."
+    )
+
+    @model_validator(mode="after")
+    def _source_has_its_fields(self) -> DataSettings:
+        if self.source == "files" and not self.train_file:
+            raise ValueError("data.source 'files' needs data.train_file")
+        if self.source == "hf" and not self.hf_dataset:
+            raise ValueError("data.source 'hf' needs data.hf_dataset")
+        return self
+
+
+class TrainingSettings(Strict):
+    """How long and how each trial trains."""
+
+    max_steps: int | None = Field(None, gt=0)
+    epochs: float | None = Field(None, gt=0)
+    eval_every: int = Field(20, gt=0, description="Evaluate every N optimizer steps.")
+    micro_batch_size: int = Field(16, gt=0)
+    gradient_accumulation: int = Field(1, gt=0)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    seed: int = 0
+    threads_per_worker: int | None = Field(
+        None, gt=0, description="torch threads per worker; default: the worker's CPUs."
+    )
+
+    @model_validator(mode="after")
+    def _one_length(self) -> TrainingSettings:
+        if self.max_steps is None and self.epochs is None:
+            self.max_steps = 100
+        if self.max_steps is not None and self.epochs is not None:
+            raise ValueError("set training.max_steps or training.epochs, not both")
+        return self
+
+
+class DeepSpeedSettings(Strict):
+    """The DeepSpeed engine each trial builds."""
+
+    zero_stage: Literal[0, 1, 2, 3] = 0
+    offload: bool = Field(False, description="Offload optimizer state (and params at stage 3).")
+
+
+class Hyperparameters(Strict):
+    """The values one trial trains with; the search space draws these."""
+
+    learning_rate: float = Field(5e-4, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_r: int = Field(8, gt=0)
+    lora_alpha: float = Field(16, gt=0)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    hidden_dropout: float | None = Field(None, ge=0, lt=1)
+
+
+HYPERPARAMETER_NAMES: tuple[str, ...] = tuple(Hyperparameters.model_fields)
+
+
+class TrialSettings(Strict):
+    """Everything fixed across the trials of one sweep, as the trial receives it."""
+
+    model: ModelSettings = ModelSettings()
+    data: DataSettings = DataSettings()
+    training: TrainingSettings = TrainingSettings()
+    deepspeed: DeepSpeedSettings = DeepSpeedSettings()
+    objective_metric: str = "val_loss"
+    objective_mode: Literal["min", "max"] = "min"
+    workers: int = 1
+    gpus_per_worker: float = 0
+    cpus_per_worker: float = 1
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
