@@ -1,0 +1,97 @@
+"""The ``basin`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from rich.console import Console
+
+from search.spec import SpecError, load_spec
+
+EXAMPLES = """\
+examples:
+  basin validate sweeps/minilm_lora.yaml
+  basin run sweeps/minilm_lora.yaml
+  basin run sweeps/minilm_lora.yaml --set search.num_trials=4 --set training.max_steps=60
+  basin run runs/minilm-lora-demo-20260101-120000/best.yaml
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="basin",
+        description="Hyperparameter sweeps of LoRA fine-tuning jobs with Ray Tune, Optuna and "
+        "DeepSpeed; trials that overfit are stopped by their validation gap.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_sweep(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.add_argument("sweep", metavar="SWEEP_FILE", help="a sweep file, e.g. sweeps/minilm_lora.yaml")
+        sub.add_argument("--set", dest="overrides", action="append", default=[],
+                         metavar="KEY=VALUE",
+                         help="override a field, e.g. --set search.num_trials=4 (repeatable)")
+        return sub
+
+    with_sweep("validate", "check a sweep file without running anything")
+    run = with_sweep("run", "run a sweep: trials, leaderboard, results.json and best.yaml")
+    run.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
+    return parser
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    spec = load_spec(args.sweep, args.overrides)
+    # Imported here: Ray and torch take seconds to import, `validate` needs neither.
+    from search.results import collect_records, leaderboard, write_results
+    from search.runner import new_run_dir, run_sweep
+
+    run_dir = new_run_dir(spec)
+    console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} trials, "
+                  f"run directory {run_dir}")
+    started = time.monotonic()
+    grid = run_sweep(spec, run_dir, quiet=args.quiet)
+    import optuna
+
+    from search.searcher import open_storage
+
+    study = optuna.load_study(study_name=spec.name,
+                              storage=open_storage(run_dir, spec.search.storage))
+    records = collect_records(grid, study)
+    leaderboard(records, spec, console)
+    best = write_results(run_dir, spec, records)
+    console.print(f"wall time {time.monotonic() - started:.0f} s; results in {run_dir}/results.json")
+    if best is None:
+        console.print("[yellow]no trial completed its budget; no best.yaml written[/yellow]")
+        return 1
+    console.print(f"best trial {best.trial_id}: {spec.objective.metric} {best.best_objective:.4f}"
+                  f"; re-train it with: basin run {run_dir / 'best.yaml'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``basin`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    console = Console(highlight=False)
+    try:
+        if args.command == "validate":
+            spec = load_spec(args.sweep, args.overrides)
+            console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
+                          f"{spec.search.num_trials} trials)")
+            return 0
+        return _run(args, console)
+    except SpecError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("basin: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Progress lines while a sweep runs: one per trial start, evaluation and end."""
+
+from __future__ import annotations
+
+import time
+
+from ray.tune import Callback
+from rich.console import Console
+
+
+def format_params(config: dict) -> str:
+    """Hyperparameters as a short ``name=value`` list (floats to 3 significant digits)."""
+    return " ".join(
+        f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in sorted(config.items())
+    )
+
+
+class ProgressPrinter(Callback):
+    """Prints what happens to every trial, so a long sweep never looks stuck."""
+
+    def __init__(self, objective: str, quiet: bool = False, console: Console | None = None):
+        self.objective = objective
+        self.quiet = quiet
+        self.console = console or Console(highlight=False)
+        self._started = time.monotonic()
+        self._finished = 0
+
+    def _say(self, message: str) -> None:
+        if not self.quiet:
+            elapsed = time.monotonic() - self._started
+            self.console.print(f"[dim]{elapsed:7.0f}s[/dim] {message}")
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        self._say(f"[bold]{trial.trial_id}[/bold] started  {format_params(trial.config)}")
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        if "val_loss" not in result:
+            return
+        self._say(
+            f"{trial.trial_id} step {result['step']:>5}  val_loss {result['val_loss']:.4f}  "
+            f"train_loss {result['train_eval_loss']:.4f}  gap {result['gap']:+.4f}  "
+            f"{self.objective} best {result['best_objective']:.4f}"
+        )
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self._finished += 1
+        step = trial.last_result.get("step", "?")
+        self._say(f"{trial.trial_id} ended at step {step}  ({self._finished}/{len(trials)} done)")
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self._finished += 1
+        self._say(f"[red]{trial.trial_id} failed[/red]: see {trial.path}/error.txt")

@@ -1,0 +1,164 @@
+"""The end of a sweep: one record per trial, the leaderboard, results.json and best.yaml."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from rich.console import Console
+from rich.table import Table
+
+from search.searcher import RAY_TRIAL_ATTR, REASON_ATTR, STATUS_ATTR
+from search.space import ConstantParam
+from search.spec import SweepSpec, dump_spec
+
+RESULTS_FILE = "results.json"
+BEST_FILE = "best.yaml"
+
+
+@dataclass
+class TrialRecord:
+    """What a user needs to know about one trial after the sweep."""
+
+    trial_id: str
+    status: str  # completed | pruned | failed
+    reason: str
+    params: dict[str, Any]
+    best_objective: float | None
+    best_step: int | None
+    last_step: int | None
+    at_best: dict[str, float] = field(default_factory=dict)  # val/train loss, gap at best step
+    final_gap: float | None = None
+    checkpoint: str | None = None
+    optuna_number: int | None = None
+
+    @property
+    def status_label(self) -> str:
+        if self.status == "pruned":
+            return "pruned: gap" if self.reason.startswith("gap") else "pruned: asha"
+        return self.status
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def collect_records(grid: Any, study: optuna.Study) -> list[TrialRecord]:
+    """Join Ray's per-trial results with what the searcher told Optuna about each trial."""
+    told = {t.user_attrs.get(RAY_TRIAL_ATTR): t for t in study.trials}
+    records = []
+    for result in grid:
+        history = result.metrics_dataframe
+        trial_id = result.metrics.get("trial_id") or Path(result.path).name
+        optuna_trial = told.get(trial_id)
+        status = (optuna_trial.user_attrs.get(STATUS_ATTR) if optuna_trial else None) or (
+            "failed" if result.error else "unknown")
+        reason = (optuna_trial.user_attrs.get(REASON_ATTR, "") if optuna_trial else "") or (
+            str(result.error).splitlines()[0] if result.error else "")
+        record = TrialRecord(
+            trial_id=trial_id, status=status, reason=reason,
+            params={k: v for k, v in result.config.items()},
+            best_objective=None, best_step=None, last_step=None,
+            checkpoint=result.checkpoint.path if result.checkpoint else None,
+            optuna_number=optuna_trial.number if optuna_trial else None,
+        )
+        if history is not None and "step" in history:
+            last = history.iloc[-1]
+            record.best_objective = _finite(last.get("best_objective"))
+            record.best_step = int(last["best_step"]) if _finite(last.get("best_step")) else None
+            record.last_step = int(last["step"])
+            record.final_gap = _finite(last.get("gap"))
+            at_best = history[history["step"] == record.best_step]
+            if len(at_best):
+                row = at_best.iloc[0]
+                record.at_best = {k: _finite(row[k]) for k in ("val_loss", "train_eval_loss", "gap")}
+        records.append(record)
+    return records
+
+
+def rank(records: list[TrialRecord], mode: str) -> list[TrialRecord]:
+    """Completed trials first, by objective; then pruned; failed last."""
+    order = {"completed": 0, "pruned": 1}
+    sign = 1 if mode == "min" else -1
+
+    def key(record: TrialRecord) -> tuple:
+        value = record.best_objective
+        return (order.get(record.status, 2), value is None, sign * value if value is not None else 0)
+
+    return sorted(records, key=key)
+
+
+def best_record(records: list[TrialRecord], mode: str) -> TrialRecord | None:
+    """The best trial that trained its full budget without being pruned.
+
+    A pruned trial is not eligible even if its early checkpoint scored well: trained to the
+    end, its configuration overfits (gap) or lags (ASHA).
+    """
+    ranked = [r for r in rank(records, mode) if r.status == "completed" and r.best_objective is not None]
+    return ranked[0] if ranked else None
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def leaderboard(records: list[TrialRecord], spec: SweepSpec, console: Console) -> None:
+    """Print the ranked trials with their hyperparameters, losses, gap and status."""
+    searched = [name for name, p in spec.space.items() if not isinstance(p, ConstantParam)]
+    table = Table(title=f"{spec.name}: {spec.objective.metric} ({spec.objective.mode})")
+    for column in ["trial", *searched, f"best {spec.objective.metric}", "step",
+                   "val_loss", "train_loss", "gap", "status"]:
+        table.add_column(column, overflow="fold")
+    for record in rank(records, spec.objective.mode):
+        values = [record.params.get(name) for name in searched]
+        status = record.status_label + (f" ({record.reason})" if record.status == "pruned" else "")
+        table.add_row(
+            record.trial_id,
+            *[f"{v:.3g}" if isinstance(v, float) else str(v) for v in values],
+            _fmt(record.best_objective),
+            f"{record.best_step}/{record.last_step}",
+            _fmt(record.at_best.get("val_loss")),
+            _fmt(record.at_best.get("train_eval_loss")),
+            _fmt(record.at_best.get("gap")),
+            status,
+        )
+    console.print(table)
+
+
+def best_spec(spec: SweepSpec, record: TrialRecord) -> SweepSpec:
+    """A sweep file that re-trains exactly ``record``'s configuration as a single trial."""
+    fixed = spec.model_copy(deep=True)
+    fixed.name = f"{spec.name}-best"
+    fixed.space = {
+        name: ConstantParam(type="constant", value=record.params[name]) for name in spec.space
+    }
+    fixed.search.num_trials = 1
+    fixed.search.max_concurrent_trials = 1
+    fixed.scheduler.type = "fifo"
+    return fixed
+
+
+def write_results(run_dir: Path, spec: SweepSpec, records: list[TrialRecord]) -> TrialRecord | None:
+    """Write results.json (every trial) and best.yaml (the winner, if any trial completed)."""
+    best = best_record(records, spec.objective.mode)
+    payload = {
+        "sweep": spec.name,
+        "objective": {"metric": spec.objective.metric, "mode": spec.objective.mode},
+        "best_trial": best.trial_id if best else None,
+        "trials": [asdict(r) | {"status_label": r.status_label}
+                   for r in rank(records, spec.objective.mode)],
+    }
+    (run_dir / RESULTS_FILE).write_text(json.dumps(payload, indent=2))
+    if best is not None:
+        header = (f"# The best configuration of sweep {spec.name} (trial {best.trial_id}).\n"
+                  f"# Re-train it: basin run {run_dir / BEST_FILE}\n")
+        (run_dir / BEST_FILE).write_text(header + dump_spec(best_spec(spec, best)))
+    return best

@@ -1,0 +1,129 @@
+"""The one place where Ray Tune's Tuner, TuneConfig and RunConfig meet the trainable."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import optuna
+import ray
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
+
+from search.gap_stopper import GapStopper
+from search.progress import ProgressPrinter
+from search.pruning import GapRule
+from search.searcher import HonestOptunaSearch, make_sampler, open_storage
+from search.space import split_space
+from search.spec import SweepSpec, dump_spec, trial_settings
+from search.stops import StopLedger
+from trainables.entry import run_trial
+
+SWEEP_FILE = "sweep.yaml"
+STOPS_FILE = "stops.jsonl"
+
+
+def new_run_dir(spec: SweepSpec) -> Path:
+    """A fresh run directory ``<output_dir>/<name>-<timestamp>`` holding the validated sweep."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(spec.output_dir) / f"{spec.name}-{stamp}"
+    run_dir.mkdir(parents=True, exist_ok=False)
+    (run_dir / SWEEP_FILE).write_text(dump_spec(spec))
+    return run_dir
+
+
+def make_scheduler(spec: SweepSpec) -> TrialScheduler:
+    """ASHA over optimizer steps (the trials report ``step``), or FIFO."""
+    if spec.scheduler.type == "fifo":
+        return FIFOScheduler()
+    return ASHAScheduler(
+        time_attr="step",
+        max_t=spec.training.max_steps,
+        grace_period=spec.scheduler.grace_period,
+        reduction_factor=spec.scheduler.reduction_factor,
+        brackets=spec.scheduler.brackets,
+    )
+
+
+def trial_resources(spec: SweepSpec) -> dict[str, float]:
+    """What Tune reserves for one trial's own process.
+
+    A one-worker trial trains in that process. A multi-worker trial's process only drives a
+    TorchTrainer whose workers reserve their own CPUs/GPUs, so it asks for a sliver of a CPU.
+    """
+    resources = spec.resources
+    if resources.workers == 1:
+        return {"cpu": resources.cpus_per_worker, "gpu": resources.gpus_per_worker}
+    return {"cpu": 0.01}
+
+
+def start_ray(address: str | None = None) -> None:
+    """Connect to a Ray cluster, or start a quiet local instance."""
+    if ray.is_initialized():
+        return
+    # Worker output (DeepSpeed's banners, HF warnings) would drown basin's own progress lines.
+    ray.init(address=address, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
+
+
+def max_concurrent_trials(spec: SweepSpec) -> int | None:
+    """The sweep's limit, or, for multi-worker trials, as many as the cluster's CPUs and GPUs
+    hold at once: their drivers reserve almost nothing, so without a limit Tune would start
+    more trials than there are workers and they would wait on each other forever."""
+    if spec.search.max_concurrent_trials or spec.resources.workers == 1:
+        return spec.search.max_concurrent_trials
+    total = ray.cluster_resources()
+    per_trial = {"CPU": spec.resources.workers * spec.resources.cpus_per_worker,
+                 "GPU": spec.resources.workers * spec.resources.gpus_per_worker}
+    fits = [int(total.get(name, 0) // need) for name, need in per_trial.items() if need > 0]
+    return max(1, min(fits))
+
+
+def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> tune.ResultGrid:
+    """Run every trial of the sweep and return Ray's result grid."""
+    start_ray(os.environ.get("RAY_ADDRESS"))
+    ledger = StopLedger(run_dir / STOPS_FILE)
+    distributions, constants = split_space(spec.space)
+    study = optuna.create_study(
+        study_name=spec.name,
+        storage=open_storage(run_dir, spec.search.storage),
+        sampler=make_sampler(spec.search.sampler, spec.search.seed, spec.search.num_trials),
+        direction="minimize" if spec.objective.mode == "min" else "maximize",
+        load_if_exists=True,
+    )
+    searcher = HonestOptunaSearch(study, distributions, constants, ledger)
+    gap = spec.gap_pruning
+    stopper = (
+        GapStopper(GapRule(gap.threshold, gap.relative, gap.patience, gap.grace_steps), ledger)
+        if gap.enabled else None
+    )
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, settings=trial_settings(spec).model_dump()),
+        trial_resources(spec),
+    )
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            metric=spec.objective.metric,
+            mode=spec.objective.mode,
+            search_alg=searcher,
+            scheduler=make_scheduler(spec),
+            num_samples=spec.search.num_trials,
+            max_concurrent_trials=max_concurrent_trials(spec),
+            reuse_actors=False,  # every trial gets a clean process (process group, DeepSpeed)
+        ),
+        run_config=tune.RunConfig(
+            name=run_dir.name,
+            storage_path=str(run_dir.parent),
+            stop=stopper,
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=1,
+                checkpoint_score_attribute=spec.objective.metric,
+                checkpoint_score_order=spec.objective.mode,
+            ),
+            callbacks=[ProgressPrinter(spec.objective.metric, quiet=quiet)],
+            verbose=0,
+        ),
+    )
+    return tuner.fit()

@@ -1,0 +1,104 @@
+"""A Ray Tune searcher that drives an Optuna study with ask/tell and tells it the truth.
+
+Ray's own ``OptunaSearch`` records a trial that a scheduler or stopper ended as COMPLETE with
+its last value, so an overfitting trial that was stopped early teaches TPE that its
+configuration was good. Here a trial stopped early is PRUNED (its intermediate values kept),
+a failed trial is FAIL, and a completed trial's value is its best objective.
+The study lives in persistent storage (a journal file in the run directory by default).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+from ray.tune.search import Searcher
+
+from search.stops import StopLedger
+
+STATUS_ATTR = "basin_status"  # completed | pruned | failed
+REASON_ATTR = "basin_reason"
+RAY_TRIAL_ATTR = "ray_trial_id"
+
+
+def open_storage(run_dir: Path, url: str | None) -> optuna.storages.BaseStorage | str:
+    """The study's storage: an RDB URL if the sweep names one, else a journal file that several
+    processes may share."""
+    if url:
+        return url
+    return JournalStorage(JournalFileBackend(str(run_dir / "optuna.journal")))
+
+
+def make_sampler(kind: str, seed: int | None, num_trials: int) -> optuna.samplers.BaseSampler:
+    """TPE (with a constant liar, as trials run in parallel) or random sampling."""
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    # Optuna's default of 10 random start-up trials would make a small sweep pure random search.
+    startup = min(10, max(2, num_trials // 3))
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
+
+
+class HonestOptunaSearch(Searcher):
+    """Optuna ask/tell behind Ray Tune's ``Searcher`` interface."""
+
+    def __init__(self, study: optuna.Study, distributions: dict[str, BaseDistribution],
+                 constants: dict[str, Any], ledger: StopLedger):
+        super().__init__()
+        self.study = study
+        self.distributions = distributions
+        self.constants = constants
+        self.ledger = ledger
+        self._live: dict[str, optuna.Trial] = {}
+        self._reported: dict[str, set[int]] = {}
+
+    def suggest(self, trial_id: str) -> dict | None:
+        trial = self.study.ask(self.distributions)
+        trial.set_user_attr(RAY_TRIAL_ATTR, trial_id)
+        self._live[trial_id] = trial
+        self._reported[trial_id] = set()
+        return {**self.constants, **trial.params}
+
+    def _report(self, trial_id: str, result: dict) -> None:
+        trial = self._live.get(trial_id)
+        value, step = result.get(self.metric), result.get("step")
+        if trial is None or value is None or step is None:
+            return
+        if math.isfinite(value) and int(step) not in self._reported[trial_id]:
+            trial.report(float(value), int(step))
+            self._reported[trial_id].add(int(step))
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        self._report(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        # Ray does not pass the result that made a stopper or scheduler stop the trial to
+        # on_trial_result, only here: record it as an intermediate value first.
+        if result:
+            self._report(trial_id, result)
+        trial = self._live.pop(trial_id, None)
+        if trial is None:
+            return
+        gap_reason = self.ledger.reason(trial_id)
+        value = None
+        if error:
+            state, status, reason = TrialState.FAIL, "failed", "the trial raised an error"
+        elif gap_reason:
+            state, status, reason = TrialState.PRUNED, "pruned", gap_reason
+        elif not result or not result.get("is_final"):
+            state, status, reason = TrialState.PRUNED, "pruned", "asha: below its rung's cut-off"
+        else:
+            best = result.get("best_objective", result.get(self.metric))
+            if best is None or not math.isfinite(best):
+                state, status, reason = TrialState.FAIL, "failed", "no finite objective"
+            else:
+                state, status, reason, value = TrialState.COMPLETE, "completed", "", float(best)
+        trial.set_user_attr(STATUS_ATTR, status)
+        trial.set_user_attr(REASON_ATTR, reason)
+        self.study.tell(trial, value, state=state)

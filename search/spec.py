@@ -1,0 +1,244 @@
+"""The sweep file: a validated ``SweepSpec``, and every mistake in it reported before Ray starts.
+
+A mistake is reported as one line naming the file, the field path and the bad value, e.g.::
+
+    sweeps/x.yaml: space.learning_rate: low must be > 0 on a log scale (got low=0.0)
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from search.space import Param, as_param, check_against_trial
+from trainables.data import check_data_files
+from trainables.metrics import OBJECTIVE_METRICS
+from trainables.settings import (
+    HYPERPARAMETER_NAMES,
+    DataSettings,
+    DeepSpeedSettings,
+    ModelSettings,
+    Strict,
+    TrainingSettings,
+    TrialSettings,
+)
+
+
+class SpecError(Exception):
+    """A sweep file (or a command-line override) that cannot be run; one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class ObjectiveSpec(Strict):
+    metric: str = "val_loss"
+    mode: Literal["min", "max"] = "min"
+
+    @field_validator("metric")
+    @classmethod
+    def _reported(cls, metric: str) -> str:
+        if metric not in OBJECTIVE_METRICS:
+            raise ValueError(f"no trial reports {metric!r} (choose from {list(OBJECTIVE_METRICS)})")
+        return metric
+
+
+class SearchSpec(Strict):
+    sampler: Literal["tpe", "random"] = "tpe"
+    num_trials: int = Field(8, gt=0)
+    max_concurrent_trials: int | None = Field(None, gt=0)
+    seed: int | None = 0
+    storage: str | None = Field(
+        None, description="Optuna RDB URL (e.g. postgresql://...); default: a journal file."
+    )
+
+
+class SchedulerSpec(Strict):
+    type: Literal["asha", "fifo"] = "asha"
+    grace_period: int = Field(20, gt=0, description="Steps before ASHA may stop a trial.")
+    reduction_factor: float = Field(2.0, gt=1)
+    brackets: int = Field(1, gt=0)
+
+
+class GapPruningSpec(Strict):
+    enabled: bool = True
+    threshold: float = Field(0.3, gt=0, description="Largest tolerated val_loss - train_loss.")
+    relative: bool = Field(False, description="Threshold is a fraction of val_loss.")
+    patience: int = Field(2, ge=1, description="Consecutive evaluations over the threshold.")
+    grace_steps: int = Field(0, ge=0, description="Steps before the rule may stop a trial.")
+
+
+class ResourcesSpec(Strict):
+    workers: int = Field(1, ge=1)
+    gpus_per_worker: float = Field(0, ge=0)
+    cpus_per_worker: float = Field(1, gt=0)
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
+
+
+class WandbSpec(Strict):
+    project: str = "basin"
+    entity: str | None = None
+    mode: Literal["online", "offline", "disabled"] = "offline"
+    tags: list[str] = []
+
+
+class TrackingSpec(Strict):
+    wandb: WandbSpec = WandbSpec()
+
+
+class SweepSpec(Strict):
+    """A whole sweep: what to train, what to search, how to schedule and prune, where to write."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    model: ModelSettings = ModelSettings()
+    data: DataSettings = DataSettings()
+    training: TrainingSettings = TrainingSettings()
+    deepspeed: DeepSpeedSettings = DeepSpeedSettings()
+    space: dict[str, Param] = Field(min_length=1)
+    objective: ObjectiveSpec = ObjectiveSpec()
+    search: SearchSpec = SearchSpec()
+    scheduler: SchedulerSpec = SchedulerSpec()
+    gap_pruning: GapPruningSpec = GapPruningSpec()
+    resources: ResourcesSpec = ResourcesSpec()
+    tracking: TrackingSpec = TrackingSpec()
+    output_dir: str = "runs"
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _bare_values_are_constants(cls, space: Any) -> Any:
+        if not isinstance(space, dict):
+            return space
+        unknown = [name for name in space if name not in HYPERPARAMETER_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown hyperparameter {unknown[0]!r} (choose from {list(HYPERPARAMETER_NAMES)})"
+            )
+        return {name: as_param(raw) for name, raw in space.items()}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SweepSpec:
+        if self.scheduler.type == "asha" and self.training.max_steps is None:
+            raise ValueError("scheduler.type asha needs training.max_steps (not epochs)")
+        return self
+
+
+def trial_settings(spec: SweepSpec) -> TrialSettings:
+    """The fixed part of every trial of this sweep, as the trial side receives it."""
+    return TrialSettings(
+        model=spec.model,
+        data=spec.data,
+        training=spec.training,
+        deepspeed=spec.deepspeed,
+        objective_metric=spec.objective.metric,
+        objective_mode=spec.objective.mode,
+        workers=spec.resources.workers,
+        gpus_per_worker=spec.resources.gpus_per_worker,
+        cpus_per_worker=spec.resources.cpus_per_worker,
+        placement_strategy=spec.resources.placement_strategy,
+    )
+
+
+def apply_override(raw: dict, assignment: str) -> None:
+    """Apply one ``--set key.path=value`` to the raw sweep dict (value parsed as YAML)."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise SpecError([f"--set {assignment!r}: expected key.path=value"])
+    parts = key.strip().split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise SpecError([f"--set {assignment!r}: {part!r} is not a section"])
+        node = child
+    node[parts[-1]] = yaml.safe_load(text) if text.strip() else None
+
+
+def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names allowed at the parent of ``loc``, for a did-you-mean hint."""
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(part, str) else None
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+_PARAM_TAGS = {"float", "int", "choice", "constant"}
+
+
+def _format_error(source: str, error: dict) -> str:
+    loc = tuple(error["loc"])
+    # Pydantic puts the union tag in the path (space.lr.float.low); a user never wrote it.
+    loc = tuple(p for i, p in enumerate(loc) if not (i == 2 and loc[0] == "space" and p in _PARAM_TAGS))
+    path = ".".join(str(part) for part in loc) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(loc[-1]), _known_fields(SweepSpec, loc), n=1)
+        message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+    value = error.get("input")
+    shown = "" if isinstance(value, dict) or "(got" in message else f" (got {value!r})"
+    return f"{source}: {path}: {message}{shown}"
+
+
+def _resolve_paths(spec: SweepSpec) -> SweepSpec:
+    """Make file paths absolute, so a best.yaml written elsewhere still finds them."""
+    data = spec.data
+    for field in ("train_file", "validation_file", "test_file"):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(data, field, str(Path(value).expanduser().resolve()))
+    if spec.model.name.startswith((".", "/", "~")):
+        spec.model.name = str(Path(spec.model.name).expanduser().resolve())
+    spec.output_dir = str(Path(spec.output_dir).expanduser().resolve())
+    return spec
+
+
+def validate_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
+    """Validate a raw sweep dict completely, including data files and per-value checks."""
+    if not isinstance(raw, dict):
+        raise SpecError([f"{source}: expected a mapping of sweep settings (got {type(raw).__name__})"])
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as error:
+        raise SpecError([_format_error(source, e) for e in error.errors()]) from None
+    problems = [
+        f"{source}: space.{name}: {message}"
+        for name, param in spec.space.items()
+        if (message := check_against_trial(name, param))
+    ]
+    problems += [f"{source}: {field}: {message}" for field, message in check_data_files(spec.data)]
+    if problems:
+        raise SpecError(problems)
+    return _resolve_paths(spec)
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
+    """Read, override and validate a sweep file; raises ``SpecError`` with every problem."""
+    source = str(path)
+    path = Path(path)
+    if path.is_dir():
+        raise SpecError([f"{source}: is a directory, not a sweep file"])
+    if not path.is_file():
+        raise SpecError([f"{source}: file not found"])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        detail = " ".join(str(error).split())
+        raise SpecError([f"{source}: not valid YAML: {detail}"]) from None
+    for assignment in overrides or []:
+        if isinstance(raw, dict):
+            apply_override(raw, assignment)
+    return validate_spec(raw, source)
+
+
+def dump_spec(spec: SweepSpec) -> str:
+    """The sweep as YAML, every field explicit."""
+    return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)

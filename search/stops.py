@@ -1,0 +1,40 @@
+"""Why each trial stopped early, kept by the driver and appended to ``stops.jsonl``.
+
+The gap stopper writes here when it stops a trial; the searcher reads it to tell Optuna the
+truth, and the results read it for the leaderboard. The file survives a driver crash.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+class StopLedger:
+    """Trial id -> stop reason, mirrored to a JSON-lines file as each stop happens."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self._reasons: dict[str, str] = {}
+        if path is not None and path.is_file():
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    entry = json.loads(line)
+                    self._reasons[entry["trial_id"]] = entry["reason"]
+
+    def record(self, trial_id: str, reason: str) -> None:
+        """Remember why ``trial_id`` was stopped (the first reason wins)."""
+        if trial_id in self._reasons:
+            return
+        self._reasons[trial_id] = reason
+        if self.path is not None:
+            with self.path.open("a") as handle:
+                handle.write(json.dumps({"trial_id": trial_id, "reason": reason}) + "\n")
+
+    def reason(self, trial_id: str) -> str | None:
+        return self._reasons.get(trial_id)
+
+    def __getstate__(self) -> dict:
+        # Ray pickles its stopper and searcher into experiment checkpoints; the reasons are
+        # plain data, so the copy stays faithful.
+        return {"path": self.path, "_reasons": dict(self._reasons)}
