@@ -8,6 +8,7 @@ import time
 
 from rich.console import Console
 
+from search.console import make_console
 from search.spec import SpecError, load_spec
 
 EXAMPLES = """\
@@ -76,7 +77,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``basin`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
-    console = Console(highlight=False)
+    console = make_console()
     try:
         if args.command == "validate":
             spec = load_spec(args.sweep, args.overrides)

@@ -7,6 +7,8 @@ import time
 from ray.tune import Callback
 from rich.console import Console
 
+from search.console import make_console
+
 
 def format_params(config: dict) -> str:
     """Hyperparameters as a short ``name=value`` list (floats to 3 significant digits)."""
@@ -19,12 +21,22 @@ def format_params(config: dict) -> str:
 class ProgressPrinter(Callback):
     """Prints what happens to every trial, so a long sweep never looks stuck."""
 
-    def __init__(self, objective: str, quiet: bool = False, console: Console | None = None):
+    def __init__(self, objective: str, num_trials: int, quiet: bool = False,
+                 console: Console | None = None):
         self.objective = objective
+        self.num_trials = num_trials
         self.quiet = quiet
-        self.console = console or Console(highlight=False)
+        self.console = console or make_console()
         self._started = time.monotonic()
         self._finished = 0
+
+    def __getstate__(self) -> dict:
+        # Ray pickles callbacks with the experiment state; a Console holds a lock.
+        return {**self.__dict__, "console": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.console = make_console()
 
     def _say(self, message: str) -> None:
         if not self.quiet:
@@ -40,13 +52,13 @@ class ProgressPrinter(Callback):
         self._say(
             f"{trial.trial_id} step {result['step']:>5}  val_loss {result['val_loss']:.4f}  "
             f"train_loss {result['train_eval_loss']:.4f}  gap {result['gap']:+.4f}  "
-            f"{self.objective} best {result['best_objective']:.4f}"
+            f"best {self.objective} {result['best_objective']:.4f}"
         )
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self._finished += 1
         step = trial.last_result.get("step", "?")
-        self._say(f"{trial.trial_id} ended at step {step}  ({self._finished}/{len(trials)} done)")
+        self._say(f"{trial.trial_id} ended at step {step}  ({self._finished}/{self.num_trials} done)")
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self._finished += 1

@@ -68,6 +68,6 @@ class GapRule:
         if streak < self.patience:
             return None
         last = evaluations[-1]
-        evals = "eval" if self.patience == 1 else "evals"
+        evals = "eval" if streak == 1 else "evals"
         return (f"gap {last.gap:.2f} > {self.describe_limit()} for {streak} {evals} "
                 f"(step {last.step})")

@@ -17,6 +17,9 @@ from search.space import ConstantParam
 from search.spec import SweepSpec, dump_spec
 
 RESULTS_FILE = "results.json"
+SHORT_NAMES = {"learning_rate": "lr", "weight_decay": "wd", "lora_dropout": "dropout",
+               "lora_r": "r", "lora_alpha": "alpha", "warmup_ratio": "warmup",
+               "hidden_dropout": "hidden_dropout"}
 BEST_FILE = "best.yaml"
 
 
@@ -114,8 +117,9 @@ def leaderboard(records: list[TrialRecord], spec: SweepSpec, console: Console) -
     """Print the ranked trials with their hyperparameters, losses, gap and status."""
     searched = [name for name, p in spec.space.items() if not isinstance(p, ConstantParam)]
     table = Table(title=f"{spec.name}: {spec.objective.metric} ({spec.objective.mode})")
-    for column in ["trial", *searched, f"best {spec.objective.metric}", "step",
-                   "val_loss", "train_loss", "gap", "status"]:
+    for column in ["trial", *[SHORT_NAMES.get(n, n) for n in searched],
+                   f"best {spec.objective.metric}", "best/last step", "val_loss", "train_loss",
+                   "gap", "status"]:
         table.add_column(column, overflow="fold")
     for record in rank(records, spec.objective.mode):
         values = [record.params.get(name) for name in searched]

@@ -6,7 +6,6 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-import optuna
 import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
@@ -14,7 +13,7 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from search.gap_stopper import GapStopper
 from search.progress import ProgressPrinter
 from search.pruning import GapRule
-from search.searcher import HonestOptunaSearch, make_sampler, open_storage
+from search.searcher import HonestOptunaSearch, StudyRef
 from search.space import split_space
 from search.spec import SweepSpec, dump_spec, trial_settings
 from search.stops import StopLedger
@@ -60,6 +59,9 @@ def trial_resources(spec: SweepSpec) -> dict[str, float]:
 
 def start_ray(address: str | None = None) -> None:
     """Connect to a Ray cluster, or start a quiet local instance."""
+    # A best-only checkpoint (num_to_keep=1) forces a state snapshot at each improvement; on a
+    # small sweep that is cheap, and Ray's warning about it is noise.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if ray.is_initialized():
         return
     # Worker output (DeepSpeed's banners, HF warnings) would drown basin's own progress lines.
@@ -85,14 +87,12 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> tune.Resul
     start_ray(os.environ.get("RAY_ADDRESS"))
     ledger = StopLedger(run_dir / STOPS_FILE)
     distributions, constants = split_space(spec.space)
-    study = optuna.create_study(
-        study_name=spec.name,
-        storage=open_storage(run_dir, spec.search.storage),
-        sampler=make_sampler(spec.search.sampler, spec.search.seed, spec.search.num_trials),
+    study_ref = StudyRef(
+        name=spec.name, run_dir=run_dir, storage_url=spec.search.storage,
+        sampler=spec.search.sampler, seed=spec.search.seed, num_trials=spec.search.num_trials,
         direction="minimize" if spec.objective.mode == "min" else "maximize",
-        load_if_exists=True,
     )
-    searcher = HonestOptunaSearch(study, distributions, constants, ledger)
+    searcher = HonestOptunaSearch(study_ref, distributions, constants, ledger)
     gap = spec.gap_pruning
     stopper = (
         GapStopper(GapRule(gap.threshold, gap.relative, gap.patience, gap.grace_steps), ledger)
@@ -122,7 +122,7 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> tune.Resul
                 checkpoint_score_attribute=spec.objective.metric,
                 checkpoint_score_order=spec.objective.mode,
             ),
-            callbacks=[ProgressPrinter(spec.objective.metric, quiet=quiet)],
+            callbacks=[ProgressPrinter(spec.objective.metric, spec.search.num_trials, quiet=quiet)],
             verbose=0,
         ),
     )

@@ -10,6 +10,7 @@ The study lives in persistent storage (a journal file in the run directory by de
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,18 +45,67 @@ def make_sampler(kind: str, seed: int | None, num_trials: int) -> optuna.sampler
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
 
 
+@dataclass(frozen=True)
+class StudyRef:
+    """How to open the sweep's Optuna study: picklable, unlike the study and its storage."""
+
+    name: str
+    run_dir: Path
+    storage_url: str | None
+    sampler: str
+    seed: int | None
+    num_trials: int
+    direction: str
+
+    def open(self) -> optuna.Study:
+        """Create the study, or load it if the storage already holds it."""
+        return optuna.create_study(
+            study_name=self.name,
+            storage=open_storage(self.run_dir, self.storage_url),
+            sampler=make_sampler(self.sampler, self.seed, self.num_trials),
+            direction=self.direction,
+            load_if_exists=True,
+        )
+
+
 class HonestOptunaSearch(Searcher):
     """Optuna ask/tell behind Ray Tune's ``Searcher`` interface."""
 
-    def __init__(self, study: optuna.Study, distributions: dict[str, BaseDistribution],
+    def __init__(self, study_ref: StudyRef, distributions: dict[str, BaseDistribution],
                  constants: dict[str, Any], ledger: StopLedger):
         super().__init__()
-        self.study = study
+        self.study_ref = study_ref
+        self.study = study_ref.open()
         self.distributions = distributions
         self.constants = constants
         self.ledger = ledger
         self._live: dict[str, optuna.Trial] = {}
         self._reported: dict[str, set[int]] = {}
+
+    def __getstate__(self) -> dict:
+        # Ray pickles the searcher with the experiment state. The study holds locks; keep only
+        # which Optuna trial (by number) each running Ray trial is, and reopen on unpickling.
+        state = self.__dict__.copy()
+        state["study"] = None
+        state["_live"] = {ray_id: trial.number for ray_id, trial in self._live.items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        numbers = state.pop("_live")
+        self.__dict__.update(state)
+        self.study = self.study_ref.open()
+        by_number = {t.number: t._trial_id for t in self.study.get_trials(deepcopy=False)}
+        self._live = {ray_id: optuna.trial.Trial(self.study, by_number[number])
+                      for ray_id, number in numbers.items() if number in by_number}
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
+                              **spec: Any) -> bool:
+        """Take the objective from the TuneConfig (the space comes from the sweep, not here)."""
+        if metric:
+            self._metric = metric
+        if mode:
+            self._mode = mode
+        return True
 
     def suggest(self, trial_id: str) -> dict | None:
         trial = self.study.ask(self.distributions)

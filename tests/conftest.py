@@ -1,0 +1,58 @@
+"""Shared helpers: tiny sweep files that run in seconds on CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+# A 2-layer BERT with hidden size 32, built from a config: no weights are downloaded or loaded.
+TINY_BERT = {
+    "model_type": "bert",
+    "vocab_size": 30522,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "max_position_embeddings": 128,
+}
+
+
+def tiny_sweep(tmp_path: Path, **sections) -> dict:
+    """A complete raw sweep dict for the tiny model; keyword arguments replace sections."""
+    sweep = {
+        "name": "tiny",
+        "model": {"name": "tiny-bert", "random_init_config": TINY_BERT,
+                  "lora_target_modules": ["query", "value"]},
+        "data": {"source": "demo", "demo": {"train_size": 64, "validation_size": 64,
+                                            "test_size": 32}, "max_length": 24,
+                 "train_eval_samples": 32},
+        "training": {"max_steps": 12, "eval_every": 4, "micro_batch_size": 8},
+        "space": {
+            "learning_rate": {"type": "float", "low": 1e-3, "high": 2e-2, "log": True},
+            "lora_r": {"type": "choice", "values": [2, 4]},
+            "lora_dropout": 0.0,
+        },
+        "search": {"num_trials": 1, "max_concurrent_trials": 2, "seed": 0},
+        "scheduler": {"type": "fifo"},
+        "gap_pruning": {"enabled": False},
+        "output_dir": str(tmp_path / "runs"),
+    }
+    sweep.update(sections)
+    return sweep
+
+
+def write_sweep(path: Path, sweep: dict) -> Path:
+    path.write_text(yaml.safe_dump(sweep, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def sweep_factory(tmp_path):
+    """Write a tiny sweep file (with overrides) and return its path."""
+
+    def make(filename: str = "sweep.yaml", **sections) -> Path:
+        return write_sweep(tmp_path / filename, tiny_sweep(tmp_path, **sections))
+
+    return make

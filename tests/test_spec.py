@@ -1,0 +1,136 @@
+"""The sweep file: every mistake is one readable line naming the file, the field and the value."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from search.cli import main
+from search.spec import SpecError, apply_override, load_spec, trial_settings
+
+
+def problems_for(sweep_factory, **sections) -> list[str]:
+    path = sweep_factory(**sections)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    return caught.value.problems
+
+
+def test_tiny_sweep_is_valid(sweep_factory):
+    spec = load_spec(sweep_factory())
+    assert spec.name == "tiny"
+    assert trial_settings(spec).model.random_init_config["hidden_size"] == 32
+
+
+@pytest.mark.parametrize(
+    "sections, expected",
+    [
+        ({"colour": "blue"}, "colour: unknown key"),
+        ({"training": {"max_stepz": 10}}, "training.max_stepz: unknown key (did you mean 'max_steps'?)"),
+        ({"training": {"max_steps": "many"}}, "training.max_steps: Input should be a valid integer"),
+        ({"training": {"max_steps": -5}}, "training.max_steps: Input should be greater than 0 (got -5)"),
+        ({"training": {"max_steps": 10, "epochs": 2}}, "set training.max_steps or training.epochs, not both"),
+        ({"space": {}}, "space: Dictionary should have at least 1 item"),
+        ({"space": {"learning_rate": {"type": "float", "low": 0.1, "high": 0.01}}},
+         "space.learning_rate: low must be below high (got low=0.1, high=0.01)"),
+        ({"space": {"learning_rate": {"type": "float", "low": 0.0, "high": 0.01, "log": True}}},
+         "space.learning_rate: low must be > 0 on a log scale (got low=0.0)"),
+        ({"space": {"lora_r": {"type": "int", "low": 8, "high": 8}}},
+         "space.lora_r: low must be below high (got low=8, high=8)"),
+        ({"space": {"lora_r": {"type": "choice", "values": []}}}, "space.lora_r.values: List should have at least 1 item"),
+        ({"space": {"lora_r": {"type": "choice", "values": [0, 8]}}},
+         "space.lora_r: Input should be greater than 0 (got 0)"),
+        ({"space": {"learning_rate": {"type": "gaussian", "low": 1, "high": 2}}},
+         "space.learning_rate: Input tag 'gaussian' found using 'type' does not match"),
+        ({"space": {"momentum": 0.9}}, "space: unknown hyperparameter 'momentum'"),
+        ({"objective": {"metric": "bleu"}}, "objective.metric: no trial reports 'bleu'"),
+        ({"objective": {"metric": "val_loss", "mode": "minimise"}}, "objective.mode: Input should be 'min' or 'max' (got 'minimise')"),
+        ({"search": {"sampler": "grid"}}, "search.sampler: Input should be 'tpe' or 'random' (got 'grid')"),
+        ({"search": {"num_trials": 0}}, "search.num_trials: Input should be greater than 0 (got 0)"),
+        ({"scheduler": {"type": "asha", "reduction_factor": 1}}, "scheduler.reduction_factor: Input should be greater than 1"),
+        ({"gap_pruning": {"threshold": 0}}, "gap_pruning.threshold: Input should be greater than 0 (got 0)"),
+        ({"gap_pruning": {"patience": 0}}, "gap_pruning.patience: Input should be greater than or equal to 1 (got 0)"),
+        ({"resources": {"workers": 0}}, "resources.workers: Input should be greater than or equal to 1 (got 0)"),
+        ({"model": {"name": "./no/such/model"}}, "model: model folder does not exist (got './no/such/model')"),
+        ({"name": "has spaces"}, "name: String should match pattern"),
+        ({"tracking": {"wandb": {"mode": "cloud"}}}, "tracking.wandb.mode: Input should be 'online', 'offline' or 'disabled'"),
+    ],
+)
+def test_rejections_name_file_field_and_value(sweep_factory, sections, expected):
+    problems = problems_for(sweep_factory, **sections)
+    assert len(problems) == 1, problems
+    assert expected in problems[0], problems[0]
+    assert "sweep.yaml: " in problems[0]
+
+
+def test_asha_needs_max_steps(sweep_factory):
+    problems = problems_for(sweep_factory, training={"epochs": 2, "eval_every": 4},
+                            scheduler={"type": "asha"})
+    assert problems == [problems[0]] and "scheduler.type asha needs training.max_steps" in problems[0]
+
+
+def test_data_files_missing_directory_and_columns(sweep_factory, tmp_path):
+    train = tmp_path / "train.tsv"
+    train.write_text("sentence\tlabel\nfine film\t1\n")
+    problems = problems_for(sweep_factory, data={
+        "source": "files", "train_file": str(train), "validation_file": str(tmp_path / "nope.csv"),
+        "test_file": str(tmp_path), "text_column": "text"})
+    assert any("data.validation_file: file not found" in p for p in problems)
+    assert any("data.test_file: is a directory, not a file" in p for p in problems)
+    assert any("data.text_column: no column 'text'" in p and "['sentence', 'label']" in p
+               for p in problems)
+
+
+def test_files_source_needs_train_file(sweep_factory):
+    problems = problems_for(sweep_factory, data={"source": "files"})
+    assert "data: data.source 'files' needs data.train_file" in problems[0]
+
+
+def test_unreadable_yaml_and_directories(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    for path, expected in [(broken, "not valid YAML"), (tmp_path, "is a directory"),
+                           (tmp_path / "missing.yaml", "file not found")]:
+        with pytest.raises(SpecError) as caught:
+            load_spec(path)
+        assert f"{path}: {expected}" in caught.value.problems[0]
+
+
+def test_set_overrides_any_field(sweep_factory):
+    spec = load_spec(sweep_factory(), ["search.num_trials=5", "gap_pruning.threshold=0.1",
+                                       "space.lora_r={type: choice, values: [8, 16]}"])
+    assert spec.search.num_trials == 5
+    assert spec.gap_pruning.threshold == 0.1
+    assert spec.space["lora_r"].values == [8, 16]
+
+
+def test_set_rejects_bad_assignments(sweep_factory):
+    with pytest.raises(SpecError, match="expected key.path=value"):
+        load_spec(sweep_factory(), ["search.num_trials"])
+    with pytest.raises(SpecError, match="training.max_steps: Input should be a valid integer"):
+        load_spec(sweep_factory(), ["training.max_steps=lots"])
+    with pytest.raises(SpecError, match="'name' is not a section"):
+        apply_override({"name": "x"}, "name.first=y")
+
+
+def test_relative_paths_become_absolute(sweep_factory, tmp_path, monkeypatch):
+    (tmp_path / "train.csv").write_text("text,label\nnice,1\nbad,0\n")
+    monkeypatch.chdir(tmp_path)
+    spec = load_spec(sweep_factory(data={"source": "files", "train_file": "train.csv"}))
+    assert spec.data.train_file == str(tmp_path / "train.csv")
+    assert spec.output_dir.startswith("/")
+
+
+def test_validate_command_exit_codes(sweep_factory, capsys):
+    assert main(["validate", str(sweep_factory())]) == 0
+    assert "ok" in capsys.readouterr().out
+    bad = sweep_factory("bad.yaml", training={"max_steps": 0})
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"{bad}: training.max_steps: Input should be greater than 0 (got 0)"
+    assert "Traceback" not in err
+
+
+def test_validate_command_set(sweep_factory, capsys):
+    assert main(["validate", str(sweep_factory()), "--set", "search.num_trials=-1"]) == 2
+    assert "search.num_trials" in capsys.readouterr().err
