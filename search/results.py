@@ -54,6 +54,14 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _train_checkpoint(history: Any) -> str | None:
+    """A multi-worker trial's best checkpoint, which Ray Train stored and Tune only names."""
+    if history is None or "checkpoint_path" not in history:
+        return None
+    paths = history["checkpoint_path"].dropna()
+    return str(paths.iloc[-1]) if len(paths) else None
+
+
 def collect_records(grid: Any, study: optuna.Study) -> list[TrialRecord]:
     """Join Ray's per-trial results with what the searcher told Optuna about each trial."""
     told = {t.user_attrs.get(RAY_TRIAL_ATTR): t for t in study.trials}
@@ -70,7 +78,7 @@ def collect_records(grid: Any, study: optuna.Study) -> list[TrialRecord]:
             trial_id=trial_id, status=status, reason=reason,
             params={k: v for k, v in result.config.items()},
             best_objective=None, best_step=None, last_step=None,
-            checkpoint=result.checkpoint.path if result.checkpoint else None,
+            checkpoint=result.checkpoint.path if result.checkpoint else _train_checkpoint(history),
             optuna_number=optuna_trial.number if optuna_trial else None,
         )
         if history is not None and "step" in history:
@@ -123,7 +131,9 @@ def leaderboard(records: list[TrialRecord], spec: SweepSpec, console: Console) -
         table.add_column(column, overflow="fold")
     for record in rank(records, spec.objective.mode):
         values = [record.params.get(name) for name in searched]
-        status = record.status_label + (f" ({record.reason})" if record.status == "pruned" else "")
+        status = record.status_label
+        if record.status_label == "pruned: gap" or record.status == "failed":
+            status += f" ({record.reason})"
         table.add_row(
             record.trial_id,
             *[f"{v:.3g}" if isinstance(v, float) else str(v) for v in values],

@@ -92,7 +92,8 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> tune.Resul
         sampler=spec.search.sampler, seed=spec.search.seed, num_trials=spec.search.num_trials,
         direction="minimize" if spec.objective.mode == "min" else "maximize",
     )
-    searcher = HonestOptunaSearch(study_ref, distributions, constants, ledger)
+    searcher = HonestOptunaSearch(study_ref, distributions, constants, ledger,
+                                  spec.objective.metric, spec.objective.mode)
     gap = spec.gap_pruning
     stopper = (
         GapStopper(GapRule(gap.threshold, gap.relative, gap.patience, gap.grace_steps), ledger)

@@ -10,6 +10,7 @@ The study lives in persistent storage (a journal file in the run directory by de
 from __future__ import annotations
 
 import math
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,10 @@ class HonestOptunaSearch(Searcher):
     """Optuna ask/tell behind Ray Tune's ``Searcher`` interface."""
 
     def __init__(self, study_ref: StudyRef, distributions: dict[str, BaseDistribution],
-                 constants: dict[str, Any], ledger: StopLedger):
-        super().__init__()
+                 constants: dict[str, Any], ledger: StopLedger, metric: str, mode: str):
+        # Tune only calls set_search_properties when it has a param_space, and basin passes
+        # none (the space lives here), so the objective must be given up front.
+        super().__init__(metric=metric, mode=mode)
         self.study_ref = study_ref
         self.study = study_ref.open()
         self.distributions = distributions
@@ -98,9 +101,18 @@ class HonestOptunaSearch(Searcher):
         self._live = {ray_id: optuna.trial.Trial(self.study, by_number[number])
                       for ray_id, number in numbers.items() if number in by_number}
 
+    def save(self, checkpoint_path: str) -> None:
+        """Ray saves the searcher with the experiment state; the study itself is in storage."""
+        with open(checkpoint_path, "wb") as handle:
+            pickle.dump(self, handle)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as handle:
+            self.__dict__.update(pickle.load(handle).__dict__)
+
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
                               **spec: Any) -> bool:
-        """Take the objective from the TuneConfig (the space comes from the sweep, not here)."""
+        """Accept the TuneConfig's objective (the space comes from the sweep, not from Tune)."""
         if metric:
             self._metric = metric
         if mode:

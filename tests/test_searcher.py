@@ -20,10 +20,8 @@ def searcher(tmp_path):
                    num_trials=6, direction="minimize")
     distributions = {"learning_rate": FloatDistribution(1e-4, 1e-2, log=True),
                      "lora_r": CategoricalDistribution([4, 8])}
-    search = HonestOptunaSearch(ref, distributions, {"lora_dropout": 0.1},
-                                StopLedger(tmp_path / "stops.jsonl"))
-    search.set_search_properties("val_loss", "min", {})
-    return search
+    return HonestOptunaSearch(ref, distributions, {"lora_dropout": 0.1},
+                              StopLedger(tmp_path / "stops.jsonl"), "val_loss", "min")
 
 
 def result(step, val_loss, best, final=False):

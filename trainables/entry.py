@@ -16,7 +16,6 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from trainables.loop import train
 from trainables.settings import Hyperparameters, TrialSettings
 
 # Checkpoint saved with each improvement of the objective, kept by Ray (only the best one).
@@ -49,6 +48,8 @@ def _report_to_train(metrics: dict, checkpoint_dir: str | None) -> None:
 
 def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings) -> None:
     """One worker: a one-process group so DeepSpeed and the all-reduces work unchanged."""
+    from trainables.loop import train  # the driver never needs DeepSpeed or transformers
+
     use_gpu = settings.gpus_per_worker > 0 and torch.cuda.is_available()
     os.environ.update(
         RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", LOCAL_WORLD_SIZE="1",
@@ -63,6 +64,8 @@ def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings) -> None
 
 def _train_worker(loop_config: dict) -> None:
     """The function every Ray Train worker runs; Ray Train has set up the process group."""
+    from trainables.loop import train
+
     train(
         Hyperparameters(**loop_config["hyperparameters"]),
         TrialSettings(**loop_config["settings"]),

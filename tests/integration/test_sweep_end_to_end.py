@@ -10,6 +10,7 @@ import pytest
 from optuna.trial import TrialState
 
 from search.cli import main
+from search.results import collect_records
 from search.runner import new_run_dir, run_sweep
 from search.searcher import REASON_ATTR, open_storage
 from search.spec import load_spec
@@ -105,9 +106,15 @@ def test_a_trial_whose_gap_is_forced_large_is_pruned_in_optuna(sweep_factory, tm
 
 def test_two_worker_trial_runs_deepspeed_across_two_processes(sweep_factory):
     spec = load_spec(sweep_factory(resources={"workers": 2, "cpus_per_worker": 0.5}))
-    grid = run_sweep(spec, new_run_dir(spec), quiet=True)
+    run_dir = new_run_dir(spec)
+    grid = run_sweep(spec, run_dir, quiet=True)
     assert grid[0].error is None, grid[0].error
     history = grid[0].metrics_dataframe
     assert history["world_size"].tolist() == [2, 2, 2]
     assert history["is_final"].iloc[-1]
     assert math.isfinite(history["gap"].iloc[-1])
+    study = optuna.load_study(study_name=spec.name, storage=open_storage(run_dir, None))
+    (record,) = collect_records(grid, study)
+    assert record.status == "completed"
+    with open(f"{record.checkpoint}/trial_metrics.json") as handle:
+        assert json.load(handle)["step"] == record.best_step
