@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     def with_sweep(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-        sub.add_argument("sweep", metavar="SWEEP_FILE", help="a sweep file, e.g. sweeps/minilm_lora.yaml")
+        sub.add_argument("sweep", metavar="SWEEP_FILE",
+                         help="a sweep file, e.g. sweeps/minilm_lora.yaml")
         sub.add_argument("--set", dest="overrides", action="append", default=[],
                          metavar="KEY=VALUE",
                          help="override a field, e.g. --set search.num_trials=4 (repeatable)")
@@ -65,7 +66,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     records = collect_records(grid, study)
     leaderboard(records, spec, console)
     best = write_results(run_dir, spec, records)
-    console.print(f"wall time {time.monotonic() - started:.0f} s; results in {run_dir}/results.json")
+    elapsed = time.monotonic() - started
+    console.print(f"wall time {elapsed:.0f} s; results in {run_dir}/results.json")
     if best is None:
         console.print("[yellow]no trial completed its budget; no best.yaml written[/yellow]")
         return 1

@@ -58,7 +58,8 @@ class ProgressPrinter(Callback):
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self._finished += 1
         step = trial.last_result.get("step", "?")
-        self._say(f"{trial.trial_id} ended at step {step}  ({self._finished}/{self.num_trials} done)")
+        done = f"{self._finished}/{self.num_trials} done"
+        self._say(f"{trial.trial_id} ended at step {step}  ({done})")
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self._finished += 1

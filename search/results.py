@@ -17,6 +17,7 @@ from search.space import ConstantParam
 from search.spec import SweepSpec, dump_spec
 
 RESULTS_FILE = "results.json"
+AT_BEST_METRICS = ("val_loss", "train_eval_loss", "gap")
 SHORT_NAMES = {"learning_rate": "lr", "weight_decay": "wd", "lora_dropout": "dropout",
                "lora_r": "r", "lora_alpha": "alpha", "warmup_ratio": "warmup",
                "hidden_dropout": "hidden_dropout"}
@@ -90,7 +91,7 @@ def collect_records(grid: Any, study: optuna.Study) -> list[TrialRecord]:
             at_best = history[history["step"] == record.best_step]
             if len(at_best):
                 row = at_best.iloc[0]
-                record.at_best = {k: _finite(row[k]) for k in ("val_loss", "train_eval_loss", "gap")}
+                record.at_best = {k: _finite(row[k]) for k in AT_BEST_METRICS}
         records.append(record)
     return records
 
@@ -102,7 +103,8 @@ def rank(records: list[TrialRecord], mode: str) -> list[TrialRecord]:
 
     def key(record: TrialRecord) -> tuple:
         value = record.best_objective
-        return (order.get(record.status, 2), value is None, sign * value if value is not None else 0)
+        missing = value is None
+        return (order.get(record.status, 2), missing, 0 if missing else sign * value)
 
     return sorted(records, key=key)
 
@@ -113,8 +115,9 @@ def best_record(records: list[TrialRecord], mode: str) -> TrialRecord | None:
     A pruned trial is not eligible even if its early checkpoint scored well: trained to the
     end, its configuration overfits (gap) or lags (ASHA).
     """
-    ranked = [r for r in rank(records, mode) if r.status == "completed" and r.best_objective is not None]
-    return ranked[0] if ranked else None
+    eligible = (r for r in rank(records, mode)
+                if r.status == "completed" and r.best_objective is not None)
+    return next(eligible, None)
 
 
 def _fmt(value: float | None) -> str:

@@ -177,7 +177,9 @@ _PARAM_TAGS = {"float", "int", "choice", "constant"}
 def _format_error(source: str, error: dict) -> str:
     loc = tuple(error["loc"])
     # Pydantic puts the union tag in the path (space.lr.float.low); a user never wrote it.
-    loc = tuple(p for i, p in enumerate(loc) if not (i == 2 and loc[0] == "space" and p in _PARAM_TAGS))
+    in_space = len(loc) > 2 and loc[0] == "space" and loc[2] in _PARAM_TAGS
+    if in_space:
+        loc = loc[:2] + loc[3:]
     path = ".".join(str(part) for part in loc) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
@@ -204,7 +206,8 @@ def _resolve_paths(spec: SweepSpec) -> SweepSpec:
 def validate_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
     """Validate a raw sweep dict completely, including data files and per-value checks."""
     if not isinstance(raw, dict):
-        raise SpecError([f"{source}: expected a mapping of sweep settings (got {type(raw).__name__})"])
+        kind = type(raw).__name__
+        raise SpecError([f"{source}: expected a mapping of sweep settings (got {kind})"])
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 
 from search.cli import main
 from search.spec import SpecError, apply_override, load_spec, trial_settings

@@ -187,7 +187,8 @@ def make_loader(
     sampler = DistributedSampler(
         _Examples(examples), num_replicas=world_size, rank=rank, shuffle=True, seed=seed
     )
-    return DataLoader(_Examples(examples), batch_size=batch_size, sampler=sampler, collate_fn=collate)
+    return DataLoader(_Examples(examples), batch_size=batch_size, sampler=sampler,
+                      collate_fn=collate)
 
 
 def fixed_train_sample(train: list[tuple[str, int]], size: int, seed: int) -> list[tuple[str, int]]:
