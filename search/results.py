@@ -127,13 +127,14 @@ def _fmt(value: float | None) -> str:
 def leaderboard(records: list[TrialRecord], spec: SweepSpec, console: Console) -> None:
     """Print the ranked trials with their hyperparameters, losses, gap and status."""
     searched = [name for name, p in spec.space.items() if not isinstance(p, ConstantParam)]
+    shown = searched or list(spec.space)  # a fixed-value sweep (best.yaml) shows its values
     table = Table(title=f"{spec.name}: {spec.objective.metric} ({spec.objective.mode})")
-    for column in ["trial", *[SHORT_NAMES.get(n, n) for n in searched],
+    for column in ["trial", *[SHORT_NAMES.get(n, n) for n in shown],
                    f"best {spec.objective.metric}", "best/last step", "val_loss", "train_loss",
                    "gap", "status"]:
         table.add_column(column, overflow="fold")
     for record in rank(records, spec.objective.mode):
-        values = [record.params.get(name) for name in searched]
+        values = [record.params.get(name) for name in shown]
         status = record.status_label
         if record.status_label == "pruned: gap" or record.status == "failed":
             status += f" ({record.reason})"

@@ -8,6 +8,7 @@ import math
 import optuna
 import pytest
 from optuna.trial import TrialState
+from safetensors.torch import load_file
 
 from search.cli import main
 from search.results import collect_records
@@ -118,3 +119,19 @@ def test_two_worker_trial_runs_deepspeed_across_two_processes(sweep_factory):
     assert record.status == "completed"
     with open(f"{record.checkpoint}/trial_metrics.json") as handle:
         assert json.load(handle)["step"] == record.best_step
+
+
+@pytest.mark.parametrize("deepspeed", [{"zero_stage": 3}, {"zero_stage": 2, "offload": True}],
+                         ids=["zero3", "zero2-offload"])
+def test_zero_stages_train_and_save_the_whole_adapter(sweep_factory, deepspeed):
+    # ZeRO-3 partitions the weights (the checkpoint must gather them); offload builds
+    # DeepSpeed's CPU Adam (compiled once per machine, about a minute).
+    spec = load_spec(sweep_factory(deepspeed=deepspeed, space={"learning_rate": 0.01,
+                                                               "lora_r": 4}))
+    grid = run_sweep(spec, new_run_dir(spec), quiet=True)
+    assert grid[0].error is None, grid[0].error
+    weights = load_file(f"{grid[0].checkpoint.path}/adapter_model.safetensors")
+    lora = {name: tensor for name, tensor in weights.items() if ".lora_" in name}
+    assert len(lora) == 2 * 2 * 2  # 2 layers x (query, value) x (A, B)
+    assert all(t.shape in {(4, 32), (32, 4)} for t in lora.values())
+    assert any("classifier" in name for name in weights)  # the head is saved with the adapter
