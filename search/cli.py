@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import asdict
 
 from rich.console import Console
 
@@ -49,23 +50,28 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, console: Console) -> int:
     spec = load_spec(args.sweep, args.overrides)
     # Imported here: Ray and torch take seconds to import, `validate` needs neither.
-    from search.results import collect_records, leaderboard, write_results
+    from search.results import collect_records, leaderboard, leaderboard_rows, write_results
     from search.runner import new_run_dir, run_sweep
+    from search.tracking import sync_command
 
     run_dir = new_run_dir(spec)
     console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} trials, "
                   f"run directory {run_dir}")
     started = time.monotonic()
-    grid = run_sweep(spec, run_dir, quiet=args.quiet)
+    outcome = run_sweep(spec, run_dir, quiet=args.quiet)
     import optuna
 
     from search.searcher import open_storage
 
     study = optuna.load_study(study_name=spec.name,
                               storage=open_storage(run_dir, spec.search.storage))
-    records = collect_records(grid, study)
+    records = collect_records(outcome.grid, study)
     leaderboard(records, spec, console)
     best = write_results(run_dir, spec, records)
+    outcome.tracker.log_sweep(*leaderboard_rows(records, spec),
+                              best=asdict(best) if best else None)
+    if outcome.tracker.mode == "offline":
+        console.print(f"W&B runs are offline; upload them with: {sync_command(run_dir)}")
     elapsed = time.monotonic() - started
     console.print(f"wall time {elapsed:.0f} s; results in {run_dir}/results.json")
     if best is None:

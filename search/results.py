@@ -120,34 +120,43 @@ def best_record(records: list[TrialRecord], mode: str) -> TrialRecord | None:
     return next(eligible, None)
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
+def _shown_params(spec: SweepSpec) -> list[str]:
+    searched = [name for name, p in spec.space.items() if not isinstance(p, ConstantParam)]
+    return searched or list(spec.space)  # a fixed-value sweep (best.yaml) shows its values
+
+
+def leaderboard_rows(records: list[TrialRecord], spec: SweepSpec) -> tuple[list[str], list[list]]:
+    """(column names, one row of raw values per trial, best first): the leaderboard as data."""
+    shown = _shown_params(spec)
+    columns = ["trial", *[SHORT_NAMES.get(n, n) for n in shown], f"best {spec.objective.metric}",
+               "best step", "last step", "val_loss", "train_loss", "gap", "status", "reason"]
+    rows = [
+        [record.trial_id, *[record.params.get(name) for name in shown], record.best_objective,
+         record.best_step, record.last_step, *[record.at_best.get(k) for k in AT_BEST_METRICS],
+         record.status_label, record.reason]
+        for record in rank(records, spec.objective.mode)
+    ]
+    return columns, rows
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def leaderboard(records: list[TrialRecord], spec: SweepSpec, console: Console) -> None:
     """Print the ranked trials with their hyperparameters, losses, gap and status."""
-    searched = [name for name, p in spec.space.items() if not isinstance(p, ConstantParam)]
-    shown = searched or list(spec.space)  # a fixed-value sweep (best.yaml) shows its values
+    columns, rows = leaderboard_rows(records, spec)
     table = Table(title=f"{spec.name}: {spec.objective.metric} ({spec.objective.mode})")
-    for column in ["trial", *[SHORT_NAMES.get(n, n) for n in shown],
-                   f"best {spec.objective.metric}", "best/last step", "val_loss", "train_loss",
-                   "gap", "status"]:
+    for column in columns[:-1]:  # the reason is folded into the status column
         table.add_column(column, overflow="fold")
-    for record in rank(records, spec.objective.mode):
-        values = [record.params.get(name) for name in shown]
-        status = record.status_label
-        if record.status_label == "pruned: gap" or record.status == "failed":
-            status += f" ({record.reason})"
-        table.add_row(
-            record.trial_id,
-            *[f"{v:.3g}" if isinstance(v, float) else str(v) for v in values],
-            _fmt(record.best_objective),
-            f"{record.best_step}/{record.last_step}",
-            _fmt(record.at_best.get("val_loss")),
-            _fmt(record.at_best.get("train_eval_loss")),
-            _fmt(record.at_best.get("gap")),
-            status,
-        )
+    for row in rows:
+        *values, status, reason = row
+        # ASHA's reason is always the same; a gap or an error says something worth reading.
+        if reason and status != "pruned: asha":
+            status += f" ({reason})"
+        table.add_row(*[_cell(v) for v in values], status)
     console.print(table)
 
 

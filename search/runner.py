@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
+from search.console import make_console
 from search.gap_stopper import GapStopper
 from search.progress import ProgressPrinter
 from search.pruning import GapRule
@@ -17,10 +19,16 @@ from search.searcher import HonestOptunaSearch, StudyRef
 from search.space import split_space
 from search.spec import SweepSpec, dump_spec, trial_settings
 from search.stops import StopLedger
+from search.tracking import WandbTracker
 from trainables.entry import run_trial
 
 SWEEP_FILE = "sweep.yaml"
 STOPS_FILE = "stops.jsonl"
+
+
+def fixed_settings(spec: SweepSpec) -> dict:
+    """The sweep's settings that every trial shares (everything but the search space)."""
+    return spec.model_dump(mode="json", exclude={"space"})
 
 
 def new_run_dir(spec: SweepSpec) -> Path:
@@ -82,10 +90,21 @@ def max_concurrent_trials(spec: SweepSpec) -> int | None:
     return max(1, min(fits))
 
 
-def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> tune.ResultGrid:
-    """Run every trial of the sweep and return Ray's result grid."""
+@dataclass
+class SweepOutcome:
+    """What a finished sweep hands back: Ray's result grid and the W&B tracker."""
+
+    grid: tune.ResultGrid
+    tracker: WandbTracker
+
+
+def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutcome:
+    """Run every trial of the sweep; W&B runs are logged as the trials go."""
     start_ray(os.environ.get("RAY_ADDRESS"))
     ledger = StopLedger(run_dir / STOPS_FILE)
+    tracker = WandbTracker(spec.tracking.wandb, run_dir, group=run_dir.name,
+                           fixed_config=fixed_settings(spec), objective=spec.objective.metric,
+                           ledger=ledger, console=None if quiet else make_console())
     distributions, constants = split_space(spec.space)
     study_ref = StudyRef(
         name=spec.name, run_dir=run_dir, storage_url=spec.search.storage,
@@ -123,8 +142,9 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> tune.Resul
                 checkpoint_score_attribute=spec.objective.metric,
                 checkpoint_score_order=spec.objective.mode,
             ),
-            callbacks=[ProgressPrinter(spec.objective.metric, spec.search.num_trials, quiet=quiet)],
+            callbacks=[ProgressPrinter(spec.objective.metric, spec.search.num_trials, quiet=quiet),
+                       tracker],
             verbose=0,
         ),
     )
-    return tuner.fit()
+    return SweepOutcome(tuner.fit(), tracker)

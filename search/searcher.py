@@ -22,7 +22,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
-from search.stops import StopLedger
+from search.stops import StopLedger, trial_outcome
 
 STATUS_ATTR = "basin_status"  # completed | pruned | failed
 REASON_ATTR = "basin_reason"
@@ -147,20 +147,15 @@ class HonestOptunaSearch(Searcher):
         trial = self._live.pop(trial_id, None)
         if trial is None:
             return
-        gap_reason = self.ledger.reason(trial_id)
+        status, reason = trial_outcome(result, error, self.ledger.reason(trial_id))
+        state = {"failed": TrialState.FAIL, "pruned": TrialState.PRUNED}.get(status)
         value = None
-        if error:
-            state, status, reason = TrialState.FAIL, "failed", "the trial raised an error"
-        elif gap_reason:
-            state, status, reason = TrialState.PRUNED, "pruned", gap_reason
-        elif not result or not result.get("is_final"):
-            state, status, reason = TrialState.PRUNED, "pruned", "asha: below its rung's cut-off"
-        else:
+        if status == "completed":
             best = result.get("best_objective", result.get(self.metric))
-            if best is None or not math.isfinite(best):
-                state, status, reason = TrialState.FAIL, "failed", "no finite objective"
+            if best is not None and math.isfinite(best):
+                state, value = TrialState.COMPLETE, float(best)
             else:
-                state, status, reason, value = TrialState.COMPLETE, "completed", "", float(best)
+                state, status, reason = TrialState.FAIL, "failed", "no finite objective"
         trial.set_user_attr(STATUS_ATTR, status)
         trial.set_user_attr(REASON_ATTR, reason)
         self.study.tell(trial, value, state=state)

@@ -122,8 +122,13 @@ class SweepSpec(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepSpec:
-        if self.scheduler.type == "asha" and self.training.max_steps is None:
-            raise ValueError("scheduler.type asha needs training.max_steps (not epochs)")
+        if self.scheduler.type == "asha":
+            if self.training.max_steps is None:
+                raise ValueError("scheduler.type asha needs training.max_steps (not epochs)")
+            if self.scheduler.grace_period > self.training.max_steps:
+                raise ValueError(
+                    f"scheduler.grace_period must not exceed training.max_steps "
+                    f"(got {self.scheduler.grace_period} > {self.training.max_steps})")
         return self
 
 

@@ -38,3 +38,18 @@ class StopLedger:
         # Ray pickles its stopper and searcher into experiment checkpoints; the reasons are
         # plain data, so the copy stays faithful.
         return {"path": self.path, "_reasons": dict(self._reasons)}
+
+
+def trial_outcome(last_result: dict | None, error: bool, gap_reason: str | None) -> tuple[str, str]:
+    """(status, reason) of a finished trial: completed, pruned (gap or ASHA) or failed.
+
+    A trial that ended without its final report and without a gap stop was stopped by the
+    scheduler.
+    """
+    if error:
+        return "failed", "the trial raised an error"
+    if gap_reason:
+        return "pruned", gap_reason
+    if not last_result or not last_result.get("is_final"):
+        return "pruned", "asha: below its rung's cut-off"
+    return "completed", ""

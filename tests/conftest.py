@@ -56,3 +56,17 @@ def sweep_factory(tmp_path):
         return write_sweep(tmp_path / filename, tiny_sweep(tmp_path, **sections))
 
     return make
+
+
+def flipped_validation_data(folder: Path) -> dict:
+    """A ``data`` section whose validation split holds the training sentences with every label
+    flipped: the better a model learns, the larger its gap. Forces gap pruning in tests."""
+    words = ["good", "bad"]
+    lines = [(f"this is {words[i % 2]} number {i}", i % 2) for i in range(32)]
+    (folder / "train.tsv").write_text(
+        "sentence\tlabel\n" + "".join(f"{text}\t{label}\n" for text, label in lines))
+    (folder / "val.tsv").write_text(
+        "sentence\tlabel\n" + "".join(f"{text}\t{1 - label}\n" for text, label in lines))
+    return {"source": "files", "train_file": str(folder / "train.tsv"),
+            "validation_file": str(folder / "val.tsv"), "text_column": "sentence",
+            "max_length": 16, "train_eval_samples": 32}

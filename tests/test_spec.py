@@ -68,6 +68,13 @@ def test_asha_needs_max_steps(sweep_factory):
     assert problems == [problems[0]] and "scheduler.type asha needs training.max_steps" in problems[0]
 
 
+def test_asha_grace_period_fits_in_the_budget(sweep_factory):
+    problems = problems_for(sweep_factory, scheduler={"type": "asha", "grace_period": 20})
+    assert problems == [
+        f"{problems[0].split(':')[0]}: (top level): scheduler.grace_period must not exceed "
+        "training.max_steps (got 20 > 12)"]
+
+
 def test_data_files_missing_directory_and_columns(sweep_factory, tmp_path):
     train = tmp_path / "train.tsv"
     train.write_text("sentence\tlabel\nfine film\t1\n")

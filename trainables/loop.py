@@ -23,7 +23,7 @@ import torch.distributed as dist
 
 from trainables.data import fixed_train_sample, load_splits, make_loader
 from trainables.ds_config import build_ds_config
-from trainables.metrics import evaluate, is_better
+from trainables.metrics import TRAIN_LOSS_CURVE, evaluate, is_better
 from trainables.model import apply_lora, load_base_model, load_tokenizer
 from trainables.settings import Hyperparameters, TrialSettings
 
@@ -139,11 +139,13 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
     best_step = 0
     batches = _endless(train_loader)
     running_losses: list[float] = []
+    loss_curve: list[list[float]] = []  # [step, mean micro-batch loss] since the last evaluation
     samples = tokens = 0
     clock = time.perf_counter()
     metrics: dict = {}
     engine.train()
     for step in range(1, total_steps + 1):
+        step_losses = []
         for _ in range(training.gradient_accumulation):
             inputs = {key: value.to(ctx.device) for key, value in next(batches).items()}
             loss = engine(**inputs).loss
@@ -151,9 +153,11 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
                 raise FloatingPointError(f"non-finite training loss {loss.item()} at step {step}")
             engine.backward(loss)
             engine.step()  # DeepSpeed only steps the optimizer at the accumulation boundary
-            running_losses.append(loss.item())
+            step_losses.append(loss.item())
             samples += inputs["labels"].numel() * ctx.world_size
             tokens += int(inputs["attention_mask"].sum()) * ctx.world_size
+        running_losses += step_losses
+        loss_curve.append([step, sum(step_losses) / len(step_losses)])
 
         if step % training.eval_every != 0 and step != total_steps:
             continue
@@ -175,6 +179,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
             "tokens_per_second": tokens / train_seconds,
             "is_final": step == total_steps,
             "world_size": ctx.world_size,
+            TRAIN_LOSS_CURVE: loss_curve,
         }
         improved = is_better(metrics[objective], best_value, mode)
         if improved:
@@ -186,6 +191,6 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
             if improved else None
         )
         report(metrics, checkpoint)
-        running_losses, samples, tokens = [], 0, 0
+        running_losses, loss_curve, samples, tokens = [], [], 0, 0
         clock = time.perf_counter()
     return metrics

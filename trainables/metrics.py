@@ -33,6 +33,10 @@ REPORTED_METRICS: tuple[str, ...] = (
     "world_size",
 )
 
+# Also in every report: this worker's running loss at each optimizer step since the previous
+# evaluation, as [step, loss] pairs, so trackers can draw the training curve step by step.
+TRAIN_LOSS_CURVE = "train_loss_curve"
+
 # Metrics a user may optimise: each is reported at every evaluation with a meaningful direction.
 OBJECTIVE_METRICS: tuple[str, ...] = (
     "val_loss",

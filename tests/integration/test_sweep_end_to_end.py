@@ -11,6 +11,7 @@ from optuna.trial import TrialState
 from safetensors.torch import load_file
 
 from search.cli import main
+from tests.conftest import flipped_validation_data
 from search.results import collect_records
 from search.runner import new_run_dir, run_sweep
 from search.searcher import REASON_ATTR, open_storage
@@ -27,7 +28,7 @@ def only_run_dir(tmp_path):
 
 def test_one_trial_reports_every_metric_with_a_finite_gap(sweep_factory):
     spec = load_spec(sweep_factory())
-    grid = run_sweep(spec, new_run_dir(spec), quiet=True)
+    grid = run_sweep(spec, new_run_dir(spec), quiet=True).grid
     assert len(grid) == 1 and grid[0].error is None
     history = grid[0].metrics_dataframe
     assert list(history["step"]) == [4, 8, 12]
@@ -74,17 +75,8 @@ def test_sweep_with_asha_and_gap_rule_writes_results_and_a_runnable_best_yaml(sw
 
 
 def test_a_trial_whose_gap_is_forced_large_is_pruned_in_optuna(sweep_factory, tmp_path):
-    # Validation holds the training sentences with every label flipped: the better the model
-    # learns, the larger its gap.
-    words = ["good", "bad"]
-    train = "".join(f"this is {words[i % 2]} number {i}\t{i % 2}\n" for i in range(32))
-    val = "".join(f"this is {words[i % 2]} number {i}\t{1 - i % 2}\n" for i in range(32))
-    (tmp_path / "train.tsv").write_text("sentence\tlabel\n" + train)
-    (tmp_path / "val.tsv").write_text("sentence\tlabel\n" + val)
     sweep = sweep_factory(
-        data={"source": "files", "train_file": str(tmp_path / "train.tsv"),
-              "validation_file": str(tmp_path / "val.tsv"), "text_column": "sentence",
-              "max_length": 16, "train_eval_samples": 32},
+        data=flipped_validation_data(tmp_path),
         training={"max_steps": 40, "eval_every": 4, "micro_batch_size": 8},
         space={"learning_rate": 0.02, "lora_r": 8},
         gap_pruning={"enabled": True, "threshold": 0.05, "patience": 2, "grace_steps": 0},
@@ -108,7 +100,7 @@ def test_a_trial_whose_gap_is_forced_large_is_pruned_in_optuna(sweep_factory, tm
 def test_two_worker_trial_runs_deepspeed_across_two_processes(sweep_factory):
     spec = load_spec(sweep_factory(resources={"workers": 2, "cpus_per_worker": 0.5}))
     run_dir = new_run_dir(spec)
-    grid = run_sweep(spec, run_dir, quiet=True)
+    grid = run_sweep(spec, run_dir, quiet=True).grid
     assert grid[0].error is None, grid[0].error
     history = grid[0].metrics_dataframe
     assert history["world_size"].tolist() == [2, 2, 2]
@@ -128,7 +120,7 @@ def test_zero_stages_train_and_save_the_whole_adapter(sweep_factory, deepspeed):
     # DeepSpeed's CPU Adam (compiled once per machine, about a minute).
     spec = load_spec(sweep_factory(deepspeed=deepspeed, space={"learning_rate": 0.01,
                                                                "lora_r": 4}))
-    grid = run_sweep(spec, new_run_dir(spec), quiet=True)
+    grid = run_sweep(spec, new_run_dir(spec), quiet=True).grid
     assert grid[0].error is None, grid[0].error
     weights = load_file(f"{grid[0].checkpoint.path}/adapter_model.safetensors")
     lora = {name: tensor for name, tensor in weights.items() if ".lora_" in name}
