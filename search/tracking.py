@@ -119,7 +119,8 @@ class WandbTracker(Callback):
             if self.mode != "online":
                 raise
             reason = str(error).splitlines()[0]
-            self.mode, self._notice, self._announced = "offline", f"W&B unreachable: {reason}", False
+            self.mode, self._announced = "offline", False
+            self._notice = f"W&B unreachable: {reason}"
             self.announce()
             if not self._runs:
                 import wandb

@@ -11,11 +11,11 @@ from optuna.trial import TrialState
 from safetensors.torch import load_file
 
 from search.cli import main
-from tests.conftest import flipped_validation_data
 from search.results import collect_records
 from search.runner import new_run_dir, run_sweep
 from search.searcher import REASON_ATTR, open_storage
 from search.spec import load_spec
+from tests.conftest import flipped_validation_data
 from trainables.metrics import REPORTED_METRICS
 
 pytestmark = pytest.mark.integration
