@@ -18,6 +18,8 @@ examples:
   basin run sweeps/minilm_lora.yaml
   basin run sweeps/minilm_lora.yaml --set search.num_trials=4 --set training.max_steps=60
   basin run runs/minilm-lora-demo-20260101-120000/best.yaml
+  basin status runs/minilm-lora-demo-20260101-120000
+  basin best runs/minilm-lora-demo-20260101-120000 --top 3 --within-gap-limit
 """
 
 
@@ -42,6 +44,20 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     with_sweep("validate", "check a sweep file without running anything")
+
+    def with_run_dir(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.add_argument("run_dir", metavar="RUN_DIR",
+                         help="a sweep's run directory, e.g. runs/minilm-lora-demo-20260101-120000")
+        return sub
+
+    with_run_dir("status", "trials of a sweep (running or finished): status, best so far, time")
+    with_run_dir("plots", "write the sweep's PNG plots into its run directory (again)")
+    best = with_run_dir("best", "the leaderboard of a sweep, ranked by the objective")
+    best.add_argument("--top", type=int, metavar="K", help="show only the best K trials")
+    best.add_argument("--within-gap-limit", action="store_true",
+                      help="only trials whose last gap is under the sweep's gap threshold")
     run = with_sweep("run", "run a sweep: trials, leaderboard, results.json and best.yaml")
     run.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
     return parser
@@ -50,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, console: Console) -> int:
     spec = load_spec(args.sweep, args.overrides)
     # Imported here: Ray and torch take seconds to import, `validate` needs neither.
+    from search.plots import write_plots
     from search.results import collect_records, leaderboard, leaderboard_rows, write_results
+    from search.rundir import RunDir
     from search.runner import new_run_dir, run_sweep
     from search.tracking import sync_command
 
@@ -59,17 +77,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                   f"run directory {run_dir}")
     started = time.monotonic()
     outcome = run_sweep(spec, run_dir, quiet=args.quiet)
-    import optuna
-
-    from search.searcher import open_storage
-
-    study = optuna.load_study(study_name=spec.name,
-                              storage=open_storage(run_dir, spec.search.storage))
-    records = collect_records(outcome.grid, study)
+    records = collect_records(RunDir(run_dir))
     leaderboard(records, spec, console)
     best = write_results(run_dir, spec, records)
+    plots = write_plots(RunDir(run_dir), records)
+    console.print(f"plots: {', '.join(p.name for p in plots)}")
     outcome.tracker.log_sweep(*leaderboard_rows(records, spec),
-                              best=asdict(best) if best else None)
+                              best=asdict(best) if best else None, plots=plots)
     if outcome.tracker.mode == "offline":
         console.print(f"W&B runs are offline; upload them with: {sync_command(run_dir)}")
     elapsed = time.monotonic() - started
@@ -79,6 +93,42 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         return 1
     console.print(f"best trial {best.trial_id}: {spec.objective.metric} {best.best_objective:.4f}"
                   f"; re-train it with: basin run {run_dir / 'best.yaml'}")
+    return 0
+
+
+def _status(args: argparse.Namespace, console: Console) -> int:
+    from search.rundir import RunDir
+    from search.status import print_status
+
+    print_status(RunDir.open(args.run_dir), console)
+    return 0
+
+
+def _plots(args: argparse.Namespace, console: Console) -> int:
+    from search.plots import write_plots
+    from search.results import collect_records
+    from search.rundir import RunDir
+
+    run = RunDir.open(args.run_dir)
+    for path in write_plots(run, collect_records(run)):
+        console.print(f"wrote {path}")
+    return 0
+
+
+def _best(args: argparse.Namespace, console: Console) -> int:
+    from search.results import collect_records, leaderboard, within_gap_limit
+    from search.rundir import RunDir
+
+    if args.top is not None and args.top < 1:
+        raise SpecError([f"--top: must be a positive number of trials (got {args.top})"])
+    run = RunDir.open(args.run_dir)
+    records = collect_records(run)
+    title = None
+    if args.within_gap_limit:
+        records = [r for r in records if within_gap_limit(r, run.spec)]
+        title = (f"{run.spec.name}: {run.spec.objective.metric} ({run.spec.objective.mode}), "
+                 f"last gap within {run.spec.gap_pruning.threshold}")
+    leaderboard(records, run.spec, console, top=args.top, title=title)
     return 0
 
 
@@ -92,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
                           f"{spec.search.num_trials} trials)")
             return 0
-        return _run(args, console)
+        handlers = {"run": _run, "status": _status, "best": _best, "plots": _plots}
+        return handlers[args.command](args, console)
     except SpecError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

@@ -8,20 +8,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import optuna
+from optuna.trial import TrialState
 from rich.console import Console
 from rich.table import Table
 
-from search.searcher import RAY_TRIAL_ATTR, REASON_ATTR, STATUS_ATTR
+from search.rundir import BEST_FILE, RESULTS_FILE, RunDir
+from search.searcher import REASON_ATTR, STATUS_ATTR
 from search.space import ConstantParam
 from search.spec import SweepSpec, dump_spec
 
-RESULTS_FILE = "results.json"
 AT_BEST_METRICS = ("val_loss", "train_eval_loss", "gap")
 SHORT_NAMES = {"learning_rate": "lr", "weight_decay": "wd", "lora_dropout": "dropout",
                "lora_r": "r", "lora_alpha": "alpha", "warmup_ratio": "warmup",
                "hidden_dropout": "hidden_dropout"}
-BEST_FILE = "best.yaml"
 
 
 @dataclass
@@ -36,7 +35,7 @@ class TrialRecord:
     best_step: int | None
     last_step: int | None
     at_best: dict[str, float] = field(default_factory=dict)  # val/train loss, gap at best step
-    final_gap: float | None = None
+    final: dict[str, float] = field(default_factory=dict)  # the same at the last evaluation
     checkpoint: str | None = None
     optuna_number: int | None = None
 
@@ -55,50 +54,58 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _train_checkpoint(history: Any) -> str | None:
-    """A multi-worker trial's best checkpoint, which Ray Train stored and Tune only names."""
-    if history is None or "checkpoint_path" not in history:
-        return None
-    paths = history["checkpoint_path"].dropna()
-    return str(paths.iloc[-1]) if len(paths) else None
+def _record(trial_id: str, folder: Path | None, told: Any, mode: str) -> TrialRecord:
+    """One trial from its folder (Ray's reports) and Optuna's record of it."""
+    history = RunDir.history(folder) if folder else []
+    error = RunDir.error(folder) if folder else None
+    status = told.user_attrs.get(STATUS_ATTR) if told else None
+    if status is None:  # not told yet: still running, or the driver died before telling
+        status = "failed" if error else ("running" if told is None or
+                                         told.state == TrialState.RUNNING else "unknown")
+    reason = (told.user_attrs.get(REASON_ATTR, "") if told else "") or ""
+    if status == "failed" and error:
+        reason = error
+    params = dict(told.params) if told else {}
+    if folder and (folder / "params.json").is_file():
+        params = json.loads((folder / "params.json").read_text())
+    record = TrialRecord(
+        trial_id=trial_id, status=status, reason=reason, params=params,
+        best_objective=None, best_step=None, last_step=None,
+        checkpoint=str(checkpoint) if folder and (checkpoint := RunDir.checkpoint(
+            folder, history)) else None,
+        optuna_number=told.number if told else None,
+    )
+    if history:
+        last = history[-1]
+        record.best_objective = _finite(last.get("best_objective"))
+        record.best_step = last.get("best_step")
+        record.last_step = last.get("step")
+        record.final = {k: _finite(last.get(k)) for k in AT_BEST_METRICS}
+        at_best = [row for row in history if row.get("step") == record.best_step]
+        if at_best:
+            record.at_best = {k: _finite(at_best[0].get(k)) for k in AT_BEST_METRICS}
+    elif told and told.intermediate_values:
+        # Ray writes a trial's reports to disk in batches; Optuna has each one at once.
+        steps = sorted(told.intermediate_values)
+        pick = min if mode == "min" else max
+        record.best_step = pick(steps, key=told.intermediate_values.__getitem__)
+        record.best_objective = told.intermediate_values[record.best_step]
+        record.last_step = steps[-1]
+    return record
 
 
-def collect_records(grid: Any, study: optuna.Study) -> list[TrialRecord]:
-    """Join Ray's per-trial results with what the searcher told Optuna about each trial."""
-    told = {t.user_attrs.get(RAY_TRIAL_ATTR): t for t in study.trials}
-    records = []
-    for result in grid:
-        history = result.metrics_dataframe
-        trial_id = result.metrics.get("trial_id") or Path(result.path).name
-        optuna_trial = told.get(trial_id)
-        status = (optuna_trial.user_attrs.get(STATUS_ATTR) if optuna_trial else None) or (
-            "failed" if result.error else "unknown")
-        reason = (optuna_trial.user_attrs.get(REASON_ATTR, "") if optuna_trial else "") or (
-            str(result.error).splitlines()[0] if result.error else "")
-        record = TrialRecord(
-            trial_id=trial_id, status=status, reason=reason,
-            params={k: v for k, v in result.config.items()},
-            best_objective=None, best_step=None, last_step=None,
-            checkpoint=result.checkpoint.path if result.checkpoint else _train_checkpoint(history),
-            optuna_number=optuna_trial.number if optuna_trial else None,
-        )
-        if history is not None and "step" in history:
-            last = history.iloc[-1]
-            record.best_objective = _finite(last.get("best_objective"))
-            record.best_step = int(last["best_step"]) if _finite(last.get("best_step")) else None
-            record.last_step = int(last["step"])
-            record.final_gap = _finite(last.get("gap"))
-            at_best = history[history["step"] == record.best_step]
-            if len(at_best):
-                row = at_best.iloc[0]
-                record.at_best = {k: _finite(row[k]) for k in AT_BEST_METRICS}
-        records.append(record)
-    return records
+def collect_records(run: RunDir) -> list[TrialRecord]:
+    """Every trial of a run directory, started or only suggested, finished or not."""
+    told = run.optuna_trials()
+    folders = run.trial_folders()
+    mode = run.spec.objective.mode
+    return [_record(trial_id, folders.get(trial_id), told.get(trial_id), mode)
+            for trial_id in sorted(set(told) | set(folders))]
 
 
 def rank(records: list[TrialRecord], mode: str) -> list[TrialRecord]:
-    """Completed trials first, by objective; then pruned; failed last."""
-    order = {"completed": 0, "pruned": 1}
+    """Completed trials first, by objective; then running, then pruned; failed last."""
+    order = {"completed": 0, "running": 1, "pruned": 2}
     sign = 1 if mode == "min" else -1
 
     def key(record: TrialRecord) -> tuple:
@@ -107,6 +114,17 @@ def rank(records: list[TrialRecord], mode: str) -> list[TrialRecord]:
         return (order.get(record.status, 2), missing, 0 if missing else sign * value)
 
     return sorted(records, key=key)
+
+
+def within_gap_limit(record: TrialRecord, spec: SweepSpec) -> bool:
+    """Whether a trial's last measured gap is under the sweep's gap-pruning threshold."""
+    gap, val_loss = record.final.get("gap"), record.final.get("val_loss")
+    if gap is None:
+        return False
+    limit = spec.gap_pruning.threshold
+    if spec.gap_pruning.relative:
+        return val_loss is not None and gap <= limit * val_loss
+    return gap <= limit
 
 
 def best_record(records: list[TrialRecord], mode: str) -> TrialRecord | None:
@@ -145,10 +163,12 @@ def _cell(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def leaderboard(records: list[TrialRecord], spec: SweepSpec, console: Console) -> None:
+def leaderboard(records: list[TrialRecord], spec: SweepSpec, console: Console,
+                top: int | None = None, title: str | None = None) -> None:
     """Print the ranked trials with their hyperparameters, losses, gap and status."""
     columns, rows = leaderboard_rows(records, spec)
-    table = Table(title=f"{spec.name}: {spec.objective.metric} ({spec.objective.mode})")
+    rows = rows[:top] if top else rows
+    table = Table(title=title or f"{spec.name}: {spec.objective.metric} ({spec.objective.mode})")
     for column in columns[:-1]:  # the reason is folded into the status column
         table.add_column(column, overflow="fold")
     for row in rows:

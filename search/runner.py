@@ -15,15 +15,13 @@ from search.console import make_console
 from search.gap_stopper import GapStopper
 from search.progress import ProgressPrinter
 from search.pruning import GapRule
+from search.rundir import STOPS_FILE, SWEEP_FILE
 from search.searcher import HonestOptunaSearch, StudyRef
 from search.space import split_space
 from search.spec import SweepSpec, dump_spec, trial_settings
 from search.stops import StopLedger
 from search.tracking import WandbTracker
 from trainables.entry import run_trial
-
-SWEEP_FILE = "sweep.yaml"
-STOPS_FILE = "stops.jsonl"
 
 
 def fixed_settings(spec: SweepSpec) -> dict:
