@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 from rich.console import Console
 
@@ -20,6 +21,8 @@ examples:
   basin run runs/minilm-lora-demo-20260101-120000/best.yaml
   basin status runs/minilm-lora-demo-20260101-120000
   basin best runs/minilm-lora-demo-20260101-120000 --top 3 --within-gap-limit
+  basin confirm runs/minilm-lora-demo-20260101-120000 --top 3 --seeds 2
+  basin export runs/minilm-lora-demo-20260101-120000 --out bundle/ --merge
 """
 
 
@@ -54,6 +57,19 @@ def _parser() -> argparse.ArgumentParser:
 
     with_run_dir("status", "trials of a sweep (running or finished): status, best so far, time")
     with_run_dir("plots", "write the sweep's PNG plots into its run directory (again)")
+    check = with_run_dir("confirm", "re-train the top configurations with new seeds and rank "
+                         "them by mean and spread (and test score, if there is a test split)")
+    check.add_argument("--top", type=int, default=3, metavar="K", help="configurations [3]")
+    check.add_argument("--seeds", type=int, default=2, metavar="N", help="new seeds each [2]")
+    check.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
+    export = with_run_dir("export", "a production bundle of the best (or a chosen) trial")
+    export.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="folder to write the bundle into (new or empty)")
+    export.add_argument("--trial", metavar="ID", help="a trial id (default: the best completed)")
+    export.add_argument("--merge", action="store_true",
+                        help="also write merged/: the base model with the adapter merged in")
+    export.add_argument("--no-verify", dest="verify", action="store_false",
+                        help="skip re-loading the bundle to check its predictions")
     best = with_run_dir("best", "the leaderboard of a sweep, ranked by the objective")
     best.add_argument("--top", type=int, metavar="K", help="show only the best K trials")
     best.add_argument("--within-gap-limit", action="store_true",
@@ -115,6 +131,38 @@ def _plots(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _confirm(args: argparse.Namespace, console: Console) -> int:
+    from search.confirm import confirm, print_confirmed
+    from search.results import collect_records, leaderboard
+    from search.rundir import RunDir
+
+    for flag, value in (("--top", args.top), ("--seeds", args.seeds)):
+        if value < 1:
+            raise SpecError([f"{flag}: must be at least 1 (got {value})"])
+    run = RunDir.open(args.run_dir)
+    records = collect_records(run)
+    leaderboard(records, run.spec, console, top=args.top, title="before confirm: the sweep's top")
+    confirmed = confirm(run, records, args.top, args.seeds, quiet=args.quiet)
+    print_confirmed(confirmed, run, console)
+    console.print(f"written to {run.path / 'confirm.json'}")
+    return 0
+
+
+def _export(args: argparse.Namespace, console: Console) -> int:
+    from search.export import export_bundle
+    from search.rundir import RunDir
+
+    summary = export_bundle(RunDir.open(args.run_dir), args.out, args.trial, args.merge,
+                            args.verify)
+    trial = summary["trial"]
+    console.print(f"exported trial {trial['trial_id']} (best {summary['objective']['metric']} "
+                  f"{trial['best_objective']:.4f} at step {trial['best_step']}) to {args.out}")
+    if "verified_max_logit_difference" in summary:
+        console.print("verified: the bundle reproduces the trial's logits at its best step "
+                      f"(max difference {summary['verified_max_logit_difference']:.2e})")
+    return 0
+
+
 def _best(args: argparse.Namespace, console: Console) -> int:
     from search.results import collect_records, leaderboard, within_gap_limit
     from search.rundir import RunDir
@@ -142,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
                           f"{spec.search.num_trials} trials)")
             return 0
-        handlers = {"run": _run, "status": _status, "best": _best, "plots": _plots}
+        handlers = {"run": _run, "status": _status, "best": _best, "plots": _plots,
+                    "export": _export, "confirm": _confirm}
         return handlers[args.command](args, console)
     except SpecError as error:
         for problem in error.problems:

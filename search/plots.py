@@ -137,7 +137,7 @@ def plot_importances(study: optuna.Study, spec, path: Path) -> Path | None:
         return None
     if not importances:
         return None
-    figure, axis = plt.subplots(figsize=(7, 0.6 * len(importances) + 1.5))
+    figure, axis = plt.subplots(figsize=(7, max(3.0, 0.6 * len(importances) + 1.5)))
     names = list(importances)[::-1]
     axis.barh(names, [importances[n] for n in names], color="tab:blue")
     axis.set_xlabel("importance (fANOVA, completed trials)")

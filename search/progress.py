@@ -11,9 +11,11 @@ from search.console import make_console
 
 
 def format_params(config: dict) -> str:
-    """Hyperparameters as a short ``name=value`` list (floats to 3 significant digits)."""
+    """Hyperparameters as a short ``name=value`` list (floats to 3 significant digits);
+    nested dicts are spelled out inline."""
     return " ".join(
-        f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
+        format_params(value) if isinstance(value, dict)
+        else f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
         for key, value in sorted(config.items())
     )
 

@@ -70,3 +70,20 @@ def flipped_validation_data(folder: Path) -> dict:
     return {"source": "files", "train_file": str(folder / "train.tsv"),
             "validation_file": str(folder / "val.tsv"), "text_column": "sentence",
             "max_length": 16, "train_eval_samples": 32}
+
+
+@pytest.fixture(scope="session")
+def tiny_pretrained(tmp_path_factory) -> Path:
+    """A tiny BERT saved as a pretrained model folder (random weights, fixed seed), with
+    MiniLM's tokenizer: a real local `from_pretrained` base, as a user's model would be."""
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    from trainables.model import builtin_minilm_path
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(**TINY_BERT))
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(builtin_minilm_path()).save_pretrained(folder)
+    return folder

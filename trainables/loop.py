@@ -7,11 +7,9 @@ Train worker.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -21,6 +19,13 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from trainables.checkpoint import (
+    PROBE_SIZE,
+    probe_logits,
+    restore_trainable,
+    save_checkpoint,
+    snapshot_trainable,
+)
 from trainables.data import fixed_train_sample, load_splits, make_loader
 from trainables.ds_config import build_ds_config
 from trainables.metrics import TRAIN_LOSS_CURVE, evaluate, is_better
@@ -31,7 +36,6 @@ from trainables.settings import Hyperparameters, TrialSettings
 # metrics; only rank 0 passes a checkpoint folder, and only when the objective improved.
 Report = Callable[[dict, "str | None"], None]
 
-TRIAL_METRICS_FILE = "trial_metrics.json"
 
 
 @dataclass(frozen=True)
@@ -81,21 +85,6 @@ def _endless(loader: torch.utils.data.DataLoader) -> Iterator[dict]:
         epoch += 1
 
 
-def _save_checkpoint(engine: deepspeed.DeepSpeedEngine, tokenizer, metrics: dict, rank: int,
-                     zero_stage: int) -> str | None:
-    """Write the adapter, tokenizer and metrics of this step; returns the folder on rank 0."""
-    # Under ZeRO-3 the weights are partitioned: every rank takes part in gathering them.
-    state_dict = engine._zero3_consolidated_16bit_state_dict() if zero_stage == 3 else None
-    if rank != 0:
-        return None
-    folder = tempfile.mkdtemp(prefix="basin-ckpt-")
-    engine.module.save_pretrained(folder, state_dict=state_dict)
-    tokenizer.save_pretrained(folder)
-    with open(os.path.join(folder, TRIAL_METRICS_FILE), "w") as handle:
-        json.dump(metrics, handle, indent=2)
-    return folder
-
-
 def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
     """Fine-tune with LoRA under DeepSpeed, evaluating and reporting every ``eval_every`` steps.
 
@@ -104,14 +93,15 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
     ctx = WorkerContext.from_process_group()
     training, data = settings.training, settings.data
     torch.set_num_threads(training.threads_per_worker or max(1, int(settings.cpus_per_worker)))
-    seed_everything(training.seed)
+    seed = hp.seed if hp.seed is not None else training.seed
+    seed_everything(seed)
 
     # Data: the same splits on every worker; each worker trains and evaluates on its shard.
     splits = load_splits(data, seed=data.demo.seed)
     tokenizer = load_tokenizer(settings.model)
     batch, length = training.micro_batch_size, data.max_length
     train_loader = make_loader(splits.train, tokenizer, batch, length, ctx.rank, ctx.world_size,
-                               shuffle=True, seed=training.seed)
+                               shuffle=True, seed=seed)
     train_sample = fixed_train_sample(splits.train, data.train_eval_samples, seed=data.demo.seed)
     eval_loaders = {
         "train_eval": make_loader(train_sample, tokenizer, batch * 2, length, ctx.rank,
@@ -119,6 +109,13 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
         "val": make_loader(splits.validation, tokenizer, batch * 2, length, ctx.rank,
                            ctx.world_size, shuffle=False, seed=0),
     }
+    # The test split is touched once, at the very end, and only when asked (basin confirm).
+    test_loader = (make_loader(splits.test, tokenizer, batch * 2, length, ctx.rank,
+                               ctx.world_size, shuffle=False, seed=0)
+                   if settings.evaluate_test and splits.test else None)
+    best_weights: dict | None = None
+
+    probe_texts = [text for text, _ in splits.validation[:PROBE_SIZE]]
 
     # Model: pretrained base, frozen, with the trial's LoRA adapters and a trainable head.
     model = apply_lora(load_base_model(settings.model, len(splits.label_names), hp),
@@ -186,10 +183,20 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
             best_value, best_step = metrics[objective], step
         metrics["best_objective"] = best_value if best_value is not None else math.nan
         metrics["best_step"] = best_step
-        checkpoint = (
-            _save_checkpoint(engine, tokenizer, metrics, ctx.rank, settings.deepspeed.zero_stage)
-            if improved else None
-        )
+        checkpoint = None
+        if improved:
+            # Every rank runs the probe: under ZeRO-3 a forward pass is collective.
+            probe = {"texts": probe_texts, "label_names": splits.label_names,
+                     "logits": probe_logits(engine, tokenizer, probe_texts, length, ctx.device)}
+            checkpoint = save_checkpoint(engine, tokenizer, metrics, probe, ctx.rank,
+                                         settings.deepspeed.zero_stage)
+            if test_loader is not None:
+                best_weights = snapshot_trainable(engine.module)
+        if test_loader is not None and step == total_steps and best_weights is not None:
+            # Evaluate the weights of the best step, the ones an export would ship.
+            restore_trainable(engine.module, best_weights)
+            test = evaluate(engine, test_loader, ctx.device)
+            metrics["test_loss"], metrics["test_accuracy"] = test["loss"], test["accuracy"]
         report(metrics, checkpoint)
         running_losses, loss_curve, samples, tokens = [], [], 0, 0
         clock = time.perf_counter()

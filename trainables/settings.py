@@ -122,6 +122,7 @@ class Hyperparameters(Strict):
     lora_alpha: float = Field(16, gt=0)
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
     hidden_dropout: float | None = Field(None, ge=0, lt=1)
+    seed: int | None = Field(None, description="Overrides training.seed (basin confirm).")
 
 
 HYPERPARAMETER_NAMES: tuple[str, ...] = tuple(Hyperparameters.model_fields)
@@ -140,3 +141,5 @@ class TrialSettings(Strict):
     gpus_per_worker: float = 0
     cpus_per_worker: float = 1
     placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
+    evaluate_test: bool = Field(
+        False, description="Evaluate the best step's weights on the test split once, at the end.")

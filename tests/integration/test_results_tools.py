@@ -1,0 +1,178 @@
+"""From sweep to production: status, best, plots, confirm and export, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import matplotlib.image
+import pytest
+import ray
+
+from search.cli import main
+from search.rundir import RunDir
+
+pytestmark = pytest.mark.integration
+
+
+def only_run_dir(folder):
+    (run_dir,) = [p for p in folder.iterdir() if p.is_dir()]
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory, tiny_pretrained):
+    """A finished 3-trial sweep on a saved tiny model; trials run to the end (FIFO, no pruning)."""
+    from tests.conftest import tiny_sweep, write_sweep
+
+    folder = tmp_path_factory.mktemp("finished")
+    sweep = tiny_sweep(folder, model={"name": str(tiny_pretrained),
+                                      "lora_target_modules": ["query", "value"]},
+                       space={"learning_rate": {"type": "float", "low": 1e-4, "high": 0.02,
+                                                "log": True},
+                              "lora_r": 4},
+                       search={"num_trials": 3, "max_concurrent_trials": 2, "seed": 0,
+                               "sampler": "random"},
+                       tracking={"wandb": {"mode": "disabled"}})
+    assert main(["run", str(write_sweep(folder / "sweep.yaml", sweep)), "--quiet"]) == 0
+    return only_run_dir(folder / "runs")
+
+
+def test_plots_are_written_and_not_blank(finished_sweep):
+    for name in ("learning_curves", "gap", "objective_vs_params", "param_importances"):
+        path = finished_sweep / f"{name}.png"
+        assert path.stat().st_size > 10_000, name
+        pixels = matplotlib.image.imread(path)
+        assert pixels.shape[0] > 300 and pixels.std() > 0.05, name  # drawn on, not blank
+
+
+def test_best_ranks_by_objective_and_filters_by_gap(finished_sweep, capsys):
+    assert main(["best", str(finished_sweep), "--top", "2"]) == 0
+    output = capsys.readouterr().out
+    results = json.loads((finished_sweep / "results.json").read_text())
+    ranked = [t["trial_id"] for t in results["trials"]]
+    assert ranked[0] in output and ranked[1] in output and ranked[2] not in output
+    assert output.index(ranked[0]) < output.index(ranked[1])
+    assert main(["best", str(finished_sweep), "--within-gap-limit"]) == 0
+    assert "last gap within 0.3" in capsys.readouterr().out
+
+
+def test_export_bundle_loads_in_a_fresh_process_with_the_trials_predictions(
+        finished_sweep, tiny_pretrained, tmp_path, capsys):
+    bundle = tmp_path / "bundle"
+    assert main(["export", str(finished_sweep), "--out", str(bundle), "--merge"]) == 0
+    assert "verified" in capsys.readouterr().out
+    for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json",
+                 "config.yaml", "metrics.json", "versions.json", "probe.json", "merged"):
+        assert (bundle / name).exists(), name
+    metrics = json.loads((bundle / "metrics.json").read_text())
+    results = json.loads((finished_sweep / "results.json").read_text())
+    assert metrics["trial"]["trial_id"] == results["best_trial"]
+    # The checkpoint is the best step's, not the last step's.
+    assert metrics["metrics_at_best_step"]["step"] == metrics["trial"]["best_step"]
+    versions = json.loads((bundle / "versions.json").read_text())
+    assert set(versions) >= {"torch", "transformers", "peft", "deepspeed", "ray", "optuna"}
+
+    # Plain transformers + peft in a fresh interpreter, as a user would load the bundle.
+    script = textwrap.dedent(f"""
+        import json, torch
+        from peft import PeftModel
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        probe = json.load(open("{bundle}/probe.json"))
+        tokenizer = AutoTokenizer.from_pretrained("{bundle}")
+        inputs = tokenizer(probe["texts"], padding=True, return_tensors="pt")
+        base = AutoModelForSequenceClassification.from_pretrained("{tiny_pretrained}",
+                                                                  num_labels=2)
+        adapted = PeftModel.from_pretrained(base, "{bundle}").eval()
+        merged = AutoModelForSequenceClassification.from_pretrained("{bundle}/merged").eval()
+        with torch.no_grad():
+            print(json.dumps({{"adapter": adapted(**inputs).logits.tolist(),
+                              "merged": merged(**inputs).logits.tolist(),
+                              "expected": probe["logits"]}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    logits = json.loads(done.stdout.strip().splitlines()[-1])
+    for kind in ("adapter", "merged"):
+        for row, expected in zip(logits[kind], logits["expected"]):
+            assert row == pytest.approx(expected, abs=1e-4), kind
+
+
+def test_exported_config_reruns_the_trial(finished_sweep, tmp_path):
+    bundle = tmp_path / "bundle"
+    assert main(["export", str(finished_sweep), "--out", str(bundle)]) == 0
+    again = tmp_path / "again"
+    assert main(["run", str(bundle / "config.yaml"), "--quiet",
+                 "--set", f"output_dir={again}"]) == 0
+    rerun = json.loads((only_run_dir(again) / "results.json").read_text())
+    original = json.loads((bundle / "metrics.json").read_text())["trial"]
+    assert rerun["trials"][0]["params"] == original["params"]
+    assert rerun["trials"][0]["best_objective"] == pytest.approx(original["best_objective"],
+                                                                 abs=1e-4)
+
+
+def test_export_refuses_bad_requests(finished_sweep, tmp_path, capsys):
+    assert main(["export", str(finished_sweep), "--out", str(tmp_path), "--trial", "nope"]) == 2
+    assert "--trial: no trial 'nope'" in capsys.readouterr().err
+    (tmp_path / "x").write_text("taken")
+    assert main(["export", str(finished_sweep), "--out", str(tmp_path)]) == 2
+    assert "exists and is not empty" in capsys.readouterr().err
+    assert main(["export", str(tmp_path), "--out", str(tmp_path / "b")]) == 2
+    assert "not a basin run directory" in capsys.readouterr().err
+
+
+def test_confirm_two_configurations_with_two_seeds_ranks_by_mean(finished_sweep, capsys):
+    assert main(["confirm", str(finished_sweep), "--top", "2", "--seeds", "2", "--quiet"]) == 0
+    output = capsys.readouterr().out
+    assert "before confirm" in output and "confirmed with 2 new seeds" in output
+    confirmed = json.loads((finished_sweep / "confirm.json").read_text())
+    assert len(confirmed) == 2
+    for entry in confirmed:
+        assert len(entry["objectives"]) == 2 and entry["seeds"] == [1, 2]
+        assert entry["mean"] == pytest.approx(sum(entry["objectives"]) / 2)
+        assert len(entry["test_accuracy"]) == 2  # the demo task has a test split
+    assert confirmed[0]["mean"] <= confirmed[1]["mean"]  # objective val_loss, minimised
+    results = json.loads((finished_sweep / "results.json").read_text())
+    top_two = {t["trial_id"] for t in results["trials"][:2]}
+    assert {entry["trial_id"] for entry in confirmed} == top_two
+
+
+def test_status_and_best_on_a_half_finished_run(sweep_factory, tmp_path, capsys):
+    # A real driver process on this test's Ray cluster, killed with SIGKILL after its first
+    # trial finished: the run directory is left half-finished.
+    sweep = sweep_factory(
+        training={"max_steps": 40, "eval_every": 4, "micro_batch_size": 8},
+        search={"num_trials": 4, "max_concurrent_trials": 1, "seed": 0},
+        tracking={"wandb": {"mode": "disabled"}})
+    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    driver = subprocess.Popen([sys.executable, "-m", "search.cli", "run", str(sweep), "--quiet"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    run = None
+    try:
+        while time.monotonic() < deadline:
+            runs = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
+            if runs and (runs[0] / "optuna.journal").exists():
+                run = RunDir(runs[0])
+                states = [t.user_attrs.get("basin_status") for t in run.optuna_trials().values()]
+                if "completed" in states and len(states) >= 2:
+                    break
+            time.sleep(1)
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    assert run is not None and not run.finished
+
+    assert main(["status", str(run.path)]) == 0
+    output = capsys.readouterr().out
+    assert "running (or interrupted)" in output
+    assert "4 requested, 1 finished (1 completed" in output
+    assert "1 running" in output and "2 not started" in output
+    assert "best so far: trial" in output
+    assert main(["best", str(run.path)]) == 0
+    assert "completed" in capsys.readouterr().out

@@ -1,0 +1,74 @@
+"""What a trial saves when its objective improves: the LoRA adapter (with the classification
+head), the tokenizer, the metrics of that step, and a probe: the logits on a few fixed texts,
+so that an exported bundle can prove it predicts what the trial's model did at that step.
+
+File names are plain constants: the driver side reads them without importing DeepSpeed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from deepspeed import DeepSpeedEngine
+
+TRIAL_METRICS_FILE = "trial_metrics.json"
+PROBE_FILE = "probe.json"
+PROBE_SIZE = 4
+
+
+@torch.no_grad()
+def probe_logits(engine: DeepSpeedEngine, tokenizer, texts: list[str], max_length: int,
+                 device: torch.device) -> list[list[float]]:
+    """The model's logits on a few fixed texts, saved with each checkpoint so an exported
+    bundle can prove that it predicts exactly what the trial's model did at that step."""
+    was_training = engine.training
+    engine.eval()
+    encoded = tokenizer(texts, truncation=True, max_length=max_length, padding=True,
+                        return_tensors="pt").to(device)
+    logits = engine(**encoded).logits.float().cpu().tolist()
+    if was_training:
+        engine.train()
+    return logits
+
+
+def save_checkpoint(engine: DeepSpeedEngine, tokenizer, metrics: dict, probe: dict,
+                    rank: int, zero_stage: int) -> str | None:
+    """Write the adapter, tokenizer, metrics and probe of this step; returns the folder on
+    rank 0."""
+    # Under ZeRO-3 the weights are partitioned: every rank takes part in gathering them.
+    state_dict = engine._zero3_consolidated_16bit_state_dict() if zero_stage == 3 else None
+    if rank != 0:
+        return None
+    folder = tempfile.mkdtemp(prefix="basin-ckpt-")
+    engine.module.save_pretrained(folder, state_dict=state_dict)
+    tokenizer.save_pretrained(folder)
+    for name, content in ((TRIAL_METRICS_FILE, metrics), (PROBE_FILE, probe)):
+        with open(os.path.join(folder, name), "w") as handle:
+            json.dump(content, handle, indent=2)
+    return folder
+
+
+def snapshot_trainable(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the trainable weights (adapter and head), gathered whole under ZeRO-3."""
+    import deepspeed
+
+    params = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    with deepspeed.zero.GatheredParameters([p for _, p in params]):
+        return {name: p.detach().clone() for name, p in params}
+
+
+def restore_trainable(model: torch.nn.Module, snapshot: dict[str, torch.Tensor]) -> None:
+    """Put a snapshot's weights back (partitioned again under ZeRO-3)."""
+    import deepspeed
+
+    params = [(name, p) for name, p in model.named_parameters() if name in snapshot]
+    with deepspeed.zero.GatheredParameters([p for _, p in params], modifier_rank=0):
+        with torch.no_grad():
+            for name, p in params:
+                p.copy_(snapshot[name])
