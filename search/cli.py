@@ -19,6 +19,7 @@ examples:
   basin run sweeps/minilm_lora.yaml
   basin run sweeps/minilm_lora.yaml --set search.num_trials=4 --set training.max_steps=60
   basin run runs/minilm-lora-demo-20260101-120000/best.yaml
+  basin resume runs/minilm-lora-demo-20260101-120000
   basin status runs/minilm-lora-demo-20260101-120000
   basin best runs/minilm-lora-demo-20260101-120000 --top 3 --within-gap-limit
   basin confirm runs/minilm-lora-demo-20260101-120000 --top 3 --seeds 2
@@ -55,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="a sweep's run directory, e.g. runs/minilm-lora-demo-20260101-120000")
         return sub
 
+    resume = with_run_dir("resume", "continue a sweep whose driver was killed or interrupted")
+    resume.add_argument("--sweep", metavar="SWEEP_FILE",
+                        help="refuse to resume unless the run directory ran this sweep file")
+    resume.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
     with_run_dir("status", "trials of a sweep (running or finished): status, best so far, time")
     with_run_dir("plots", "write the sweep's PNG plots into its run directory (again)")
     check = with_run_dir("confirm", "re-train the top configurations with new seeds and rank "
@@ -82,28 +87,68 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, console: Console) -> int:
     spec = load_spec(args.sweep, args.overrides)
     # Imported here: Ray and torch take seconds to import, `validate` needs neither.
-    from search.plots import write_plots
-    from search.results import collect_records, leaderboard, leaderboard_rows, write_results
-    from search.rundir import RunDir
     from search.runner import new_run_dir, run_sweep
-    from search.tracking import sync_command
 
     run_dir = new_run_dir(spec)
     console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} trials, "
                   f"run directory {run_dir}")
     started = time.monotonic()
     outcome = run_sweep(spec, run_dir, quiet=args.quiet)
-    records = collect_records(RunDir(run_dir))
+    return _finish(spec, run_dir, outcome, started, console)
+
+
+def _resume(args: argparse.Namespace, console: Console) -> int:
+    from search.rundir import RunDir
+    from search.runner import resume_sweep
+
+    run = RunDir.open(args.run_dir)
+    spec = run.spec
+    if args.sweep is not None:
+        _check_same_sweep(load_spec(args.sweep), spec, args.sweep, run.path)
+    if run.finished:
+        raise SpecError([f"{run.path}: this sweep has finished; nothing to resume"])
+    console.print(f"basin: resuming sweep [bold]{spec.name}[/bold] in {run.path}")
+    started = time.monotonic()
+    outcome = resume_sweep(spec, run.path, quiet=args.quiet)
+    return _finish(spec, run.path, outcome, started, console)
+
+
+def _check_same_sweep(given, recorded, given_path, run_dir) -> None:
+    """Refuse to resume a run directory with a different sweep than the one it ran."""
+    ignore = {"output_dir"}
+    if given.model_dump(exclude=ignore) != recorded.model_dump(exclude=ignore):
+        changed = [key for key in type(given).model_fields if key not in ignore
+                   and getattr(given, key) != getattr(recorded, key)]
+        raise SpecError([f"{given_path}: {run_dir} belongs to a different sweep "
+                         f"({recorded.name!r}; differs in: {', '.join(changed)})"])
+
+
+def _finish(spec, run_dir, outcome, started: float, console: Console) -> int:
+    """After the trials: leaderboard, results, plots, the W&B sweep run, and what to do next."""
+    from search.plots import write_plots
+    from search.results import collect_records, leaderboard, leaderboard_rows, write_results
+    from search.rundir import RunDir
+    from search.tracking import sync_command
+
+    run = RunDir(run_dir)
+    records = collect_records(run)
     leaderboard(records, spec, console)
+    ended = sum(r.status in ("completed", "pruned", "failed") for r in records)
+    elapsed = time.monotonic() - started
+    if ended < spec.search.num_trials:
+        console.print(f"[yellow]sweep interrupted after {elapsed:.0f} s: {ended} of "
+                      f"{spec.search.num_trials} trials finished.[/yellow] Continue it with: "
+                      f"basin resume {run_dir}")
+        return 130
     best = write_results(run_dir, spec, records)
-    plots = write_plots(RunDir(run_dir), records)
+    plots = write_plots(run, records)
     console.print(f"plots: {', '.join(p.name for p in plots)}")
     outcome.tracker.log_sweep(*leaderboard_rows(records, spec),
                               best=asdict(best) if best else None, plots=plots)
     if outcome.tracker.mode == "offline":
         console.print(f"W&B runs are offline; upload them with: {sync_command(run_dir)}")
-    elapsed = time.monotonic() - started
-    console.print(f"wall time {elapsed:.0f} s; results in {run_dir}/results.json")
+    console.print(f"wall time {elapsed:.0f} s; run directory {run.size_bytes() / 2**20:.1f} MiB "
+                  f"(at most 2 checkpoints per trial); results in {run_dir}/results.json")
     if best is None:
         console.print("[yellow]no trial completed its budget; no best.yaml written[/yellow]")
         return 1
@@ -191,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"{spec.search.num_trials} trials)")
             return 0
         handlers = {"run": _run, "status": _status, "best": _best, "plots": _plots,
-                    "export": _export, "confirm": _confirm}
+                    "export": _export, "confirm": _confirm, "resume": _resume}
         return handlers[args.command](args, console)
     except SpecError as error:
         for problem in error.problems:

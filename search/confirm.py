@@ -21,8 +21,8 @@ from rich.table import Table
 from search.progress import ProgressPrinter
 from search.results import SHORT_NAMES, TrialRecord, rank
 from search.rundir import RunDir
-from search.runner import max_concurrent_trials, start_ray, trial_resources
-from search.spec import SpecError, trial_settings
+from search.runner import make_trainable, max_concurrent_trials, start_ray
+from search.spec import SpecError
 from trainables.entry import run_trial
 
 CONFIRM_FILE = "confirm.json"
@@ -73,12 +73,10 @@ def confirm(run: RunDir, records: list[TrialRecord], top: int, seeds: int,
     spec = run.spec
     chosen = top_configurations(run, records, top)
     new_seeds = [spec.training.seed + offset for offset in range(1, seeds + 1)]
-    settings = trial_settings(spec).model_copy(update={"evaluate_test": True})
     start_ray()
     name = f"confirm-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(_confirm_trial, settings=settings.model_dump()),
-                            trial_resources(spec)),
+        make_trainable(spec, evaluate_test=True, function=_confirm_trial),
         param_space={
             "hyperparameters": tune.grid_search([r.params for r in chosen]),
             "seed": tune.grid_search(new_seeds),

@@ -23,8 +23,8 @@ class GapStopper(tune.Stopper):
         self._history: dict[str, list[Evaluation]] = {}
 
     def __call__(self, trial_id: str, result: dict) -> bool:
-        if self.train_metric not in result or self.val_metric not in result:
-            return False
+        if "outcome" in result or self.train_metric not in result or self.val_metric not in result:
+            return False  # a diverged or failed trial ends by itself; its NaNs are no gap
         history = self._history.setdefault(trial_id, [])
         history.append(Evaluation(int(result.get("step", len(history) + 1)),
                                   float(result[self.train_metric]), float(result[self.val_metric])))

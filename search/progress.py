@@ -49,6 +49,10 @@ class ProgressPrinter(Callback):
         self._say(f"[bold]{trial.trial_id}[/bold] started  {format_params(trial.config)}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        if "outcome" in result:
+            self._say(f"[red]{trial.trial_id} {result['outcome']}[/red]: "
+                      f"{result.get('outcome_reason', '')}")
+            return
         if "val_loss" not in result:
             return
         self._say(

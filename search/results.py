@@ -42,7 +42,8 @@ class TrialRecord:
     @property
     def status_label(self) -> str:
         if self.status == "pruned":
-            return "pruned: gap" if self.reason.startswith("gap") else "pruned: asha"
+            kind = self.reason.split(" ")[0].rstrip(":")
+            return f"pruned: {kind if kind in ('gap', 'diverged') else 'asha'}"
         return self.status
 
 
@@ -56,14 +57,16 @@ def _finite(value: Any) -> float | None:
 
 def _record(trial_id: str, folder: Path | None, told: Any, mode: str) -> TrialRecord:
     """One trial from its folder (Ray's reports) and Optuna's record of it."""
-    history = RunDir.history(folder) if folder else []
+    reports = RunDir.history(folder) if folder else []
+    # A trial that diverged or failed ends with a report of NaNs naming what happened.
+    history = [row for row in reports if "outcome" not in row]
     error = RunDir.error(folder) if folder else None
     status = told.user_attrs.get(STATUS_ATTR) if told else None
     if status is None:  # not told yet: still running, or the driver died before telling
         status = "failed" if error else ("running" if told is None or
                                          told.state == TrialState.RUNNING else "unknown")
     reason = (told.user_attrs.get(REASON_ATTR, "") if told else "") or ""
-    if status == "failed" and error:
+    if status == "failed" and error and not reason:
         reason = error
     params = dict(told.params) if told else {}
     if folder and (folder / "params.json").is_file():
@@ -71,8 +74,6 @@ def _record(trial_id: str, folder: Path | None, told: Any, mode: str) -> TrialRe
     record = TrialRecord(
         trial_id=trial_id, status=status, reason=reason, params=params,
         best_objective=None, best_step=None, last_step=None,
-        checkpoint=str(checkpoint) if folder and (checkpoint := RunDir.checkpoint(
-            folder, history)) else None,
         optuna_number=told.number if told else None,
     )
     if history:
@@ -81,6 +82,8 @@ def _record(trial_id: str, folder: Path | None, told: Any, mode: str) -> TrialRe
         record.best_step = last.get("best_step")
         record.last_step = last.get("step")
         record.final = {k: _finite(last.get(k)) for k in AT_BEST_METRICS}
+        best_checkpoint = RunDir.checkpoint(folder, history, record.best_step)
+        record.checkpoint = str(best_checkpoint) if best_checkpoint else None
         at_best = [row for row in history if row.get("step") == record.best_step]
         if at_best:
             record.at_best = {k: _finite(at_best[0].get(k)) for k in AT_BEST_METRICS}
@@ -99,8 +102,11 @@ def collect_records(run: RunDir) -> list[TrialRecord]:
     told = run.optuna_trials()
     folders = run.trial_folders()
     mode = run.spec.objective.mode
+    # An orphan (asked for by a driver that died before Ray recorded it) never trained; its
+    # configuration was queued again under a new trial.
+    orphans = {i for i, t in told.items() if t.user_attrs.get(STATUS_ATTR) == "orphaned"}
     return [_record(trial_id, folders.get(trial_id), told.get(trial_id), mode)
-            for trial_id in sorted(set(told) | set(folders))]
+            for trial_id in sorted((set(told) | set(folders)) - orphans)]
 
 
 def rank(records: list[TrialRecord], mode: str) -> list[TrialRecord]:

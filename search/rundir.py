@@ -17,6 +17,7 @@ import optuna
 
 from search.searcher import RAY_TRIAL_ATTR, open_storage
 from search.spec import SpecError, SweepSpec, load_spec
+from trainables.checkpoint import TRIAL_METRICS_FILE
 
 SWEEP_FILE = "sweep.yaml"
 RESULTS_FILE = "results.json"
@@ -56,9 +57,12 @@ class RunDir:
         return optuna.load_study(study_name=self.spec.name, storage=storage)
 
     def optuna_trials(self) -> dict[str, optuna.trial.FrozenTrial]:
-        """Optuna's record of every trial, by Ray trial id."""
-        return {t.user_attrs[RAY_TRIAL_ATTR]: t for t in self.study().trials
-                if RAY_TRIAL_ATTR in t.user_attrs}
+        """Optuna's record of every trial, by Ray trial id (none before the study exists)."""
+        try:
+            trials = self.study().trials
+        except KeyError:  # the sweep has not created its study yet
+            return {}
+        return {t.user_attrs[RAY_TRIAL_ATTR]: t for t in trials if RAY_TRIAL_ATTR in t.user_attrs}
 
     def trial_folders(self) -> dict[str, Path]:
         """Ray's folder of every started trial, by Ray trial id."""
@@ -69,28 +73,36 @@ class RunDir:
                 folders[match.group(1)] = folder
         return folders
 
+    def size_bytes(self) -> int:
+        """Disk used by the run directory (checkpoints, W&B runs, study, plots)."""
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
     @staticmethod
     def history(folder: Path) -> list[dict]:
         """Every report of one trial, oldest first (Ray appends them to result.json)."""
         path = folder / "result.json"
         if not path.is_file():
             return []
-        rows = []
+        rows: dict = {}
         for line in path.read_text().splitlines():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:
                 break  # a line cut short by a crash
-        return rows
+            # A trial resumed from its final checkpoint repeats its last report: keep the first.
+            rows.setdefault(row.get("step", len(rows)), row)
+        return list(rows.values())
 
     @staticmethod
-    def checkpoint(folder: Path, history: list[dict]) -> Path | None:
-        """The trial's kept (best) checkpoint: Tune's in the trial folder, or Ray Train's."""
-        kept = sorted(folder.glob("checkpoint_*"))
-        if kept:
-            return kept[-1]
-        paths = [row["checkpoint_path"] for row in history if row.get("checkpoint_path")]
-        return Path(paths[-1]) if paths else None
+    def checkpoint(folder: Path, history: list[dict], best_step: int | None) -> Path | None:
+        """The checkpoint of the trial's best step. Ray keeps two per trial (the best and the
+        latest): Tune's in the trial folder, Ray Train's (multi-worker trials) named in the
+        reports."""
+        kept = {int(json.loads((c / TRIAL_METRICS_FILE).read_text())["step"]): c
+                for c in folder.glob("checkpoint_*") if (c / TRIAL_METRICS_FILE).is_file()}
+        kept.update({row["step"]: Path(row["checkpoint_path"]) for row in history
+                     if row.get("checkpoint_path") and Path(row["checkpoint_path"]).is_dir()})
+        return kept.get(best_step)
 
     @staticmethod
     def error(folder: Path) -> str | None:

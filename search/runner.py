@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import ray
 from ray import tune
@@ -18,7 +19,7 @@ from search.pruning import GapRule
 from search.rundir import STOPS_FILE, SWEEP_FILE
 from search.searcher import HonestOptunaSearch, StudyRef
 from search.space import split_space
-from search.spec import SweepSpec, dump_spec, trial_settings
+from search.spec import SpecError, SweepSpec, dump_spec, trial_settings
 from search.stops import StopLedger
 from search.tracking import WandbTracker
 from trainables.entry import run_trial
@@ -96,13 +97,25 @@ class SweepOutcome:
     tracker: WandbTracker
 
 
+def make_tracker(spec: SweepSpec, run_dir: Path, ledger: StopLedger, quiet: bool) -> WandbTracker:
+    return WandbTracker(spec.tracking.wandb, run_dir, group=run_dir.name,
+                        fixed_config=fixed_settings(spec), objective=spec.objective.metric,
+                        ledger=ledger, console=None if quiet else make_console())
+
+
+def make_trainable(spec: SweepSpec, evaluate_test: bool = False,
+                   function: Any = run_trial) -> Any:
+    """The Tune function with the sweep's fixed settings and per-trial resources attached."""
+    settings = trial_settings(spec).model_copy(update={"evaluate_test": evaluate_test})
+    return tune.with_resources(tune.with_parameters(function, settings=settings.model_dump()),
+                               trial_resources(spec))
+
+
 def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutcome:
     """Run every trial of the sweep; W&B runs are logged as the trials go."""
     start_ray(os.environ.get("RAY_ADDRESS"))
     ledger = StopLedger(run_dir / STOPS_FILE)
-    tracker = WandbTracker(spec.tracking.wandb, run_dir, group=run_dir.name,
-                           fixed_config=fixed_settings(spec), objective=spec.objective.metric,
-                           ledger=ledger, console=None if quiet else make_console())
+    tracker = make_tracker(spec, run_dir, ledger, quiet)
     distributions, constants = split_space(spec.space)
     study_ref = StudyRef(
         name=spec.name, run_dir=run_dir, storage_url=spec.search.storage,
@@ -116,12 +129,8 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutco
         GapStopper(GapRule(gap.threshold, gap.relative, gap.patience, gap.grace_steps), ledger)
         if gap.enabled else None
     )
-    trainable = tune.with_resources(
-        tune.with_parameters(run_trial, settings=trial_settings(spec).model_dump()),
-        trial_resources(spec),
-    )
     tuner = tune.Tuner(
-        trainable,
+        make_trainable(spec),
         tune_config=tune.TuneConfig(
             metric=spec.objective.metric,
             mode=spec.objective.mode,
@@ -135,14 +144,30 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutco
             name=run_dir.name,
             storage_path=str(run_dir.parent),
             stop=stopper,
+            # Ray keeps the best checkpoint by the objective and always the latest one.
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=1,
                 checkpoint_score_attribute=spec.objective.metric,
                 checkpoint_score_order=spec.objective.mode,
             ),
+            # A trial whose worker or node died restarts from its latest checkpoint.
+            failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
             callbacks=[ProgressPrinter(spec.objective.metric, spec.search.num_trials, quiet=quiet),
                        tracker],
             verbose=0,
         ),
     )
     return SweepOutcome(tuner.fit(), tracker)
+
+
+def resume_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutcome:
+    """Continue a sweep whose driver stopped: finished trials stay, unfinished ones continue
+    from their latest checkpoint, new ones fill the sweep up to its number of trials."""
+    if not tune.Tuner.can_restore(str(run_dir)):
+        raise SpecError([f"{run_dir}: nothing to resume (Ray never saved this sweep's state)"])
+    start_ray(os.environ.get("RAY_ADDRESS"))
+    tuner = tune.Tuner.restore(str(run_dir), trainable=make_trainable(spec),
+                               resume_unfinished=True, resume_errored=False,
+                               restart_errored=False)
+    grid = tuner.fit()
+    return SweepOutcome(grid, make_tracker(spec, run_dir, StopLedger(run_dir / STOPS_FILE), quiet))

@@ -107,8 +107,36 @@ class HonestOptunaSearch(Searcher):
             pickle.dump(self, handle)
 
     def restore(self, checkpoint_path: str) -> None:
+        """Take back the state Ray saved with the experiment (on ``basin resume``)."""
         with open(checkpoint_path, "rb") as handle:
             self.__dict__.update(pickle.load(handle).__dict__)
+        self._requeue_orphans()
+
+    def _requeue_orphans(self) -> None:
+        """Settle Optuna trials that a crashed driver asked for but Ray never recorded.
+
+        Between two experiment snapshots the driver may ask Optuna for a configuration and die
+        before Ray writes the trial down; Ray will not resume it. Such a trial is told FAIL
+        (it never trained) and its configuration is queued again, so nothing learned is lost
+        and the resumed sweep tries it.
+        """
+        running = {t.number for t in self.study.get_trials(deepcopy=False,
+                                                           states=(TrialState.RUNNING,))}
+        # A trial told before the crash but after Ray's last snapshot is resumed by Ray from
+        # its final checkpoint, which only repeats its last report: Optuna must not hear it
+        # twice.
+        self._live = {ray_id: trial for ray_id, trial in self._live.items()
+                      if trial.number in running}
+        known = {trial.number for trial in self._live.values()}
+        for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if frozen.number in known:
+                continue
+            orphan = optuna.trial.Trial(self.study, frozen._trial_id)
+            orphan.set_user_attr(STATUS_ATTR, "orphaned")
+            orphan.set_user_attr(REASON_ATTR, "the driver stopped before Ray recorded it; "
+                                              "its configuration was queued again")
+            self.study.tell(orphan, state=TrialState.FAIL)
+            self.study.enqueue_trial(frozen.params, skip_if_exists=False)
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
                               **spec: Any) -> bool:

@@ -78,6 +78,9 @@ class ResourcesSpec(Strict):
     gpus_per_worker: float = Field(0, ge=0)
     cpus_per_worker: float = Field(1, gt=0)
     placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
+    max_failures: int = Field(
+        1, ge=0, description="Restarts of a trial whose worker or node died (from its latest "
+        "checkpoint). A trial that raises or diverges is not restarted.")
 
 
 class WandbSpec(Strict):

@@ -41,13 +41,18 @@ class StopLedger:
 
 
 def trial_outcome(last_result: dict | None, error: bool, gap_reason: str | None) -> tuple[str, str]:
-    """(status, reason) of a finished trial: completed, pruned (gap or ASHA) or failed.
+    """(status, reason) of a finished trial: completed, pruned (gap, ASHA, diverged) or failed.
 
-    A trial that ended without its final report and without a gap stop was stopped by the
-    scheduler.
+    The trial's last report names a divergence or an error it caught; a Tune error means its
+    process died. A trial that ended without its final report and without a gap stop was
+    stopped by the scheduler.
     """
-    if error:
-        return "failed", "the trial raised an error"
+    outcome = (last_result or {}).get("outcome")
+    if outcome == "diverged":
+        return "pruned", f"diverged: {last_result.get('outcome_reason', '')}"
+    if outcome == "failed" or error:
+        reason = (last_result or {}).get("outcome_reason") if outcome else None
+        return "failed", reason or "the trial's worker or node died"
     if gap_reason:
         return "pruned", gap_reason
     if not last_result or not last_result.get("is_final"):

@@ -164,7 +164,7 @@ class WandbTracker(Callback):
 
     def _log(self, trial: Any, result: dict) -> None:
         run = self._runs.get(trial.trial_id)
-        if run is None or "step" not in result:
+        if run is None or "step" not in result or "outcome" in result:
             return
         step = int(result["step"])
         for curve_step, loss in result.get(TRAIN_LOSS_CURVE) or []:

@@ -1,6 +1,8 @@
-"""What a trial saves when its objective improves: the LoRA adapter (with the classification
-head), the tokenizer, the metrics of that step, and a probe: the logits on a few fixed texts,
-so that an exported bundle can prove it predicts what the trial's model did at that step.
+"""What a trial saves at every evaluation: the LoRA adapter (with the classification head), the
+tokenizer, the metrics of that step, a probe (the logits on a few fixed texts, so that an
+exported bundle can prove it predicts what the trial's model did at that step), and the
+DeepSpeed state a resumed trial continues from. Ray keeps two per trial: the best by the
+objective and the latest.
 
 File names are plain constants: the driver side reads them without importing DeepSpeed.
 """
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
 TRIAL_METRICS_FILE = "trial_metrics.json"
 PROBE_FILE = "probe.json"
 PROBE_SIZE = 4
+TRAINER_STATE_FILE = "trainer_state.json"
+STATE_DIR = "deepspeed"
+STATE_TAG = "state"
 
 
 @torch.no_grad()
@@ -38,20 +43,35 @@ def probe_logits(engine: DeepSpeedEngine, tokenizer, texts: list[str], max_lengt
 
 
 def save_checkpoint(engine: DeepSpeedEngine, tokenizer, metrics: dict, probe: dict,
-                    rank: int, zero_stage: int) -> str | None:
-    """Write the adapter, tokenizer, metrics and probe of this step; returns the folder on
-    rank 0."""
+                    trainer_state: dict, rank: int, zero_stage: int) -> str:
+    """Write this step's checkpoint into a new folder on every rank and return it.
+
+    Rank 0 writes the adapter (with the head), tokenizer, metrics and probe, the files an
+    export needs; every rank writes its part of the DeepSpeed state (trainable weights,
+    optimizer, schedule; the frozen base is left out) that a resumed trial starts from.
+    """
     # Under ZeRO-3 the weights are partitioned: every rank takes part in gathering them.
     state_dict = engine._zero3_consolidated_16bit_state_dict() if zero_stage == 3 else None
-    if rank != 0:
-        return None
     folder = tempfile.mkdtemp(prefix="basin-ckpt-")
-    engine.module.save_pretrained(folder, state_dict=state_dict)
-    tokenizer.save_pretrained(folder)
-    for name, content in ((TRIAL_METRICS_FILE, metrics), (PROBE_FILE, probe)):
-        with open(os.path.join(folder, name), "w") as handle:
-            json.dump(content, handle, indent=2)
+    engine.save_checkpoint(os.path.join(folder, STATE_DIR), tag=STATE_TAG,
+                           exclude_frozen_parameters=True)
+    if rank == 0:
+        engine.module.save_pretrained(folder, state_dict=state_dict)
+        tokenizer.save_pretrained(folder)
+        for name, content in ((TRIAL_METRICS_FILE, metrics), (PROBE_FILE, probe),
+                              (TRAINER_STATE_FILE, trainer_state)):
+            with open(os.path.join(folder, name), "w") as handle:
+                json.dump(content, handle, indent=2)
     return folder
+
+
+def load_checkpoint(engine: DeepSpeedEngine, folder: str) -> dict:
+    """Restore the DeepSpeed state saved by ``save_checkpoint``; returns the trainer state
+    (step reached, best objective so far and its step)."""
+    engine.load_checkpoint(os.path.join(folder, STATE_DIR), tag=STATE_TAG,
+                           load_module_strict=False)
+    with open(os.path.join(folder, TRAINER_STATE_FILE)) as handle:
+        return json.load(handle)
 
 
 def snapshot_trainable(model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -70,13 +70,25 @@ def check_data_files(data: DataSettings) -> list[tuple[str, str]]:
         except (ValueError, json.JSONDecodeError, UnicodeDecodeError) as error:
             problems.append((f"data.{field}", f"cannot read {value!r}: {error}"))
             continue
-        for column_field in ("text_column", "label_column"):
-            column = getattr(data, column_field)
-            if column not in columns:
-                problems.append(
-                    (f"data.{column_field}", f"no column {column!r} in {value} (has {columns})")
-                )
+        missing = [(f"data.{field_name}", f"no column {column!r} in {value} (has {columns})")
+                   for field_name in ("text_column", "label_column")
+                   if (column := getattr(data, field_name)) not in columns]
+        problems += missing
+        if not missing and (bad := _first_bad_label(path, data.label_column)):
+            row, label = bad
+            problems.append(("data.label_column", "labels must be classes (integers, strings or "
+                             f"booleans); row {row} of {value} has {label!r}"))
     return problems
+
+
+def _first_bad_label(path: Path, label_column: str, rows: int = 1000) -> tuple[int, Any] | None:
+    """(row number, label) of the first label among the first rows that is not a class."""
+    for number, (_, label) in enumerate(_read_file(path, label_column, label_column)[:rows], 1):
+        is_class = isinstance(label, (bool, int, str)) and not (isinstance(label, str)
+                                                               and not label.strip())
+        if not is_class:
+            return number, label
+    return None
 
 
 def _read_file(path: Path, text_column: str, label_column: str) -> list[Example]:

@@ -8,9 +8,11 @@ here (the Ray Train V2 way) and forwards rank 0's reports to Tune.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import socket
+import traceback
 from typing import Any
 
 import torch
@@ -46,9 +48,23 @@ def _report_to_train(metrics: dict, checkpoint_dir: str | None) -> None:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
+def _resumed(get_checkpoint: Any, hp: Hyperparameters, settings: TrialSettings,
+             report: Any) -> None:
+    """Train, continuing from the trial's latest checkpoint if Ray hands one over (a trial
+    restarted after a crash or by ``basin resume``)."""
+    from trainables.loop import train  # the driver never needs DeepSpeed or transformers
+
+    checkpoint = get_checkpoint()
+    if checkpoint is None:
+        train(hp, settings, report)
+        return
+    with checkpoint.as_directory() as folder:
+        train(hp, settings, report, resume_from=folder)
+
+
 def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings) -> None:
     """One worker: a one-process group so DeepSpeed and the all-reduces work unchanged."""
-    from trainables.loop import train  # the driver never needs DeepSpeed or transformers
+    from ray import tune
 
     use_gpu = settings.gpus_per_worker > 0 and torch.cuda.is_available()
     os.environ.update(
@@ -57,20 +73,17 @@ def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings) -> None
     )
     dist.init_process_group("nccl" if use_gpu else "gloo", rank=0, world_size=1)
     try:
-        train(hp, settings, _report_to_tune)
+        _resumed(tune.get_checkpoint, hp, settings, _report_to_tune)
     finally:
         dist.destroy_process_group()
 
 
 def _train_worker(loop_config: dict) -> None:
     """The function every Ray Train worker runs; Ray Train has set up the process group."""
-    from trainables.loop import train
+    import ray.train
 
-    train(
-        Hyperparameters(**loop_config["hyperparameters"]),
-        TrialSettings(**loop_config["settings"]),
-        _report_to_train,
-    )
+    _resumed(ray.train.get_checkpoint, Hyperparameters(**loop_config["hyperparameters"]),
+             TrialSettings(**loop_config["settings"]), _report_to_train)
 
 
 def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> None:
@@ -111,12 +124,51 @@ def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> No
     trainer.fit()
 
 
+def _report_outcome(outcome: str, reason: str, settings: TrialSettings) -> None:
+    """A last report that says how the trial ended when it could not finish training.
+
+    It carries every metric the driver watches (as NaN), because Tune rejects a report
+    without them.
+    """
+    from ray import tune
+
+    from trainables.metrics import REPORTED_METRICS
+
+    metrics = {name: math.nan for name in REPORTED_METRICS}
+    metrics.update(is_final=False, outcome=outcome, outcome_reason=reason)
+    metrics[settings.objective_metric] = math.nan
+    tune.report(metrics)
+
+
 def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
     """Ray Tune entry point: ``config`` holds the trial's hyperparameters, ``settings`` the
-    sweep's fixed ``TrialSettings`` as a dict."""
+    sweep's fixed ``TrialSettings`` as a dict.
+
+    A trial that diverges or raises ends with a report naming what happened, instead of an
+    error: Tune would retry an error (``max_failures``), which is meant for lost nodes, not for
+    a configuration that cannot train. The traceback goes to the trial's ``error.txt``.
+    """
+    from ray import tune
+
+    from trainables.loop import Diverged
+
     hp = Hyperparameters(**config)
     trial_settings = TrialSettings(**settings)
-    if trial_settings.workers == 1:
-        _train_in_this_process(hp, trial_settings)
-    else:
-        _train_with_worker_group(hp, trial_settings)
+    try:
+        if trial_settings.workers == 1:
+            _train_in_this_process(hp, trial_settings)
+        else:
+            _train_with_worker_group(hp, trial_settings)
+    except Diverged as error:
+        _report_outcome("diverged", str(error), trial_settings)
+    except Exception as error:  # noqa: BLE001 - any error of the configuration ends the trial
+        if "ActorDiedError" in type(error).__name__ or "NodeDied" in type(error).__name__:
+            raise  # infrastructure: let Tune retry the trial from its checkpoint
+        if Diverged.MESSAGE in str(error):  # a worker of a multi-worker trial diverged
+            _report_outcome("diverged", str(error).splitlines()[0], trial_settings)
+            return
+        trial_dir = tune.get_context().get_trial_dir()
+        with open(os.path.join(trial_dir, "error.txt"), "w") as handle:
+            handle.write(traceback.format_exc())
+        _report_outcome("failed", f"{type(error).__name__}: {error}".splitlines()[0],
+                        trial_settings)

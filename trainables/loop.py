@@ -7,6 +7,7 @@ Train worker.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -21,6 +22,8 @@ import torch.distributed as dist
 
 from trainables.checkpoint import (
     PROBE_SIZE,
+    TRIAL_METRICS_FILE,
+    load_checkpoint,
     probe_logits,
     restore_trainable,
     save_checkpoint,
@@ -33,7 +36,7 @@ from trainables.model import apply_lora, load_base_model, load_tokenizer
 from trainables.settings import Hyperparameters, TrialSettings
 
 # report(metrics, checkpoint_dir): every worker calls it at every evaluation with the same
-# metrics; only rank 0 passes a checkpoint folder, and only when the objective improved.
+# metrics and its own checkpoint folder (rank 0's holds the adapter).
 Report = Callable[[dict, "str | None"], None]
 
 
@@ -76,19 +79,39 @@ def total_optimizer_steps(settings: TrialSettings, train_size: int, world_size: 
     return max(1, math.ceil(training.epochs * train_size / per_step))
 
 
-def _endless(loader: torch.utils.data.DataLoader) -> Iterator[dict]:
-    """Batches forever, reshuffling at each pass (the sampler needs the epoch number)."""
-    epoch = 0
+def _endless(loader: torch.utils.data.DataLoader, skip: int = 0) -> Iterator[dict]:
+    """Batches forever, reshuffling at each pass (the sampler needs the epoch number).
+
+    ``skip`` batches are passed over first, so a resumed trial sees the batches it would have
+    seen had it never stopped.
+    """
+    epoch, skip = divmod(skip, len(loader))
     while True:
         loader.sampler.set_epoch(epoch)
-        yield from loader
+        batches = iter(loader)
+        for _ in range(skip):
+            next(batches)
+        skip = 0
+        yield from batches
         epoch += 1
 
 
-def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
+class Diverged(FloatingPointError):
+    """The training loss became NaN or infinite: the configuration diverged."""
+
+    MESSAGE = "non-finite training loss"
+
+    def __init__(self, loss: float, step: int):
+        super().__init__(f"{self.MESSAGE} {loss} at step {step}")
+        self.step = step
+
+
+def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
+          resume_from: str | None = None) -> dict:
     """Fine-tune with LoRA under DeepSpeed, evaluating and reporting every ``eval_every`` steps.
 
-    Returns the last reported metrics. Raises ``FloatingPointError`` on a non-finite loss.
+    ``resume_from`` is a checkpoint folder of this trial: training continues after its step.
+    Returns the last reported metrics. Raises ``Diverged`` on a non-finite loss.
     """
     ctx = WorkerContext.from_process_group()
     training, data = settings.training, settings.data
@@ -133,21 +156,29 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
     # Train, evaluating every eval_every optimizer steps and at the last step.
     objective, mode = settings.objective_metric, settings.objective_mode
     best_value: float | None = None
-    best_step = 0
-    batches = _endless(train_loader)
+    best_step = done_steps = 0
+    if resume_from is not None:
+        state = load_checkpoint(engine, resume_from)
+        best_value, best_step, done_steps = state["best_value"], state["best_step"], state["step"]
+        if done_steps >= total_steps:  # it had finished; only Tune had not heard the last word
+            with open(os.path.join(resume_from, TRIAL_METRICS_FILE)) as handle:
+                metrics = json.load(handle)
+            report(metrics, None)
+            return metrics
+    batches = _endless(train_loader, skip=done_steps * training.gradient_accumulation)
     running_losses: list[float] = []
     loss_curve: list[list[float]] = []  # [step, mean micro-batch loss] since the last evaluation
     samples = tokens = 0
     clock = time.perf_counter()
     metrics: dict = {}
     engine.train()
-    for step in range(1, total_steps + 1):
+    for step in range(done_steps + 1, total_steps + 1):
         step_losses = []
         for _ in range(training.gradient_accumulation):
             inputs = {key: value.to(ctx.device) for key, value in next(batches).items()}
             loss = engine(**inputs).loss
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite training loss {loss.item()} at step {step}")
+                raise Diverged(loss.item(), step)
             engine.backward(loss)
             engine.step()  # DeepSpeed only steps the optimizer at the accumulation boundary
             step_losses.append(loss.item())
@@ -183,15 +214,14 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report) -> dict:
             best_value, best_step = metrics[objective], step
         metrics["best_objective"] = best_value if best_value is not None else math.nan
         metrics["best_step"] = best_step
-        checkpoint = None
-        if improved:
-            # Every rank runs the probe: under ZeRO-3 a forward pass is collective.
-            probe = {"texts": probe_texts, "label_names": splits.label_names,
-                     "logits": probe_logits(engine, tokenizer, probe_texts, length, ctx.device)}
-            checkpoint = save_checkpoint(engine, tokenizer, metrics, probe, ctx.rank,
-                                         settings.deepspeed.zero_stage)
-            if test_loader is not None:
-                best_weights = snapshot_trainable(engine.module)
+        # Every rank runs the probe and the save: under ZeRO-3 both are collective.
+        probe = {"texts": probe_texts, "label_names": splits.label_names,
+                 "logits": probe_logits(engine, tokenizer, probe_texts, length, ctx.device)}
+        trainer_state = {"step": step, "best_value": best_value, "best_step": best_step}
+        checkpoint = save_checkpoint(engine, tokenizer, metrics, probe, trainer_state, ctx.rank,
+                                     settings.deepspeed.zero_stage)
+        if improved and test_loader is not None:
+            best_weights = snapshot_trainable(engine.module)
         if test_loader is not None and step == total_steps and best_weights is not None:
             # Evaluate the weights of the best step, the ones an export would ship.
             restore_trainable(engine.module, best_weights)

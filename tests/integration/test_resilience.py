@@ -1,0 +1,134 @@
+"""Nothing lost: kill the driver and resume, failing and diverging trials, bounded checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import ray
+from optuna.trial import TrialState
+
+from search.cli import main
+from search.rundir import RunDir
+from search.searcher import RAY_TRIAL_ATTR, STATUS_ATTR
+
+pytestmark = pytest.mark.integration
+
+
+def start_driver(argv: list[str], log: Path) -> subprocess.Popen:
+    """`basin ...` in a real subprocess, on this test session's Ray cluster."""
+    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    return subprocess.Popen([sys.executable, "-m", "search.cli", *argv], env=env,
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def wait_for(condition, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.5)
+
+
+def the_run(tmp_path: Path) -> RunDir | None:
+    runs = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
+    return RunDir(runs[0]) if runs and (runs[0] / "optuna.journal").exists() else None
+
+
+def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_factory, tmp_path):
+    sweep = sweep_factory(training={"max_steps": 40, "eval_every": 4, "micro_batch_size": 8},
+                          search={"num_trials": 5, "max_concurrent_trials": 2, "seed": 0},
+                          tracking={"wandb": {"mode": "disabled"}})
+    driver = start_driver(["run", str(sweep), "--quiet"], tmp_path / "driver.log")
+
+    def mid_sweep() -> bool:
+        run = the_run(tmp_path)
+        if run is None:
+            return False
+        trials = run.optuna_trials().values()
+        completed = [t for t in trials if t.user_attrs.get(STATUS_ATTR) == "completed"]
+        midway = [t for t in trials if t.state == TrialState.RUNNING
+                  and len(t.intermediate_values) >= 3]
+        return bool(completed) and bool(midway)
+
+    try:
+        wait_for(mid_sweep)
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    run = the_run(tmp_path)
+    assert not run.finished
+    folders = run.trial_folders()
+    before = {t: (folders[t] / "result.json").read_text()
+              for t, o in run.optuna_trials().items() if o.user_attrs.get(STATUS_ATTR)}
+    midway = {t: max(o.intermediate_values) for t, o in run.optuna_trials().items()
+              if o.state == TrialState.RUNNING and o.intermediate_values}
+
+    assert main(["resume", str(run.path), "--quiet"]) == 0
+
+    results = json.loads((run.path / "results.json").read_text())
+    ids = [t["trial_id"] for t in results["trials"]]
+    assert len(ids) == len(set(ids)) == 5  # the requested count, each trial once
+    study_ids = [t.user_attrs[RAY_TRIAL_ATTR] for t in run.study().trials
+                 if t.user_attrs.get(STATUS_ATTR) != "orphaned"]
+    assert sorted(study_ids) == sorted(ids)  # once in the study too, none lost
+    assert all(t["status"] in ("completed", "pruned") for t in results["trials"])
+    # Trials told before the kill were not trained again: their reports are untouched
+    # (a trial told in the last moment may have its final report repeated, never new steps).
+    folders = run.trial_folders()
+    for trial_id, text in before.items():
+        steps = [json.loads(line)["step"] for line in text.splitlines()]
+        again = [r["step"] for r in RunDir.history(folders[trial_id])]
+        assert again == steps, trial_id
+    # A trial killed midway continued from its latest checkpoint: no step reported twice.
+    for trial_id, last_step in midway.items():
+        steps = [json.loads(line)["step"]
+                 for line in (folders[trial_id] / "result.json").read_text().splitlines()]
+        assert steps == sorted(set(steps)) and steps[-1] == 40, (trial_id, last_step, steps)
+    for folder in folders.values():
+        assert len(list(folder.glob("checkpoint_*"))) <= 2
+
+
+def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(sweep_factory, tmp_path):
+    sweep = sweep_factory(training={"max_steps": 200, "eval_every": 4, "micro_batch_size": 8},
+                          search={"num_trials": 3, "max_concurrent_trials": 1},
+                          tracking={"wandb": {"mode": "disabled"}})
+    log = tmp_path / "driver.log"
+    driver = start_driver(["run", str(sweep), "--quiet"], log)
+    wait_for(lambda: (run := the_run(tmp_path)) is not None and any(
+        t.intermediate_values for t in run.optuna_trials().values()))
+    driver.send_signal(signal.SIGINT)
+    assert driver.wait(timeout=120) == 130
+    output = log.read_text()
+    assert f"basin resume {the_run(tmp_path).path}" in output
+    assert "Traceback" not in output
+
+
+def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_completes(
+        sweep_factory, tmp_path):
+    # Optuna's random sampler with seed 6 draws (0.01, 4), (1e30, 4), (1e30, 2**40): a healthy
+    # trial, one whose weights blow up to NaN, and one whose LoRA rank cannot be allocated.
+    sweep = sweep_factory(
+        space={"learning_rate": {"type": "choice", "values": [0.01, 1e30]},
+               "lora_r": {"type": "choice", "values": [4, 2**40]}},
+        search={"num_trials": 3, "max_concurrent_trials": 2, "seed": 6, "sampler": "random"},
+        tracking={"wandb": {"mode": "offline"}})
+    assert main(["run", str(sweep), "--quiet"]) == 0
+    run = RunDir(next((tmp_path / "runs").iterdir()))
+    results = json.loads((run.path / "results.json").read_text())
+    by_label = {t["status_label"]: t for t in results["trials"]}
+    assert set(by_label) == {"completed", "pruned: diverged", "failed"}
+    assert "non-finite training loss" in by_label["pruned: diverged"]["reason"]
+    assert "can't allocate memory" in by_label["failed"]["reason"]
+    assert by_label["failed"]["params"]["lora_r"] == 2**40
+    told = run.optuna_trials()
+    assert told[by_label["failed"]["trial_id"]].state == TrialState.FAIL
+    assert told[by_label["pruned: diverged"]["trial_id"]].state == TrialState.PRUNED
+    assert told[by_label["completed"]["trial_id"]].state == TrialState.COMPLETE
+    folder = run.trial_folders()[by_label["failed"]["trial_id"]]
+    assert "Traceback" in (folder / "error.txt").read_text()

@@ -1,0 +1,90 @@
+"""The catalogue of bad inputs: every malformed sweep file and command line is refused before
+any trial starts, in one line naming the file, the field and the bad value, with exit code 2
+and no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search.cli import main
+from tests.conftest import tiny_sweep, write_sweep
+
+ROOT = Path(__file__).parent.parent
+CATALOGUE = sorted((ROOT / "tests" / "bad_inputs").glob("*.yaml"))
+
+
+def expected_message(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# expect: "), path
+    return first.removeprefix("# expect: ")
+
+
+def refused(argv: list[str], capsys) -> str:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err + captured.out
+    return lines[0]
+
+
+def test_the_catalogue_is_large():
+    assert len(CATALOGUE) >= 25
+
+
+@pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.stem)
+def test_bad_sweep_file_is_refused_before_any_trial(path, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(ROOT)  # data paths in the catalogue are relative to the project root
+    relative = str(path.relative_to(ROOT))
+    for command in ("validate", "run"):
+        message = refused([command, relative, "--set", f"output_dir={tmp_path}"], capsys)
+        assert message.startswith(f"{relative}: ")
+        assert expected_message(path) in message
+    assert not any(tmp_path.iterdir())  # no run directory: nothing started
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    return write_sweep(tmp_path / "sweep.yaml", tiny_sweep(tmp_path))
+
+
+@pytest.fixture
+def fake_run(tmp_path, sweep):
+    """A run directory as `basin run` starts it: the validated sweep, nothing else yet."""
+    run = tmp_path / "runs" / "tiny-20260101-000000"
+    run.mkdir(parents=True)
+    (run / "sweep.yaml").write_text(sweep.read_text())
+    return run
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["run", "{tmp}/missing.yaml"], "{tmp}/missing.yaml: file not found"),
+        (["run", "{tmp}"], "{tmp}: is a directory, not a sweep file"),
+        (["run", "{sweep}", "--set", "search.num_trials"],
+         "--set 'search.num_trials': expected key.path=value"),
+        (["run", "{sweep}", "--set", "training.max_steps=lots"],
+         "{sweep}: training.max_steps: Input should be a valid integer"),
+        (["run", "{sweep}", "--set", "name.first=x"], "--set 'name.first=x': 'name' is not a section"),
+        (["status", "{tmp}/no-such-run"], "{tmp}/no-such-run: no such run directory"),
+        (["best", "{tmp}/runs"], "{tmp}/runs: not a basin run directory (no sweep.yaml)"),
+        (["best", "{run}", "--top", "0"], "--top: must be a positive number of trials (got 0)"),
+        (["confirm", "{run}", "--seeds", "0"], "--seeds: must be at least 1 (got 0)"),
+        (["export", "{run}", "--out", "{tmp}/bundle"], "{run}: no completed trial to export"),
+        (["resume", "{run}", "--sweep", "{other}"],
+         "{other}: {run} belongs to a different sweep ('tiny'; differs in: training)"),
+        (["resume", "{run}"], "{run}: nothing to resume (Ray never saved this sweep's state)"),
+    ],
+    ids=["missing-file", "directory", "set-without-value", "set-bad-value", "set-into-value",
+         "no-run-dir", "not-a-run-dir", "top-zero", "seeds-zero", "export-nothing",
+         "resume-other-sweep", "resume-nothing"],
+)
+def test_bad_command_line_is_refused(argv, expected, capsys, tmp_path, sweep, fake_run):
+    other = write_sweep(tmp_path / "other.yaml",
+                        tiny_sweep(tmp_path, training={"max_steps": 99, "eval_every": 4}))
+    names = {"tmp": tmp_path, "sweep": sweep, "run": fake_run, "other": other}
+    message = refused([part.format(**names) for part in argv], capsys)
+    assert expected.format(**names) in message
