@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import optuna
 import pytest
@@ -40,11 +41,14 @@ def test_one_trial_reports_every_metric_with_a_finite_gap(sweep_factory):
         assert row["gap"] == pytest.approx(row["val_loss"] - row["train_eval_loss"])
     assert history["is_final"].tolist() == [False, False, True]
     assert history["world_size"].tolist() == [1, 1, 1]
-    # Only the best checkpoint is kept, and it holds the adapter of the best step.
-    checkpoint = grid[0].checkpoint.path
-    with open(f"{checkpoint}/trial_metrics.json") as handle:
-        saved = json.load(handle)
-    assert saved["step"] == history["best_step"].iloc[-1]
+    # Two checkpoints are kept, the best step's and the latest; the best holds that step.
+    folder = Path(grid[0].path)
+    assert len(list(folder.glob("checkpoint_*"))) <= 2
+    best_step = int(history["best_step"].iloc[-1])
+    best = RunDir.checkpoint(folder, RunDir.history(folder), best_step)
+    with open(best / "trial_metrics.json") as handle:
+        assert json.load(handle)["step"] == best_step
+    assert (best / "adapter_model.safetensors").is_file()
 
 
 def test_sweep_with_asha_and_gap_rule_writes_results_and_a_runnable_best_yaml(sweep_factory, tmp_path, capsys):
