@@ -18,6 +18,7 @@ examples:
   basin validate sweeps/minilm_lora.yaml
   basin run sweeps/minilm_lora.yaml
   basin run sweeps/minilm_lora.yaml --set search.num_trials=4 --set training.max_steps=60
+  basin run sweeps/llm_lora_gpu.yaml --address auto          # on a running Ray cluster
   basin run runs/minilm-lora-demo-20260101-120000/best.yaml
   basin resume runs/minilm-lora-demo-20260101-120000
   basin status runs/minilm-lora-demo-20260101-120000
@@ -25,6 +26,19 @@ examples:
   basin confirm runs/minilm-lora-demo-20260101-120000 --top 3 --seeds 2
   basin export runs/minilm-lora-demo-20260101-120000 --out bundle/ --merge
 """
+
+
+ADDRESS_HELP = ("a Ray cluster to run on, e.g. 10.0.0.1:6379 or auto (default: $RAY_ADDRESS, "
+                "else a local Ray instance)")
+
+
+def _start_on_cluster(spec, address: str | None, source: str) -> None:
+    """Connect to (or start) Ray and refuse trials that no node of it could ever hold."""
+    from search.cluster import check_feasible
+    from search.runner import start_ray
+
+    start_ray(address)
+    check_feasible(spec, source)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--sweep", metavar="SWEEP_FILE",
                         help="refuse to resume unless the run directory ran this sweep file")
     resume.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
+    resume.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
     with_run_dir("status", "trials of a sweep (running or finished): status, best so far, time")
     with_run_dir("plots", "write the sweep's PNG plots into its run directory (again)")
     check = with_run_dir("confirm", "re-train the top configurations with new seeds and rank "
@@ -67,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--top", type=int, default=3, metavar="K", help="configurations [3]")
     check.add_argument("--seeds", type=int, default=2, metavar="N", help="new seeds each [2]")
     check.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
+    check.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
     export = with_run_dir("export", "a production bundle of the best (or a chosen) trial")
     export.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="folder to write the bundle into (new or empty)")
@@ -81,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="only trials whose last gap is under the sweep's gap threshold")
     run = with_sweep("run", "run a sweep: trials, leaderboard, results.json and best.yaml")
     run.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
+    run.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
     return parser
 
 
@@ -89,6 +106,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     # Imported here: Ray and torch take seconds to import, `validate` needs neither.
     from search.runner import new_run_dir, run_sweep
 
+    _start_on_cluster(spec, args.address, args.sweep)
     run_dir = new_run_dir(spec)
     console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} trials, "
                   f"run directory {run_dir}")
@@ -99,7 +117,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
 def _resume(args: argparse.Namespace, console: Console) -> int:
     from search.rundir import RunDir
-    from search.runner import resume_sweep
+    from search.runner import check_resumable, resume_sweep
 
     run = RunDir.open(args.run_dir)
     spec = run.spec
@@ -107,6 +125,8 @@ def _resume(args: argparse.Namespace, console: Console) -> int:
         _check_same_sweep(load_spec(args.sweep), spec, args.sweep, run.path)
     if run.finished:
         raise SpecError([f"{run.path}: this sweep has finished; nothing to resume"])
+    check_resumable(run.path)
+    _start_on_cluster(spec, args.address, str(run.path / "sweep.yaml"))
     console.print(f"basin: resuming sweep [bold]{spec.name}[/bold] in {run.path}")
     started = time.monotonic()
     outcome = resume_sweep(spec, run.path, quiet=args.quiet)
@@ -185,6 +205,7 @@ def _confirm(args: argparse.Namespace, console: Console) -> int:
         if value < 1:
             raise SpecError([f"{flag}: must be at least 1 (got {value})"])
     run = RunDir.open(args.run_dir)
+    _start_on_cluster(run.spec, args.address, str(run.path / "sweep.yaml"))
     records = collect_records(run)
     leaderboard(records, run.spec, console, top=args.top, title="before confirm: the sweep's top")
     confirmed = confirm(run, records, args.top, args.seeds, quiet=args.quiet)

@@ -65,7 +65,9 @@ def trial_resources(spec: SweepSpec) -> dict[str, float]:
 
 
 def start_ray(address: str | None = None) -> None:
-    """Connect to a Ray cluster, or start a quiet local instance."""
+    """Connect to a Ray cluster (``address``, else ``RAY_ADDRESS``; ``auto`` finds a local
+    one), or start a quiet local instance."""
+    address = address or os.environ.get("RAY_ADDRESS")
     # A best-only checkpoint (num_to_keep=1) forces a state snapshot at each improvement; on a
     # small sweep that is cheap, and Ray's warning about it is noise.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -113,7 +115,7 @@ def make_trainable(spec: SweepSpec, evaluate_test: bool = False,
 
 def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutcome:
     """Run every trial of the sweep; W&B runs are logged as the trials go."""
-    start_ray(os.environ.get("RAY_ADDRESS"))
+    start_ray()
     ledger = StopLedger(run_dir / STOPS_FILE)
     tracker = make_tracker(spec, run_dir, ledger, quiet)
     distributions, constants = split_space(spec.space)
@@ -160,12 +162,16 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutco
     return SweepOutcome(tuner.fit(), tracker)
 
 
+def check_resumable(run_dir: Path) -> None:
+    """Refuse a run directory for which Ray never saved experiment state."""
+    if not tune.Tuner.can_restore(str(run_dir)):
+        raise SpecError([f"{run_dir}: nothing to resume (Ray never saved this sweep's state)"])
+
+
 def resume_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutcome:
     """Continue a sweep whose driver stopped: finished trials stay, unfinished ones continue
     from their latest checkpoint, new ones fill the sweep up to its number of trials."""
-    if not tune.Tuner.can_restore(str(run_dir)):
-        raise SpecError([f"{run_dir}: nothing to resume (Ray never saved this sweep's state)"])
-    start_ray(os.environ.get("RAY_ADDRESS"))
+    start_ray()
     tuner = tune.Tuner.restore(str(run_dir), trainable=make_trainable(spec),
                                resume_unfinished=True, resume_errored=False,
                                restart_errored=False)

@@ -78,6 +78,8 @@ class ResourcesSpec(Strict):
     gpus_per_worker: float = Field(0, ge=0)
     cpus_per_worker: float = Field(1, gt=0)
     placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
+    cluster_autoscales: bool = Field(
+        False, description="Nodes may join later: do not refuse trials today's nodes can't hold.")
     max_failures: int = Field(
         1, ge=0, description="Restarts of a trial whose worker or node died (from its latest "
         "checkpoint). A trial that raises or diverges is not restarted.")
@@ -122,6 +124,14 @@ class SweepSpec(Strict):
                 f"unknown hyperparameter {unknown[0]!r} (choose from {list(HYPERPARAMETER_NAMES)})"
             )
         return {name: as_param(raw) for name, raw in space.items()}
+
+    @field_validator("output_dir")
+    @classmethod
+    def _local_or_shared_path(cls, output_dir: str) -> str:
+        if "://" in output_dir:
+            raise ValueError("object-store URIs are not supported yet; use a path every node "
+                             f"sees, such as a shared filesystem (got {output_dir!r})")
+        return output_dir
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepSpec:

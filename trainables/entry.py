@@ -30,9 +30,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _with_node(metrics: dict) -> dict:
+    """Name the Ray node this worker runs on, so a sweep shows where its trials ran."""
+    import ray
+
+    return {**metrics, "node_id": ray.get_runtime_context().get_node_id()}
+
+
 def _report_to_tune(metrics: dict, checkpoint_dir: str | None) -> None:
     from ray import tune
 
+    metrics = _with_node(metrics)
     checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
     tune.report(metrics, checkpoint=checkpoint)
     if checkpoint_dir:
@@ -42,6 +50,7 @@ def _report_to_tune(metrics: dict, checkpoint_dir: str | None) -> None:
 def _report_to_train(metrics: dict, checkpoint_dir: str | None) -> None:
     import ray.train
 
+    metrics = _with_node(metrics)
     checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
     ray.train.report(metrics, checkpoint=checkpoint)
     if checkpoint_dir:
