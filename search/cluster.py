@@ -11,6 +11,9 @@ import ray
 
 from search.spec import SpecError, SweepSpec
 
+# What the Tune function of a multi-worker trial reserves: it only drives the TorchTrainer.
+DRIVER_CPU = 0.01
+
 
 def _worker_need(spec: SweepSpec) -> dict[str, float]:
     resources = spec.resources
@@ -22,6 +25,15 @@ def workers_that_fit(node: dict[str, float], need: dict[str, float]) -> int:
     counts = [math.floor(node.get(name, 0) / amount + 1e-9)
               for name, amount in need.items() if amount > 0]
     return min(counts) if counts else 0
+
+
+def _capacity_beside_driver(nodes: list[dict], need: dict[str, float], driver_node: int,
+                            strict: bool) -> int:
+    """Workers the cluster holds when the trial's driver sits on ``driver_node``."""
+    fits = [workers_that_fit({**node, "CPU": node.get("CPU", 0) - DRIVER_CPU}
+                             if index == driver_node else node, need)
+            for index, node in enumerate(nodes)]
+    return max(fits) if strict else sum(fits)
 
 
 def check_feasible(spec: SweepSpec, source: str) -> None:
@@ -45,6 +57,10 @@ def check_feasible(spec: SweepSpec, source: str) -> None:
     workers = spec.resources.workers
     strict = spec.resources.placement_strategy == "STRICT_PACK"
     capacity = max(fits) if strict else sum(fits)
+    if workers > 1:
+        # The trial's own driver process reserves a sliver of a CPU on some node as well.
+        capacity = max(_capacity_beside_driver(nodes, need, index, strict)
+                       for index in range(len(nodes)))
     if capacity < workers:
         where = "one node holds" if strict else "the cluster holds"
         raise SpecError([f"{source}: resources.workers: a trial needs {workers} workers of "

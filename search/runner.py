@@ -12,6 +12,7 @@ import ray
 from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
+from search.cluster import DRIVER_CPU
 from search.console import make_console
 from search.gap_stopper import GapStopper
 from search.progress import ProgressPrinter
@@ -61,7 +62,7 @@ def trial_resources(spec: SweepSpec) -> dict[str, float]:
     resources = spec.resources
     if resources.workers == 1:
         return {"cpu": resources.cpus_per_worker, "gpu": resources.gpus_per_worker}
-    return {"cpu": 0.01}
+    return {"cpu": DRIVER_CPU}
 
 
 def start_ray(address: str | None = None) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -27,7 +29,7 @@ def test_a_worker_no_node_can_hold_is_refused_before_anything_starts(sweep_facto
     too_many = sweep_factory("many.yaml", resources={"workers": 3, "cpus_per_worker": 1})
     assert main(["run", str(too_many)]) == 2
     assert "resources.workers: a trial needs 3 workers of 1 CPU, 0 GPU but the cluster holds " \
-           "at most 2" in capsys.readouterr().err
+           "at most 1" in capsys.readouterr().err  # 2 CPUs, less the trial driver's sliver
     assert not (tmp_path / "runs").exists()
 
 
@@ -42,7 +44,11 @@ def two_node_cluster(tmp_path):
     """A head node and a second node on this machine, 1 CPU each, with their own ports."""
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    common = ["--num-cpus=1", "--num-gpus=0", "--block", "--disable-usage-stats"]
+    # Its own temp dir: `ray start` records its cluster there, not in /tmp/ray, where a plain
+    # ray.init() would later try to join it.
+    temp_dir = tempfile.mkdtemp(prefix="rt", dir="/tmp")
+    common = ["--num-cpus=1", "--num-gpus=0", "--block", "--disable-usage-stats",
+              f"--temp-dir={temp_dir}"]
     head = subprocess.Popen(["ray", "start", "--head", f"--port={port}", "--node-ip-address",
                              "127.0.0.1", "--include-dashboard=false", *common],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -67,6 +73,7 @@ def two_node_cluster(tmp_path):
         for node in reversed(nodes):
             node.terminate()
             node.wait(timeout=60)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _basin_run(sweep, address, tmp_path) -> dict:
@@ -93,9 +100,10 @@ def test_sweep_on_a_two_node_cluster_uses_both_nodes_and_spans_a_trial_across_th
     nodes = {rows[-1]["node_id"] for rows in _reports(run["run_dir"])}
     assert len(nodes) == 2
 
-    # One trial of two DeepSpeed workers, one on each node.
+    # One trial of two DeepSpeed workers, one on each node (half a CPU each: the trial's
+    # driver process needs a sliver of a CPU too).
     spread = sweep_factory("spread.yaml", search={"num_trials": 1},
-                           resources={"workers": 2, "cpus_per_worker": 1,
+                           resources={"workers": 2, "cpus_per_worker": 0.5,
                                       "placement_strategy": "STRICT_SPREAD"},
                            tracking={"wandb": {"mode": "disabled"}})
     run = _basin_run(spread, two_node_cluster, tmp_path)
