@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import ray
 from optuna.trial import TrialState
@@ -136,3 +138,33 @@ def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_comple
     assert told[by_label["completed"]["trial_id"]].state == TrialState.COMPLETE
     folder = run.trial_folders()[by_label["failed"]["trial_id"]]
     assert "Traceback" in (folder / "error.txt").read_text()
+
+
+def test_a_trial_whose_process_dies_is_restarted_from_its_latest_checkpoint(sweep_factory,
+                                                                            tmp_path):
+    # SIGKILL of the trial's own process stands in for a lost node: Ray restarts the trial
+    # (resources.max_failures: 1) from the latest checkpoint it recorded.
+    sweep = sweep_factory(training={"max_steps": 40, "eval_every": 4, "micro_batch_size": 8},
+                          resources={"max_failures": 1}, tracking={"wandb": {"mode": "disabled"}})
+    killed: list[int] = []
+
+    def kill_the_trial_midway() -> None:
+        wait_for(lambda: (run := the_run(tmp_path)) is not None and any(
+            len(t.intermediate_values) >= 4 for t in run.optuna_trials().values()))
+        for process in psutil.process_iter(["pid", "cmdline"]):
+            if any("ray::ImplicitFunc" in part for part in process.info["cmdline"] or []):
+                process.kill()
+                killed.append(process.info["pid"])
+
+    killer = threading.Thread(target=kill_the_trial_midway, daemon=True)
+    killer.start()
+    assert main(["run", str(sweep), "--quiet"]) == 0
+    killer.join(timeout=5)
+    assert killed, "the trial process was found and killed"
+    run = the_run(tmp_path)
+    (trial,) = json.loads((run.path / "results.json").read_text())["trials"]
+    assert trial["status"] == "completed" and trial["last_step"] == 40
+    (folder,) = run.trial_folders().values()
+    steps = [json.loads(line)["step"] for line in (folder / "result.json").read_text().splitlines()]
+    assert steps == sorted(steps) and steps[-1] == 40  # went on from a checkpoint, not step 4
+    assert len(steps) - len(set(steps)) <= 1
