@@ -105,3 +105,17 @@ def test_space_translation(sweep_factory):
     assert distributions["lora_alpha"].step == 8 and distributions["lora_alpha"].high == 32
     assert distributions["lora_r"] == CategoricalDistribution([4, 8, 16])
     assert constants == {"lora_dropout": 0.05}
+
+
+def test_an_rdb_url_from_the_sweep_file_is_used_as_the_study_storage(tmp_path):
+    # The sweep's search.storage: here SQLite, on a cluster e.g. postgresql://...
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    ref = StudyRef(name="s", run_dir=tmp_path, storage_url=url, sampler="random", seed=0,
+                   num_trials=2, direction="maximize")
+    search = HonestOptunaSearch(ref, {"lora_r": CategoricalDistribution([4, 8])}, {},
+                                StopLedger(), "val_accuracy", "max")
+    search.suggest("a")
+    search.on_trial_complete("a", {"step": 4, "val_accuracy": 0.7, "best_objective": 0.7,
+                                   "is_final": True})
+    assert (tmp_path / "study.db").is_file() and not (tmp_path / "optuna.journal").exists()
+    assert ref.open().best_value == 0.7
