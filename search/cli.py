@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="override a field, e.g. --set search.num_trials=4 (repeatable)")
         return sub
 
+    run = with_sweep("run", "run a sweep: trials, leaderboard, results.json and best.yaml")
+    run.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
+    run.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
     with_sweep("validate", "check a sweep file without running anything")
 
     def with_run_dir(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -95,9 +98,6 @@ def _parser() -> argparse.ArgumentParser:
     best.add_argument("--top", type=int, metavar="K", help="show only the best K trials")
     best.add_argument("--within-gap-limit", action="store_true",
                       help="only trials whose last gap is under the sweep's gap threshold")
-    run = with_sweep("run", "run a sweep: trials, leaderboard, results.json and best.yaml")
-    run.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
-    run.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
     return parser
 
 
