@@ -141,7 +141,8 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
     probe_texts = [text for text, _ in splits.validation[:PROBE_SIZE]]
 
     # Model: pretrained base, frozen, with the trial's LoRA adapters and a trainable head.
-    model = apply_lora(load_base_model(settings.model, len(splits.label_names), hp),
+    model = apply_lora(load_base_model(settings.model, len(splits.label_names), hp,
+                                       pad_token_id=tokenizer.pad_token_id),
                        settings.model, hp)
     total_steps = total_optimizer_steps(settings, len(splits.train), ctx.world_size)
     ds_config = build_ds_config(training, settings.deepspeed, hp, total_steps, ctx.world_size,

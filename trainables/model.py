@@ -36,15 +36,28 @@ def resolve_model_name(name: str) -> str:
 
 
 def load_tokenizer(settings: ModelSettings) -> Any:
-    """The tokenizer of the pretrained model (tiny random models borrow MiniLM's vocabulary)."""
+    """The tokenizer of the pretrained model (tiny random models borrow MiniLM's vocabulary).
+
+    Decoder models (Llama, Qwen...) often have no padding token; batches need one, and the
+    end-of-sequence token serves.
+    """
     if settings.random_init_config is not None:
         return PreTrainedTokenizerFast.from_pretrained(builtin_minilm_path())
-    return AutoTokenizer.from_pretrained(resolve_model_name(settings.name))
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_name(settings.name))
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
 
 
-def load_base_model(settings: ModelSettings, num_labels: int, hp: Hyperparameters) -> Any:
-    """The base model with a fresh classification head for ``num_labels`` classes."""
+def load_base_model(settings: ModelSettings, num_labels: int, hp: Hyperparameters,
+                    pad_token_id: int | None = None) -> Any:
+    """The base model with a fresh classification head for ``num_labels`` classes.
+
+    ``pad_token_id`` tells a decoder model's classification head which tokens are padding.
+    """
     overrides: dict[str, Any] = {"num_labels": num_labels}
+    if pad_token_id is not None:
+        overrides["pad_token_id"] = pad_token_id
     if hp.hidden_dropout is not None:
         overrides["hidden_dropout_prob"] = hp.hidden_dropout
     if settings.random_init_config is not None:
