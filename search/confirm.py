@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from search.progress import ProgressPrinter
-from search.results import SHORT_NAMES, TrialRecord, rank
+from search.results import SHORT_NAMES, TrialRecord, eligible
 from search.rundir import RunDir
 from search.runner import make_trainable, max_concurrent_trials, start_ray
 from search.spec import SpecError
@@ -58,10 +58,8 @@ def top_configurations(run: RunDir, records: list[TrialRecord], top: int) -> lis
     """The best ``top`` completed trials with distinct configurations (a configuration that
     several trials drew is confirmed once, under its best trial)."""
     chosen: dict[str, TrialRecord] = {}
-    for record in rank(records, run.spec.objective.mode):
-        key = json.dumps(record.params, sort_keys=True)
-        if record.status == "completed" and record.best_objective is not None:
-            chosen.setdefault(key, record)
+    for record in eligible(records, run.spec.objective.mode):
+        chosen.setdefault(json.dumps(record.params, sort_keys=True), record)
     if not chosen:
         raise SpecError([f"{run.path}: no completed trial to confirm"])
     return list(chosen.values())[:top]

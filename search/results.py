@@ -40,6 +40,14 @@ class TrialRecord:
     optuna_number: int | None = None
 
     @property
+    def status_text(self) -> str:
+        """The label with the reason when it says something (ASHA's is always the same)."""
+        label = self.status_label
+        if self.reason and label not in ("pruned: asha", "completed", "running"):
+            label += f" ({self.reason})"
+        return label
+
+    @property
     def status_label(self) -> str:
         if self.status == "pruned":
             kind = self.reason.split(" ")[0].rstrip(":")
@@ -133,15 +141,19 @@ def within_gap_limit(record: TrialRecord, spec: SweepSpec) -> bool:
     return gap <= limit
 
 
-def best_record(records: list[TrialRecord], mode: str) -> TrialRecord | None:
-    """The best trial that trained its full budget without being pruned.
+def eligible(records: list[TrialRecord], mode: str) -> list[TrialRecord]:
+    """Trials that trained their full budget without being pruned, best first.
 
     A pruned trial is not eligible even if its early checkpoint scored well: trained to the
     end, its configuration overfits (gap) or lags (ASHA).
     """
-    eligible = (r for r in rank(records, mode)
-                if r.status == "completed" and r.best_objective is not None)
-    return next(eligible, None)
+    return [r for r in rank(records, mode)
+            if r.status == "completed" and r.best_objective is not None]
+
+
+def best_record(records: list[TrialRecord], mode: str) -> TrialRecord | None:
+    """The best eligible trial (see ``eligible``)."""
+    return next(iter(eligible(records, mode)), None)
 
 
 def _shown_params(spec: SweepSpec) -> list[str]:
@@ -177,12 +189,9 @@ def leaderboard(records: list[TrialRecord], spec: SweepSpec, console: Console,
     table = Table(title=title or f"{spec.name}: {spec.objective.metric} ({spec.objective.mode})")
     for column in columns[:-1]:  # the reason is folded into the status column
         table.add_column(column, overflow="fold")
-    for row in rows:
-        *values, status, reason = row
-        # ASHA's reason is always the same; a gap or an error says something worth reading.
-        if reason and status != "pruned: asha":
-            status += f" ({reason})"
-        table.add_row(*[_cell(v) for v in values], status)
+    ranked = rank(records, spec.objective.mode)[:len(rows)]
+    for row, record in zip(rows, ranked):
+        table.add_row(*[_cell(v) for v in row[:-2]], record.status_text)
     console.print(table)
 
 

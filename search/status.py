@@ -20,13 +20,6 @@ def _elapsed(run: RunDir) -> float:
     return max(0.0, ended - started)
 
 
-def _status_cell(record: TrialRecord) -> str:
-    label = record.status_label
-    if record.reason and label in ("pruned: gap", "failed"):
-        label += f" ({record.reason})"
-    return label
-
-
 def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
     """Print the sweep's progress and one line per trial; returns the records."""
     spec = run.spec
@@ -53,7 +46,7 @@ def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
     for record in rank(records, spec.objective.mode):
         best_value = "-" if record.best_objective is None else f"{record.best_objective:.4f}"
         step = f"{record.last_step or 0}/{spec.training.max_steps or '?'}"
-        table.add_row(record.trial_id, _status_cell(record), step, best_value,
+        table.add_row(record.trial_id, record.status_text, step, best_value,
                       format_params(record.params))
     console.print(table)
     return records

@@ -71,3 +71,11 @@ def test_leaderboard_rows_are_ranked_raw_values(sweep_factory):
     assert [row[0] for row in rows] == ["d", "b", "e", "a", "f", "c"]
     assert rows[0][columns.index("best val_loss")] == 0.50
     assert rows[3][columns.index("status")] == "pruned: gap"
+
+
+def test_status_text_keeps_reasons_that_say_something():
+    diverged = record("g", "pruned", None, reason="diverged: non-finite training loss nan at step 3")
+    assert [r.status_text for r in [*RECORDS, diverged]] == [
+        "pruned: gap (gap 0.5 > 0.30 for 2 evals (step 20))", "completed", "failed (boom)",
+        "completed", "running", "pruned: asha",
+        "pruned: diverged (diverged: non-finite training loss nan at step 3)"]

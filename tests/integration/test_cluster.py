@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ import time
 import pytest
 
 from search.cli import main
+from trainables.entry import _free_port as free_port
 
 pytestmark = pytest.mark.integration
 
@@ -33,16 +33,10 @@ def test_a_worker_no_node_can_hold_is_refused_before_anything_starts(sweep_facto
     assert not (tmp_path / "runs").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def two_node_cluster(tmp_path):
     """A head node and a second node on this machine, 1 CPU each, with their own ports."""
-    port = _free_port()
+    port = free_port()
     address = f"127.0.0.1:{port}"
     # Its own temp dir: `ray start` records its cluster there, not in /tmp/ray, where a plain
     # ray.init() would later try to join it.
