@@ -96,6 +96,18 @@ def _endless(loader: torch.utils.data.DataLoader, skip: int = 0) -> Iterator[dic
         epoch += 1
 
 
+def _skip_shm_comm_op() -> None:
+    """Keep DeepSpeed on CPU from JIT-loading its shared-memory all-reduce op.
+
+    Every process that loads it takes torch's file lock in ~/.cache/torch_extensions; a trial
+    killed while holding it (a lost node, a killed driver) leaves the lock behind and every
+    later trial on the machine waits on it forever. Plain gloo all-reduces do the same work.
+    """
+    import deepspeed.ops
+
+    deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+
+
 class Diverged(FloatingPointError):
     """The training loss became NaN or infinite: the configuration diverged."""
 
@@ -147,6 +159,8 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
     total_steps = total_optimizer_steps(settings, len(splits.train), ctx.world_size)
     ds_config = build_ds_config(training, settings.deepspeed, hp, total_steps, ctx.world_size,
                                 on_gpu=ctx.device.type == "cuda")
+    if ctx.device.type == "cpu":
+        _skip_shm_comm_op()
     engine, _, _, _ = deepspeed.initialize(
         model=model,
         model_parameters=[p for p in model.parameters() if p.requires_grad],
