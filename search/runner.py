@@ -114,8 +114,13 @@ def make_trainable(spec: SweepSpec, evaluate_test: bool = False,
                                trial_resources(spec))
 
 
-def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutcome:
-    """Run every trial of the sweep; W&B runs are logged as the trials go."""
+def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False,
+              function: Any = run_trial) -> SweepOutcome:
+    """Run every trial of the sweep; W&B runs are logged as the trials go.
+
+    ``function`` is the Tune function each trial runs; benchmarks swap in a trivial one to
+    measure what basin adds around a trial.
+    """
     start_ray()
     ledger = StopLedger(run_dir / STOPS_FILE)
     tracker = make_tracker(spec, run_dir, ledger, quiet)
@@ -133,7 +138,7 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutco
         if gap.enabled else None
     )
     tuner = tune.Tuner(
-        make_trainable(spec),
+        make_trainable(spec, function=function),
         tune_config=tune.TuneConfig(
             metric=spec.objective.metric,
             mode=spec.objective.mode,

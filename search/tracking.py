@@ -37,6 +37,7 @@ EVAL_METRICS = {
     "learning_rate": "train/learning_rate",
     "samples_per_second": "perf/samples_per_second",
     "tokens_per_second": "perf/tokens_per_second",
+    "startup_seconds": "perf/startup_seconds",
     "epoch": "train/epoch",
 }
 

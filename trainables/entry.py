@@ -12,6 +12,7 @@ import math
 import os
 import shutil
 import socket
+import time
 import traceback
 from typing import Any
 
@@ -58,20 +59,21 @@ def _report_to_train(metrics: dict, checkpoint_dir: str | None) -> None:
 
 
 def _resumed(get_checkpoint: Any, hp: Hyperparameters, settings: TrialSettings,
-             report: Any) -> None:
+             report: Any, started_at: float | None = None) -> None:
     """Train, continuing from the trial's latest checkpoint if Ray hands one over (a trial
     restarted after a crash or by ``basin resume``)."""
     from trainables.loop import train  # the driver never needs DeepSpeed or transformers
 
     checkpoint = get_checkpoint()
     if checkpoint is None:
-        train(hp, settings, report)
+        train(hp, settings, report, started_at=started_at)
         return
     with checkpoint.as_directory() as folder:
-        train(hp, settings, report, resume_from=folder)
+        train(hp, settings, report, resume_from=folder, started_at=started_at)
 
 
-def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings) -> None:
+def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings,
+                           started_at: float) -> None:
     """One worker: a one-process group so DeepSpeed and the all-reduces work unchanged."""
     from ray import tune
 
@@ -82,7 +84,7 @@ def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings) -> None
     )
     dist.init_process_group("nccl" if use_gpu else "gloo", rank=0, world_size=1)
     try:
-        _resumed(tune.get_checkpoint, hp, settings, _report_to_tune)
+        _resumed(tune.get_checkpoint, hp, settings, _report_to_tune, started_at)
     finally:
         dist.destroy_process_group()
 
@@ -159,13 +161,14 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
     """
     from ray import tune
 
+    started_at = time.time()  # before the heavy imports: start-up includes them
     from trainables.loop import Diverged
 
     hp = Hyperparameters(**config)
     trial_settings = TrialSettings(**settings)
     try:
         if trial_settings.workers == 1:
-            _train_in_this_process(hp, trial_settings)
+            _train_in_this_process(hp, trial_settings, started_at)
         else:
             _train_with_worker_group(hp, trial_settings)
     except Diverged as error:

@@ -119,12 +119,15 @@ class Diverged(FloatingPointError):
 
 
 def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
-          resume_from: str | None = None) -> dict:
+          resume_from: str | None = None, started_at: float | None = None) -> dict:
     """Fine-tune with LoRA under DeepSpeed, evaluating and reporting every ``eval_every`` steps.
 
     ``resume_from`` is a checkpoint folder of this trial: training continues after its step.
-    Returns the last reported metrics. Raises ``Diverged`` on a non-finite loss.
+    ``started_at`` (``time.time()``) is when the trial's process began its work; the reports
+    say how long it took from there to the first optimizer step (imports, model load, DeepSpeed
+    init). Returns the last reported metrics. Raises ``Diverged`` on a non-finite loss.
     """
+    started_at = time.time() if started_at is None else started_at
     ctx = WorkerContext.from_process_group()
     training, data = settings.training, settings.data
     torch.set_num_threads(training.threads_per_worker or max(1, int(settings.cpus_per_worker)))
@@ -184,6 +187,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
     running_losses: list[float] = []
     loss_curve: list[list[float]] = []  # [step, mean micro-batch loss] since the last evaluation
     samples = tokens = 0
+    startup_seconds = time.time() - started_at
     clock = time.perf_counter()
     metrics: dict = {}
     engine.train()
@@ -222,6 +226,10 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
             "tokens_per_second": tokens / train_seconds,
             "is_final": step == total_steps,
             "world_size": ctx.world_size,
+            "startup_seconds": startup_seconds,
+            # Wall-clock stamps (not Ray's whole-second `timestamp`) for slot-occupancy figures.
+            "trial_started_at": started_at,
+            "reported_at": time.time(),
             TRAIN_LOSS_CURVE: loss_curve,
         }
         improved = is_better(metrics[objective], best_value, mode)

@@ -31,6 +31,7 @@ REPORTED_METRICS: tuple[str, ...] = (
     "best_step",
     "is_final",
     "world_size",
+    "startup_seconds",
 )
 
 # Also in every report: this worker's running loss at each optimizer step since the previous

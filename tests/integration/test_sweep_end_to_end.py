@@ -41,6 +41,10 @@ def test_one_trial_reports_every_metric_with_a_finite_gap(sweep_factory):
         assert row["gap"] == pytest.approx(row["val_loss"] - row["train_eval_loss"])
     assert history["is_final"].tolist() == [False, False, True]
     assert history["world_size"].tolist() == [1, 1, 1]
+    # Start-up (imports, model load, DeepSpeed init) is measured once, before the first step.
+    assert history["startup_seconds"].nunique() == 1 and history["startup_seconds"].iloc[0] > 0
+    started, last = history["trial_started_at"].iloc[0], history["reported_at"].iloc[-1]
+    assert started + history["startup_seconds"].iloc[0] < last
     # Two checkpoints are kept, the best step's and the latest; the best holds that step.
     folder = Path(grid[0].path)
     assert len(list(folder.glob("checkpoint_*"))) <= 2

@@ -1,0 +1,185 @@
+"""What the benchmark scripts share: the two tasks, machine CPU time, test scoring, tables.
+
+Benchmarks are scripts, not tests: each prints a table of figures, side by side against the
+alternative, measured on one machine in one run, and writes the raw figures as JSON next to
+``RESULTS.md``. Nothing here is imported by ``search/`` or ``trainables/``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv
+import json
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from search.spec import SweepSpec
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+# Real text for benchmarks; it lives beside the project and is never copied into it.
+SST2_TSV = PROJECT_DIR.parent / "shared" / "data" / "sst2" / "train.tsv"
+DEFAULT_WORK_DIR = Path(tempfile.gettempdir()) / "basin-benchmarks"
+
+console = Console(width=180)  # tables stay readable when output goes to a file
+
+
+def carve_sst2(out_dir: Path, sizes: dict[str, int], seed: int = 0,
+               source: Path = SST2_TSV) -> dict[str, str]:
+    """Write disjoint random train/validation/test TSV files drawn from SST-2's training set.
+
+    They go to a scratch folder outside the project. Returns {split: path}.
+    """
+    if not source.is_file():
+        raise SystemExit(f"SST-2 not found at {source} (pass --sst2 PATH)")
+    with source.open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    random.Random(seed).shuffle(rows)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths, start = {}, 0
+    for split, size in sizes.items():
+        path = out_dir / f"{split}.tsv"
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["sentence", "label"], delimiter="\t",
+                                    quoting=csv.QUOTE_NONE, escapechar="\\")
+            writer.writeheader()
+            for row in rows[start:start + size]:
+                writer.writerow({"sentence": row["sentence"].strip(), "label": row["label"]})
+        paths[split], start = str(path), start + size
+    return paths
+
+
+class MachineCpu:
+    """CPU-seconds the whole machine spent (user + system, every process): Ray's daemons and
+    worker processes are not children of the benchmark, so per-process counters miss them.
+    Run benchmarks on an otherwise idle machine."""
+
+    def __init__(self) -> None:
+        self._start = self._now()
+
+    @staticmethod
+    def _now() -> float:
+        times = psutil.cpu_times()
+        return times.user + times.system + getattr(times, "nice", 0.0)
+
+    def seconds(self) -> float:
+        return self._now() - self._start
+
+
+class Stopwatch:
+    """Wall seconds and machine CPU-seconds of a block: ``with Stopwatch() as clock: ...``."""
+
+    def __enter__(self) -> Stopwatch:
+        self._cpu, self._start = MachineCpu(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.wall_s = time.perf_counter() - self._start
+        self.cpu_s = self._cpu.seconds()
+
+
+def one_process_group() -> None:
+    """A single-process gloo group, as a one-worker basin trial has, for calling its loop here.
+
+    Made once per process and kept: DeepSpeed caches the groups it derives from the first one,
+    so a second engine after a destroyed and re-created group would use dead groups.
+    """
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        return
+    os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", LOCAL_WORLD_SIZE="1",
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    atexit.register(dist.destroy_process_group)
+
+
+def discard_checkpoint(metrics: dict, folder: str | None) -> None:
+    """A ``report`` for basin's loop that keeps nothing (each evaluation hands over a folder)."""
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def score_on_test(spec: SweepSpec, params: dict[str, Any], threads: int = 2) -> dict[str, float]:
+    """Train one configuration with basin's loop (full budget, the sweep's seed) and score the
+    best step's weights on the test split, which no search saw. Same procedure for every
+    method, so the figure measures the configuration a method chose, not how it trained."""
+    from search.spec import trial_settings
+    from trainables.loop import train
+    from trainables.settings import Hyperparameters
+
+    training = spec.training.model_copy(update={"threads_per_worker": threads})
+    settings = trial_settings(spec).model_copy(update={"evaluate_test": True,
+                                                       "training": training})
+    one_process_group()
+    final = train(Hyperparameters(**params), settings, discard_checkpoint)
+    return {"test_loss": final["test_loss"], "test_accuracy": final["test_accuracy"],
+            "val_loss": final["best_objective"], "best_step": final["best_step"]}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def median(values: Iterable[float]) -> float:
+    values = list(values)
+    return statistics.median(values) if values else float("nan")
+
+
+def mean_sd(values: Iterable[float]) -> str:
+    """``mean ± sd`` (sd over seeds; blank with one value)."""
+    values = list(values)
+    if not values:
+        return "-"
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:.4f}"
+    return f"{mean:.4f} ± {statistics.stdev(values):.4f}"
+
+
+def print_table(title: str, header: list[str], rows: list[list[Any]]) -> str:
+    """Print a rich table and return the same table as Markdown for RESULTS.md."""
+    table = Table(title=title)
+    for name in header:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*[str(cell) for cell in row])
+    console.print(table)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def save_json(name: str, payload: Any, directory: Path = RESULTS_DIR) -> Path:
+    """Write raw figures to ``DIRECTORY/NAME.json`` (the tables are made from them); smoke runs
+    write to their scratch folder, real runs to ``benchmarks/results/``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str))
+    return path
+
+
+def machine_facts() -> dict[str, Any]:
+    """What the figures were measured on."""
+    import platform
+
+    import torch
+
+    return {"cpus": psutil.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}

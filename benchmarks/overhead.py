@@ -1,0 +1,199 @@
+"""Framework overhead: what basin adds on top of Ray Tune, and where a real trial's time goes.
+
+Part 1 runs the same trivial trainable (sleeps 1 s, reports once) N times, 2 at a time,
+through raw Ray Tune and through basin's runner (Optuna searcher with its journal, gap stopper,
+stop ledger, progress printer, W&B tracker), alternating, several repeats, one Ray instance.
+
+Part 2 runs a real sweep (the default sweep file unless --sweep) and splits each trial into
+start-up (trial process start to first optimizer step: imports, model load, DeepSpeed init)
+and training, and measures how busy the trial slots were over the sweep.
+
+    python benchmarks/overhead.py                    # 64 trials x 1 s, 3 repeats; default sweep
+    python benchmarks/overhead.py --smoke            # 8 trials x 0.2 s, 1 repeat; no real sweep
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from benchmarks.common import (  # noqa: E402
+    DEFAULT_WORK_DIR,
+    PROJECT_DIR,
+    RESULTS_DIR,
+    machine_facts,
+    median,
+    print_table,
+    save_json,
+)
+from search.spec import SweepSpec, load_spec, validate_spec  # noqa: E402
+from trainables.metrics import REPORTED_METRICS, TRAIN_LOSS_CURVE  # noqa: E402
+
+SLOTS = 2
+
+
+def sleep_trial(seconds: float) -> Any:
+    """A Tune function that sleeps, then reports once like a finished basin trial. A closure,
+    so Ray ships it (with ``seconds``) to the workers by value."""
+
+    def trial(config: dict[str, Any], settings: dict[str, Any] | None = None) -> None:
+        from ray import tune
+
+        time.sleep(seconds)
+        metrics = {name: 0.0 for name in REPORTED_METRICS}
+        objective = config["learning_rate"]
+        metrics.update(step=1, val_loss=objective, best_objective=objective, best_step=1,
+                       is_final=True, world_size=1)
+        metrics[TRAIN_LOSS_CURVE] = [[1, 0.0]]
+        tune.report(metrics)
+
+    return trial
+
+
+def sleep_spec(trials: int, wandb_mode: str, work_dir: Path) -> SweepSpec:
+    """A sweep whose trials the sleep trial stands in for; basin's defaults otherwise."""
+    return validate_spec({
+        "name": f"overhead-{wandb_mode}",
+        "training": {"max_steps": 1, "eval_every": 1},
+        "space": {"learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+        "search": {"num_trials": trials, "max_concurrent_trials": SLOTS},
+        "scheduler": {"type": "fifo"},
+        "tracking": {"wandb": {"mode": wandb_mode}},
+        "output_dir": str(work_dir),
+    }, "benchmark:overhead")
+
+
+def run_raw_tune(trials: int, seconds: float, work_dir: Path) -> float:
+    """Wall seconds of ``Tuner.fit`` with Ray's defaults (random search, FIFO)."""
+    from ray import tune
+
+    tuner = tune.Tuner(
+        tune.with_resources(sleep_trial(seconds), {"cpu": 1}),
+        param_space={"learning_rate": tune.loguniform(1e-4, 1e-2)},
+        tune_config=tune.TuneConfig(num_samples=trials, max_concurrent_trials=SLOTS,
+                                    metric="val_loss", mode="min"),
+        run_config=tune.RunConfig(name=f"raw-{time.time_ns()}", storage_path=str(work_dir),
+                                  verbose=0),
+    )
+    start = time.perf_counter()
+    tuner.fit()
+    return time.perf_counter() - start
+
+
+def run_basin(trials: int, seconds: float, wandb_mode: str, work_dir: Path) -> float:
+    """Wall seconds of basin's ``run_sweep`` (run dir, study, searcher, stopper, callbacks)."""
+    from search.runner import new_run_dir, run_sweep
+
+    spec = sleep_spec(trials, wandb_mode, work_dir)
+    start = time.perf_counter()
+    run_sweep(spec, new_run_dir(spec), quiet=True,
+              function=sleep_trial(seconds))
+    return time.perf_counter() - start
+
+
+def framework_overhead(trials: int, seconds: float, repeats: int, work_dir: Path) -> tuple:
+    """Part 1: the sleep trainable through raw Tune and basin, alternating."""
+    from search.runner import start_ray
+
+    start_ray()
+    variants = {
+        "raw Ray Tune": lambda: run_raw_tune(trials, seconds, work_dir),
+        "basin (W&B disabled)": lambda: run_basin(trials, seconds, "disabled", work_dir),
+        "basin (W&B offline)": lambda: run_basin(trials, seconds, "offline", work_dir),
+    }
+    walls: dict[str, list[float]] = {name: [] for name in variants}
+    for repeat in range(repeats):
+        for name, run in variants.items():
+            walls[name].append(run())
+            print(f"repeat {repeat + 1}/{repeats} {name}: {walls[name][-1]:.1f} s", flush=True)
+    raw = median(walls["raw Ray Tune"])
+    ideal = math.ceil(trials / SLOTS) * seconds
+    rows = [[name, f"{median(values):.1f}", " ".join(f"{v:.1f}" for v in values),
+             f"{median(values) / raw:.3f}", f"{(median(values) - ideal) / trials:.2f}"]
+            for name, values in walls.items()]
+    header = ["runner", "wall s (median)", "each repeat", "ratio to raw Tune",
+              "overhead s per trial (vs sleeping alone)"]
+    title = f"framework overhead: {trials} trials x {seconds:g} s, {SLOTS} at a time"
+    return print_table(title, header, rows), walls
+
+
+def trial_anatomy(sweep: Path, work_dir: Path) -> tuple:
+    """Part 2: a real sweep's start-up vs training per trial, and how busy its slots were."""
+    import ray
+
+    from search.results import collect_records
+    from search.rundir import RunDir
+    from search.runner import new_run_dir, run_sweep, start_ray
+
+    spec = load_spec(sweep, [f"output_dir={work_dir}"])
+    start_ray()
+    run_dir = new_run_dir(spec)
+    start = time.time()
+    run_sweep(spec, run_dir, quiet=True)
+    wall = time.time() - start
+    ray.shutdown()
+    run = RunDir.open(run_dir)
+    folders = run.trial_folders()
+    spans = []
+    for record in collect_records(run):
+        reports = [r for r in run.history(folders[record.trial_id]) if "trial_started_at" in r]
+        if reports:
+            began = reports[0]["trial_started_at"]
+            startup = reports[0]["startup_seconds"]
+            ended = reports[-1]["reported_at"]
+            spans.append({"trial": record.trial_id, "startup_s": startup,
+                          "training_s": ended - began - startup, "status": record.status_label})
+    slots = spec.search.max_concurrent_trials or 1
+    busy = sum(s["startup_s"] + s["training_s"] for s in spans)
+    training = sum(s["training_s"] for s in spans)
+    rows = [
+        ["trials", len(spans)],
+        ["start-up per trial, s (median)", f"{median(s['startup_s'] for s in spans):.1f}"],
+        ["training per trial, s (median)", f"{median(s['training_s'] for s in spans):.1f}"],
+        ["start-up share of trial time", f"{sum(s['startup_s'] for s in spans) / busy:.1%}"],
+        ["sweep wall s", f"{wall:.0f}"],
+        [f"slots busy (a trial process running, {slots} slots)", f"{busy / (slots * wall):.1%}"],
+        ["slots training (first step to last report)", f"{training / (slots * wall):.1%}"],
+    ]
+    return print_table(f"trial anatomy: {sweep.name}", ["figure", "value"], rows), spans, wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=1.0, help="sleep per trial")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sweep", type=Path, default=PROJECT_DIR / "sweeps" / "minilm_lora.yaml",
+                        help="real sweep for part 2 (default: %(default)s)")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "overhead")
+    parser.add_argument("--smoke", action="store_true",
+                        help="8 trials x 0.2 s, one repeat, no real sweep")
+    args = parser.parse_args()
+    if args.smoke:
+        args.trials, args.seconds, args.repeats = 8, 0.2, 1
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+
+    table, walls = framework_overhead(args.trials, args.seconds, args.repeats, args.work_dir)
+    payload: dict[str, Any] = {"machine": machine_facts(), "trials": args.trials,
+                               "seconds": args.seconds, "walls": walls}
+    tables = [table]
+    if not args.smoke:
+        import ray
+
+        ray.shutdown()
+        table, spans, wall = trial_anatomy(args.sweep, args.work_dir)
+        payload.update(sweep=str(args.sweep), sweep_wall_s=wall, trials_detail=spans)
+        tables.append(table)
+    save_json("overhead", payload, args.work_dir if args.smoke else RESULTS_DIR)
+    print("\n\n".join(tables))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""The four search methods of the search-efficiency benchmark, each as a user would run it.
+
+Each takes the benchmark's validated sweep spec and a scratch folder and returns what it chose
+and what it spent: ``chosen`` (hyperparameters), ``chosen_sweep_objective`` (its objective as
+the method saw it), ``steps`` (optimizer steps trained over all trials), ``trials`` and
+``stopped`` (trials stopped early, by reason).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+from search.spec import SweepSpec
+
+Method = Callable[[SweepSpec, Path], dict[str, Any]]
+
+
+def _basin_sweep(spec: SweepSpec) -> dict[str, Any]:
+    """Run the spec through basin's own runner and read the run back like ``basin best``.
+
+    basin only names a trial that trained its whole budget; when every trial was stopped it
+    names none (``chosen`` is None). ``any_trial_best`` is, beside it, the trial whose best
+    checkpoint scored best whatever stopped it (diverged and failed trials aside), for the
+    what-if row of the table.
+    """
+    import ray
+
+    from search.results import best_record, collect_records
+    from search.rundir import RunDir
+    from search.runner import new_run_dir, run_sweep
+
+    run_dir = new_run_dir(spec)
+    run_sweep(spec, run_dir, quiet=True)
+    ray.shutdown()
+    run = RunDir.open(run_dir)
+    records = collect_records(run)
+    best = best_record(records, spec.objective.mode)
+    usable = [r for r in records if r.best_objective is not None
+              and r.status_label in ("completed", "pruned: gap", "pruned: asha")]
+    sign = 1 if spec.objective.mode == "min" else -1
+    any_best = min(usable, key=lambda r: sign * r.best_objective) if usable else None
+    optuna_states = Counter(t.state.name for t in run.study().trials)
+    stopped = Counter(r.status_label.removeprefix("pruned: ") for r in records
+                      if r.status != "completed")
+    return {"chosen": best.params if best else None,
+            "chosen_sweep_objective": best.best_objective if best else None,
+            "any_trial_best": any_best.params if any_best else None,
+            "any_trial_best_status": any_best.status_label if any_best else None,
+            "steps": sum(r.last_step or 0 for r in records), "trials": len(records),
+            "stopped": dict(stopped), "optuna_states": dict(optuna_states),
+            "run_dir": str(run_dir)}
+
+
+def random_full_budget(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
+    """Random search; no scheduler, no gap rule: every trial trains its whole budget."""
+    spec = spec.model_copy(deep=True)
+    spec.search.sampler = "random"
+    spec.scheduler.type = "fifo"
+    spec.gap_pruning.enabled = False
+    return _basin_sweep(spec)
+
+
+def basin(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
+    """basin as configured: TPE with honest pruned-trial feedback + ASHA + the gap rule."""
+    return _basin_sweep(spec)
+
+
+def ray_optuna_asha(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
+    """Ray Tune's OptunaSearch + ASHAScheduler on basin's trainable: the training code and the
+    ASHA rungs are basin's, the search loop is Ray's (stopped trials reach Optuna as
+    COMPLETE with their last value, and there is no gap rule)."""
+    import ray
+    from ray import tune
+    from ray.tune.search.optuna import OptunaSearch
+
+    from search.runner import make_scheduler, make_trainable, start_ray
+    from search.searcher import make_sampler
+    from search.space import split_space
+
+    distributions, constants = split_space(spec.space)
+    if constants:
+        raise ValueError("the benchmark's space has no constants")
+    start_ray()
+    searcher = OptunaSearch(
+        space=distributions, metric=spec.objective.metric, mode=spec.objective.mode,
+        # The same TPE settings basin uses, so the comparison is about feedback and pruning.
+        sampler=make_sampler("tpe", spec.search.seed, spec.search.num_trials),
+    )
+    tuner = tune.Tuner(
+        make_trainable(spec),
+        tune_config=tune.TuneConfig(
+            search_alg=searcher, scheduler=make_scheduler(spec),
+            metric=spec.objective.metric, mode=spec.objective.mode,
+            num_samples=spec.search.num_trials,
+            max_concurrent_trials=spec.search.max_concurrent_trials,
+        ),
+        run_config=tune.RunConfig(
+            name=f"ray-{spec.name}", storage_path=str(work_dir / "ray"), verbose=0,
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+        ),
+    )
+    grid = tuner.fit()
+    best = grid.get_best_result()  # Ray's default: each trial's last reported result
+    max_steps = spec.training.max_steps
+    steps = [int(result.metrics.get("step") or 0) for result in grid]
+    optuna_states = Counter(t.state.name for t in searcher._ot_study.trials)
+    ray.shutdown()
+    return {"chosen": {k: best.config[k] for k in distributions},
+            "chosen_sweep_objective": best.metrics[spec.objective.metric],
+            "steps": sum(steps), "trials": len(steps),
+            "stopped": {"asha": sum(step < max_steps for step in steps)} if any(
+                step < max_steps for step in steps) else {},
+            "optuna_states": dict(optuna_states)}
+
+
+def hf_hyperparameter_search(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
+    """transformers' Trainer.hyperparameter_search with Optuna; trials run one at a time in
+    this process on all its CPUs. The model, LoRA, data and schedule are the same as basin's;
+    the optimiser is the Trainer's AdamW with linear decay after one warm-up step, as basin's
+    DeepSpeed config does. The pruner is Optuna's SuccessiveHalvingPruner with the ASHA rungs
+    the other methods use."""
+    import optuna
+    import torch
+    from transformers import Trainer, TrainerCallback, TrainingArguments
+
+    from search.searcher import make_sampler
+    from search.space import split_space
+    from trainables.data import load_splits
+    from trainables.model import apply_lora, load_base_model, load_tokenizer
+    from trainables.settings import Hyperparameters
+
+    distributions, _ = split_space(spec.space)
+    training, data = spec.training, spec.data
+    torch.set_num_threads(spec.search.max_concurrent_trials or 1)
+    splits = load_splits(data, seed=data.demo.seed)
+    tokenizer = load_tokenizer(spec.model)
+
+    def collate(batch: list[tuple[str, int]]) -> dict:
+        texts, labels = zip(*batch)
+        encoded = tokenizer(list(texts), truncation=True, max_length=data.max_length,
+                            padding=True, return_tensors="pt")
+        return {**encoded, "labels": torch.tensor(labels, dtype=torch.long)}
+
+    def model_init(trial: optuna.Trial | None) -> Any:
+        hp = Hyperparameters(**(trial.params if trial is not None else {}))
+        model = load_base_model(spec.model, len(splits.label_names), hp,
+                                pad_token_id=tokenizer.pad_token_id)
+        return apply_lora(model, spec.model, hp)
+
+    def hp_space(trial: optuna.Trial) -> dict[str, Any]:
+        return {name: _suggest(trial, name, distribution)
+                for name, distribution in distributions.items()}
+
+    class CountSteps(TrainerCallback):
+        steps = 0
+
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+            CountSteps.steps += 1
+
+    args = TrainingArguments(
+        output_dir=str(work_dir / "hf"), max_steps=training.max_steps,
+        per_device_train_batch_size=training.micro_batch_size,
+        per_device_eval_batch_size=training.micro_batch_size * 2,
+        eval_strategy="steps", eval_steps=training.eval_every, save_strategy="no",
+        logging_strategy="no", report_to="none", lr_scheduler_type="linear", warmup_steps=1,
+        max_grad_norm=1.0, seed=training.seed, use_cpu=True, disable_tqdm=True,
+        remove_unused_columns=False,
+    )
+    trainer = Trainer(model_init=model_init, args=args, train_dataset=splits.train,
+                      eval_dataset=splits.validation, data_collator=collate,
+                      callbacks=[CountSteps()])
+    storage = optuna.storages.InMemoryStorage()
+    best = trainer.hyperparameter_search(
+        hp_space=hp_space, backend="optuna", n_trials=spec.search.num_trials,
+        direction="minimize", compute_objective=lambda metrics: metrics["eval_loss"],
+        study_name="hf", storage=storage,
+        sampler=make_sampler("tpe", spec.search.seed, spec.search.num_trials),
+        pruner=optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=spec.scheduler.grace_period,
+            reduction_factor=int(spec.scheduler.reduction_factor)),
+    )
+    trials = optuna.load_study(study_name="hf", storage=storage).trials
+    optuna_states = Counter(t.state.name for t in trials)
+    pruned = optuna_states.get("PRUNED", 0)
+    return {"chosen": best.hyperparameters, "chosen_sweep_objective": best.objective,
+            "steps": CountSteps.steps, "trials": len(trials),
+            "stopped": {"pruner": pruned} if pruned else {}, "optuna_states": dict(optuna_states)}
+
+
+def _suggest(trial: Any, name: str, distribution: Any) -> Any:
+    """Draw one value the way the sweep's Optuna distribution says, through the public API."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    if isinstance(distribution, CategoricalDistribution):
+        return trial.suggest_categorical(name, distribution.choices)
+    suggest = trial.suggest_float if isinstance(distribution, FloatDistribution) else \
+        trial.suggest_int
+    return suggest(name, distribution.low, distribution.high, step=distribution.step,
+                   log=distribution.log)
+
+
+METHODS: dict[str, Method] = {
+    "random": random_full_budget,
+    "ray": ray_optuna_asha,
+    "hf": hf_hyperparameter_search,
+    "basin": basin,
+}

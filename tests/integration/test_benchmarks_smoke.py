@@ -1,0 +1,67 @@
+"""The benchmark scripts in their smoke mode (tiny model, a few trials): they run end to end,
+write their figures, and the facts the benchmarks rest on hold.
+
+These check that the scripts work, never how fast anything is: speed is the benchmarks' job.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def run_smoke(script: str, work_dir: Path) -> dict:
+    """Run ``benchmarks/SCRIPT --smoke`` and return the JSON figures it wrote."""
+    done = subprocess.run(
+        [sys.executable, str(PROJECT / "benchmarks" / script), "--smoke", "--work-dir",
+         str(work_dir)], cwd=PROJECT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = work_dir / script.replace(".py", ".json")
+    assert results.is_file(), f"{script} wrote no figures"
+    assert "|---" in done.stdout, "no table printed"
+    return json.loads(results.read_text())
+
+
+def test_search_efficiency_smoke(tmp_path: Path) -> None:
+    runs = {r["method"]: r for r in run_smoke("search_efficiency.py", tmp_path)["runs"]}
+    assert set(runs) == {"random", "ray", "hf", "basin"}
+    # basin names no configuration when every trial was stopped; its what-if pick always exists.
+    basin = runs["basin"]
+    if basin["chosen"] is None:
+        assert sum(basin["stopped"].values()) == 3
+    assert math.isfinite(basin["any_trial_best_test_loss"])
+    for method, run in runs.items():
+        assert run["trials"] == 3, method
+        assert run["cpu_s"] > 0 and run["wall_s"] > 0, method
+        if run["chosen"] is None and method == "basin":
+            continue
+        assert set(run["chosen"]) >= {"learning_rate", "lora_r"}, method
+        assert math.isfinite(run["chosen_test_loss"]), method
+        assert 0 <= run["chosen_test_accuracy"] <= 1, method
+    # The reference trains every trial to the end: 3 trials x 8 steps.
+    assert runs["random"]["steps"] == 24 and not runs["random"]["stopped"]
+    for method in ("ray", "hf", "basin"):
+        assert 0 < runs[method]["steps"] <= 24, method
+    # basin tells Optuna about every trial it stopped; Ray's OptunaSearch reports them COMPLETE.
+    assert basin["optuna_states"].get("PRUNED", 0) == sum(basin["stopped"].values())
+    ray = runs["ray"]
+    assert ray["optuna_states"] == {"COMPLETE": 3}
+
+
+def test_overhead_smoke(tmp_path: Path) -> None:
+    walls = run_smoke("overhead.py", tmp_path)["walls"]
+    assert set(walls) == {"raw Ray Tune", "basin (W&B disabled)", "basin (W&B offline)"}
+    # 8 trials sleeping 0.2 s, 2 at a time, cannot take less than 0.8 s.
+    assert all(len(values) == 1 and values[0] >= 0.8 for values in walls.values())
+
+
+def test_throughput_smoke(tmp_path: Path) -> None:
+    runs = run_smoke("throughput.py", tmp_path)["runs"]
+    assert set(runs) == {"plain PyTorch", "basin (DeepSpeed ZeRO-0)"}
+    for name, values in runs.items():
+        assert values[0]["samples_per_s"] > 0 and values[0]["tokens_per_s"] > 0, name
