@@ -10,7 +10,6 @@ from __future__ import annotations
 import atexit
 import csv
 import json
-import os
 import random
 import shutil
 import statistics
@@ -97,11 +96,11 @@ def one_process_group() -> None:
     """
     import torch.distributed as dist
 
+    from trainables.entry import init_single_process_group
+
     if dist.is_initialized():
         return
-    os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", LOCAL_WORLD_SIZE="1",
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
-    dist.init_process_group("gloo", rank=0, world_size=1)
+    init_single_process_group("gloo")
     atexit.register(dist.destroy_process_group)
 
 
@@ -126,14 +125,6 @@ def score_on_test(spec: SweepSpec, params: dict[str, Any], threads: int = 2) -> 
     final = train(Hyperparameters(**params), settings, discard_checkpoint)
     return {"test_loss": final["test_loss"], "test_accuracy": final["test_accuracy"],
             "val_loss": final["best_objective"], "best_step": final["best_step"]}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def median(values: Iterable[float]) -> float:

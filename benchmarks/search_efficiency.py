@@ -108,15 +108,15 @@ def run_one(method: str, task: str, seed: int, work_dir: Path, smoke: bool) -> d
         found = METHODS[method](spec, work_dir)
     result = {"method": method, "task": task, "seed": seed, "wall_s": clock.wall_s,
               "cpu_s": clock.cpu_s, **found}
+    scores: dict[str, dict] = {}  # one re-training per distinct configuration
     for which in ("chosen", "any_trial_best"):
         params = found.get(which)
         if params is None:
             continue
-        same = which != "chosen" and params == found["chosen"]
-        test = ({k.removeprefix("chosen_"): v for k, v in result.items()
-                 if k.startswith("chosen_test") or k in ("chosen_val_loss", "chosen_best_step")}
-                if same else score_on_test(spec, params))
-        result.update({f"{which}_{k}": v for k, v in test.items()})
+        key = json.dumps(params, sort_keys=True)
+        if key not in scores:
+            scores[key] = score_on_test(spec, params)
+        result.update({f"{which}_{k}": v for k, v in scores[key].items()})
     return result
 
 

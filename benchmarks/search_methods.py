@@ -103,15 +103,14 @@ def ray_optuna_asha(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     )
     grid = tuner.fit()
     best = grid.get_best_result()  # Ray's default: each trial's last reported result
-    max_steps = spec.training.max_steps
     steps = [int(result.metrics.get("step") or 0) for result in grid]
+    stopped = sum(step < spec.training.max_steps for step in steps)
     optuna_states = Counter(t.state.name for t in searcher._ot_study.trials)
     ray.shutdown()
     return {"chosen": {k: best.config[k] for k in distributions},
             "chosen_sweep_objective": best.metrics[spec.objective.metric],
             "steps": sum(steps), "trials": len(steps),
-            "stopped": {"asha": sum(step < max_steps for step in steps)} if any(
-                step < max_steps for step in steps) else {},
+            "stopped": {"asha": stopped} if stopped else {},
             "optuna_states": dict(optuna_states)}
 
 
@@ -127,7 +126,7 @@ def hf_hyperparameter_search(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
 
     from search.searcher import make_sampler
     from search.space import split_space
-    from trainables.data import load_splits
+    from trainables.data import load_splits, make_collate
     from trainables.model import apply_lora, load_base_model, load_tokenizer
     from trainables.settings import Hyperparameters
 
@@ -136,12 +135,6 @@ def hf_hyperparameter_search(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     torch.set_num_threads(spec.search.max_concurrent_trials or 1)
     splits = load_splits(data, seed=data.demo.seed)
     tokenizer = load_tokenizer(spec.model)
-
-    def collate(batch: list[tuple[str, int]]) -> dict:
-        texts, labels = zip(*batch)
-        encoded = tokenizer(list(texts), truncation=True, max_length=data.max_length,
-                            padding=True, return_tensors="pt")
-        return {**encoded, "labels": torch.tensor(labels, dtype=torch.long)}
 
     def model_init(trial: optuna.Trial | None) -> Any:
         hp = Hyperparameters(**(trial.params if trial is not None else {}))
@@ -169,7 +162,8 @@ def hf_hyperparameter_search(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
         remove_unused_columns=False,
     )
     trainer = Trainer(model_init=model_init, args=args, train_dataset=splits.train,
-                      eval_dataset=splits.validation, data_collator=collate,
+                      eval_dataset=splits.validation,
+                      data_collator=make_collate(tokenizer, data.max_length),
                       callbacks=[CountSteps()])
     storage = optuna.storages.InMemoryStorage()
     best = trainer.hyperparameter_search(

@@ -161,18 +161,22 @@ def _shown_params(spec: SweepSpec) -> list[str]:
     return searched or list(spec.space)  # a fixed-value sweep (best.yaml) shows its values
 
 
+def _columns(spec: SweepSpec, shown: list[str]) -> list[str]:
+    return ["trial", *[SHORT_NAMES.get(n, n) for n in shown], f"best {spec.objective.metric}",
+            "best step", "last step", "val_loss", "train_loss", "gap", "status", "reason"]
+
+
+def _row(record: TrialRecord, shown: list[str]) -> list:
+    """One trial's values in the order of ``_columns``, its status and reason last."""
+    return [record.trial_id, *[record.params.get(name) for name in shown], record.best_objective,
+            record.best_step, record.last_step, *[record.at_best.get(k) for k in AT_BEST_METRICS],
+            record.status_label, record.reason]
+
+
 def leaderboard_rows(records: list[TrialRecord], spec: SweepSpec) -> tuple[list[str], list[list]]:
     """(column names, one row of raw values per trial, best first): the leaderboard as data."""
     shown = _shown_params(spec)
-    columns = ["trial", *[SHORT_NAMES.get(n, n) for n in shown], f"best {spec.objective.metric}",
-               "best step", "last step", "val_loss", "train_loss", "gap", "status", "reason"]
-    rows = [
-        [record.trial_id, *[record.params.get(name) for name in shown], record.best_objective,
-         record.best_step, record.last_step, *[record.at_best.get(k) for k in AT_BEST_METRICS],
-         record.status_label, record.reason]
-        for record in rank(records, spec.objective.mode)
-    ]
-    return columns, rows
+    return _columns(spec, shown), [_row(r, shown) for r in rank(records, spec.objective.mode)]
 
 
 def _cell(value: Any) -> str:
@@ -184,14 +188,13 @@ def _cell(value: Any) -> str:
 def leaderboard(records: list[TrialRecord], spec: SweepSpec, console: Console,
                 top: int | None = None, title: str | None = None) -> None:
     """Print the ranked trials with their hyperparameters, losses, gap and status."""
-    columns, rows = leaderboard_rows(records, spec)
-    rows = rows[:top] if top else rows
+    shown = _shown_params(spec)
+    ranked = rank(records, spec.objective.mode)
     table = Table(title=title or f"{spec.name}: {spec.objective.metric} ({spec.objective.mode})")
-    for column in columns[:-1]:  # the reason is folded into the status column
+    for column in _columns(spec, shown)[:-1]:  # the reason is folded into the status column
         table.add_column(column, overflow="fold")
-    ranked = rank(records, spec.objective.mode)[:len(rows)]
-    for row, record in zip(rows, ranked):
-        table.add_row(*[_cell(v) for v in row[:-2]], record.status_text)
+    for record in ranked[:top] if top else ranked:
+        table.add_row(*[_cell(v) for v in _row(record, shown)[:-2]], record.status_text)
     console.print(table)
 
 

@@ -11,7 +11,7 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
@@ -171,6 +171,20 @@ class _Examples(Dataset):
         return self.examples[index]
 
 
+def make_collate(tokenizer: Any, max_length: int) -> Callable[[list[tuple[str, int]]], dict]:
+    """Turn a list of (text, label id) into a tokenized batch padded to its longest text."""
+
+    def collate(batch: list[tuple[str, int]]) -> dict[str, torch.Tensor]:
+        texts, labels = zip(*batch)
+        encoded = tokenizer(
+            list(texts), truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+        )
+        encoded["labels"] = torch.tensor(labels, dtype=torch.long)
+        return dict(encoded)
+
+    return collate
+
+
 def make_loader(
     examples: list[tuple[str, int]],
     tokenizer: Any,
@@ -182,15 +196,7 @@ def make_loader(
     seed: int,
 ) -> DataLoader:
     """A loader over this worker's shard; batches are tokenized and padded on the fly."""
-
-    def collate(batch: list[tuple[str, int]]) -> dict[str, torch.Tensor]:
-        texts, labels = zip(*batch)
-        encoded = tokenizer(
-            list(texts), truncation=True, max_length=max_length, padding=True, return_tensors="pt"
-        )
-        encoded["labels"] = torch.tensor(labels, dtype=torch.long)
-        return dict(encoded)
-
+    collate = make_collate(tokenizer, max_length)
     if not shuffle:
         # Evaluation: a plain strided shard, so no example is padded in twice and the summed
         # losses over workers cover every example exactly once.

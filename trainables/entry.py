@@ -31,6 +31,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def init_single_process_group(backend: str = "gloo") -> None:
+    """Make this process a group of its own (rank 0 of 1), the setting DeepSpeed and the loop's
+    all-reduces expect from a one-worker trial."""
+    os.environ.update(
+        RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", LOCAL_WORLD_SIZE="1",
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()),
+    )
+    dist.init_process_group(backend, rank=0, world_size=1)
+
+
 def _with_node(metrics: dict) -> dict:
     """Name the Ray node this worker runs on, so a sweep shows where its trials ran."""
     import ray
@@ -78,11 +88,7 @@ def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings,
     from ray import tune
 
     use_gpu = settings.gpus_per_worker > 0 and torch.cuda.is_available()
-    os.environ.update(
-        RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", LOCAL_WORLD_SIZE="1",
-        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()),
-    )
-    dist.init_process_group("nccl" if use_gpu else "gloo", rank=0, world_size=1)
+    init_single_process_group("nccl" if use_gpu else "gloo")
     try:
         _resumed(tune.get_checkpoint, hp, settings, _report_to_tune, started_at)
     finally:
