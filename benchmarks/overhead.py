@@ -128,17 +128,15 @@ def trial_anatomy(sweep: Path, work_dir: Path) -> tuple:
     import ray
 
     from search.results import collect_records
-    from search.rundir import RunDir
     from search.runner import new_run_dir, run_sweep, start_ray
 
     spec = load_spec(sweep, [f"output_dir={work_dir}"])
     start_ray()
-    run_dir = new_run_dir(spec)
+    run = new_run_dir(spec)
     start = time.time()
-    run_sweep(spec, run_dir, quiet=True)
+    run_sweep(spec, run, quiet=True)
     wall = time.time() - start
     ray.shutdown()
-    run = RunDir.open(run_dir)
     folders = run.trial_folders()
     spans = []
     for record in collect_records(run):

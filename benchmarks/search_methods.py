@@ -28,13 +28,11 @@ def _basin_sweep(spec: SweepSpec) -> dict[str, Any]:
     import ray
 
     from search.results import best_record, collect_records
-    from search.rundir import RunDir
     from search.runner import new_run_dir, run_sweep
 
-    run_dir = new_run_dir(spec)
-    run_sweep(spec, run_dir, quiet=True)
+    run = new_run_dir(spec)
+    run_sweep(spec, run, quiet=True)
     ray.shutdown()
-    run = RunDir.open(run_dir)
     records = collect_records(run)
     best = best_record(records, spec.objective.mode)
     usable = [r for r in records if r.best_objective is not None
@@ -50,7 +48,7 @@ def _basin_sweep(spec: SweepSpec) -> dict[str, Any]:
             "any_trial_best_status": any_best.status_label if any_best else None,
             "steps": sum(r.last_step or 0 for r in records), "trials": len(records),
             "stopped": dict(stopped), "optuna_states": dict(optuna_states),
-            "run_dir": str(run_dir)}
+            "run_dir": str(run.path)}
 
 
 def random_full_budget(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:

@@ -25,6 +25,7 @@ examples:
   basin best runs/minilm-lora-demo-20260101-120000 --top 3 --within-gap-limit
   basin confirm runs/minilm-lora-demo-20260101-120000 --top 3 --seeds 2
   basin export runs/minilm-lora-demo-20260101-120000 --out bundle/ --merge
+  basin status s3://my-bucket/basin/llm-lora-gpu-20260101-120000  # run directory in a bucket
 """
 
 
@@ -70,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.add_argument("run_dir", metavar="RUN_DIR",
-                         help="a sweep's run directory, e.g. runs/minilm-lora-demo-20260101-120000")
+                         help="a sweep's run directory, e.g. runs/minilm-lora-demo-20260101-120000"
+                         " or s3://my-bucket/basin/minilm-lora-demo-20260101-120000")
         return sub
 
     resume = with_run_dir("resume", "continue a sweep whose driver was killed or interrupted")
@@ -101,18 +103,37 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_stores(spec, source: str) -> None:
+    """Refuse a study database or an object store that cannot be reached, before Ray or any
+    trial starts."""
+    from search import location as store
+    from search.study_storage import check_reachable
+
+    problem = check_reachable(spec.search.storage)
+    if problem:
+        raise SpecError([f"{source}: search.storage: {problem}"])
+    if store.is_object_store(spec.output_dir):
+        try:
+            store.check_reachable(spec.output_dir)
+        except store.LocationError as error:
+            raise SpecError([f"{source}: output_dir: cannot reach it: {error}"]) from error
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
     spec = load_spec(args.sweep, args.overrides)
     # Imported here: Ray and torch take seconds to import, `validate` needs neither.
     from search.runner import new_run_dir, run_sweep
 
+    _check_stores(spec, args.sweep)
     _start_on_cluster(spec, args.address, args.sweep)
-    run_dir = new_run_dir(spec)
+    run = new_run_dir(spec)
     console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} trials, "
-                  f"run directory {run_dir}")
+                  f"run directory {run.shown}")
+    if run.remote:
+        console.print(f"(working copy on this machine: {run.path})")
     started = time.monotonic()
-    outcome = run_sweep(spec, run_dir, quiet=args.quiet)
-    return _finish(spec, run_dir, outcome, started, console)
+    outcome = run_sweep(spec, run, quiet=args.quiet)
+    return _finish(spec, run, outcome, started, console)
 
 
 def _resume(args: argparse.Namespace, console: Console) -> int:
@@ -122,15 +143,16 @@ def _resume(args: argparse.Namespace, console: Console) -> int:
     run = RunDir.open(args.run_dir)
     spec = run.spec
     if args.sweep is not None:
-        _check_same_sweep(load_spec(args.sweep), spec, args.sweep, run.path)
+        _check_same_sweep(load_spec(args.sweep), spec, args.sweep, run.shown)
     if run.finished:
-        raise SpecError([f"{run.path}: this sweep has finished; nothing to resume"])
-    check_resumable(run.path)
-    _start_on_cluster(spec, args.address, str(run.path / "sweep.yaml"))
-    console.print(f"basin: resuming sweep [bold]{spec.name}[/bold] in {run.path}")
+        raise SpecError([f"{run.shown}: this sweep has finished; nothing to resume"])
+    check_resumable(run)
+    _check_stores(spec, f"{run.shown}/sweep.yaml")
+    _start_on_cluster(spec, args.address, f"{run.shown}/sweep.yaml")
+    console.print(f"basin: resuming sweep [bold]{spec.name}[/bold] in {run.shown}")
     started = time.monotonic()
-    outcome = resume_sweep(spec, run.path, quiet=args.quiet)
-    return _finish(spec, run.path, outcome, started, console)
+    outcome = resume_sweep(spec, run, quiet=args.quiet)
+    return _finish(spec, run, outcome, started, console)
 
 
 def _check_same_sweep(given, recorded, given_path, run_dir) -> None:
@@ -143,14 +165,14 @@ def _check_same_sweep(given, recorded, given_path, run_dir) -> None:
                          f"({recorded.name!r}; differs in: {', '.join(changed)})"])
 
 
-def _finish(spec, run_dir, outcome, started: float, console: Console) -> int:
+def _finish(spec, run, outcome, started: float, console: Console) -> int:
     """After the trials: leaderboard, results, plots, the W&B sweep run, and what to do next."""
     from search.plots import write_plots
     from search.results import collect_records, leaderboard, leaderboard_rows, write_results
-    from search.rundir import RunDir
     from search.tracking import sync_command
 
-    run = RunDir(run_dir)
+    run_dir = run.path
+    _sync(run)  # an object-store run: the trials' folders, as Ray left them
     records = collect_records(run)
     leaderboard(records, spec, console)
     ended = sum(r.status in ("completed", "pruned", "failed") for r in records)
@@ -158,23 +180,36 @@ def _finish(spec, run_dir, outcome, started: float, console: Console) -> int:
     if ended < spec.search.num_trials:
         console.print(f"[yellow]sweep interrupted after {elapsed:.0f} s: {ended} of "
                       f"{spec.search.num_trials} trials finished.[/yellow] Continue it with: "
-                      f"basin resume {run_dir}")
+                      f"basin resume {run.location}")
         return 130
     best = write_results(run_dir, spec, records)
     plots = write_plots(run, records)
     console.print(f"plots: {', '.join(p.name for p in plots)}")
     outcome.tracker.log_sweep(*leaderboard_rows(records, spec),
                               best=asdict(best) if best else None, plots=plots)
+    _sync(run)
     if outcome.tracker.mode == "offline":
         console.print(f"W&B runs are offline; upload them with: {sync_command(run_dir)}")
     console.print(f"wall time {elapsed:.0f} s; run directory {run.size_bytes() / 2**20:.1f} MiB "
-                  f"(at most 2 checkpoints per trial); results in {run_dir}/results.json")
+                  f"(at most 2 checkpoints per trial); results in {run.shown}/results.json")
     if best is None:
         console.print("[yellow]no trial completed its budget; no best.yaml written[/yellow]")
         return 1
     console.print(f"best trial {best.trial_id}: {spec.objective.metric} {best.best_objective:.4f}"
                   f"; re-train it with: basin run {run_dir / 'best.yaml'}")
     return 0
+
+
+def _sync(run) -> None:
+    """Upload what the driver wrote to an object-store run directory, then refresh its mirror
+    with what Ray uploaded (both no-ops for a path)."""
+    from search.location import LocationError
+
+    try:
+        run.push()
+        run.pull()
+    except LocationError as error:
+        raise SpecError([f"{run.shown}: {error}"]) from error
 
 
 def _status(args: argparse.Namespace, console: Console) -> int:
@@ -193,6 +228,9 @@ def _plots(args: argparse.Namespace, console: Console) -> int:
     run = RunDir.open(args.run_dir)
     for path in write_plots(run, collect_records(run)):
         console.print(f"wrote {path}")
+    _sync(run)
+    if run.remote:
+        console.print(f"uploaded to {run.shown}")
     return 0
 
 
@@ -205,12 +243,13 @@ def _confirm(args: argparse.Namespace, console: Console) -> int:
         if value < 1:
             raise SpecError([f"{flag}: must be at least 1 (got {value})"])
     run = RunDir.open(args.run_dir)
-    _start_on_cluster(run.spec, args.address, str(run.path / "sweep.yaml"))
+    _start_on_cluster(run.spec, args.address, f"{run.shown}/sweep.yaml")
     records = collect_records(run)
     leaderboard(records, run.spec, console, top=args.top, title="before confirm: the sweep's top")
     confirmed = confirm(run, records, args.top, args.seeds, quiet=args.quiet)
     print_confirmed(confirmed, run, console)
-    console.print(f"written to {run.path / 'confirm.json'}")
+    _sync(run)
+    console.print(f"written to {run.shown}/confirm.json")
     return 0
 
 

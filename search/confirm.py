@@ -61,7 +61,7 @@ def top_configurations(run: RunDir, records: list[TrialRecord], top: int) -> lis
     for record in eligible(records, run.spec.objective.mode):
         chosen.setdefault(json.dumps(record.params, sort_keys=True), record)
     if not chosen:
-        raise SpecError([f"{run.path}: no completed trial to confirm"])
+        raise SpecError([f"{run.shown}: no completed trial to confirm"])
     return list(chosen.values())[:top]
 
 
@@ -82,7 +82,7 @@ def confirm(run: RunDir, records: list[TrialRecord], top: int, seeds: int,
         tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent_trials(spec),
                                     reuse_actors=False),
         run_config=tune.RunConfig(
-            name=name, storage_path=str(run.path), verbose=0,
+            name=name, storage_path=run.location, verbose=0,
             callbacks=[ProgressPrinter(spec.objective.metric, len(chosen) * seeds, quiet)],
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=1, checkpoint_score_attribute=spec.objective.metric,

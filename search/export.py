@@ -30,14 +30,14 @@ def choose_trial(run: RunDir, trial_id: str | None) -> TrialRecord:
     if trial_id is None:
         record = best_record(records, run.spec.objective.mode)
         if record is None:
-            raise SpecError([f"{run.path}: no completed trial to export (name one with --trial)"])
+            raise SpecError([f"{run.shown}: no completed trial to export (name one with --trial)"])
     else:
         matches = [r for r in records if r.trial_id == trial_id]
         if not matches:
             known = ", ".join(r.trial_id for r in records)
-            raise SpecError([f"--trial: no trial {trial_id!r} in {run.path} (has {known})"])
+            raise SpecError([f"--trial: no trial {trial_id!r} in {run.shown} (has {known})"])
         record = matches[0]
-    if not record.checkpoint or not Path(record.checkpoint).is_dir():
+    if not record.checkpoint:
         raise SpecError([f"--trial: trial {record.trial_id} has no checkpoint to export"])
     return record
 
@@ -88,7 +88,10 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
     if spec.model.random_init_config is not None and (merge or verify):
         raise SpecError(["--merge/--verify: the base model was built from a config, not "
                          "loaded, so it cannot be rebuilt (use --no-verify)"])
-    checkpoint = Path(record.checkpoint)
+    checkpoint = run.fetch(record.checkpoint)  # downloaded, for a run in an object store
+    if not (checkpoint / TRIAL_METRICS_FILE).is_file():
+        raise SpecError([f"--trial: trial {record.trial_id}'s checkpoint is gone "
+                         f"({record.checkpoint})"])
     shutil.copytree(checkpoint, out, dirs_exist_ok=True)
     trial_metrics = json.loads((checkpoint / TRIAL_METRICS_FILE).read_text())
     label_names = json.loads((checkpoint / PROBE_FILE).read_text())["label_names"]
@@ -100,7 +103,7 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
         "objective": {"metric": spec.objective.metric, "mode": spec.objective.mode},
         "base_model": base_model,
         "label_names": label_names,
-        "run_dir": str(run.path),
+        "run_dir": run.shown,
     }
     header = (f"# Re-trains trial {record.trial_id} of sweep {spec.name}.\n"
               f"# basin run {out / 'config.yaml'}\n")

@@ -63,7 +63,7 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _record(trial_id: str, folder: Path | None, told: Any, mode: str) -> TrialRecord:
+def _record(run: RunDir, trial_id: str, folder: Path | None, told: Any, mode: str) -> TrialRecord:
     """One trial from its folder (Ray's reports) and Optuna's record of it."""
     reports = RunDir.history(folder) if folder else []
     # A trial that diverged or failed ends with a report of NaNs naming what happened.
@@ -90,8 +90,7 @@ def _record(trial_id: str, folder: Path | None, told: Any, mode: str) -> TrialRe
         record.best_step = last.get("best_step")
         record.last_step = last.get("step")
         record.final = {k: _finite(last.get(k)) for k in AT_BEST_METRICS}
-        best_checkpoint = RunDir.checkpoint(folder, history, record.best_step)
-        record.checkpoint = str(best_checkpoint) if best_checkpoint else None
+        record.checkpoint = run.checkpoint(folder, record.best_step)
         at_best = [row for row in history if row.get("step") == record.best_step]
         if at_best:
             record.at_best = {k: _finite(at_best[0].get(k)) for k in AT_BEST_METRICS}
@@ -113,7 +112,7 @@ def collect_records(run: RunDir) -> list[TrialRecord]:
     # An orphan (asked for by a driver that died before Ray recorded it) never trained; its
     # configuration was queued again under a new trial.
     orphans = {i for i, t in told.items() if t.user_attrs.get(STATUS_ATTR) == "orphaned"}
-    return [_record(trial_id, folders.get(trial_id), told.get(trial_id), mode)
+    return [_record(run, trial_id, folders.get(trial_id), told.get(trial_id), mode)
             for trial_id in sorted((set(told) | set(folders)) - orphans)]
 
 

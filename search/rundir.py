@@ -2,45 +2,135 @@
 
 Everything here comes from files that are written as the sweep goes (``sweep.yaml`` first, the
 Optuna journal at every report, Ray's per-trial folders), so a half-finished or crashed run
-directory reads as well as a finished one.
+directory reads as well as a finished one. A run directory in an object store is read through
+its mirror on this machine (``search.location``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import optuna
 
-from search.searcher import RAY_TRIAL_ATTR, open_storage
+from search import location as store
+from search.searcher import RAY_TRIAL_ATTR
 from search.spec import SpecError, SweepSpec, load_spec
+from search.study_storage import JOURNAL_FILE, open_storage
 from trainables.checkpoint import TRIAL_METRICS_FILE
 
 SWEEP_FILE = "sweep.yaml"
 RESULTS_FILE = "results.json"
 BEST_FILE = "best.yaml"
 STOPS_FILE = "stops.jsonl"
+CONFIRM_FILE = "confirm.json"
 TRIAL_FOLDER = re.compile(r"^run_trial_([0-9a-f]+)_")
+CHECKPOINT_FOLDER = "checkpoint_"
+# What the driver writes (Ray uploads the trials' folders itself). W&B's folder is uploaded
+# but never downloaded: only `wandb sync` reads it, on the machine that wrote it.
+WANDB_FOLDER = "wandb"
+
+
+def _driver_file(relative: str) -> bool:
+    top = relative.split("/", 1)[0]
+    return (top in (SWEEP_FILE, RESULTS_FILE, BEST_FILE, STOPS_FILE, CONFIRM_FILE, WANDB_FOLDER,
+                    JOURNAL_FILE) or ("/" not in relative and relative.endswith(".png")))
+
+
+def _worth_downloading(relative: str) -> bool:
+    """Everything but W&B's files and checkpoint payloads; a checkpoint's metrics file comes,
+    so that the checkpoints kept are known without fetching them."""
+    parts = relative.split("/")
+    if parts[0] == WANDB_FOLDER:
+        return False
+    in_checkpoint = any(part.startswith(CHECKPOINT_FOLDER) for part in parts[:-1])
+    return not in_checkpoint or parts[-1] == TRIAL_METRICS_FILE
 
 
 @dataclass
 class RunDir:
-    """A sweep's run directory."""
+    """A sweep's run directory: ``path`` on this machine, and ``remote``, the object-store URI
+    it is kept at (None for a local or shared path, where ``path`` is the run directory)."""
 
     path: Path
+    remote: str | None = None
+    _uploaded: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def open(cls, path: str | Path) -> RunDir:
-        """Check that ``path`` is a basin run directory; raises ``SpecError`` otherwise."""
-        path = Path(path)
+    def open(cls, where: str | Path) -> RunDir:
+        """Check that ``where`` is a basin run directory (a path or an object-store URI; the
+        latter is downloaded to its mirror first); raises ``SpecError`` otherwise."""
+        if store.is_object_store(where):
+            return cls._open_remote(str(where))
+        path = Path(where)
         if not path.is_dir():
             raise SpecError([f"{path}: no such run directory"])
         if not (path / SWEEP_FILE).is_file():
             raise SpecError([f"{path}: not a basin run directory (no {SWEEP_FILE})"])
         return cls(path.resolve())
+
+    @classmethod
+    def _open_remote(cls, uri: str) -> RunDir:
+        shown = store.without_query(uri)
+        try:
+            if not store.exists(uri, SWEEP_FILE):
+                raise SpecError([f"{shown}: not a basin run directory (no {SWEEP_FILE})"])
+            run = cls(store.mirror_of(uri), remote=uri)
+            run.pull()
+        except store.LocationError as error:
+            raise SpecError([str(error)]) from error
+        return run
+
+    @property
+    def location(self) -> str:
+        """Where the run directory is kept, as a user names it on the command line."""
+        return self.remote if self.remote else str(self.path)
+
+    @property
+    def shown(self) -> str:
+        """``location`` for messages: an object store's query (endpoint, keys) left out."""
+        return store.without_query(self.remote) if self.remote else str(self.path)
+
+    def pull(self) -> None:
+        """Refresh the mirror of an object-store run directory (no-op for a path): Ray's
+        folders and reports, basin's files; checkpoints only by their metrics file."""
+        if self.remote:
+            self.path.mkdir(parents=True, exist_ok=True)
+            # What this process uploaded is current here already.
+            store.download(self.remote, self.path,
+                           lambda relative: _worth_downloading(relative)
+                           and relative not in self._uploaded)
+
+    def push(self) -> None:
+        """Upload the driver's files that changed since the last push (no-op for a path)."""
+        if not self.remote or not self.path.is_dir():
+            return
+        changed = []
+        for file in self.path.rglob("*"):
+            relative = file.relative_to(self.path).as_posix()
+            if not file.is_file() or not _driver_file(relative):
+                continue
+            stat = file.stat()
+            if self._uploaded.get(relative) != (stat.st_size, stat.st_mtime):
+                changed.append((relative, (stat.st_size, stat.st_mtime)))
+        store.upload(self.path, self.remote, [relative for relative, _ in changed])
+        self._uploaded.update(changed)
+
+    def fetch(self, where: str) -> Path:
+        """A local folder with the whole of ``where`` (a path, or a URI in this run's object
+        store: a checkpoint, downloaded on demand)."""
+        if not store.is_object_store(where):
+            return Path(where)
+        relative = store.without_query(where)[len(store.without_query(self.remote or "")):]
+        local = self.path / relative.strip("/")
+        try:
+            store.download(where, local)
+        except store.LocationError as error:
+            raise SpecError([str(error)]) from error
+        return local
 
     @cached_property
     def spec(self) -> SweepSpec:
@@ -74,7 +164,9 @@ class RunDir:
         return folders
 
     def size_bytes(self) -> int:
-        """Disk used by the run directory (checkpoints, W&B runs, study, plots)."""
+        """Space used by the run directory (checkpoints, W&B runs, study, plots)."""
+        if self.remote:
+            return sum(info.size or 0 for info in store.list_files(self.remote))
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
 
     @staticmethod
@@ -93,16 +185,18 @@ class RunDir:
             rows.setdefault(row.get("step", len(rows)), row)
         return list(rows.values())
 
-    @staticmethod
-    def checkpoint(folder: Path, history: list[dict], best_step: int | None) -> Path | None:
-        """The checkpoint of the trial's best step. Ray keeps two per trial (the best and the
-        latest): Tune's in the trial folder, Ray Train's (multi-worker trials) named in the
-        reports."""
-        kept = {int(json.loads((c / TRIAL_METRICS_FILE).read_text())["step"]): c
-                for c in folder.glob("checkpoint_*") if (c / TRIAL_METRICS_FILE).is_file()}
-        kept.update({row["step"]: Path(row["checkpoint_path"]) for row in history
-                     if row.get("checkpoint_path") and Path(row["checkpoint_path"]).is_dir()})
-        return kept.get(best_step)
+    def checkpoint(self, folder: Path, best_step: int | None) -> str | None:
+        """Where the checkpoint of the trial's best step is kept (a path, or a URI for an
+        object-store run). Ray keeps two per trial (the best and the latest): Tune's in the
+        trial folder, Ray Train's (multi-worker trials) in its ``train`` folder."""
+        for metrics in folder.rglob(TRIAL_METRICS_FILE):
+            checkpoint = metrics.parent
+            if (checkpoint.name.startswith(CHECKPOINT_FOLDER)
+                    and int(json.loads(metrics.read_text())["step"]) == best_step):
+                if self.remote:
+                    return store.join(self.remote, checkpoint.relative_to(self.path).as_posix())
+                return str(checkpoint)
+        return None
 
     @staticmethod
     def error(folder: Path) -> str | None:

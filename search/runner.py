@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,9 +16,11 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from search.cluster import DRIVER_CPU
 from search.console import make_console
 from search.gap_stopper import GapStopper
+from search.location import LocationError, is_object_store, join, mirror_of, parent_of
+from search.mirroring import RunDirUploader
 from search.progress import ProgressPrinter
 from search.pruning import GapRule
-from search.rundir import STOPS_FILE, SWEEP_FILE
+from search.rundir import STOPS_FILE, SWEEP_FILE, RunDir
 from search.searcher import HonestOptunaSearch, StudyRef
 from search.space import split_space
 from search.spec import SpecError, SweepSpec, dump_spec, trial_settings
@@ -25,19 +28,39 @@ from search.stops import StopLedger
 from search.tracking import WandbTracker
 from trainables.entry import run_trial
 
+REMOTE_SYNC_PERIOD_S = 30
+
 
 def fixed_settings(spec: SweepSpec) -> dict:
     """The sweep's settings that every trial shares (everything but the search space)."""
     return spec.model_dump(mode="json", exclude={"space"})
 
 
-def new_run_dir(spec: SweepSpec) -> Path:
-    """A fresh run directory ``<output_dir>/<name>-<timestamp>`` holding the validated sweep."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(spec.output_dir) / f"{spec.name}-{stamp}"
-    run_dir.mkdir(parents=True, exist_ok=False)
-    (run_dir / SWEEP_FILE).write_text(dump_spec(spec))
-    return run_dir
+def new_run_dir(spec: SweepSpec) -> RunDir:
+    """A fresh run directory ``<output_dir>/<name>-<timestamp>`` holding the validated sweep.
+
+    In an object store, the files are written to the run's mirror on this machine and
+    uploaded; a store that cannot be written to is refused before any trial starts.
+    """
+    name = f"{spec.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    if not is_object_store(spec.output_dir):
+        run = RunDir(Path(spec.output_dir) / name)
+    else:
+        remote = join(spec.output_dir, name)
+        run = RunDir(mirror_of(remote), remote=remote)
+    run.path.mkdir(parents=True, exist_ok=False)
+    (run.path / SWEEP_FILE).write_text(dump_spec(spec))
+    try:
+        run.push()
+    except LocationError as error:
+        shutil.rmtree(run.path, ignore_errors=True)
+        raise SpecError([f"output_dir: cannot write the run directory: {error}"]) from error
+    return run
+
+
+def ray_storage(run: RunDir) -> str:
+    """Ray's ``storage_path`` for a run: the folder or bucket prefix that holds it."""
+    return parent_of(run.remote) if run.remote else str(run.path.parent)
 
 
 def make_scheduler(spec: SweepSpec) -> TrialScheduler:
@@ -114,7 +137,7 @@ def make_trainable(spec: SweepSpec, evaluate_test: bool = False,
                                trial_resources(spec))
 
 
-def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False,
+def run_sweep(spec: SweepSpec, run: RunDir, quiet: bool = False,
               function: Any = run_trial) -> SweepOutcome:
     """Run every trial of the sweep; W&B runs are logged as the trials go.
 
@@ -122,6 +145,7 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False,
     measure what basin adds around a trial.
     """
     start_ray()
+    run_dir = run.path
     ledger = StopLedger(run_dir / STOPS_FILE)
     tracker = make_tracker(spec, run_dir, ledger, quiet)
     distributions, constants = split_space(spec.space)
@@ -137,6 +161,10 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False,
         GapStopper(GapRule(gap.threshold, gap.relative, gap.patience, gap.grace_steps), ledger)
         if gap.enabled else None
     )
+    callbacks = [ProgressPrinter(spec.objective.metric, spec.search.num_trials, quiet=quiet),
+                 tracker]
+    if run.remote:
+        callbacks.append(RunDirUploader(run))
     tuner = tune.Tuner(
         make_trainable(spec, function=function),
         tune_config=tune.TuneConfig(
@@ -150,7 +178,10 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False,
         ),
         run_config=tune.RunConfig(
             name=run_dir.name,
-            storage_path=str(run_dir.parent),
+            storage_path=ray_storage(run),
+            # In an object store, trial reports reach the bucket at this pace (Ray's default
+            # is 5 minutes), which is how fresh `basin status s3://...` can be.
+            sync_config=tune.SyncConfig(sync_period=REMOTE_SYNC_PERIOD_S),
             stop=stopper,
             # Ray keeps the best checkpoint by the objective and always the latest one.
             checkpoint_config=tune.CheckpointConfig(
@@ -160,26 +191,26 @@ def run_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False,
             ),
             # A trial whose worker or node died restarts from its latest checkpoint.
             failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
-            callbacks=[ProgressPrinter(spec.objective.metric, spec.search.num_trials, quiet=quiet),
-                       tracker],
+            callbacks=callbacks,
             verbose=0,
         ),
     )
     return SweepOutcome(tuner.fit(), tracker)
 
 
-def check_resumable(run_dir: Path) -> None:
+def check_resumable(run: RunDir) -> None:
     """Refuse a run directory for which Ray never saved experiment state."""
-    if not tune.Tuner.can_restore(str(run_dir)):
-        raise SpecError([f"{run_dir}: nothing to resume (Ray never saved this sweep's state)"])
+    if not tune.Tuner.can_restore(run.location):
+        raise SpecError([f"{run.shown}: nothing to resume (Ray never saved this sweep's state)"])
 
 
-def resume_sweep(spec: SweepSpec, run_dir: Path, quiet: bool = False) -> SweepOutcome:
+def resume_sweep(spec: SweepSpec, run: RunDir, quiet: bool = False) -> SweepOutcome:
     """Continue a sweep whose driver stopped: finished trials stay, unfinished ones continue
     from their latest checkpoint, new ones fill the sweep up to its number of trials."""
     start_ray()
-    tuner = tune.Tuner.restore(str(run_dir), trainable=make_trainable(spec),
+    tuner = tune.Tuner.restore(run.location, trainable=make_trainable(spec),
                                resume_unfinished=True, resume_errored=False,
                                restart_errored=False)
     grid = tuner.fit()
-    return SweepOutcome(grid, make_tracker(spec, run_dir, StopLedger(run_dir / STOPS_FILE), quiet))
+    return SweepOutcome(grid, make_tracker(spec, run.path, StopLedger(run.path / STOPS_FILE),
+                                           quiet))

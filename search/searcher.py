@@ -17,24 +17,15 @@ from typing import Any
 
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.storages import JournalStorage
-from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
 from search.stops import StopLedger, trial_outcome
+from search.study_storage import open_storage
 
 STATUS_ATTR = "basin_status"  # completed | pruned | failed
 REASON_ATTR = "basin_reason"
 RAY_TRIAL_ATTR = "ray_trial_id"
-
-
-def open_storage(run_dir: Path, url: str | None) -> optuna.storages.BaseStorage | str:
-    """The study's storage: an RDB URL if the sweep names one, else a journal file that several
-    processes may share."""
-    if url:
-        return url
-    return JournalStorage(JournalFileBackend(str(run_dir / "optuna.journal")))
 
 
 def make_sampler(kind: str, seed: int | None, num_trials: int) -> optuna.samplers.BaseSampler:

@@ -14,7 +14,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from search.location import OBJECT_STORE_SCHEMES, is_object_store, without_query
 from search.space import Param, as_param, check_against_trial
+from search.study_storage import check_database_url
 from trainables.data import check_data_files
 from trainables.metrics import OBJECTIVE_METRICS
 from trainables.settings import (
@@ -56,6 +58,11 @@ class SearchSpec(Strict):
     storage: str | None = Field(
         None, description="Optuna RDB URL (e.g. postgresql://...); default: a journal file."
     )
+
+    @field_validator("storage")
+    @classmethod
+    def _database_url(cls, url: str | None) -> str | None:
+        return check_database_url(url) if url is not None else None
 
 
 class SchedulerSpec(Strict):
@@ -127,14 +134,26 @@ class SweepSpec(Strict):
 
     @field_validator("output_dir")
     @classmethod
-    def _local_or_shared_path(cls, output_dir: str) -> str:
-        if "://" in output_dir:
-            raise ValueError("object-store URIs are not supported yet; use a path every node "
-                             f"sees, such as a shared filesystem (got {output_dir!r})")
+    def _path_or_object_store(cls, output_dir: str) -> str:
+        scheme, sep, rest = output_dir.partition("://")
+        if sep and not is_object_store(output_dir):
+            raise ValueError(f"{scheme}:// is not a store basin writes to; use a path every node "
+                             f"sees (a shared filesystem) or an object store "
+                             f"({', '.join(s + '://' for s in OBJECT_STORE_SCHEMES)}) "
+                             f"(got {without_query(output_dir)!r})")
+        if sep and not rest.partition("?")[0].strip("/"):
+            raise ValueError(f"name a bucket (got {without_query(output_dir)!r})")
         return output_dir
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepSpec:
+        if is_object_store(self.output_dir) and not self.search.storage:
+            # The default study storage, Optuna's journal file, appends to a file in the run
+            # directory; object stores cannot append.
+            raise ValueError(
+                "output_dir in an object store needs search.storage, a database URL for the "
+                "Optuna study (e.g. postgresql://user:password@host:5432/basin) "
+                f"(got output_dir={without_query(self.output_dir)!r}, no search.storage)")
         if self.scheduler.type == "asha":
             if self.training.max_steps is None:
                 raise ValueError("scheduler.type asha needs training.max_steps (not epochs)")
@@ -217,7 +236,8 @@ def _resolve_paths(spec: SweepSpec) -> SweepSpec:
             setattr(data, field, str(Path(value).expanduser().resolve()))
     if spec.model.name.startswith((".", "/", "~")):
         spec.model.name = str(Path(spec.model.name).expanduser().resolve())
-    spec.output_dir = str(Path(spec.output_dir).expanduser().resolve())
+    if not is_object_store(spec.output_dir):
+        spec.output_dir = str(Path(spec.output_dir).expanduser().resolve())
     return spec
 
 

@@ -28,7 +28,7 @@ def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
     finished = sum(counts[s] for s in ("completed", "pruned", "failed"))
     left = max(0, spec.search.num_trials - len(records))
     state = "finished" if run.finished else "running (or interrupted)"
-    console.print(f"sweep [bold]{spec.name}[/bold] in {run.path}: {state}, "
+    console.print(f"sweep [bold]{spec.name}[/bold] in {run.shown}: {state}, "
                   f"{_elapsed(run) / 60:.1f} min elapsed")
     console.print(f"trials: {spec.search.num_trials} requested, {finished} finished "
                   f"({counts['completed']} completed, {counts['pruned']} pruned, "

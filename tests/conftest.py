@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,47 @@ def tiny_pretrained(tmp_path_factory) -> Path:
     model.save_pretrained(folder)
     AutoTokenizer.from_pretrained(builtin_minilm_path()).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def s3_store():
+    """A real S3 endpoint on this machine (moto's server) with a bucket ``basin``; yields the
+    run-directory URI prefix and the environment a process needs to reach it."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    boto3.client("s3", endpoint_url=f"http://{host}:{port}").create_bucket(Bucket="basin")
+    try:
+        yield {"uri": f"s3://basin/runs?endpoint_override={host}:{port}&scheme=http",
+               "env": env, "endpoint": f"{host}:{port}"}
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server (pgserver's bundled binaries), reached over a Unix socket."""
+    import pgserver
+
+    folder = tempfile.mkdtemp(prefix="pg", dir="/tmp")  # short: Unix socket paths are limited
+    server = pgserver.get_server(folder, cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()

@@ -77,10 +77,25 @@ def fake_run(tmp_path, sweep):
         (["resume", "{run}", "--sweep", "{other}"],
          "{other}: {run} belongs to a different sweep ('tiny'; differs in: training)"),
         (["resume", "{run}"], "{run}: nothing to resume (Ray never saved this sweep's state)"),
+        (["run", "{sweep}", "--set", "output_dir=s3://basin/runs"],
+         "{sweep}: (top level): output_dir in an object store needs search.storage, a database "
+         "URL for the Optuna study (e.g. postgresql://user:password@host:5432/basin) (got "
+         "output_dir='s3://basin/runs', no search.storage)"),
+        (["run", "{sweep}", "--set", "output_dir=hdfs://namenode/runs"],
+         "{sweep}: output_dir: hdfs:// is not a store basin writes to; use a path every node "
+         "sees (a shared filesystem) or an object store (s3://, gs://, gcs://) (got "
+         "'hdfs://namenode/runs')"),
+        (["run", "{sweep}", "--set", "search.storage=postgresql://basin:secret@127.0.0.1:9/db"],
+         "{sweep}: search.storage: cannot open postgresql://basin:***@127.0.0.1:9/db: "
+         "connection failed"),
+        (["run", "{sweep}", "--set", "search.storage=sqlite:///{tmp}/study.db", "--set",
+          "output_dir=s3://basin/runs?endpoint_override=127.0.0.1:9&scheme=http"],
+         "{sweep}: output_dir: cannot reach it: s3://basin/runs: "),
     ],
     ids=["missing-file", "directory", "set-without-value", "set-bad-value", "set-into-value",
          "no-run-dir", "not-a-run-dir", "top-zero", "seeds-zero", "export-nothing",
-         "resume-other-sweep", "resume-nothing"],
+         "resume-other-sweep", "resume-nothing", "bucket-without-database", "unknown-store",
+         "database-unreachable", "bucket-unreachable"],
 )
 def test_bad_command_line_is_refused(argv, expected, capsys, tmp_path, sweep, fake_run):
     other = write_sweep(tmp_path / "other.yaml",
@@ -88,3 +103,5 @@ def test_bad_command_line_is_refused(argv, expected, capsys, tmp_path, sweep, fa
     names = {"tmp": tmp_path, "sweep": sweep, "run": fake_run, "other": other}
     message = refused([part.format(**names) for part in argv], capsys)
     assert expected.format(**names) in message
+    assert "secret" not in message  # a database password is never printed
+    assert list((tmp_path / "runs").iterdir()) == [fake_run]  # no new run directory

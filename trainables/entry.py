@@ -111,6 +111,7 @@ def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> No
     from ray.tune.integration.ray_train import TuneReportCallback
 
     use_gpu = settings.gpus_per_worker > 0
+    storage = tune.get_context().get_storage()
     resources = {"CPU": settings.cpus_per_worker}
     if use_gpu:
         resources["GPU"] = settings.gpus_per_worker
@@ -127,9 +128,12 @@ def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> No
             resources_per_worker=resources,
             placement_strategy=settings.placement_strategy,
         ),
+        # Inside the trial's own folder in the sweep's storage (a shared path or a bucket), so
+        # the workers' checkpoints outlive the node they ran on and the driver finds them.
         run_config=ray.train.RunConfig(
             name="train",
-            storage_path=tune.get_context().get_trial_dir(),
+            storage_path=storage.trial_fs_path,
+            storage_filesystem=storage.storage_filesystem,
             callbacks=[TuneReportCallback()],
             checkpoint_config=ray.train.CheckpointConfig(
                 num_to_keep=1,

@@ -13,10 +13,10 @@ from safetensors.torch import load_file
 
 from search.cli import main
 from search.results import collect_records
-from search.rundir import RunDir
 from search.runner import new_run_dir, run_sweep
-from search.searcher import REASON_ATTR, open_storage
+from search.searcher import REASON_ATTR
 from search.spec import load_spec
+from search.study_storage import open_storage
 from tests.conftest import flipped_validation_data
 from trainables.metrics import REPORTED_METRICS
 
@@ -30,7 +30,8 @@ def only_run_dir(tmp_path):
 
 def test_one_trial_reports_every_metric_with_a_finite_gap(sweep_factory):
     spec = load_spec(sweep_factory())
-    grid = run_sweep(spec, new_run_dir(spec), quiet=True).grid
+    run = new_run_dir(spec)
+    grid = run_sweep(spec, run, quiet=True).grid
     assert len(grid) == 1 and grid[0].error is None
     history = grid[0].metrics_dataframe
     assert list(history["step"]) == [4, 8, 12]
@@ -49,7 +50,7 @@ def test_one_trial_reports_every_metric_with_a_finite_gap(sweep_factory):
     folder = Path(grid[0].path)
     assert len(list(folder.glob("checkpoint_*"))) <= 2
     best_step = int(history["best_step"].iloc[-1])
-    best = RunDir.checkpoint(folder, RunDir.history(folder), best_step)
+    best = Path(run.checkpoint(folder, best_step))
     with open(best / "trial_metrics.json") as handle:
         assert json.load(handle)["step"] == best_step
     assert (best / "adapter_model.safetensors").is_file()
@@ -108,15 +109,18 @@ def test_a_trial_whose_gap_is_forced_large_is_pruned_in_optuna(sweep_factory, tm
 
 def test_two_worker_trial_runs_deepspeed_across_two_processes(sweep_factory):
     spec = load_spec(sweep_factory(resources={"workers": 2, "cpus_per_worker": 0.5}))
-    run_dir = new_run_dir(spec)
-    grid = run_sweep(spec, run_dir, quiet=True).grid
+    run = new_run_dir(spec)
+    grid = run_sweep(spec, run, quiet=True).grid
     assert grid[0].error is None, grid[0].error
     history = grid[0].metrics_dataframe
     assert history["world_size"].tolist() == [2, 2, 2]
     assert history["is_final"].iloc[-1]
     assert math.isfinite(history["gap"].iloc[-1])
-    (record,) = collect_records(RunDir(run_dir))
+    (record,) = collect_records(run)
     assert record.status == "completed"
+    # Ray Train's checkpoints are kept in the trial's folder of the run directory, where every
+    # node's driver finds them, not in the worker node's session directory.
+    assert record.checkpoint.startswith(str(run.path))
     with open(f"{record.checkpoint}/trial_metrics.json") as handle:
         assert json.load(handle)["step"] == record.best_step
 

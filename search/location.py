@@ -1,0 +1,155 @@
+"""Where a run directory lives: a local or shared path, or an object store (``s3://``,
+``gs://``) reached through pyarrow's filesystems, as Ray's own storage is.
+
+An object-store run directory has a working copy on the driver's disk (the *mirror*): basin
+writes its own files there and uploads them, Ray uploads the trials' folders and checkpoints
+itself, and reading commands download what they need. Checkpoint payloads are only downloaded
+when a command needs one (``basin export``): a sweep of large models keeps gigabytes of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyarrow.fs as pafs
+
+OBJECT_STORE_SCHEMES = ("s3", "gs", "gcs")
+MIRROR_ROOT_ENV = "BASIN_MIRROR_DIR"
+PROBE_LIMIT_S = 15
+
+
+class LocationError(Exception):
+    """An object-store location that cannot be reached or read; one line, naming it."""
+
+
+def is_object_store(location: str | os.PathLike) -> bool:
+    """True for ``s3://...``, ``gs://...`` URIs; False for paths."""
+    return urlsplit(str(location)).scheme in OBJECT_STORE_SCHEMES
+
+
+def join(location: str, *parts: str) -> str:
+    """``location`` with path segments appended; a URI keeps its query (e.g. an S3 endpoint
+    override) at the end, where pyarrow and Ray read it."""
+    base, _, query = location.partition("?")
+    joined = "/".join([base.rstrip("/"), *(part.strip("/") for part in parts)])
+    return f"{joined}?{query}" if query else joined
+
+
+def parent_of(location: str) -> str:
+    """The URI one level up (its query kept)."""
+    base, _, query = location.partition("?")
+    parent = base.rstrip("/").rsplit("/", 1)[0]
+    return f"{parent}?{query}" if query else parent
+
+
+def name_of(location: str) -> str:
+    """The last path segment of a URI (the run directory's name)."""
+    return location.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def without_query(location: str) -> str:
+    """The URI without its query, for messages (a query may carry an endpoint or a key)."""
+    return location.partition("?")[0]
+
+
+def mirror_of(location: str) -> Path:
+    """The driver-side working copy of an object-store run directory: the same URI always maps
+    to the same folder, so a driver that restarts on this machine finds its files again."""
+    root = Path(os.environ.get(MIRROR_ROOT_ENV) or Path.home() / ".cache" / "basin" / "runs")
+    parent = without_query(location).rsplit("/", 1)[0]
+    return root / hashlib.sha1(parent.encode()).hexdigest()[:12] / name_of(location)
+
+
+def open_store(location: str) -> tuple[pafs.FileSystem, str]:
+    """pyarrow's filesystem for a URI and the path on it; unreachable stores raise
+    ``LocationError``."""
+    try:
+        return pafs.FileSystem.from_uri(location)
+    except (OSError, ValueError) as error:
+        raise LocationError(f"{without_query(location)}: {_first_line(error)}") from error
+
+
+def exists(location: str, relative: str = "") -> bool:
+    """Whether a file or folder exists at ``location``/``relative``."""
+    fs, root = open_store(location)
+    try:
+        info = fs.get_file_info(_child(root, relative))
+    except OSError as error:
+        raise LocationError(f"{without_query(location)}: {_first_line(error)}") from error
+    return info.type != pafs.FileType.NotFound
+
+
+def check_reachable(location: str) -> None:
+    """Ask the store about ``location`` once, failing within seconds: Google's client retries an
+    unreachable store for many minutes unless told otherwise."""
+    probe = location
+    if urlsplit(location).scheme in ("gs", "gcs") and "retry_limit_seconds" not in location:
+        probe += ("&" if "?" in location else "?") + f"retry_limit_seconds={PROBE_LIMIT_S}"
+    exists(probe)
+
+
+def list_files(location: str) -> list[pafs.FileInfo]:
+    """Every file under ``location`` (recursively); empty if nothing is there."""
+    fs, root = open_store(location)
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+    except OSError as error:
+        raise LocationError(f"{without_query(location)}: {_first_line(error)}") from error
+    return [info for info in infos if info.type == pafs.FileType.File]
+
+
+def download(location: str, local: Path, keep: Callable[[str], bool] = lambda _: True) -> int:
+    """Copy the files under ``location`` whose relative path ``keep`` accepts into ``local``.
+
+    A file whose local copy is as new as the stored one is left alone: repeated pulls only
+    fetch what changed, and a file the driver wrote after its last upload is not overwritten.
+    Returns the number of files fetched.
+    """
+    fs, root = open_store(location)
+    fetched = 0
+    for info in list_files(location):
+        relative = info.path[len(root):].lstrip("/")
+        if not keep(relative):
+            continue
+        target = local / relative
+        stored_at = info.mtime.timestamp() if info.mtime else None
+        if target.is_file() and stored_at is not None and target.stat().st_mtime >= stored_at:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with fs.open_input_stream(info.path) as source, open(target, "wb") as sink:
+                sink.write(source.readall())
+        except OSError as error:
+            raise LocationError(f"{without_query(location)}/{relative}: "
+                                f"{_first_line(error)}") from error
+        if stored_at is not None:
+            os.utime(target, (stored_at, stored_at))
+        fetched += 1
+    return fetched
+
+
+def upload(local: Path, location: str, relatives: Iterable[str]) -> None:
+    """Copy these files (paths relative to ``local``) to the same places under ``location``."""
+    fs, root = open_store(location)
+    for relative in relatives:
+        try:
+            with open(local / relative, "rb") as source, \
+                    fs.open_output_stream(_child(root, relative)) as sink:
+                sink.write(source.read())
+        except OSError as error:
+            raise LocationError(f"{without_query(location)}/{relative}: "
+                                f"{_first_line(error)}") from error
+
+
+def _child(root: str, relative: str) -> str:
+    return f"{root.rstrip('/')}/{relative}" if relative else root
+
+
+def _first_line(error: BaseException, limit: int = 300) -> str:
+    text = str(error).strip() or type(error).__name__
+    line = text.splitlines()[0]
+    return line if len(line) <= limit else line[:limit] + "..."

@@ -1,0 +1,202 @@
+"""A sweep whose run directory is an S3 bucket (moto's S3 server on this machine) and whose
+Optuna study is in PostgreSQL (a real server from pgserver), as on a cluster without a shared
+filesystem; then the run is read back from the bucket on a "laptop" that never saw it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+import yaml
+from optuna.trial import TrialState
+
+from search import location as store
+from search.searcher import RAY_TRIAL_ATTR, STATUS_ATTR
+from tests.conftest import tiny_sweep, write_sweep
+
+pytestmark = pytest.mark.integration
+
+
+def basin(argv: list[str], env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`basin ...` in a fresh process that starts its own Ray, as a user's would: its Ray
+    workers inherit this environment (the store's credentials), as on a cluster node."""
+    env = {key: value for key, value in {**os.environ, **env}.items() if key != "RAY_ADDRESS"}
+    return subprocess.run([sys.executable, "-m", "search.cli", *argv], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def bucket_sweep(s3_store, postgres_url, tiny_pretrained, tmp_path_factory):
+    """Two one-worker trials and one two-worker trial, run by two `basin run`s."""
+    folder = tmp_path_factory.mktemp("bucket-sweep")
+    env = {**s3_store["env"], store.MIRROR_ROOT_ENV: str(folder / "driver-mirror")}
+    common = {"model": {"name": str(tiny_pretrained), "lora_target_modules": ["query", "value"]},
+              "search": {"num_trials": 2, "max_concurrent_trials": 2, "seed": 0,
+                         "storage": postgres_url},
+              "tracking": {"wandb": {"mode": "offline"}},
+              "output_dir": s3_store["uri"]}
+    runs = {}
+    for name, extra in (("one-worker", {}),
+                        ("two-workers", {"search": {**common["search"], "num_trials": 1},
+                                         "resources": {"workers": 2, "cpus_per_worker": 0.5}})):
+        sweep = write_sweep(folder / f"{name}.yaml",
+                            tiny_sweep(folder, **{**common, "name": name, **extra}))
+        done = basin(["run", str(sweep), "--quiet"], env)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        (remote,) = [line.split("run directory ", 1)[1] for line in done.stdout.splitlines()
+                     if line.startswith("basin: sweep")]
+        runs[name] = {"remote": store.join(s3_store["uri"], store.name_of(remote)),
+                      "stdout": done.stdout}
+    return {"runs": runs, "env": env, "folder": folder, "postgres_url": postgres_url}
+
+
+def _stored(remote: str) -> set[str]:
+    _, root = store.open_store(remote)
+    return {info.path[len(root):].lstrip("/") for info in store.list_files(remote)}
+
+
+def test_the_bucket_holds_the_whole_run_directory(bucket_sweep):
+    for name, run in bucket_sweep["runs"].items():
+        files = _stored(run["remote"])
+        for driver_file in ("sweep.yaml", "results.json", "best.yaml",
+                            "learning_curves.png", "gap.png"):
+            assert driver_file in files, (name, driver_file)
+        assert any(f.startswith("wandb/offline-run-") for f in files), name
+        assert not any("optuna.journal" in f for f in files)  # the study is in PostgreSQL
+        results = json.loads(store_read(run["remote"], "results.json"))
+        assert {t["status"] for t in results["trials"]} == {"completed"}
+        for trial in results["trials"]:
+            # Each trial's best checkpoint is in the bucket, adapter included.
+            assert trial["checkpoint"].startswith(store.without_query(run["remote"]))
+            relative = store.without_query(trial["checkpoint"])[
+                len(store.without_query(run["remote"])) + 1:]
+            assert f"{relative}/adapter_model.safetensors" in files, (name, relative)
+    two = json.loads(store_read(bucket_sweep["runs"]["two-workers"]["remote"], "results.json"))
+    # Ray Train's checkpoints (a two-worker trial) are in the trial's folder in the bucket.
+    assert "/train/checkpoint_" in two["trials"][0]["checkpoint"]
+
+
+def store_read(remote: str, relative: str) -> str:
+    fs, root = store.open_store(remote)
+    with fs.open_input_stream(f"{root}/{relative}") as stream:
+        return stream.readall().decode()
+
+
+def test_the_study_is_in_postgresql_with_every_trial_told(bucket_sweep):
+    for name, run in bucket_sweep["runs"].items():
+        study = optuna.load_study(study_name=name, storage=bucket_sweep["postgres_url"])
+        results = json.loads(store_read(run["remote"], "results.json"))
+        assert {t.user_attrs[RAY_TRIAL_ATTR] for t in study.trials} == \
+            {t["trial_id"] for t in results["trials"]}
+        assert {t.state.name for t in study.trials} == {"COMPLETE"}
+
+
+def test_a_laptop_reads_status_best_and_exports_from_the_bucket(bucket_sweep, tmp_path):
+    laptop = {**bucket_sweep["env"], store.MIRROR_ROOT_ENV: str(tmp_path / "laptop-mirror")}
+    remote = bucket_sweep["runs"]["one-worker"]["remote"]
+    status = basin(["status", remote], laptop, timeout=120)
+    assert status.returncode == 0, status.stderr
+    assert f"in {store.without_query(remote)}: finished" in status.stdout
+    best = basin(["best", remote], laptop, timeout=120)
+    assert best.returncode == 0, best.stderr
+    assert best.stdout.count("completed") == 2
+
+    bundle = tmp_path / "bundle"
+    export = basin(["export", remote, "--out", str(bundle)], laptop, timeout=300)
+    assert export.returncode == 0, export.stdout + export.stderr
+    assert "verified: the bundle reproduces the trial's logits" in export.stdout
+    assert (bundle / "adapter_model.safetensors").is_file()
+    metrics = json.loads((bundle / "metrics.json").read_text())
+    assert metrics["run_dir"] == store.without_query(remote)
+    # Only the exported checkpoint was downloaded, not the others.
+    mirror = store.mirror_of(remote).relative_to(store.mirror_of(remote).parents[1])
+    payloads = list((tmp_path / "laptop-mirror" / mirror).rglob("adapter_model.safetensors"))
+    assert len(payloads) == 1
+
+    plots = basin(["plots", remote], laptop, timeout=120)
+    assert plots.returncode == 0, plots.stderr
+    assert f"uploaded to {store.without_query(remote)}" in plots.stdout
+
+    resume = basin(["resume", remote], laptop, timeout=120)
+    assert resume.returncode == 2
+    assert resume.stderr.strip() == \
+        f"{store.without_query(remote)}: this sweep has finished; nothing to resume"
+
+
+def test_the_best_yaml_from_the_bucket_names_the_same_stores(bucket_sweep, s3_store):
+    best = yaml.safe_load(store_read(bucket_sweep["runs"]["one-worker"]["remote"], "best.yaml"))
+    assert best["output_dir"] == s3_store["uri"]
+    assert best["search"]["storage"] == bucket_sweep["postgres_url"]
+
+
+def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
+        s3_store, postgres_url, tmp_path):
+    """The driver is SIGKILLed midway and its disk is lost (the mirror is deleted, as when the
+    head pod is replaced); `basin resume s3://...` restores everything from the bucket and the
+    database, and finishes the sweep with every trial once."""
+    env = {**s3_store["env"], store.MIRROR_ROOT_ENV: str(tmp_path / "head-disk")}
+    sweep = write_sweep(tmp_path / "sweep.yaml", tiny_sweep(
+        tmp_path, name="killed", output_dir=s3_store["uri"],
+        training={"max_steps": 60, "eval_every": 4, "micro_batch_size": 8},
+        search={"num_trials": 6, "max_concurrent_trials": 2, "seed": 0, "storage": postgres_url},
+        tracking={"wandb": {"mode": "disabled"}}))
+    log = tmp_path / "driver.log"
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "search.cli", "run", str(sweep), "--quiet"],
+        env={k: v for k, v in {**os.environ, **env}.items() if k != "RAY_ADDRESS"},
+        stdout=log.open("w"), stderr=subprocess.STDOUT)
+    started = time.monotonic()
+
+    def mid_sweep() -> bool:
+        try:
+            trials = optuna.load_study(study_name="killed", storage=postgres_url).trials
+        except KeyError:
+            return False
+        completed = [t for t in trials if t.user_attrs.get(STATUS_ATTR) == "completed"]
+        running = [t for t in trials if t.state == TrialState.RUNNING
+                   and len(t.intermediate_values) >= 3]
+        # Ray uploads its experiment state every sync period (30 s): wait for one upload.
+        return bool(completed) and bool(running) and time.monotonic() - started > 45
+
+    try:
+        deadline = time.monotonic() + 400
+        while not mid_sweep():
+            assert driver.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the sweep never got midway"
+            time.sleep(1)
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    (line,) = [x for x in log.read_text().splitlines() if x.startswith("basin: sweep")]
+    remote = store.join(s3_store["uri"], store.name_of(line.split("run directory ", 1)[1]))
+    assert not store.exists(remote, "results.json")
+    shutil.rmtree(tmp_path / "head-disk")  # a new head node: nothing of the old driver's disk
+
+    resumed = basin(["resume", remote, "--quiet"], env)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    results = json.loads(store_read(remote, "results.json"))
+    ids = [t["trial_id"] for t in results["trials"]]
+    assert len(ids) == len(set(ids)) == 6
+    # Every trial completed, except one that Ray cannot restore: its snapshot in the bucket
+    # (uploaded after each checkpoint, asynchronously) may still name the checkpoint that the
+    # trial's next one replaced. Ray then fails the trial instead of restarting it; basin
+    # reports it failed with Ray's reason rather than hiding it (README: Running on a cluster).
+    errors = {f.split("/")[0]: store_read(remote, f) for f in _stored(remote)
+              if f.endswith("error.txt")}
+    for trial in results["trials"]:
+        if trial["status"] != "completed":
+            assert trial["status"] == "failed", trial
+            (error,) = [text for folder, text in errors.items() if trial["trial_id"] in folder]
+            assert "does not exist on storage anymore" in error, error[-2000:]
+    assert sum(t["status"] == "completed" for t in results["trials"]) >= 5
+    study = optuna.load_study(study_name="killed", storage=postgres_url)
+    told = [t.user_attrs[RAY_TRIAL_ATTR] for t in study.trials
+            if t.user_attrs.get(STATUS_ATTR) != "orphaned"]
+    assert sorted(told) == sorted(ids)

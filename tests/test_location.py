@@ -1,0 +1,126 @@
+"""Object-store run directories without Ray: URIs, transfers against a real S3 endpoint (moto's
+server), and reading a run directory back from a bucket."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from search import location as store
+from search.cli import main
+from search.rundir import RunDir
+from search.spec import SpecError
+
+QUERY = "?endpoint_override=127.0.0.1:9000&scheme=http"
+
+
+def test_uris_keep_their_query_at_the_end():
+    assert store.is_object_store("s3://b/runs") and store.is_object_store("gs://b/x")
+    assert not store.is_object_store("/shared/runs") and not store.is_object_store("runs")
+    run = store.join(f"s3://b/runs/{QUERY}", "tiny-1")
+    assert run == f"s3://b/runs/tiny-1{QUERY}"
+    assert store.join(run, "trial", "checkpoint_000001") == \
+        f"s3://b/runs/tiny-1/trial/checkpoint_000001{QUERY}"
+    assert store.parent_of(run) == f"s3://b/runs{QUERY}"
+    assert store.name_of(run) == "tiny-1"
+    assert store.without_query(run) == "s3://b/runs/tiny-1"
+
+
+def test_a_uri_always_has_the_same_mirror_and_a_name_that_says_which_run(monkeypatch, tmp_path):
+    monkeypatch.setenv(store.MIRROR_ROOT_ENV, str(tmp_path))
+    mirror = store.mirror_of(f"s3://b/runs/tiny-1{QUERY}")
+    assert mirror == store.mirror_of("s3://b/runs/tiny-1")  # the endpoint does not matter
+    assert mirror.name == "tiny-1" and mirror.is_relative_to(tmp_path)
+    assert store.mirror_of("s3://other/runs/tiny-1") != mirror
+
+
+def test_download_fetches_only_what_changed_and_never_clobbers_newer_local_files(
+        s3_store, tmp_path):
+    remote = store.join(s3_store["uri"], "transfer-test")
+    source = tmp_path / "source"
+    (source / "deep").mkdir(parents=True)
+    (source / "a.txt").write_text("a")
+    (source / "deep" / "b.txt").write_text("b")
+    store.upload(source, remote, ["a.txt", "deep/b.txt"])
+    assert store.exists(remote, "deep/b.txt") and not store.exists(remote, "nope")
+
+    copy = tmp_path / "copy"
+    assert store.download(remote, copy) == 2
+    assert (copy / "deep" / "b.txt").read_text() == "b"
+    assert store.download(remote, copy) == 0  # nothing changed
+    assert store.download(remote, tmp_path / "only-a", keep=lambda rel: rel == "a.txt") == 1
+    assert not (tmp_path / "only-a" / "deep").exists()
+
+    time.sleep(1.1)
+    (copy / "a.txt").write_text("written here after the upload")
+    assert store.download(remote, copy) == 0
+    assert (copy / "a.txt").read_text() == "written here after the upload"
+
+
+def test_an_unreachable_store_is_one_line_naming_it(tmp_path):
+    dead = "s3://basin/runs/x?endpoint_override=127.0.0.1:9&scheme=http"
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(store.LocationError) as caught:
+        store.upload(tmp_path, dead, [])  # nothing to send: succeeds without contact
+        (tmp_path / "f").write_text("x")
+        store.upload(tmp_path, dead, ["f"])
+    assert str(caught.value).startswith("s3://basin/runs/x/f: ")
+    assert "endpoint_override" not in str(caught.value)
+
+
+def _fake_remote_run(s3_store, tmp_path, sweep_text: str) -> str:
+    """A finished-looking run directory in the bucket: the sweep, one trial folder with a
+    report and a checkpoint (payload and metrics), and a W&B folder."""
+    remote = store.join(s3_store["uri"], "tiny-20260101-000000")
+    local = tmp_path / "written-by-the-driver"
+    trial = local / "run_trial_abc12_00000_0_2026-01-01"
+    checkpoint = trial / "checkpoint_000001"
+    checkpoint.mkdir(parents=True)
+    (local / "sweep.yaml").write_text(sweep_text)
+    (trial / "result.json").write_text(json.dumps({"step": 4, "best_step": 4,
+                                                   "best_objective": 0.5}) + "\n")
+    (checkpoint / "trial_metrics.json").write_text(json.dumps({"step": 4}))
+    (checkpoint / "adapter_model.safetensors").write_bytes(b"\0" * 1000)
+    (local / "wandb").mkdir()
+    (local / "wandb" / "run.wandb").write_text("w")
+    store.upload(local, remote, [p.relative_to(local).as_posix() for p in local.rglob("*")
+                                 if p.is_file()])
+    return remote
+
+
+def test_reading_a_run_from_a_bucket_downloads_reports_but_not_checkpoints(
+        s3_store, tmp_path, monkeypatch, sweep_factory):
+    monkeypatch.setenv(store.MIRROR_ROOT_ENV, str(tmp_path / "mirrors"))
+    remote = _fake_remote_run(s3_store, tmp_path, sweep_factory().read_text())
+    run = RunDir.open(remote)
+    assert run.remote == remote and run.path == store.mirror_of(remote)
+    assert run.shown == store.without_query(remote)
+    (folder,) = run.trial_folders().values()
+    assert RunDir.history(folder)[0]["best_objective"] == 0.5
+    assert not (run.path / "wandb").exists()
+    checkpoint = folder / "checkpoint_000001"
+    assert (checkpoint / "trial_metrics.json").is_file()
+    assert not (checkpoint / "adapter_model.safetensors").exists()  # fetched only on demand
+
+    where = run.checkpoint(folder, best_step=4)
+    assert where == store.join(remote, folder.name, "checkpoint_000001")
+    assert run.fetch(where) == checkpoint
+    assert (checkpoint / "adapter_model.safetensors").stat().st_size == 1000
+    assert run.size_bytes() > 1000
+
+
+def test_a_bucket_path_that_is_not_a_run_directory_is_refused_in_one_line(
+        s3_store, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(store.MIRROR_ROOT_ENV, str(tmp_path / "mirrors"))
+    missing = store.join(s3_store["uri"], "no-such-run")
+    with pytest.raises(SpecError, match=r"^s3://basin/runs/no-such-run: not a basin run "
+                                        r"directory \(no sweep.yaml\)$"):
+        RunDir.open(missing)
+    for command in ("status", "best", "plots", "resume"):
+        assert main([command, missing]) == 2
+        assert capsys.readouterr().err.strip() == \
+            "s3://basin/runs/no-such-run: not a basin run directory (no sweep.yaml)"
+    assert not (tmp_path / "mirrors").exists()
