@@ -172,7 +172,7 @@ def _finish(spec, run, outcome, started: float, console: Console) -> int:
     from search.tracking import sync_command
 
     run_dir = run.path
-    _sync(run)  # an object-store run: the trials' folders, as Ray left them
+    _sync(run, download=True)  # an object-store run: the trials' folders, as Ray left them
     records = collect_records(run)
     leaderboard(records, spec, console)
     ended = sum(r.status in ("completed", "pruned", "failed") for r in records)
@@ -200,14 +200,15 @@ def _finish(spec, run, outcome, started: float, console: Console) -> int:
     return 0
 
 
-def _sync(run) -> None:
-    """Upload what the driver wrote to an object-store run directory, then refresh its mirror
-    with what Ray uploaded (both no-ops for a path)."""
+def _sync(run, download: bool = False) -> None:
+    """Upload what the driver wrote to an object-store run directory and, with ``download``,
+    then refresh its mirror with what Ray uploaded (both no-ops for a path)."""
     from search.location import LocationError
 
     try:
-        run.push()
-        run.pull()
+        run.push()  # first: a file pushed here is not downloaded back
+        if download:
+            run.pull()
     except LocationError as error:
         raise SpecError([f"{run.shown}: {error}"]) from error
 

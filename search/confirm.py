@@ -20,12 +20,10 @@ from rich.table import Table
 
 from search.progress import ProgressPrinter
 from search.results import SHORT_NAMES, TrialRecord, eligible
-from search.rundir import RunDir
+from search.rundir import CONFIRM_FILE, RunDir
 from search.runner import make_trainable, max_concurrent_trials, start_ray
 from search.spec import SpecError
 from trainables.entry import run_trial
-
-CONFIRM_FILE = "confirm.json"
 
 
 @dataclass

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,7 +49,7 @@ def parent_of(location: str) -> str:
 
 def name_of(location: str) -> str:
     """The last path segment of a URI (the run directory's name)."""
-    return location.partition("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    return without_query(location).rstrip("/").rsplit("/", 1)[-1]
 
 
 def without_query(location: str) -> str:
@@ -60,27 +61,31 @@ def mirror_of(location: str) -> Path:
     """The driver-side working copy of an object-store run directory: the same URI always maps
     to the same folder, so a driver that restarts on this machine finds its files again."""
     root = Path(os.environ.get(MIRROR_ROOT_ENV) or Path.home() / ".cache" / "basin" / "runs")
-    parent = without_query(location).rsplit("/", 1)[0]
+    parent = without_query(parent_of(location))
     return root / hashlib.sha1(parent.encode()).hexdigest()[:12] / name_of(location)
+
+
+@contextmanager
+def _reported(where: str) -> Iterator[None]:
+    """pyarrow's errors as a one-line ``LocationError`` naming ``where`` (query left out)."""
+    try:
+        yield
+    except (OSError, ValueError) as error:
+        raise LocationError(f"{without_query(where)}: {_first_line(error)}") from error
 
 
 def open_store(location: str) -> tuple[pafs.FileSystem, str]:
     """pyarrow's filesystem for a URI and the path on it; unreachable stores raise
     ``LocationError``."""
-    try:
+    with _reported(location):
         return pafs.FileSystem.from_uri(location)
-    except (OSError, ValueError) as error:
-        raise LocationError(f"{without_query(location)}: {_first_line(error)}") from error
 
 
 def exists(location: str, relative: str = "") -> bool:
     """Whether a file or folder exists at ``location``/``relative``."""
     fs, root = open_store(location)
-    try:
-        info = fs.get_file_info(_child(root, relative))
-    except OSError as error:
-        raise LocationError(f"{without_query(location)}: {_first_line(error)}") from error
-    return info.type != pafs.FileType.NotFound
+    with _reported(location):
+        return fs.get_file_info(_child(root, relative)).type != pafs.FileType.NotFound
 
 
 def check_reachable(location: str) -> None:
@@ -94,11 +99,12 @@ def check_reachable(location: str) -> None:
 
 def list_files(location: str) -> list[pafs.FileInfo]:
     """Every file under ``location`` (recursively); empty if nothing is there."""
-    fs, root = open_store(location)
-    try:
+    return _files(location, *open_store(location))
+
+
+def _files(location: str, fs: pafs.FileSystem, root: str) -> list[pafs.FileInfo]:
+    with _reported(location):
         infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
-    except OSError as error:
-        raise LocationError(f"{without_query(location)}: {_first_line(error)}") from error
     return [info for info in infos if info.type == pafs.FileType.File]
 
 
@@ -111,7 +117,7 @@ def download(location: str, local: Path, keep: Callable[[str], bool] = lambda _:
     """
     fs, root = open_store(location)
     fetched = 0
-    for info in list_files(location):
+    for info in _files(location, fs, root):
         relative = info.path[len(root):].lstrip("/")
         if not keep(relative):
             continue
@@ -120,12 +126,9 @@ def download(location: str, local: Path, keep: Callable[[str], bool] = lambda _:
         if target.is_file() and stored_at is not None and target.stat().st_mtime >= stored_at:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with fs.open_input_stream(info.path) as source, open(target, "wb") as sink:
-                sink.write(source.readall())
-        except OSError as error:
-            raise LocationError(f"{without_query(location)}/{relative}: "
-                                f"{_first_line(error)}") from error
+        with _reported(join(location, relative)), fs.open_input_stream(info.path) as source, \
+                open(target, "wb") as sink:
+            sink.write(source.readall())
         if stored_at is not None:
             os.utime(target, (stored_at, stored_at))
         fetched += 1
@@ -136,13 +139,9 @@ def upload(local: Path, location: str, relatives: Iterable[str]) -> None:
     """Copy these files (paths relative to ``local``) to the same places under ``location``."""
     fs, root = open_store(location)
     for relative in relatives:
-        try:
-            with open(local / relative, "rb") as source, \
-                    fs.open_output_stream(_child(root, relative)) as sink:
-                sink.write(source.read())
-        except OSError as error:
-            raise LocationError(f"{without_query(location)}/{relative}: "
-                                f"{_first_line(error)}") from error
+        with _reported(join(location, relative)), open(local / relative, "rb") as source, \
+                fs.open_output_stream(_child(root, relative)) as sink:
+            sink.write(source.read())
 
 
 def _child(root: str, relative: str) -> str:

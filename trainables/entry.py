@@ -21,9 +21,6 @@ import torch.distributed as dist
 
 from trainables.settings import Hyperparameters, TrialSettings
 
-# Checkpoint saved with each improvement of the objective, kept by Ray (only the best one).
-CHECKPOINT_PATH_METRIC = "checkpoint_path"
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
