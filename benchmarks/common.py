@@ -112,19 +112,34 @@ def discard_checkpoint(metrics: dict, folder: str | None) -> None:
 
 def score_on_test(spec: SweepSpec, params: dict[str, Any], threads: int = 2) -> dict[str, float]:
     """Train one configuration with basin's loop (full budget, the sweep's seed) and score the
-    best step's weights on the test split, which no search saw. Same procedure for every
-    method, so the figure measures the configuration a method chose, not how it trained."""
+    best validation step's weights on the test split, which no search saw: for methods that
+    name a configuration but keep no checkpoint of it (Ray's, HF's)."""
     from search.spec import trial_settings
     from trainables.loop import train
     from trainables.settings import Hyperparameters
 
     training = spec.training.model_copy(update={"threads_per_worker": threads})
-    settings = trial_settings(spec).model_copy(update={"evaluate_test": True,
+    settings = trial_settings(spec).model_copy(update={"evaluate_test": "best_step",
                                                        "training": training})
     one_process_group()
     final = train(Hyperparameters(**params), settings, discard_checkpoint)
     return {"test_loss": final["test_loss"], "test_accuracy": final["test_accuracy"],
             "val_loss": final["best_objective"], "best_step": final["best_step"]}
+
+
+def score_checkpoint_on_test(spec: SweepSpec, params: dict[str, Any], checkpoint: str,
+                             threads: int = 2) -> dict[str, float]:
+    """Score a checkpoint a method handed on (basin's choice, random search's best) on the test
+    split, which no search saw: the weights scored are those an export ships."""
+    import torch
+
+    from search.spec import trial_settings
+    from trainables.scoring import score_checkpoint
+    from trainables.settings import Hyperparameters
+
+    torch.set_num_threads(threads)
+    test = score_checkpoint(Hyperparameters(**params), trial_settings(spec), checkpoint, "test")
+    return {"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
 
 
 def median(values: Iterable[float]) -> float:

@@ -1,7 +1,7 @@
 """Framework overhead: what basin adds on top of Ray Tune, and where a real trial's time goes.
 
 Part 1 runs the same trivial trainable (sleeps 1 s, reports once) N times, 2 at a time,
-through raw Ray Tune and through basin's runner (Optuna searcher with its journal, gap stopper,
+through raw Ray Tune and through basin's sweep (Optuna searcher with its journal, rule stopper,
 stop ledger, progress printer, W&B tracker), alternating, several repeats, one Ray instance.
 
 Part 2 runs a real sweep (the default sweep file unless --sweep) and splits each trial into
@@ -33,7 +33,7 @@ from benchmarks.common import (  # noqa: E402
     save_json,
 )
 from search.spec import SweepSpec, load_spec, validate_spec  # noqa: E402
-from trainables.metrics import REPORTED_METRICS, TRAIN_LOSS_CURVE  # noqa: E402
+from trainables.reporting import REPORTED_METRICS, TRAIN_LOSS_CURVE  # noqa: E402
 
 SLOTS = 2
 
@@ -48,8 +48,8 @@ def sleep_trial(seconds: float) -> Any:
         time.sleep(seconds)
         metrics = {name: 0.0 for name in REPORTED_METRICS}
         objective = config["learning_rate"]
-        metrics.update(step=1, val_loss=objective, best_objective=objective, best_step=1,
-                       is_final=True, world_size=1)
+        metrics.update(step=1, total_steps=1, val_loss=objective, best_objective=objective,
+                       best_step=1, is_final=True, world_size=1, baseline_loss=float("nan"))
         metrics[TRAIN_LOSS_CURVE] = [[1, 0.0]]
         tune.report(metrics)
 
@@ -87,19 +87,19 @@ def run_raw_tune(trials: int, seconds: float, work_dir: Path) -> float:
 
 
 def run_basin(trials: int, seconds: float, wandb_mode: str, work_dir: Path) -> float:
-    """Wall seconds of basin's ``run_sweep`` (run dir, study, searcher, stopper, callbacks)."""
-    from search.runner import new_run_dir, run_sweep
+    """Wall seconds of basin's ``sweep.run`` (run dir, study, searcher, stopper, callbacks)."""
+    from search import sweep
+    from search.rundir import RunDir
 
     spec = sleep_spec(trials, wandb_mode, work_dir)
     start = time.perf_counter()
-    run_sweep(spec, new_run_dir(spec), quiet=True,
-              function=sleep_trial(seconds))
+    sweep.run(spec, RunDir.create(spec), quiet=True, function=sleep_trial(seconds))
     return time.perf_counter() - start
 
 
 def framework_overhead(trials: int, seconds: float, repeats: int, work_dir: Path) -> tuple:
     """Part 1: the sleep trainable through raw Tune and basin, alternating."""
-    from search.runner import start_ray
+    from search.tuner import start_ray
 
     start_ray()
     variants = {
@@ -127,14 +127,16 @@ def trial_anatomy(sweep: Path, work_dir: Path) -> tuple:
     """Part 2: a real sweep's start-up vs training per trial, and how busy its slots were."""
     import ray
 
-    from search.results import collect_records
-    from search.runner import new_run_dir, run_sweep, start_ray
+    from search import sweep as lifecycle
+    from search.records import collect_records
+    from search.rundir import RunDir
+    from search.tuner import start_ray
 
     spec = load_spec(sweep, [f"output_dir={work_dir}"])
     start_ray()
-    run = new_run_dir(spec)
+    run = RunDir.create(spec)
     start = time.time()
-    run_sweep(spec, run, quiet=True)
+    lifecycle.run(spec, run, quiet=True)
     wall = time.time() - start
     ray.shutdown()
     folders = run.trial_folders()
@@ -146,7 +148,7 @@ def trial_anatomy(sweep: Path, work_dir: Path) -> tuple:
             startup = reports[0]["startup_seconds"]
             ended = reports[-1]["reported_at"]
             spans.append({"trial": record.trial_id, "startup_s": startup,
-                          "training_s": ended - began - startup, "status": record.status_label})
+                          "training_s": ended - began - startup, "status": record.outcome.label})
     slots = spec.search.max_concurrent_trials or 1
     busy = sum(s["startup_s"] + s["training_s"] for s in spans)
     training = sum(s["training_s"] for s in spans)

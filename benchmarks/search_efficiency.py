@@ -7,13 +7,18 @@ Methods (same model, search space, data, trial budget and seeds):
   ray     Ray Tune's OptunaSearch (TPE) + ASHAScheduler as Ray ships them, on basin's trainable
   hf      transformers' Trainer.hyperparameter_search(backend="optuna") with Optuna's
           SuccessiveHalvingPruner
-  basin   basin: TPE told the truth about pruned trials + ASHA + the gap rule
+  basin   basin as shipped: TPE told each trial's outcome + ASHA + the sweep file's stopping
+          rules + its selection criterion; every other selection criterion is applied to the
+          same runs and scored too (no extra search compute)
 
 Every (task, seed, method) runs in a fresh Python process, one after another, so each gets a
-fresh Ray and the whole machine. Afterwards the chosen configuration is trained once more with
-basin's loop and scored on the test split (not counted as search compute).
+fresh Ray and the whole machine. Afterwards what each method hands on is scored once on the
+test split (not counted as search compute): basin's and random search's chosen checkpoints
+as they are; Ray's and HF's chosen configurations, which they keep no checkpoint of, are
+trained once more with basin's loop and scored at their best validation step.
 
-    python benchmarks/search_efficiency.py                  # both tasks, seeds 0 1 2
+    python benchmarks/search_efficiency.py                  # both tasks, seeds 0-4
+    python benchmarks/search_efficiency.py --resume         # finish an interrupted run
     python benchmarks/search_efficiency.py --smoke          # tiny random model, a minute
 """
 
@@ -23,7 +28,6 @@ import argparse
 import json
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -37,27 +41,26 @@ from benchmarks.common import (  # noqa: E402
     Stopwatch,
     carve_sst2,
     machine_facts,
-    mean_sd,
-    median,
-    print_table,
     save_json,
+    score_checkpoint_on_test,
     score_on_test,
 )
 from benchmarks.search_methods import METHODS  # noqa: E402
+from benchmarks.search_tables import default_criterion_verdict, summarise  # noqa: E402
 from search.spec import SweepSpec, validate_spec  # noqa: E402
 
 TASKS = ("demo", "sst2")
 SST2_SIZES = {"train": 500, "validation": 300, "test": 1000}
 
-# One budget and one pruning setting for every method, fixed before any run: 10 trials of at
+# One budget and one ASHA setting for every method, fixed before any run: 10 trials of at
 # most 120 optimizer steps, an evaluation every 15 steps, 2 trials at a time (2 CPU cores);
 # ASHA (and the Optuna pruner standing in for it under HF) may stop a trial from step 30, and
-# keeps the best third at each rung.
+# keeps the best third at each rung. basin's stopping rules and selection are the sweep
+# files' own (as shipped).
 BUDGET = {
     "training": {"max_steps": 120, "eval_every": 15, "micro_batch_size": 16, "seed": 0},
     "search": {"num_trials": 10, "max_concurrent_trials": 2},
     "scheduler": {"type": "asha", "grace_period": 30, "reduction_factor": 3},
-    "gap_pruning": {"enabled": True, "threshold": 0.25, "patience": 2, "grace_steps": 30},
     "tracking": {"wandb": {"mode": "disabled"}},
 }
 SMOKE_MODEL = {
@@ -96,27 +99,33 @@ def task_spec(task: str, seed: int, work_dir: Path, smoke: bool) -> SweepSpec:
     if smoke:
         raw = _merge(raw, {"model": SMOKE_MODEL, "training": {"max_steps": 8, "eval_every": 4},
                            "search": {"num_trials": 3},
-                           "scheduler": {"grace_period": 4}, "gap_pruning": {"grace_steps": 4}})
+                           "scheduler": {"grace_period": 4},
+                           "stopping": {"gap": {"grace_steps": 4}}})
         raw["data"]["demo"] = {"train_size": 64, "validation_size": 64, "test_size": 64}
     return validate_spec(raw, f"benchmark:{task}")
 
 
 def run_one(method: str, task: str, seed: int, work_dir: Path, smoke: bool) -> dict[str, Any]:
-    """Search with one method, then score its chosen configuration on the test split."""
+    """Search with one method, then score what it hands on on the test split."""
     spec = task_spec(task, seed, work_dir, smoke)
     with Stopwatch() as clock:
         found = METHODS[method](spec, work_dir)
     result = {"method": method, "task": task, "seed": seed, "wall_s": clock.wall_s,
               "cpu_s": clock.cpu_s, **found}
-    scores: dict[str, dict] = {}  # one re-training per distinct configuration
-    for which in ("chosen", "any_trial_best"):
-        params = found.get(which)
-        if params is None:
-            continue
-        key = json.dumps(params, sort_keys=True)
-        if key not in scores:
-            scores[key] = score_on_test(spec, params)
-        result.update({f"{which}_{k}": v for k, v in scores[key].items()})
+    if "choices" in found:  # checkpoints: scored as they are, each distinct one once
+        scores: dict[str, dict] = {}
+        for name, choice in found["choices"].items():
+            if choice is None:
+                continue
+            if choice["checkpoint"] not in scores:
+                scores[choice["checkpoint"]] = score_checkpoint_on_test(
+                    spec, choice["params"], choice["checkpoint"])
+            choice.update(scores[choice["checkpoint"]])
+        chosen = found["choices"]["sweep"]
+        result.update({f"chosen_{k}": chosen.get(k) for k in ("test_loss", "test_accuracy")}
+                      if chosen else {})
+    elif found.get("chosen") is not None:
+        result.update({f"chosen_{k}": v for k, v in score_on_test(spec, found["chosen"]).items()})
     return result
 
 
@@ -130,86 +139,11 @@ def _run_child(method: str, task: str, seed: int, args: argparse.Namespace) -> d
     return json.loads(out.read_text())
 
 
-WHAT_IF = "basin: best checkpoint of any trial (what-if)"
-
-
-def summarise(rows: list[dict], task: str) -> str:
-    """One table per task: each method's means over seeds, compute relative to random search.
-
-    A method that named no configuration for a seed (basin, when every trial was stopped)
-    counts in "seeds answered" but not in the test figures. The what-if row scores, for the
-    same basin runs, the best checkpoint of any trial that was not failed or diverged.
-    """
-    by_method = {m: [r for r in rows if r["task"] == task and r["method"] == m] for m in METHODS}
-    by_method = {m: runs for m, runs in by_method.items() if runs}
-    if "basin" in by_method:
-        by_method[WHAT_IF] = [{**r, **{k.replace("any_trial_best_", "chosen_"): v
-                                       for k, v in r.items() if k.startswith("any_trial_best_")}}
-                              for r in by_method["basin"]]
-    ref = by_method.get("random")
-    ref_steps = median(r["steps"] for r in ref) if ref else None
-    ref_cpu = median(r["cpu_s"] for r in ref) if ref else None
-    header = ["method", "seeds answered", "test loss", "test accuracy", "steps (median)",
-              "steps vs random", "CPU-s (median)", "CPU vs random", "wall s (median)",
-              "trials stopped early (all seeds)", "as Optuna recorded them"]
-    table = []
-    for method, runs in by_method.items():
-        answered = [r for r in runs if r.get("chosen_test_loss") is not None]
-        steps, cpu = median(r["steps"] for r in runs), median(r["cpu_s"] for r in runs)
-        stopped, told = Counter(), Counter()
-        for r in runs:
-            stopped.update(r["stopped"])
-            told.update(r.get("optuna_states") or {})
-        table.append([
-            method, f"{len(answered)}/{len(runs)}",
-            mean_sd(r["chosen_test_loss"] for r in answered),
-            mean_sd(r["chosen_test_accuracy"] for r in answered), f"{steps:.0f}",
-            f"{steps / ref_steps:.0%}" if ref_steps else "-", f"{cpu:.0f}",
-            f"{cpu / ref_cpu:.0%}" if ref_cpu else "-", f"{median(r['wall_s'] for r in runs):.0f}",
-            ", ".join(f"{n} {why}" for why, n in sorted(stopped.items())) or "none",
-            ", ".join(f"{n} {state}" for state, n in sorted(told.items())) or "-",
-        ])
-    markdown = print_table(f"search efficiency: {task}", header, table)
-    return "\n".join([markdown, ""] + verdicts(by_method))
-
-
-def verdicts(by_method: dict[str, list[dict]]) -> list[str]:
-    """The issue's targets, on the means over seeds: basin's chosen configurations score at
-    least as well on test as random search's (full budget) with at most 40% of its steps, and
-    at least as well as Ray's OptunaSearch + ASHA with no more CPU. A seed where basin named
-    no configuration is a miss."""
-    if "basin" not in by_method:
-        return []
-    basin = by_method["basin"]
-    answered = [r for r in basin if r.get("chosen_test_loss") is not None]
-    lines = []
-    for other, budget_key, limit in (("random", "steps", 0.40), ("ray", "cpu_s", 1.0)):
-        if other not in by_method:
-            continue
-        runs = by_method[other]
-        share = median(r[budget_key] for r in basin) / median(r[budget_key] for r in runs)
-        unit = "steps" if budget_key == "steps" else "CPU-seconds"
-        if not answered:
-            lines.append(f"- basin vs {other}: basin named no configuration for any seed, "
-                         f"{share:.0%} of its {unit}: **missed**")
-            continue
-        mean = lambda rs, key: sum(r[key] for r in rs) / len(rs)  # noqa: E731
-        loss_ok = mean(answered, "chosen_test_loss") <= mean(runs, "chosen_test_loss")
-        acc_ok = mean(answered, "chosen_test_accuracy") >= mean(runs, "chosen_test_accuracy")
-        met = loss_ok and share <= limit and len(answered) == len(basin)
-        lines.append(
-            f"- basin vs {other}: test loss {'<=' if loss_ok else '>'} {other}'s "
-            f"(accuracy {'>=' if acc_ok else '<'}) on {len(answered)}/{len(basin)} seeds "
-            f"answered, {share:.0%} of its {unit} (target <= {limit:.0%}): "
-            f"**{'met' if met else 'missed'}**")
-    return lines
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "search",
                         help="scratch folder for runs and carved data (default: %(default)s)")
@@ -247,6 +181,7 @@ def main() -> None:
                                                 "runs": rows}, results_dir)
     for task in args.tasks:
         print(summarise(rows, task))
+    print(default_criterion_verdict(rows))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Each takes the benchmark's validated sweep spec and a scratch folder and returns what it chose
 and what it spent: ``chosen`` (hyperparameters), ``chosen_sweep_objective`` (its objective as
 the method saw it), ``steps`` (optimizer steps trained over all trials), ``trials`` and
-``stopped`` (trials stopped early, by reason).
+``stopped`` (trials stopped early, by reason). basin and random search also return
+``choices``: the checkpoint each selection criterion hands on, scored as it is.
 """
 
 from __future__ import annotations
@@ -17,51 +18,75 @@ from search.spec import SweepSpec
 Method = Callable[[SweepSpec, Path], dict[str, Any]]
 
 
-def _basin_sweep(spec: SweepSpec) -> dict[str, Any]:
-    """Run the spec through basin's own runner and read the run back like ``basin best``.
+# The selection criteria compared on the same basin runs (no extra search compute), fixed
+# before any run. "completed only" is how basin chose before checkpoints became candidates:
+# the best checkpoint of the best trial that trained its whole budget.
+def _criteria() -> dict[str, tuple[Any, Any]]:
+    from search.selection import MaxGapCriterion, ObjectiveCriterion, OneStandardErrorCriterion
 
-    basin only names a trial that trained its whole budget; when every trial was stopped it
-    names none (``chosen`` is None). ``any_trial_best`` is, beside it, the trial whose best
-    checkpoint scored best whatever stopped it (diverged and failed trials aside), for the
-    what-if row of the table.
+    return {
+        "objective": (ObjectiveCriterion(), None),
+        "one-se": (OneStandardErrorCriterion(), None),
+        "max-gap 0.25": (MaxGapCriterion(max_gap=0.25), None),
+        "completed only": (ObjectiveCriterion(), lambda c: c.trial_outcome == "completed"),
+    }
+
+
+def _basin_sweep(spec: SweepSpec, criteria: bool = True) -> dict[str, Any]:
+    """Run the spec through basin's own sweep and choose as ``basin best`` does.
+
+    ``choices`` holds, for every criterion compared, the checkpoint it hands on (trial, step,
+    hyperparameters and the checkpoint folder, which the benchmark scores on the test split);
+    ``chosen`` is the sweep's own criterion's.
     """
     import ray
 
-    from search.results import best_record, collect_records
-    from search.runner import new_run_dir, run_sweep
+    from search import sweep
+    from search.records import collect_records
+    from search.results import choice_of
+    from search.rundir import RunDir
 
-    run = new_run_dir(spec)
-    run_sweep(spec, run, quiet=True)
+    run = RunDir.create(spec)
+    sweep.run(spec, run, quiet=True)
     ray.shutdown()
     records = collect_records(run)
-    best = best_record(records, spec.objective.mode)
-    usable = [r for r in records if r.best_objective is not None
-              and r.status_label in ("completed", "pruned: gap", "pruned: asha")]
-    sign = 1 if spec.objective.mode == "min" else -1
-    any_best = min(usable, key=lambda r: sign * r.best_objective) if usable else None
+    compared = {"sweep": (None, None)} | (_criteria() if criteria else {})
+    choices = {}
+    for name, (criterion, keep) in compared.items():
+        choice = choice_of(run, records, criterion=criterion, keep=keep)
+        chosen = choice.chosen
+        choices[name] = None if chosen is None else {
+            "params": chosen.params, "step": chosen.step, "trial_id": chosen.trial_id,
+            "checkpoint": chosen.checkpoint, "sweep_objective": chosen.objective,
+            "why": choice.why}
     optuna_states = Counter(t.state.name for t in run.study().trials)
-    stopped = Counter(r.status_label.removeprefix("pruned: ") for r in records
-                      if r.status != "completed")
-    return {"chosen": best.params if best else None,
-            "chosen_sweep_objective": best.best_objective if best else None,
-            "any_trial_best": any_best.params if any_best else None,
-            "any_trial_best_status": any_best.status_label if any_best else None,
+    stopped = Counter(r.outcome.kind for r in records if r.outcome.status != "completed")
+    chosen = choices["sweep"]
+    return {"chosen": chosen["params"] if chosen else None,
+            "chosen_sweep_objective": chosen["sweep_objective"] if chosen else None,
+            "choices": choices, "criterion": spec.selection.criterion,
             "steps": sum(r.last_step or 0 for r in records), "trials": len(records),
             "stopped": dict(stopped), "optuna_states": dict(optuna_states),
             "run_dir": str(run.path)}
 
 
 def random_full_budget(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
-    """Random search; no scheduler, no gap rule: every trial trains its whole budget."""
+    """Random search; no scheduler, no stopping rules: every trial trains its whole budget.
+    Chosen: the checkpoint with the best validation loss of any trial and step."""
+    from search.selection import ObjectiveCriterion
+    from search.stopping import StoppingSpec
+
     spec = spec.model_copy(deep=True)
     spec.search.sampler = "random"
     spec.scheduler.type = "fifo"
-    spec.gap_pruning.enabled = False
-    return _basin_sweep(spec)
+    spec.stopping = StoppingSpec(not_learning=None, gap=None, early_stopping=None)
+    spec.selection = ObjectiveCriterion()
+    return _basin_sweep(spec, criteria=False)
 
 
 def basin(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
-    """basin as configured: TPE with honest pruned-trial feedback + ASHA + the gap rule."""
+    """basin as shipped: TPE told each trial's outcome + ASHA + the sweep file's stopping
+    rules, and its selection criterion (every other criterion re-scored on the same run)."""
     return _basin_sweep(spec)
 
 
@@ -73,9 +98,9 @@ def ray_optuna_asha(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
 
-    from search.runner import make_scheduler, make_trainable, start_ray
     from search.searcher import make_sampler
     from search.space import split_space
+    from search.tuner import make_scheduler, make_trainable, start_ray
 
     distributions, constants = split_space(spec.space)
     if constants:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
@@ -22,31 +21,27 @@ examples:
   basin run runs/minilm-lora-demo-20260101-120000/best.yaml
   basin resume runs/minilm-lora-demo-20260101-120000
   basin status runs/minilm-lora-demo-20260101-120000
-  basin best runs/minilm-lora-demo-20260101-120000 --top 3 --within-gap-limit
+  basin best runs/minilm-lora-demo-20260101-120000 --top 3
+  basin best runs/minilm-lora-demo-20260101-120000 --within-gap-limit 0.2
   basin confirm runs/minilm-lora-demo-20260101-120000 --top 3 --seeds 2
   basin export runs/minilm-lora-demo-20260101-120000 --out bundle/ --merge
+  basin export runs/minilm-lora-demo-20260101-120000 --out bundle/ --trial 3f2a1b0c --step 45
   basin status s3://my-bucket/basin/llm-lora-gpu-20260101-120000  # run directory in a bucket
 """
 
 
+USE_RULE = "rule"
 ADDRESS_HELP = ("a Ray cluster to run on, e.g. 10.0.0.1:6379 or auto (default: $RAY_ADDRESS, "
                 "else a local Ray instance)")
-
-
-def _start_on_cluster(spec, address: str | None, source: str) -> None:
-    """Connect to (or start) Ray and refuse trials that no node of it could ever hold."""
-    from search.cluster import check_feasible
-    from search.runner import start_ray
-
-    start_ray(address)
-    check_feasible(spec, source)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="basin",
         description="Hyperparameter sweeps of LoRA fine-tuning jobs with Ray Tune, Optuna and "
-        "DeepSpeed; trials that overfit are stopped by their validation gap.",
+        "DeepSpeed. Trials that overfit, stall or never learn are stopped early; every "
+        "trial's checkpoints stay candidates, and the sweep hands on the one its selection "
+        "criterion chooses (basin best says which and why).",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -62,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="override a field, e.g. --set search.num_trials=4 (repeatable)")
         return sub
 
-    run = with_sweep("run", "run a sweep: trials, leaderboard, results.json and best.yaml")
+    run = with_sweep("run", "run a sweep: trials, the chosen checkpoint, leaderboard, "
+                     "results.json and best.yaml")
     run.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
     run.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
     with_sweep("validate", "check a sweep file without running anything")
@@ -82,135 +78,88 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
     with_run_dir("status", "trials of a sweep (running or finished): status, best so far, time")
     with_run_dir("plots", "write the sweep's PNG plots into its run directory (again)")
-    check = with_run_dir("confirm", "re-train the top configurations with new seeds and rank "
-                         "them by mean and spread (and test score, if there is a test split)")
-    check.add_argument("--top", type=int, default=3, metavar="K", help="configurations [3]")
+    check = with_run_dir("confirm", "re-train the top candidate checkpoints' recipes with new "
+                         "seeds and rank them by mean and spread (and test score, if there is "
+                         "a test split); the winner becomes the run's choice")
+    check.add_argument("--top", type=int, default=3, metavar="K", help="candidates [3]")
     check.add_argument("--seeds", type=int, default=2, metavar="N", help="new seeds each [2]")
     check.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
     check.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
-    export = with_run_dir("export", "a production bundle of the best (or a chosen) trial")
+    export = with_run_dir("export", "a production bundle of the chosen checkpoint (or a named "
+                          "one); once basin confirm has run, of its winner")
     export.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="folder to write the bundle into (new or empty)")
-    export.add_argument("--trial", metavar="ID", help="a trial id (default: the best completed)")
+    export.add_argument("--trial", metavar="ID",
+                        help="a trial id (default: the sweep's choice; see basin best)")
+    export.add_argument("--step", type=int, metavar="STEP",
+                        help="with --trial: its checkpoint at this step (default: its best-ranked)")
     export.add_argument("--merge", action="store_true",
                         help="also write merged/: the base model with the adapter merged in")
     export.add_argument("--no-verify", dest="verify", action="store_false",
                         help="skip re-loading the bundle to check its predictions")
-    best = with_run_dir("best", "the leaderboard of a sweep, ranked by the objective")
+    best = with_run_dir("best", "the checkpoint a sweep hands on, why, and the leaderboard")
     best.add_argument("--top", type=int, metavar="K", help="show only the best K trials")
-    best.add_argument("--within-gap-limit", action="store_true",
-                      help="only trials whose last gap is under the sweep's gap threshold")
+    best.add_argument("--within-gap-limit", nargs="?", const=USE_RULE, metavar="LIMIT",
+                      help="only candidates whose gap is within LIMIT (default: the sweep's "
+                      "gap rule threshold, stopping.gap.threshold), e.g. --within-gap-limit 0.2")
     return parser
-
-
-def _check_stores(spec, source: str) -> None:
-    """Refuse a study database or an object store that cannot be reached, before Ray or any
-    trial starts."""
-    from search import location as store
-    from search.study_storage import check_reachable
-
-    problem = check_reachable(spec.search.storage)
-    if problem:
-        raise SpecError([f"{source}: search.storage: {problem}"])
-    if store.is_object_store(spec.output_dir):
-        try:
-            store.check_reachable(spec.output_dir)
-        except store.LocationError as error:
-            raise SpecError([f"{source}: output_dir: cannot reach it: {error}"]) from error
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     spec = load_spec(args.sweep, args.overrides)
     # Imported here: Ray and torch take seconds to import, `validate` needs neither.
-    from search.runner import new_run_dir, run_sweep
+    from search import sweep
 
-    _check_stores(spec, args.sweep)
-    _start_on_cluster(spec, args.address, args.sweep)
-    run = new_run_dir(spec)
+    run_dir = sweep.start(spec, args.sweep, args.address)
     console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} trials, "
-                  f"run directory {run.shown}")
-    if run.remote:
-        console.print(f"(working copy on this machine: {run.path})")
+                  f"run directory {run_dir.shown}")
+    if run_dir.remote:
+        console.print(f"(working copy on this machine: {run_dir.path})")
     started = time.monotonic()
-    outcome = run_sweep(spec, run, quiet=args.quiet)
-    return _finish(spec, run, outcome, started, console)
+    trackers = sweep.run(spec, run_dir, quiet=args.quiet)
+    return _finish(run_dir, trackers, started, console)
 
 
 def _resume(args: argparse.Namespace, console: Console) -> int:
-    from search.rundir import RunDir
-    from search.runner import check_resumable, resume_sweep
+    from search import sweep
 
-    run = RunDir.open(args.run_dir)
-    spec = run.spec
-    if args.sweep is not None:
-        _check_same_sweep(load_spec(args.sweep), spec, args.sweep, run.shown)
-    if run.finished:
-        raise SpecError([f"{run.shown}: this sweep has finished; nothing to resume"])
-    check_resumable(run)
-    _check_stores(spec, f"{run.shown}/sweep.yaml")
-    _start_on_cluster(spec, args.address, f"{run.shown}/sweep.yaml")
-    console.print(f"basin: resuming sweep [bold]{spec.name}[/bold] in {run.shown}")
+    run_dir = sweep.reopen(args.run_dir, args.sweep)
+    source = f"{run_dir.shown}/sweep.yaml"
+    sweep.check_stores(run_dir.spec, source)
+    sweep.connect(run_dir.spec, args.address, source)
+    console.print(f"basin: resuming sweep [bold]{run_dir.spec.name}[/bold] in {run_dir.shown}")
     started = time.monotonic()
-    outcome = resume_sweep(spec, run, quiet=args.quiet)
-    return _finish(spec, run, outcome, started, console)
+    trackers = sweep.resume(run_dir, quiet=args.quiet)
+    return _finish(run_dir, trackers, started, console)
 
 
-def _check_same_sweep(given, recorded, given_path, run_dir) -> None:
-    """Refuse to resume a run directory with a different sweep than the one it ran."""
-    ignore = {"output_dir"}
-    if given.model_dump(exclude=ignore) != recorded.model_dump(exclude=ignore):
-        changed = [key for key in type(given).model_fields if key not in ignore
-                   and getattr(given, key) != getattr(recorded, key)]
-        raise SpecError([f"{given_path}: {run_dir} belongs to a different sweep "
-                         f"({recorded.name!r}; differs in: {', '.join(changed)})"])
+def _finish(run_dir, trackers, started: float, console: Console) -> int:
+    """After the trials: the leaderboard, the choice, where everything is, what to do next."""
+    from search import sweep
+    from search.results import describe_choice, leaderboard
 
-
-def _finish(spec, run, outcome, started: float, console: Console) -> int:
-    """After the trials: leaderboard, results, plots, the W&B sweep run, and what to do next."""
-    from search.plots import write_plots
-    from search.results import collect_records, leaderboard, leaderboard_rows, write_results
-    from search.tracking import sync_command
-
-    run_dir = run.path
-    _sync(run, download=True)  # an object-store run: the trials' folders, as Ray left them
-    records = collect_records(run)
-    leaderboard(records, spec, console)
-    ended = sum(r.status in ("completed", "pruned", "failed") for r in records)
+    done = sweep.finish(run_dir, trackers)
+    spec = run_dir.spec
+    leaderboard(done.records, done.choice, spec, console)
     elapsed = time.monotonic() - started
-    if ended < spec.search.num_trials:
-        console.print(f"[yellow]sweep interrupted after {elapsed:.0f} s: {ended} of "
-                      f"{spec.search.num_trials} trials finished.[/yellow] Continue it with: "
-                      f"basin resume {run.location}")
+    if done.interrupted:
+        console.print(f"[yellow]sweep interrupted after {elapsed:.0f} s: {done.ended} of "
+                      f"{done.requested} trials finished.[/yellow] Continue it with: "
+                      f"basin resume {run_dir.location}")
         return 130
-    best = write_results(run_dir, spec, records)
-    plots = write_plots(run, records)
-    console.print(f"plots: {', '.join(p.name for p in plots)}")
-    outcome.tracker.log_sweep(*leaderboard_rows(records, spec),
-                              best=asdict(best) if best else None, plots=plots)
-    _sync(run)
-    if outcome.tracker.mode == "offline":
-        console.print(f"W&B runs are offline; upload them with: {sync_command(run_dir)}")
-    console.print(f"wall time {elapsed:.0f} s; run directory {run.size_bytes() / 2**20:.1f} MiB "
-                  f"(at most 2 checkpoints per trial); results in {run.shown}/results.json")
-    if best is None:
-        console.print("[yellow]no trial completed its budget; no best.yaml written[/yellow]")
+    console.print(f"plots: {', '.join(p.name for p in done.plots)}")
+    for note in done.notes:
+        console.print(note)
+    console.print(f"wall time {elapsed:.0f} s; run directory {run_dir.size_bytes() / 2**20:.1f} "
+                  "MiB (an adapter per evaluation, the latest resume checkpoint per trial); "
+                  f"results in {run_dir.shown}/results.json")
+    if done.choice.chosen is None:
+        console.print(f"[yellow]no checkpoint to hand on ({done.choice.why}); no best.yaml "
+                      "written[/yellow]")
         return 1
-    console.print(f"best trial {best.trial_id}: {spec.objective.metric} {best.best_objective:.4f}"
-                  f"; re-train it with: basin run {run_dir / 'best.yaml'}")
+    console.print(describe_choice(done.choice, run_dir))
+    console.print(f"re-train it with: basin run {run_dir.best_file}")
     return 0
-
-
-def _sync(run, download: bool = False) -> None:
-    """Upload what the driver wrote to an object-store run directory and, with ``download``,
-    then refresh its mirror with what Ray uploaded (both no-ops for a path)."""
-    from search.location import LocationError
-
-    try:
-        run.push()  # first: a file pushed here is not downloaded back
-        if download:
-            run.pull()
-    except LocationError as error:
-        raise SpecError([f"{run.shown}: {error}"]) from error
 
 
 def _status(args: argparse.Namespace, console: Console) -> int:
@@ -222,35 +171,44 @@ def _status(args: argparse.Namespace, console: Console) -> int:
 
 
 def _plots(args: argparse.Namespace, console: Console) -> int:
+    from search import sweep
     from search.plots import write_plots
-    from search.results import collect_records
+    from search.records import collect_records
     from search.rundir import RunDir
 
-    run = RunDir.open(args.run_dir)
-    for path in write_plots(run, collect_records(run)):
+    run_dir = RunDir.open(args.run_dir)
+    for path in write_plots(run_dir, collect_records(run_dir)):
         console.print(f"wrote {path}")
-    _sync(run)
-    if run.remote:
-        console.print(f"uploaded to {run.shown}")
+    sweep.sync(run_dir)
+    if run_dir.remote:
+        console.print(f"uploaded to {run_dir.shown}")
     return 0
 
 
 def _confirm(args: argparse.Namespace, console: Console) -> int:
+    from search import sweep
     from search.confirm import confirm, print_confirmed
-    from search.results import collect_records, leaderboard
+    from search.records import collect_records
+    from search.results import choice_of, describe_choice, leaderboard, write_results
     from search.rundir import RunDir
 
     for flag, value in (("--top", args.top), ("--seeds", args.seeds)):
         if value < 1:
             raise SpecError([f"{flag}: must be at least 1 (got {value})"])
-    run = RunDir.open(args.run_dir)
-    _start_on_cluster(run.spec, args.address, f"{run.shown}/sweep.yaml")
-    records = collect_records(run)
-    leaderboard(records, run.spec, console, top=args.top, title="before confirm: the sweep's top")
-    confirmed = confirm(run, records, args.top, args.seeds, quiet=args.quiet)
-    print_confirmed(confirmed, run, console)
-    _sync(run)
-    console.print(f"written to {run.shown}/confirm.json")
+    run_dir = RunDir.open(args.run_dir)
+    sweep.connect(run_dir.spec, args.address, f"{run_dir.shown}/sweep.yaml")
+    records = collect_records(run_dir)
+    choice = choice_of(run_dir, records)
+    leaderboard(records, choice, run_dir.spec, console, top=args.top,
+                title="before confirm: the sweep's top")
+    confirmed = confirm(run_dir, choice, args.top, args.seeds, quiet=args.quiet)
+    print_confirmed(confirmed, run_dir, console)
+    choice = choice_of(run_dir, records)
+    if run_dir.finished:  # results.json and best.yaml name the confirmed winner from now on
+        write_results(run_dir, records, choice)
+    sweep.sync(run_dir)
+    console.print(f"written to {run_dir.shown}/confirm.json")
+    console.print(describe_choice(choice, run_dir))
     return 0
 
 
@@ -258,31 +216,64 @@ def _export(args: argparse.Namespace, console: Console) -> int:
     from search.export import export_bundle
     from search.rundir import RunDir
 
+    if args.step is not None and args.step < 1:
+        raise SpecError([f"--step: must be a positive step (got {args.step})"])
     summary = export_bundle(RunDir.open(args.run_dir), args.out, args.trial, args.merge,
-                            args.verify)
-    trial = summary["trial"]
-    console.print(f"exported trial {trial['trial_id']} (best {summary['objective']['metric']} "
-                  f"{trial['best_objective']:.4f} at step {trial['best_step']}) to {args.out}")
+                            args.verify, step=args.step)
+    chosen = summary["chosen"]
+    console.print(f"exported trial {chosen['trial_id']} at step {chosen['step']} "
+                  f"({summary['objective']['metric']} {chosen['objective']:.4f}) to {args.out}")
+    console.print(f"  why: {summary['why']}")
     if "verified_max_logit_difference" in summary:
-        console.print("verified: the bundle reproduces the trial's logits at its best step "
+        console.print("verified: the bundle reproduces the trial's logits at that step "
                       f"(max difference {summary['verified_max_logit_difference']:.2e})")
     return 0
 
 
+def _gap_filter(run_dir, value: str):
+    """The candidates ``--within-gap-limit`` keeps: those the sweep's gap rule (or one with the
+    limit given) finds within its threshold; returns (filter, description)."""
+    import math
+
+    from search.stopping import GapRule
+
+    rule = run_dir.spec.stopping.gap
+    if value == USE_RULE:
+        if rule is None or not rule.enabled:
+            raise SpecError(["--within-gap-limit: the sweep has no gap rule (stopping.gap); "
+                             "give the limit, e.g. --within-gap-limit 0.2"])
+    else:
+        try:
+            limit = float(value)
+        except ValueError:
+            limit = math.nan
+        if not math.isfinite(limit) or limit < 0:
+            raise SpecError([f"--within-gap-limit: must be a finite number >= 0 (got {value!r})"])
+        rule = GapRule(threshold=limit, relative=rule.relative if rule else False)
+    return (lambda c: c.gap is not None and rule.within_limit(c.gap, c.val_loss or math.nan),
+            f"gap within {rule.describe_limit()}")
+
+
 def _best(args: argparse.Namespace, console: Console) -> int:
-    from search.results import collect_records, leaderboard, within_gap_limit
+    from search.records import collect_records
+    from search.results import choice_of, describe_choice, leaderboard
     from search.rundir import RunDir
 
     if args.top is not None and args.top < 1:
         raise SpecError([f"--top: must be a positive number of trials (got {args.top})"])
-    run = RunDir.open(args.run_dir)
-    records = collect_records(run)
-    title = None
-    if args.within_gap_limit:
-        records = [r for r in records if within_gap_limit(r, run.spec)]
-        title = (f"{run.spec.name}: {run.spec.objective.metric} ({run.spec.objective.mode}), "
-                 f"last gap within {run.spec.gap_pruning.threshold}")
-    leaderboard(records, run.spec, console, top=args.top, title=title)
+    run_dir = RunDir.open(args.run_dir)
+    spec = run_dir.spec
+    keep, title = None, None
+    if args.within_gap_limit is not None:
+        keep, limit = _gap_filter(run_dir, args.within_gap_limit)
+        title = (f"{spec.name}: {spec.objective.metric} ({spec.objective.mode}), "
+                 f"selection {spec.selection.criterion}, candidates with {limit}")
+    records = collect_records(run_dir)
+    choice = choice_of(run_dir, records, keep=keep)
+    if keep is not None:  # trials without a candidate within the limit are not shown
+        records = [r for r in records if choice.best_of(r.trial_id) is not None]
+    console.print(describe_choice(choice, run_dir))
+    leaderboard(records, choice, spec, console, top=args.top, title=title)
     return 0
 
 

@@ -1,9 +1,12 @@
-"""``basin confirm``: re-train the top configurations with new seeds, rank by mean and spread.
+"""``basin confirm``: re-train the top candidates with new seeds, rank them by mean and spread.
 
-A configuration that won the sweep may have won on a lucky seed. Each of the top K completed
-trials is re-trained with N seeds that the sweep never used, as Ray Tune trials with the
-sweep's resources, to the full budget (no pruning: the point is a fair measurement). If the
-data has a test split, each re-trained model's best step is evaluated on it once, at the end.
+A checkpoint that won the sweep may have won on a lucky seed. Each of the top K candidates
+(a configuration and the step it was chosen at, from any eligible trial, stopped or not) is
+re-trained with N seeds that the sweep never used, as Ray Tune trials with the sweep's
+resources, to its step with the sweep's learning-rate schedule (its recipe) and no stopping.
+The objective at that step is averaged over the seeds; if the data has a test split, each
+re-trained model is evaluated on it once, at that step. The ranking goes to confirm.json, and
+from then on its winner is the run's choice (``basin best``, best.yaml, ``basin export``).
 """
 
 from __future__ import annotations
@@ -19,20 +22,24 @@ from rich.console import Console
 from rich.table import Table
 
 from search.progress import ProgressPrinter
-from search.results import SHORT_NAMES, TrialRecord, eligible
-from search.rundir import CONFIRM_FILE, RunDir
-from search.runner import make_trainable, max_concurrent_trials, start_ray
+from search.results import SHORT_NAMES
+from search.rundir import RunDir
+from search.selection.candidates import Candidate
+from search.selection.choice import Choice
 from search.spec import SpecError
+from search.tuner import build_tuner, make_trainable, start_ray
 from trainables.entry import run_trial
+from trainables.reporting import OUTCOME, TEST_METRICS
 
 
 @dataclass
 class Confirmed:
-    """One configuration after re-training it with several seeds."""
+    """One candidate after re-training its recipe with several seeds."""
 
     trial_id: str
+    step: int
     params: dict[str, Any]
-    sweep_objective: float | None
+    sweep_objective: float
     seeds: list[int]
     objectives: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
@@ -48,61 +55,53 @@ class Confirmed:
 
 
 def _confirm_trial(config: dict, settings: dict) -> None:
-    """Tune function: one (configuration, seed) pair; the config also names its source trial."""
-    run_trial({**config["hyperparameters"], "seed": config["seed"]}, settings)
+    """Tune function: one (candidate, seed) pair, trained to the candidate's step."""
+    recipe = config["recipe"]
+    training = {**settings["training"], "stop_at_step": recipe["step"]}
+    run_trial({**recipe["hyperparameters"], "seed": config["seed"]},
+              {**settings, "training": training})
 
 
-def top_configurations(run: RunDir, records: list[TrialRecord], top: int) -> list[TrialRecord]:
-    """The best ``top`` completed trials with distinct configurations (a configuration that
-    several trials drew is confirmed once, under its best trial)."""
-    chosen: dict[str, TrialRecord] = {}
-    for record in eligible(records, run.spec.objective.mode):
-        chosen.setdefault(json.dumps(record.params, sort_keys=True), record)
+def top_candidates(run: RunDir, choice: Choice, top: int) -> list[Candidate]:
+    """The best ``top`` candidates with distinct recipes (a configuration and a step)."""
+    chosen: dict[str, Candidate] = {}
+    for candidate in choice.ranked:
+        key = json.dumps([candidate.params, candidate.step], sort_keys=True)
+        chosen.setdefault(key, candidate)
     if not chosen:
-        raise SpecError([f"{run.shown}: no completed trial to confirm"])
+        raise SpecError([f"{run.shown}: no candidate checkpoint to confirm ({choice.why})"])
     return list(chosen.values())[:top]
 
 
-def confirm(run: RunDir, records: list[TrialRecord], top: int, seeds: int,
+def confirm(run: RunDir, choice: Choice, top: int, seeds: int,
             quiet: bool = False) -> list[Confirmed]:
-    """Re-train the top ``top`` configurations with ``seeds`` new seeds each."""
+    """Re-train the top ``top`` candidates with ``seeds`` new seeds each; write confirm.json."""
     spec = run.spec
-    chosen = top_configurations(run, records, top)
+    chosen = top_candidates(run, choice, top)
     new_seeds = [spec.training.seed + offset for offset in range(1, seeds + 1)]
     start_ray()
-    name = f"confirm-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    tuner = tune.Tuner(
-        make_trainable(spec, evaluate_test=True, function=_confirm_trial),
-        param_space={
-            "hyperparameters": tune.grid_search([r.params for r in chosen]),
-            "seed": tune.grid_search(new_seeds),
-        },
-        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent_trials(spec),
-                                    reuse_actors=False),
-        run_config=tune.RunConfig(
-            name=name, storage_path=run.location, verbose=0,
-            callbacks=[ProgressPrinter(spec.objective.metric, len(chosen) * seeds, quiet)],
-            checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=1, checkpoint_score_attribute=spec.objective.metric,
-                checkpoint_score_order=spec.objective.mode),
-        ),
-    )
+    recipes = [{"hyperparameters": c.params, "step": c.step} for c in chosen]
+    tuner = build_tuner(
+        spec, run, name=f"confirm-{datetime.now().strftime('%Y%m%d-%H%M%S')}", inside_run=True,
+        trainable=make_trainable(spec, evaluate_test="last_step", function=_confirm_trial),
+        param_space={"recipe": tune.grid_search(recipes), "seed": tune.grid_search(new_seeds)},
+        callbacks=[ProgressPrinter(spec.objective.metric, len(chosen) * seeds, quiet=quiet)])
     grid = tuner.fit()
-    confirmed = {r.trial_id: Confirmed(r.trial_id, r.params, r.best_objective, new_seeds)
-                 for r in chosen}
-    by_params = {json.dumps(r.params, sort_keys=True): r.trial_id for r in chosen}
+    confirmed = {(c.trial_id, c.step): Confirmed(c.trial_id, c.step, c.params, c.objective,
+                                                 new_seeds) for c in chosen}
+    by_recipe = {json.dumps(recipe, sort_keys=True): (c.trial_id, c.step)
+                 for recipe, c in zip(recipes, chosen)}
     for result in grid:
-        if result.error is not None or not result.metrics:
+        if result.error is not None or not result.metrics or OUTCOME in result.metrics:
             continue
-        key = json.dumps(result.config["hyperparameters"], sort_keys=True)
-        entry = confirmed[by_params[key]]
-        entry.objectives.append(result.metrics["best_objective"])
-        for metric in ("test_accuracy", "test_loss"):
+        entry = confirmed[by_recipe[json.dumps(result.config["recipe"], sort_keys=True)]]
+        entry.objectives.append(result.metrics[spec.objective.metric])
+        for metric in TEST_METRICS:
             if metric in result.metrics:
                 getattr(entry, metric).append(result.metrics[metric])
     sign = 1 if spec.objective.mode == "min" else -1
     ordered = sorted(confirmed.values(), key=lambda c: (not c.objectives, sign * c.mean))
-    (run.path / CONFIRM_FILE).write_text(json.dumps(
+    run.confirm_file.write_text(json.dumps(
         [asdict(c) | {"mean": c.mean, "spread": c.spread} for c in ordered], indent=2))
     return ordered
 
@@ -112,17 +111,16 @@ def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -
     metric = spec.objective.metric
     names = list(confirmed[0].params) if confirmed else []
     table = Table(title=f"{spec.name}: confirmed with {len(confirmed[0].seeds)} new seeds "
-                        f"each, ranked by mean {metric} ({spec.objective.mode})")
-    for column in ["rank", "trial", *[SHORT_NAMES.get(n, n) for n in names],
+                        f"each, ranked by mean {metric} at the chosen step ({spec.objective.mode})")
+    for column in ["rank", "trial", "step", *[SHORT_NAMES.get(n, n) for n in names],
                    f"sweep {metric}", f"mean {metric}", "spread (sd)", "per seed",
                    "test accuracy (mean)"]:
         table.add_column(column, overflow="fold")
     for position, entry in enumerate(confirmed, start=1):
         test = (f"{statistics.fmean(entry.test_accuracy):.4f}" if entry.test_accuracy else "-")
         table.add_row(
-            str(position), entry.trial_id,
+            str(position), entry.trial_id, str(entry.step),
             *[f"{v:.3g}" if isinstance(v, float) else str(v) for v in entry.params.values()],
-            "-" if entry.sweep_objective is None else f"{entry.sweep_objective:.4f}",
-            f"{entry.mean:.4f}", f"{entry.spread:.4f}",
+            f"{entry.sweep_objective:.4f}", f"{entry.mean:.4f}", f"{entry.spread:.4f}",
             " ".join(f"{v:.4f}" for v in entry.objectives), test)
     console.print(table)

@@ -1,4 +1,4 @@
-"""``basin export``: a production bundle of one trial's best checkpoint.
+"""``basin export``: a production bundle of the checkpoint the sweep chose (or a named one).
 
 The bundle folder holds the LoRA adapter (``adapter_config.json`` + ``adapter_model.safetensors``,
 so ``PeftModel.from_pretrained(base, DIR)`` loads it) with the classification head, the
@@ -11,35 +11,61 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from search.results import TrialRecord, best_record, best_spec, collect_records
+from search.records import collect_records
+from search.results import choice_of, recipe_text
 from search.rundir import RunDir
-from search.spec import SpecError, dump_spec
-from trainables.checkpoint import PROBE_FILE, TRIAL_METRICS_FILE
-from trainables.model import resolve_model_name
+from search.selection.candidates import Candidate, candidate_at
+from search.spec import SpecError
+from trainables.model import load_tokenizer, resolve_model_name
+from trainables.reporting import PROBE_FILE, TRIAL_METRICS_FILE
 
 PACKAGES = ("torch", "transformers", "peft", "deepspeed", "ray", "optuna", "wandb", "basin")
 
 
-def choose_trial(run: RunDir, trial_id: str | None) -> TrialRecord:
-    """The named trial, or the sweep's best completed trial."""
+@dataclass
+class Pick:
+    """The checkpoint to export and how it was picked."""
+
+    candidate: Candidate
+    how: str
+
+
+def pick_checkpoint(run: RunDir, trial_id: str | None = None, step: int | None = None) -> Pick:
+    """The run's choice (``basin confirm``'s winner once there is one), or the named trial's
+    best-ranked checkpoint, or its checkpoint at ``step``."""
     records = collect_records(run)
+    choice = choice_of(run, records)
     if trial_id is None:
-        record = best_record(records, run.spec.objective.mode)
-        if record is None:
-            raise SpecError([f"{run.shown}: no completed trial to export (name one with --trial)"])
-    else:
-        matches = [r for r in records if r.trial_id == trial_id]
-        if not matches:
-            known = ", ".join(r.trial_id for r in records)
-            raise SpecError([f"--trial: no trial {trial_id!r} in {run.shown} (has {known})"])
-        record = matches[0]
-    if not record.checkpoint:
-        raise SpecError([f"--trial: trial {record.trial_id} has no checkpoint to export"])
-    return record
+        if step is not None:
+            raise SpecError([f"--step: name the trial too (--trial ID --step {step})"])
+        if choice.chosen is None:
+            raise SpecError([f"{run.shown}: no checkpoint to export ({choice.why})"])
+        return Pick(choice.chosen, choice.why)
+    record = next((r for r in records if r.trial_id == trial_id), None)
+    if record is None:
+        known = ", ".join(r.trial_id for r in records)
+        raise SpecError([f"--trial: no trial {trial_id!r} in {run.shown} (has {known})"])
+    if not record.checkpoints:
+        raise SpecError([f"--trial: trial {trial_id} has no checkpoint to export"])
+    if step is None:
+        best = choice.best_of(trial_id)
+        if best is not None:
+            return Pick(best, f"the best-ranked checkpoint of trial {trial_id}, as asked")
+        # Asked for by name, a trial left out of the choice (e.g. not learning) still exports.
+        step = max(record.checkpoints)
+    if step not in record.checkpoints:
+        raise SpecError([f"--step: trial {trial_id} has no checkpoint at step {step} (has "
+                         f"{sorted(record.checkpoints)})"])
+    row = next((row for row in record.evaluations if row["step"] == step), {"step": step})
+    match = candidate_at(record, row, run.spec.objective.metric, run.spec.objective.mode)
+    if match is None:
+        raise SpecError([f"--step: trial {trial_id}'s checkpoint at step {step} has no finite "
+                         f"{run.spec.objective.metric} ({record.outcome.label})"])
+    return Pick(match, f"trial {trial_id} at step {step}, as asked ({record.outcome.label})")
 
 
 def package_versions() -> dict[str, str]:
@@ -79,35 +105,37 @@ def verify_bundle(model, bundle: Path) -> float:
 
 
 def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bool = False,
-                  verify: bool = True) -> dict:
-    """Write the bundle of ``trial_id`` (default: the best completed trial) into ``out``."""
-    record = choose_trial(run, trial_id)
+                  verify: bool = True, step: int | None = None) -> dict:
+    """Write the bundle of the run's choice (or of ``trial_id``, at ``step``) into ``out``."""
+    pick = pick_checkpoint(run, trial_id, step)
     if out.exists() and any(out.iterdir()):
         raise SpecError([f"--out: {out} exists and is not empty"])
     spec = run.spec
     if spec.model.random_init_config is not None and (merge or verify):
         raise SpecError(["--merge/--verify: the base model was built from a config, not "
                          "loaded, so it cannot be rebuilt (use --no-verify)"])
-    checkpoint = run.fetch(record.checkpoint)  # downloaded, for a run in an object store
+    chosen = pick.candidate
+    checkpoint = run.fetch(chosen.checkpoint)  # downloaded, for a run in an object store
     if not (checkpoint / TRIAL_METRICS_FILE).is_file():
-        raise SpecError([f"--trial: trial {record.trial_id}'s checkpoint is gone "
-                         f"({record.checkpoint})"])
+        raise SpecError([f"--trial: {chosen.name}: its checkpoint is gone ({chosen.checkpoint})"])
     shutil.copytree(checkpoint, out, dirs_exist_ok=True)
+    # Candidates leave the tokenizer out (it is the base model's): the bundle gets it here.
+    load_tokenizer(spec.model).save_pretrained(out)
     trial_metrics = json.loads((checkpoint / TRIAL_METRICS_FILE).read_text())
     label_names = json.loads((checkpoint / PROBE_FILE).read_text())["label_names"]
     base_model = resolve_model_name(spec.model.name)
     (out / TRIAL_METRICS_FILE).unlink()
     summary = {
-        "trial": asdict(record),
-        "metrics_at_best_step": trial_metrics,
+        "chosen": chosen.as_dict(),
+        "why": pick.how,
+        "metrics_at_step": trial_metrics,
         "objective": {"metric": spec.objective.metric, "mode": spec.objective.mode},
         "base_model": base_model,
         "label_names": label_names,
         "run_dir": run.shown,
     }
-    header = (f"# Re-trains trial {record.trial_id} of sweep {spec.name}.\n"
-              f"# basin run {out / 'config.yaml'}\n")
-    (out / "config.yaml").write_text(header + dump_spec(best_spec(spec, record)))
+    (out / "config.yaml").write_text(
+        recipe_text(spec, chosen, str(out / "config.yaml"), pick.how))
     (out / "versions.json").write_text(json.dumps(package_versions(), indent=2))
     if verify or merge:
         model = load_bundle(out, base_model, len(label_names))

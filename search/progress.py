@@ -6,8 +6,12 @@ import time
 
 from ray.tune import Callback
 from rich.console import Console
+from rich.markup import escape
 
 from search.console import make_console
+from search.outcome import FAILED, PRUNED, trial_outcome
+from search.stops import StopLedger
+from trainables.reporting import OUTCOME
 
 
 def format_params(config: dict) -> str:
@@ -23,10 +27,11 @@ def format_params(config: dict) -> str:
 class ProgressPrinter(Callback):
     """Prints what happens to every trial, so a long sweep never looks stuck."""
 
-    def __init__(self, objective: str, num_trials: int, quiet: bool = False,
-                 console: Console | None = None):
+    def __init__(self, objective: str, num_trials: int, ledger: StopLedger | None = None,
+                 quiet: bool = False, console: Console | None = None):
         self.objective = objective
         self.num_trials = num_trials
+        self.ledger = ledger or StopLedger()
         self.quiet = quiet
         self.console = console or make_console()
         self._started = time.monotonic()
@@ -49,10 +54,8 @@ class ProgressPrinter(Callback):
         self._say(f"[bold]{trial.trial_id}[/bold] started  {format_params(trial.config)}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
-        if "outcome" in result:
-            self._say(f"[red]{trial.trial_id} {result['outcome']}[/red]: "
-                      f"{result.get('outcome_reason', '')}")
-            return
+        if OUTCOME in result:
+            return  # said when the trial ends
         if "val_loss" not in result:
             return
         self._say(
@@ -62,11 +65,16 @@ class ProgressPrinter(Callback):
         )
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        self._finished += 1
-        step = trial.last_result.get("step", "?")
-        done = f"{self._finished}/{self.num_trials} done"
-        self._say(f"{trial.trial_id} ended at step {step}  ({done})")
+        self._ended(trial, error=False)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self._ended(trial, error=True)
+
+    def _ended(self, trial, error: bool) -> None:
         self._finished += 1
-        self._say(f"[red]{trial.trial_id} failed[/red]: see {trial.path}/error.txt")
+        outcome = trial_outcome(trial.last_result, error, self.ledger.decision(trial.trial_id))
+        where = f" at step {outcome.step}" if outcome.step is not None else ""
+        reason = f": {escape(outcome.reason)}" if outcome.reason else ""
+        colour = {FAILED: "red", PRUNED: "yellow"}.get(outcome.status, "default")
+        self._say(f"{trial.trial_id} [{colour}]{outcome.label}[/{colour}]{where}{reason}  "
+                  f"({self._finished}/{self.num_trials} done)")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -18,9 +20,9 @@ import optuna
 
 from search import location as store
 from search.searcher import RAY_TRIAL_ATTR
-from search.spec import SpecError, SweepSpec, load_spec
+from search.spec import SpecError, SweepSpec, dump_spec, load_spec
 from search.study_storage import JOURNAL_FILE, open_storage
-from trainables.checkpoint import TRIAL_METRICS_FILE
+from trainables.reporting import CANDIDATES_FOLDER, TRIAL_METRICS_FILE
 
 SWEEP_FILE = "sweep.yaml"
 RESULTS_FILE = "results.json"
@@ -41,13 +43,14 @@ def _driver_file(relative: str) -> bool:
 
 
 def _worth_downloading(relative: str) -> bool:
-    """Everything but W&B's files and checkpoint payloads; a checkpoint's metrics file comes,
-    so that the checkpoints kept are known without fetching them."""
+    """Everything but W&B's files and checkpoint payloads; a candidate's metrics file comes,
+    so that the candidates kept are known without fetching them."""
     parts = relative.split("/")
     if parts[0] == WANDB_FOLDER:
         return False
-    in_checkpoint = any(part.startswith(CHECKPOINT_FOLDER) for part in parts[:-1])
-    return not in_checkpoint or parts[-1] == TRIAL_METRICS_FILE
+    in_checkpoint = any(part.startswith(CHECKPOINT_FOLDER) or part == CANDIDATES_FOLDER
+                        for part in parts[:-1])
+    return not in_checkpoint or (CANDIDATES_FOLDER in parts and parts[-1] == TRIAL_METRICS_FILE)
 
 
 @dataclass
@@ -58,6 +61,28 @@ class RunDir:
     path: Path
     remote: str | None = None
     _uploaded: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def create(cls, spec: SweepSpec) -> RunDir:
+        """A fresh run directory ``<output_dir>/<name>-<timestamp>`` holding the validated sweep.
+
+        In an object store, the files are written to the run's mirror on this machine and
+        uploaded; a store that cannot be written to is refused before any trial starts.
+        """
+        name = f"{spec.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        if not store.is_object_store(spec.output_dir):
+            run = cls(Path(spec.output_dir) / name)
+        else:
+            remote = store.join(spec.output_dir, name)
+            run = cls(store.mirror_of(remote), remote=remote)
+        run.path.mkdir(parents=True, exist_ok=False)
+        run.sweep_file.write_text(dump_spec(spec))
+        try:
+            run.push()
+        except store.LocationError as error:
+            shutil.rmtree(run.path, ignore_errors=True)
+            raise SpecError([f"output_dir: cannot write the run directory: {error}"]) from error
+        return run
 
     @classmethod
     def open(cls, where: str | Path) -> RunDir:
@@ -83,6 +108,42 @@ class RunDir:
         except store.LocationError as error:
             raise SpecError([str(error)]) from error
         return run
+
+    # -- the files the driver writes -----------------------------------------------------
+
+    @property
+    def sweep_file(self) -> Path:
+        """The validated sweep, every field explicit (written first)."""
+        return self.path / SWEEP_FILE
+
+    @property
+    def results_file(self) -> Path:
+        """Every trial and the choice, written when the sweep ends."""
+        return self.path / RESULTS_FILE
+
+    @property
+    def best_file(self) -> Path:
+        """The recipe of the chosen checkpoint: a sweep file that re-trains it."""
+        return self.path / BEST_FILE
+
+    @property
+    def stops_file(self) -> Path:
+        """The stop ledger: why each rule-stopped trial stopped, as it happens."""
+        return self.path / STOPS_FILE
+
+    @property
+    def confirm_file(self) -> Path:
+        """``basin confirm``'s ranking of the top candidates re-trained with new seeds."""
+        return self.path / CONFIRM_FILE
+
+    @property
+    def wandb_dir(self) -> Path:
+        """Where W&B writes its runs (offline runs stay there until ``wandb sync``)."""
+        return self.path / WANDB_FOLDER
+
+    def plot_file(self, name: str) -> Path:
+        """A plot's PNG file (plots sit at the top of the run directory)."""
+        return self.path / f"{name}.png"
 
     @property
     def location(self) -> str:
@@ -134,11 +195,11 @@ class RunDir:
 
     @cached_property
     def spec(self) -> SweepSpec:
-        return load_spec(self.path / SWEEP_FILE)
+        return load_spec(self.sweep_file)
 
     @property
     def finished(self) -> bool:
-        return (self.path / RESULTS_FILE).is_file()
+        return self.results_file.is_file()
 
     def study(self) -> optuna.Study:
         """The sweep's Optuna study (read-only use: no sampler needed)."""
@@ -185,18 +246,20 @@ class RunDir:
             rows.setdefault(row.get("step", len(rows)), row)
         return list(rows.values())
 
-    def checkpoint(self, folder: Path, best_step: int | None) -> str | None:
-        """Where the checkpoint of the trial's best step is kept (a path, or a URI for an
-        object-store run). Ray keeps two per trial (the best and the latest): Tune's in the
-        trial folder, Ray Train's (multi-worker trials) in its ``train`` folder."""
-        for metrics in folder.rglob(TRIAL_METRICS_FILE):
-            checkpoint = metrics.parent
-            if (checkpoint.name.startswith(CHECKPOINT_FOLDER)
-                    and int(json.loads(metrics.read_text())["step"]) == best_step):
-                if self.remote:
-                    return store.join(self.remote, checkpoint.relative_to(self.path).as_posix())
-                return str(checkpoint)
-        return None
+    def checkpoints(self, folder: Path) -> dict[int, str]:
+        """Every candidate checkpoint of a trial, by its step: a path, or a URI for an
+        object-store run. They sit in the trial folder's ``candidates`` folder, one per
+        evaluation (``trainables/candidates.py``), each with its step's metrics file."""
+        found: dict[int, str] = {}
+        for metrics in sorted((folder / CANDIDATES_FOLDER).glob(f"*/{TRIAL_METRICS_FILE}")):
+            candidate = metrics.parent
+            try:
+                step = int(json.loads(metrics.read_text())["step"])
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue  # cut short by a crash
+            found[step] = (store.join(self.remote, candidate.relative_to(self.path).as_posix())
+                           if self.remote else str(candidate))
+        return found
 
     @staticmethod
     def error(folder: Path) -> str | None:

@@ -1,9 +1,20 @@
 """A Ray Tune searcher that drives an Optuna study with ask/tell and tells it the truth.
 
-Ray's own ``OptunaSearch`` records a trial that a scheduler or stopper ended as COMPLETE with
-its last value, so an overfitting trial that was stopped early teaches TPE that its
-configuration was good. Here a trial stopped early is PRUNED (its intermediate values kept),
-a failed trial is FAIL, and a completed trial's value is its best objective.
+Ray's own ``OptunaSearch`` records every trial that a scheduler or stopper ended as COMPLETE
+with its last value, so a trial that ASHA cut at its first rung teaches TPE that its
+configuration was as good as that value. Here each trial is told what its outcome means
+(``search/outcome.py``): a trial that trained its budget, or that a rule stopped because it had
+stopped learning (it began to overfit), is COMPLETE with its best objective, the value of the
+checkpoint it would hand on; a trial not worth more training (ASHA's rung cut-off, not
+learning, diverged) is PRUNED with its intermediate values; a trial that raised is FAIL.
+
+Why stopped-for-overfitting is COMPLETE, not PRUNED: TPE ranks every PRUNED trial below every
+COMPLETE one, and PRUNED trials among themselves by the deepest step reached
+(``optuna/samplers/_tpe/sampler.py``, ``_get_pruned_trial_score``). Told PRUNED, the fast
+learners that overfit first would rank below slow ones that ran longer: TPE would learn "ran
+long" instead of "low loss". The gap at the best step is kept as a user attribute, not as a
+constraint: a larger gap went with lower held-out loss in a held-out check, so it must not push
+a trial out of TPE's good group.
 The study lives in persistent storage (a journal file in the run directory by default).
 """
 
@@ -20,12 +31,34 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
-from search.stops import StopLedger, trial_outcome
+from search.outcome import COMPLETED, FAILED, PRUNED, STOPPED, Outcome, trial_outcome
+from search.stops import StopLedger
 from search.study_storage import open_storage
 
-STATUS_ATTR = "basin_status"  # completed | pruned | failed
-REASON_ATTR = "basin_reason"
+# The outcome's fields, each a user attribute of the Optuna trial (see search/outcome.py).
+OUTCOME_ATTRS = {"status": "basin_status", "kind": "basin_kind", "reason": "basin_reason",
+                 "step": "basin_step", "excluded": "basin_excluded"}
+STATUS_ATTR, REASON_ATTR = OUTCOME_ATTRS["status"], OUTCOME_ATTRS["reason"]
+GAP_AT_BEST_ATTR = "gap_at_best_step"
 RAY_TRIAL_ATTR = "ray_trial_id"
+ORPHANED = "orphaned"
+STATES = {COMPLETED: TrialState.COMPLETE, STOPPED: TrialState.COMPLETE,
+          PRUNED: TrialState.PRUNED, FAILED: TrialState.FAIL}
+
+
+def record_outcome(trial: optuna.Trial, outcome: Outcome) -> None:
+    """Write an outcome's fields into the Optuna trial's user attributes."""
+    for field, attr in OUTCOME_ATTRS.items():
+        trial.set_user_attr(attr, getattr(outcome, field))
+
+
+def told_outcome(frozen: optuna.trial.FrozenTrial) -> Outcome | None:
+    """The outcome an Optuna trial was told (None: not told yet)."""
+    attrs = frozen.user_attrs
+    if OUTCOME_ATTRS["status"] not in attrs:
+        return None
+    return Outcome.from_dict({field: attrs.get(attr) for field, attr in OUTCOME_ATTRS.items()
+                              if attr in attrs})
 
 
 def make_sampler(kind: str, seed: int | None, num_trials: int) -> optuna.samplers.BaseSampler:
@@ -75,6 +108,7 @@ class HonestOptunaSearch(Searcher):
         self.ledger = ledger
         self._live: dict[str, optuna.Trial] = {}
         self._reported: dict[str, set[int]] = {}
+        self._gap_at_best: dict[str, float] = {}
 
     def __getstate__(self) -> dict:
         # Ray pickles the searcher with the experiment state. The study holds locks; keep only
@@ -86,6 +120,7 @@ class HonestOptunaSearch(Searcher):
 
     def __setstate__(self, state: dict) -> None:
         numbers = state.pop("_live")
+        state.setdefault("_gap_at_best", {})
         self.__dict__.update(state)
         self.study = self.study_ref.open()
         by_number = {t.number: t._trial_id for t in self.study.get_trials(deepcopy=False)}
@@ -123,9 +158,9 @@ class HonestOptunaSearch(Searcher):
             if frozen.number in known:
                 continue
             orphan = optuna.trial.Trial(self.study, frozen._trial_id)
-            orphan.set_user_attr(STATUS_ATTR, "orphaned")
-            orphan.set_user_attr(REASON_ATTR, "the driver stopped before Ray recorded it; "
-                                              "its configuration was queued again")
+            record_outcome(orphan, Outcome(ORPHANED, ORPHANED, "the driver stopped before Ray "
+                                           "recorded it; its configuration was queued again",
+                                           excluded=True))
             self.study.tell(orphan, state=TrialState.FAIL)
             self.study.enqueue_trial(frozen.params, skip_if_exists=False)
 
@@ -153,6 +188,8 @@ class HonestOptunaSearch(Searcher):
         if math.isfinite(value) and int(step) not in self._reported[trial_id]:
             trial.report(float(value), int(step))
             self._reported[trial_id].add(int(step))
+        if result.get("best_step") == step and math.isfinite(result.get("gap", math.nan)):
+            self._gap_at_best[trial_id] = float(result["gap"])
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         self._report(trial_id, result)
@@ -166,15 +203,17 @@ class HonestOptunaSearch(Searcher):
         trial = self._live.pop(trial_id, None)
         if trial is None:
             return
-        status, reason = trial_outcome(result, error, self.ledger.reason(trial_id))
-        state = {"failed": TrialState.FAIL, "pruned": TrialState.PRUNED}.get(status)
+        outcome = trial_outcome(result, error, self.ledger.decision(trial_id))
         value = None
-        if status == "completed":
-            best = result.get("best_objective", result.get(self.metric))
+        if STATES[outcome.status] == TrialState.COMPLETE:
+            best = (result or {}).get("best_objective", (result or {}).get(self.metric))
             if best is not None and math.isfinite(best):
-                state, value = TrialState.COMPLETE, float(best)
+                value = float(best)
             else:
-                state, status, reason = TrialState.FAIL, "failed", "no finite objective"
-        trial.set_user_attr(STATUS_ATTR, status)
-        trial.set_user_attr(REASON_ATTR, reason)
-        self.study.tell(trial, value, state=state)
+                outcome = Outcome(FAILED, "no-objective", "no finite objective was reported",
+                                  outcome.step, excluded=True)
+        record_outcome(trial, outcome)
+        gap = self._gap_at_best.pop(trial_id, None)
+        if gap is not None:
+            trial.set_user_attr(GAP_AT_BEST_ATTR, gap)
+        self.study.tell(trial, value, state=STATES[outcome.status])

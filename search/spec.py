@@ -15,10 +15,13 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from search.location import OBJECT_STORE_SCHEMES, is_object_store, without_query
+from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
 from search.space import Param, as_param, check_against_trial
+from search.stopping import StoppingSpec
 from search.study_storage import check_database_url
+from search.trackers.wandb import WandbSpec
 from trainables.data import check_data_files
-from trainables.metrics import OBJECTIVE_METRICS
+from trainables.reporting import OBJECTIVE_METRICS
 from trainables.settings import (
     HYPERPARAMETER_NAMES,
     DataSettings,
@@ -72,14 +75,6 @@ class SchedulerSpec(Strict):
     brackets: int = Field(1, gt=0)
 
 
-class GapPruningSpec(Strict):
-    enabled: bool = True
-    threshold: float = Field(0.3, gt=0, description="Largest tolerated val_loss - train_loss.")
-    relative: bool = Field(False, description="Threshold is a fraction of val_loss.")
-    patience: int = Field(2, ge=1, description="Consecutive evaluations over the threshold.")
-    grace_steps: int = Field(0, ge=0, description="Steps before the rule may stop a trial.")
-
-
 class ResourcesSpec(Strict):
     workers: int = Field(1, ge=1)
     gpus_per_worker: float = Field(0, ge=0)
@@ -92,14 +87,9 @@ class ResourcesSpec(Strict):
         "checkpoint). A trial that raises or diverges is not restarted.")
 
 
-class WandbSpec(Strict):
-    project: str = "basin"
-    entity: str | None = None
-    mode: Literal["online", "offline", "disabled"] = "offline"
-    tags: list[str] = []
-
-
 class TrackingSpec(Strict):
+    """One field per tracker (see ``search/trackers``)."""
+
     wandb: WandbSpec = WandbSpec()
 
 
@@ -115,10 +105,27 @@ class SweepSpec(Strict):
     objective: ObjectiveSpec = ObjectiveSpec()
     search: SearchSpec = SearchSpec()
     scheduler: SchedulerSpec = SchedulerSpec()
-    gap_pruning: GapPruningSpec = GapPruningSpec()
+    stopping: StoppingSpec = StoppingSpec()
+    selection: Selection = Field(default_factory=lambda: {"criterion": DEFAULT_CRITERION},
+                                 validate_default=True)
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
     output_dir: str = "runs"
+
+    @field_validator("selection", mode="before")
+    @classmethod
+    def _criterion_by_name(cls, selection: Any) -> Any:
+        """``selection: one-se`` is short for ``selection: {criterion: one-se}``; an unknown
+        criterion is named with the ones there are."""
+        if isinstance(selection, str):
+            selection = {"criterion": selection}
+        if isinstance(selection, dict) and selection.get("criterion", DEFAULT_CRITERION) \
+                not in CRITERIA:
+            raise ValueError(f"unknown criterion (choose from {list(CRITERIA)}) "
+                             f"(got {selection['criterion']!r})")
+        if isinstance(selection, dict) and "criterion" not in selection:
+            selection = {**selection, "criterion": DEFAULT_CRITERION}
+        return selection
 
     @field_validator("space", mode="before")
     @classmethod
@@ -209,14 +216,19 @@ def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
 
 
 _PARAM_TAGS = {"float", "int", "choice", "constant"}
+# Keys of earlier sweep files, and what replaced them.
+_RENAMED = {"gap_pruning": "replaced by stopping.gap (see sweeps/README.md: the gap rule now "
+                           "stops on the turn of the validation loss; threshold is optional)"}
 
 
 def _format_error(source: str, error: dict) -> str:
     loc = tuple(error["loc"])
-    # Pydantic puts the union tag in the path (space.lr.float.low); a user never wrote it.
-    in_space = len(loc) > 2 and loc[0] == "space" and loc[2] in _PARAM_TAGS
-    if in_space:
+    # Pydantic puts the union tag in the path (space.lr.float.low, selection.one-se.x); a user
+    # never wrote it.
+    if len(loc) > 2 and loc[0] == "space" and loc[2] in _PARAM_TAGS:
         loc = loc[:2] + loc[3:]
+    if len(loc) > 1 and loc[0] == "selection" and loc[1] in CRITERIA:
+        loc = loc[:1] + loc[2:]
     path = ".".join(str(part) for part in loc) or "(top level)"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
@@ -246,6 +258,9 @@ def validate_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
     if not isinstance(raw, dict):
         kind = type(raw).__name__
         raise SpecError([f"{source}: expected a mapping of sweep settings (got {kind})"])
+    renamed = [f"{source}: {key}: {why}" for key, why in _RENAMED.items() if key in raw]
+    if renamed:
+        raise SpecError(renamed)
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as error:

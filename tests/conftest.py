@@ -38,7 +38,7 @@ def tiny_sweep(tmp_path: Path, **sections) -> dict:
         },
         "search": {"num_trials": 1, "max_concurrent_trials": 2, "seed": 0},
         "scheduler": {"type": "fifo"},
-        "gap_pruning": {"enabled": False},
+        "stopping": {"not_learning": None, "gap": None},
         "output_dir": str(tmp_path / "runs"),
     }
     sweep.update(sections)
@@ -60,15 +60,18 @@ def sweep_factory(tmp_path):
     return make
 
 
-def flipped_validation_data(folder: Path) -> dict:
-    """A ``data`` section whose validation split holds the training sentences with every label
-    flipped: the better a model learns, the larger its gap. Forces gap pruning in tests."""
+def overfitting_data(folder: Path) -> dict:
+    """A ``data`` section on which a tiny model learns, then overfits: the validation split
+    holds the training sentences, a quarter of them with their labels flipped. Memorising the
+    training split first lowers the validation loss below the constant-prediction baseline (the
+    three quarters agree), then raises it (the flipped quarter's loss grows without bound),
+    while the training loss keeps falling: the gap rule's turn, every time."""
     words = ["good", "bad"]
     lines = [(f"this is {words[i % 2]} number {i}", i % 2) for i in range(32)]
     (folder / "train.tsv").write_text(
         "sentence\tlabel\n" + "".join(f"{text}\t{label}\n" for text, label in lines))
-    (folder / "val.tsv").write_text(
-        "sentence\tlabel\n" + "".join(f"{text}\t{1 - label}\n" for text, label in lines))
+    (folder / "val.tsv").write_text("sentence\tlabel\n" + "".join(
+        f"{text}\t{1 - label if i % 4 == 3 else label}\n" for i, (text, label) in enumerate(lines)))
     return {"source": "files", "train_file": str(folder / "train.tsv"),
             "validation_file": str(folder / "val.tsv"), "text_column": "sentence",
             "max_length": 16, "train_eval_samples": 32}

@@ -73,17 +73,19 @@ def test_an_unreachable_store_is_one_line_naming_it(tmp_path):
 
 def _fake_remote_run(s3_store, tmp_path, sweep_text: str) -> str:
     """A finished-looking run directory in the bucket: the sweep, one trial folder with a
-    report and a checkpoint (payload and metrics), and a W&B folder."""
+    report, a candidate (payload and metrics) and Ray's resume checkpoint, and a W&B folder."""
     remote = store.join(s3_store["uri"], "tiny-20260101-000000")
     local = tmp_path / "written-by-the-driver"
     trial = local / "run_trial_abc12_00000_0_2026-01-01"
-    checkpoint = trial / "checkpoint_000001"
-    checkpoint.mkdir(parents=True)
+    candidate = trial / "candidates" / "step_00000004"
+    resume = trial / "checkpoint_000001"
+    for folder in (candidate, resume):
+        folder.mkdir(parents=True)
+        (folder / "trial_metrics.json").write_text(json.dumps({"step": 4}))
+        (folder / "adapter_model.safetensors").write_bytes(b"\0" * 1000)
     (local / "sweep.yaml").write_text(sweep_text)
     (trial / "result.json").write_text(json.dumps({"step": 4, "best_step": 4,
                                                    "best_objective": 0.5}) + "\n")
-    (checkpoint / "trial_metrics.json").write_text(json.dumps({"step": 4}))
-    (checkpoint / "adapter_model.safetensors").write_bytes(b"\0" * 1000)
     (local / "wandb").mkdir()
     (local / "wandb" / "run.wandb").write_text("w")
     store.upload(local, remote, [p.relative_to(local).as_posix() for p in local.rglob("*")
@@ -101,14 +103,16 @@ def test_reading_a_run_from_a_bucket_downloads_reports_but_not_checkpoints(
     (folder,) = run.trial_folders().values()
     assert RunDir.history(folder)[0]["best_objective"] == 0.5
     assert not (run.path / "wandb").exists()
-    checkpoint = folder / "checkpoint_000001"
-    assert (checkpoint / "trial_metrics.json").is_file()
-    assert not (checkpoint / "adapter_model.safetensors").exists()  # fetched only on demand
+    candidate = folder / "candidates" / "step_00000004"
+    assert (candidate / "trial_metrics.json").is_file()
+    assert not (candidate / "adapter_model.safetensors").exists()  # fetched only on demand
+    assert not (folder / "checkpoint_000001").exists()  # resume checkpoints: never downloaded
 
-    where = run.checkpoint(folder, best_step=4)
-    assert where == store.join(remote, folder.name, "checkpoint_000001")
-    assert run.fetch(where) == checkpoint
-    assert (checkpoint / "adapter_model.safetensors").stat().st_size == 1000
+    (where,) = run.checkpoints(folder).values()
+    assert run.checkpoints(folder) == {4: store.join(remote, folder.name, "candidates",
+                                                     "step_00000004")}
+    assert run.fetch(where) == candidate
+    assert (candidate / "adapter_model.safetensors").stat().st_size == 1000
     assert run.size_bytes() > 1000
 
 

@@ -1,81 +1,71 @@
-"""Ranking, the best trial, the gap filter and best.yaml, on hand-made trial records."""
+"""The leaderboard, results.json and the recipe of the chosen checkpoint, on hand-made records."""
 
 from __future__ import annotations
 
-from search.results import (
-    TrialRecord,
-    best_record,
-    best_spec,
-    leaderboard_rows,
-    rank,
-    within_gap_limit,
-)
+import json
+
+from search.results import leaderboard_rows, ordered, recipe, write_results
+from search.rundir import RunDir
+from search.selection import ObjectiveCriterion
+from search.selection.choice import choose
 from search.spec import load_spec, validate_spec
+from tests.test_selection import RECORDS
 
 
-def record(trial_id, status, objective, gap=0.1, val_loss=0.6, reason=""):
-    return TrialRecord(trial_id=trial_id, status=status, reason=reason,
-                       params={"learning_rate": 0.001, "lora_r": 4, "lora_dropout": 0.0},
-                       best_objective=objective, best_step=10, last_step=20,
-                       final={"gap": gap, "val_loss": val_loss, "train_eval_loss": val_loss - gap})
+def the_choice():
+    return choose(RECORDS, ObjectiveCriterion(), "val_loss", "min")
 
 
-RECORDS = [
-    record("a", "pruned", 0.40, reason="gap 0.5 > 0.30 for 2 evals (step 20)"),
-    record("b", "completed", 0.55),
-    record("c", "failed", None, reason="boom"),
-    record("d", "completed", 0.50),
-    record("e", "running", 0.45),
-    record("f", "pruned", 0.45, reason="asha: below its rung's cut-off"),
-]
+def test_trials_are_ordered_by_their_best_candidate_then_running_then_left_out():
+    assert [r.trial_id for r in ordered(RECORDS, the_choice())] == [
+        "overfit", "cut", "full", "live", "broken", "idle", "nan"]
 
 
-def test_rank_puts_completed_first_then_running_pruned_failed():
-    assert [r.trial_id for r in rank(RECORDS, "min")] == ["d", "b", "e", "a", "f", "c"]
-    assert [r.trial_id for r in rank(RECORDS, "max")][:2] == ["b", "d"]
+def test_leaderboard_rows_hold_each_trial_at_its_best_ranked_step(sweep_factory):
+    spec = load_spec(sweep_factory())
+    columns, rows = leaderboard_rows(RECORDS, the_choice(), spec)
+    assert columns == ["trial", "lr", "r", "step", "val_loss", "train_eval_loss", "gap",
+                       "last step", "status"]
+    first = dict(zip(columns, rows[0]))
+    assert first == {"trial": "overfit", "lr": 0.001, "r": 4, "step": 20, "val_loss": 0.47,
+                     "train_eval_loss": 0.47 - 0.2, "gap": 0.2, "last step": 30,
+                     "status": "stopped: gap"}
+    left_out = dict(zip(columns, rows[-1]))
+    assert left_out["trial"] == "nan" and left_out["step"] is None
+    assert left_out["status"] == "pruned: diverged"
 
 
-def test_best_is_a_completed_trial_even_if_a_pruned_one_scored_better():
-    assert best_record(RECORDS, "min").trial_id == "d"
-    assert best_record([RECORDS[0], RECORDS[2]], "min") is None
-
-
-def test_status_labels():
-    assert [r.status_label for r in RECORDS] == [
-        "pruned: gap", "completed", "failed", "completed", "running", "pruned: asha"]
-
-
-def test_gap_filter_absolute_and_relative(sweep_factory):
-    spec = load_spec(sweep_factory(gap_pruning={"threshold": 0.2}))
-    assert within_gap_limit(record("x", "completed", 0.5, gap=0.19), spec)
-    assert not within_gap_limit(record("x", "completed", 0.5, gap=0.21), spec)
-    relative = load_spec(sweep_factory(gap_pruning={"threshold": 0.5, "relative": True}))
-    assert within_gap_limit(record("x", "completed", 0.5, gap=0.29, val_loss=0.6), relative)
-    assert not within_gap_limit(record("x", "completed", 0.5, gap=0.31, val_loss=0.6), relative)
-    assert not within_gap_limit(TrialRecord("x", "running", "", {}, None, None, None), spec)
-
-
-def test_best_spec_fixes_every_searched_value_and_runs_one_trial(sweep_factory):
-    spec = load_spec(sweep_factory(scheduler={"type": "asha", "grace_period": 4}))
-    fixed = best_spec(spec, RECORDS[3])
-    assert {name: p.value for name, p in fixed.space.items()} == RECORDS[3].params
+def test_the_recipe_retrains_the_chosen_step_on_the_sweep_s_schedule(sweep_factory):
+    spec = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10},
+                                   scheduler={"type": "asha", "grace_period": 4},
+                                   stopping={"gap": {"patience": 3}}))
+    chosen = the_choice().chosen
+    fixed = recipe(spec, chosen)
+    assert {name: p.value for name, p in fixed.space.items()} == chosen.params
+    assert fixed.training.stop_at_step == 20
+    assert fixed.training.max_steps == 40  # the schedule is the sweep's, not shortened
     assert fixed.search.num_trials == 1 and fixed.scheduler.type == "fifo"
+    assert fixed.stopping.rules() == [] and fixed.selection.criterion == "last-step"
     assert fixed.name == "tiny-best"
     validate_spec(fixed.model_dump(mode="json"))  # a valid sweep file again
 
 
-def test_leaderboard_rows_are_ranked_raw_values(sweep_factory):
-    spec = load_spec(sweep_factory())
-    columns, rows = leaderboard_rows(RECORDS, spec)
-    assert columns[:3] == ["trial", "lr", "r"]
-    assert [row[0] for row in rows] == ["d", "b", "e", "a", "f", "c"]
-    assert rows[0][columns.index("best val_loss")] == 0.50
-    assert rows[3][columns.index("status")] == "pruned: gap"
-
-
-def test_status_text_keeps_reasons_that_say_something():
-    diverged = record("g", "pruned", None, reason="diverged: non-finite training loss nan at step 3")
-    assert [r.status_text for r in [*RECORDS, diverged]] == [
-        "pruned: gap (gap 0.5 > 0.30 for 2 evals (step 20))", "completed", "failed (boom)",
-        "completed", "running", "pruned: asha",
-        "pruned: diverged (diverged: non-finite training loss nan at step 3)"]
+def test_write_results_and_a_best_yaml_that_validates(sweep_factory, tmp_path):
+    spec = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10}))
+    run = RunDir.create(spec)
+    choice = the_choice()
+    write_results(run, RECORDS, choice)
+    results = json.loads(run.results_file.read_text())
+    assert (results["best_trial"], results["best_step"]) == ("overfit", 20)
+    assert results["choice"]["why"] == choice.why
+    assert results["choice"]["excluded"] == {"not-learning": ["idle"], "diverged": ["nan"],
+                                             "error": ["broken"]}
+    first = results["trials"][0]
+    assert first["outcome"] == {"status": "stopped", "kind": "gap", "reason": "overfitting",
+                                "step": 30, "excluded": False}
+    assert first["label"] == "stopped: gap" and first["checkpoints"]["20"] == "/ckpt/overfit/20"
+    text = run.best_file.read_text()
+    assert text.startswith("# The chosen checkpoint of sweep tiny: trial overfit at step 20.")
+    best = load_spec(run.best_file)
+    assert best.training.stop_at_step == 20 and best.training.max_steps == 40
+    validate_spec(best.model_dump(mode="json"))

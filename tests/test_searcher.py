@@ -8,7 +8,14 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
-from search.searcher import REASON_ATTR, STATUS_ATTR, HonestOptunaSearch, StudyRef
+from search.outcome import PRUNED, STOPPED, Outcome
+from search.searcher import (
+    GAP_AT_BEST_ATTR,
+    STATUS_ATTR,
+    HonestOptunaSearch,
+    StudyRef,
+    told_outcome,
+)
 from search.space import split_space
 from search.spec import load_spec
 from search.stops import StopLedger
@@ -46,23 +53,41 @@ def test_completed_trial_is_told_its_best_objective_not_its_last(searcher):
     assert trial.user_attrs[STATUS_ATTR] == "completed"
 
 
-def test_gap_stopped_trial_is_pruned_with_its_reason_and_curve(searcher):
+def gap_stop(step: int) -> Outcome:
+    return Outcome(STOPPED, "gap", f"overfitting: ... (step {step})", step)
+
+
+def test_gap_stopped_trial_is_complete_with_its_best_objective_and_outcome(searcher):
     searcher.suggest("a")
-    searcher.on_trial_result("a", result(10, 0.6, 0.6))
-    searcher.ledger.record("a", "gap 0.42 > 0.30 for 2 evals (step 20)")
+    searcher.on_trial_result("a", result(10, 0.6, 0.6) | {"best_step": 10, "gap": 0.05})
+    searcher.ledger.record("a", gap_stop(30))
     # Ray hands the result that triggered the stop only to on_trial_complete.
-    searcher.on_trial_complete("a", result(20, 0.9, 0.6))
+    searcher.on_trial_complete("a", result(30, 0.9, 0.6) | {"best_step": 10, "gap": 0.4})
+    trial = searcher.study.trials[0]
+    assert trial.state == TrialState.COMPLETE and trial.value == 0.6
+    assert trial.intermediate_values == {10: 0.6, 30: 0.9}
+    assert told_outcome(trial) == gap_stop(30)
+    assert trial.user_attrs[STATUS_ATTR] == "stopped" and trial.user_attrs["basin_kind"] == "gap"
+    assert trial.user_attrs[GAP_AT_BEST_ATTR] == 0.05  # the gap at the step it is told for
+    assert not trial.constraints  # a large gap must not push it out of TPE's good group
+
+
+def test_gap_stop_at_the_last_step_is_a_stop_not_a_completion(searcher):
+    searcher.suggest("a")
+    searcher.ledger.record("a", gap_stop(30))
+    searcher.on_trial_complete("a", result(30, 0.9, 0.6, final=True))
+    assert told_outcome(searcher.study.trials[0]).status == "stopped"
+
+
+def test_not_learning_trial_is_pruned_and_excluded(searcher):
+    searcher.suggest("a")
+    searcher.on_trial_result("a", result(10, 0.7, 0.7))
+    searcher.ledger.record("a", Outcome(PRUNED, "not-learning", "not learning: ...", 10,
+                                        excluded=True))
+    searcher.on_trial_complete("a", result(10, 0.7, 0.7))
     trial = searcher.study.trials[0]
     assert trial.state == TrialState.PRUNED
-    assert trial.intermediate_values == {10: 0.6, 20: 0.9}
-    assert trial.user_attrs[REASON_ATTR].startswith("gap 0.42")
-
-
-def test_gap_stop_at_the_last_step_is_still_pruned(searcher):
-    searcher.suggest("a")
-    searcher.ledger.record("a", "gap 0.5 > 0.30 for 2 evals (step 30)")
-    searcher.on_trial_complete("a", result(30, 0.9, 0.6, final=True))
-    assert searcher.study.trials[0].state == TrialState.PRUNED
+    assert told_outcome(trial) == Outcome(PRUNED, "not-learning", "not learning: ...", 10, True)
 
 
 def test_scheduler_stopped_trial_is_pruned_not_completed(searcher):
@@ -70,13 +95,29 @@ def test_scheduler_stopped_trial_is_pruned_not_completed(searcher):
     searcher.on_trial_complete("a", result(10, 0.8, 0.8))
     trial = searcher.study.trials[0]
     assert trial.state == TrialState.PRUNED
-    assert trial.user_attrs[REASON_ATTR].startswith("asha")
+    assert told_outcome(trial) == Outcome(PRUNED, "asha", "below its rung's cut-off", 10)
 
 
 def test_errored_trial_is_failed(searcher):
     searcher.suggest("a")
     searcher.on_trial_complete("a", None, error=True)
-    assert searcher.study.trials[0].state == TrialState.FAIL
+    trial = searcher.study.trials[0]
+    assert trial.state == TrialState.FAIL and told_outcome(trial).kind == "lost"
+
+
+def test_diverged_and_raising_trials_say_so_in_their_outcome(searcher):
+    searcher.suggest("a")
+    searcher.suggest("b")
+    searcher.on_trial_complete("a", {"step": 3, "outcome": "diverged",
+                                     "outcome_reason": "non-finite training loss nan at step 3"})
+    searcher.on_trial_complete("b", {"step": 0, "outcome": "failed",
+                                     "outcome_reason": "RuntimeError: boom"})
+    diverged, raised = searcher.study.trials
+    assert diverged.state == TrialState.PRUNED
+    assert told_outcome(diverged) == Outcome(PRUNED, "diverged",
+                                             "non-finite training loss nan at step 3", 3, True)
+    assert raised.state == TrialState.FAIL
+    assert told_outcome(raised) == Outcome("failed", "error", "RuntimeError: boom", 0, True)
 
 
 def test_study_persists_and_searcher_survives_pickling(searcher, tmp_path):
@@ -119,3 +160,42 @@ def test_an_rdb_url_from_the_sweep_file_is_used_as_the_study_storage(tmp_path):
                                    "is_final": True})
     assert (tmp_path / "study.db").is_file() and not (tmp_path / "optuna.journal").exists()
     assert ref.open().best_value == 0.7
+
+
+def test_tpe_puts_the_overfitting_trial_with_the_best_objective_in_its_good_group(tmp_path):
+    """What the outcome design is for, checked on Optuna's own split of a real study: a trial
+    stopped at step 40 because it began to overfit, with the best objective of all, lands in
+    TPE's "good" group; told PRUNED (as ASHA's losers are), it would land among the bad."""
+    from optuna.samplers._tpe.sampler import _split_trials, default_gamma
+
+    def study_where(gap_stopped_as: str) -> list[str]:
+        ref = StudyRef(name=gap_stopped_as, run_dir=tmp_path, storage_url=None, sampler="tpe",
+                       seed=0, num_trials=10, direction="minimize")
+        search = HonestOptunaSearch(ref, {"learning_rate": FloatDistribution(1e-4, 1e-2,
+                                                                             log=True)},
+                                    {}, StopLedger(), "val_loss", "min")
+        curves = {  # trial: (its evaluations, how it ended)
+            "overfit": ([0.6, 0.5, 0.55, 0.62], gap_stop(40)),
+            "asha": ([0.52, 0.56], None),  # cut at its rung, step 20
+            "not-learning": ([0.69, 0.7], Outcome(PRUNED, "not-learning", "", 20, True)),
+            **{f"complete-{i}": ([0.7, 0.6 + i / 100] + [0.6 + i / 100] * 10, None)
+               for i in range(7)},
+        }
+        for trial_id, (values, decision) in curves.items():
+            search.suggest(trial_id)
+            for step, value in enumerate(values[:-1], start=1):
+                search.on_trial_result(trial_id, result(step * 10, value, min(values[:step])))
+            if decision is not None:
+                if gap_stopped_as == "pruned" and decision.kind == "gap":
+                    decision = Outcome(PRUNED, "gap", "", decision.step)
+                search.ledger.record(trial_id, decision)
+            last = len(values) * 10
+            search.on_trial_complete(trial_id, result(last, values[-1], min(values),
+                                                      final=last == 120))
+        trials = search.study.get_trials(deepcopy=False)
+        below, _ = _split_trials(search.study, trials, default_gamma(len(trials)) + 1)
+        return sorted(t.user_attrs["ray_trial_id"] for t in below)
+
+    # 10 trials: TPE's gamma puts 1 trial in the good group; one more shows who comes next.
+    assert study_where("stopped") == ["complete-0", "overfit"]
+    assert study_where("pruned") == ["complete-0", "complete-1"]

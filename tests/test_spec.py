@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from search.cli import main
-from search.spec import SpecError, apply_override, load_spec, trial_settings
+from search.spec import SpecError, apply_override, load_spec, trial_settings, validate_spec
 
 
 def problems_for(sweep_factory, **sections) -> list[str]:
@@ -47,8 +48,19 @@ def test_tiny_sweep_is_valid(sweep_factory):
         ({"search": {"sampler": "grid"}}, "search.sampler: Input should be 'tpe' or 'random' (got 'grid')"),
         ({"search": {"num_trials": 0}}, "search.num_trials: Input should be greater than 0 (got 0)"),
         ({"scheduler": {"type": "asha", "reduction_factor": 1}}, "scheduler.reduction_factor: Input should be greater than 1"),
-        ({"gap_pruning": {"threshold": 0}}, "gap_pruning.threshold: Input should be greater than 0 (got 0)"),
-        ({"gap_pruning": {"patience": 0}}, "gap_pruning.patience: Input should be greater than or equal to 1 (got 0)"),
+        ({"stopping": {"gap": {"threshold": -1}}}, "stopping.gap.threshold: Input should be greater than or equal to 0 (got -1)"),
+        ({"stopping": {"gap": {"patience": 0}}}, "stopping.gap.patience: Input should be greater than or equal to 1 (got 0)"),
+        ({"stopping": {"gap": {"threshold": float("inf")}}}, "stopping.gap.threshold: Input should be a finite number (got inf)"),
+        ({"stopping": {"early_stoping": {}}}, "stopping.early_stoping: unknown key (did you mean 'early_stopping'?)"),
+        ({"stopping": {"not_learning": {"min_improvement": 1.5}}}, "stopping.not_learning.min_improvement: Input should be less than 1 (got 1.5)"),
+        ({"stopping": {"early_stopping": {"patience": 0}}}, "stopping.early_stopping.patience: Input should be greater than or equal to 1 (got 0)"),
+        ({"selection": "best"}, "selection: unknown criterion (choose from ['objective', 'one-se', 'max-gap', 'last-step']) (got 'best')"),
+        ({"selection": {"criterion": "max-gap"}}, "selection.max_gap: Field required"),
+        ({"selection": {"criterion": "max-gap", "max_gap": 0}}, "selection.max_gap: Input should be greater than 0 (got 0)"),
+        ({"selection": {"criterion": "one-se", "max_gap": 0.2}}, "selection.max_gap: unknown key (got 0.2)"),
+        ({"selection": 3}, "selection: Input should be a valid dictionary or object to extract fields from (got 3)"),
+        ({"training": {"max_steps": 12, "eval_every": 4, "stop_at_step": 13}}, "training: training.stop_at_step must not exceed training.max_steps (got 13 > 12)"),
+        ({"gap_pruning": {"threshold": 0.25}}, "gap_pruning: replaced by stopping.gap"),
         ({"resources": {"workers": 0}}, "resources.workers: Input should be greater than or equal to 1 (got 0)"),
         ({"model": {"name": "./no/such/model"}}, "model: model folder does not exist (got './no/such/model')"),
         ({"name": "has spaces"}, "name: String should match pattern"),
@@ -103,10 +115,12 @@ def test_unreadable_yaml_and_directories(tmp_path):
 
 
 def test_set_overrides_any_field(sweep_factory):
-    spec = load_spec(sweep_factory(), ["search.num_trials=5", "gap_pruning.threshold=0.1",
+    spec = load_spec(sweep_factory(), ["search.num_trials=5", "stopping.gap.threshold=0.1",
+                                       "selection=one-se",
                                        "space.lora_r={type: choice, values: [8, 16]}"])
     assert spec.search.num_trials == 5
-    assert spec.gap_pruning.threshold == 0.1
+    assert spec.stopping.gap.threshold == 0.1 and spec.stopping.gap.patience == 2
+    assert spec.selection.criterion == "one-se"
     assert spec.space["lora_r"].values == [8, 16]
 
 
@@ -140,3 +154,11 @@ def test_validate_command_exit_codes(sweep_factory, capsys):
 def test_validate_command_set(sweep_factory, capsys):
     assert main(["validate", str(sweep_factory()), "--set", "search.num_trials=-1"]) == 2
     assert "search.num_trials" in capsys.readouterr().err
+
+
+def test_defaults_stop_overfitting_and_non_learning_trials_and_choose_by_objective(sweep_factory):
+    raw = yaml.safe_load(sweep_factory().read_text())
+    del raw["stopping"]
+    spec = validate_spec(raw)
+    assert [rule.kind for rule in spec.stopping.rules()] == ["not-learning", "gap"]
+    assert spec.selection.criterion == "objective"

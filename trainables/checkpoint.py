@@ -1,10 +1,12 @@
 """What a trial saves at every evaluation: the LoRA adapter (with the classification head), the
-tokenizer, the metrics of that step, a probe (the logits on a few fixed texts, so that an
+metrics of that step, a probe (the logits on a few fixed texts, so that an
 exported bundle can prove it predicts what the trial's model did at that step), and the
-DeepSpeed state a resumed trial continues from. Ray keeps two per trial: the best by the
-objective and the latest.
+DeepSpeed state a resumed trial continues from. The exportable part of each (everything but the
+DeepSpeed state) is a candidate for what the sweep hands on and is kept for every evaluation
+(``trainables/entry.py`` publishes it); Ray keeps only the latest whole checkpoint, for resume.
 
-File names are plain constants: the driver side reads them without importing DeepSpeed.
+File names live in ``trainables/reporting.py``: the driver side reads them without importing
+torch or DeepSpeed.
 """
 
 from __future__ import annotations
@@ -16,14 +18,12 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from trainables.reporting import PROBE_FILE, STATE_DIR, TRAINER_STATE_FILE, TRIAL_METRICS_FILE
+
 if TYPE_CHECKING:
     from deepspeed import DeepSpeedEngine
 
-TRIAL_METRICS_FILE = "trial_metrics.json"
-PROBE_FILE = "probe.json"
 PROBE_SIZE = 4
-TRAINER_STATE_FILE = "trainer_state.json"
-STATE_DIR = "deepspeed"
 STATE_TAG = "state"
 
 
@@ -42,13 +42,14 @@ def probe_logits(engine: DeepSpeedEngine, tokenizer, texts: list[str], max_lengt
     return logits
 
 
-def save_checkpoint(engine: DeepSpeedEngine, tokenizer, metrics: dict, probe: dict,
+def save_checkpoint(engine: DeepSpeedEngine, metrics: dict, probe: dict,
                     trainer_state: dict, rank: int, zero_stage: int) -> str:
     """Write this step's checkpoint into a new folder on every rank and return it.
 
-    Rank 0 writes the adapter (with the head), tokenizer, metrics and probe, the files an
-    export needs; every rank writes its part of the DeepSpeed state (trainable weights,
-    optimizer, schedule; the frozen base is left out) that a resumed trial starts from.
+    Rank 0 writes the adapter (with the head), metrics and probe, the files an export needs
+    (the tokenizer is the base model's, written by the export); every rank writes its part of
+    the DeepSpeed state (trainable weights, optimizer, schedule; the frozen base is left out)
+    that a resumed trial starts from.
     """
     # Under ZeRO-3 the weights are partitioned: every rank takes part in gathering them.
     state_dict = engine._zero3_consolidated_16bit_state_dict() if zero_stage == 3 else None
@@ -57,7 +58,6 @@ def save_checkpoint(engine: DeepSpeedEngine, tokenizer, metrics: dict, probe: di
                            exclude_frozen_parameters=True)
     if rank == 0:
         engine.module.save_pretrained(folder, state_dict=state_dict)
-        tokenizer.save_pretrained(folder)
         for name, content in ((TRIAL_METRICS_FILE, metrics), (PROBE_FILE, probe),
                               (TRAINER_STATE_FILE, trainer_state)):
             with open(os.path.join(folder, name), "w") as handle:

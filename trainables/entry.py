@@ -8,6 +8,7 @@ here (the Ray Train V2 way) and forwards rank 0's reports to Tune.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import shutil
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from trainables.candidates import CandidateStore, store_of_this_trial
 from trainables.settings import Hyperparameters, TrialSettings
 
 
@@ -45,9 +47,11 @@ def _with_node(metrics: dict) -> dict:
     return {**metrics, "node_id": ray.get_runtime_context().get_node_id()}
 
 
-def _report_to_tune(metrics: dict, checkpoint_dir: str | None) -> None:
+def _report_to_tune(store: CandidateStore, metrics: dict, checkpoint_dir: str | None) -> None:
     from ray import tune
 
+    if checkpoint_dir:
+        store.publish(checkpoint_dir, metrics["step"])
     metrics = _with_node(metrics)
     checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
     tune.report(metrics, checkpoint=checkpoint)
@@ -55,9 +59,11 @@ def _report_to_tune(metrics: dict, checkpoint_dir: str | None) -> None:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)  # Ray has copied it to storage
 
 
-def _report_to_train(metrics: dict, checkpoint_dir: str | None) -> None:
+def _report_to_train(store: CandidateStore, metrics: dict, checkpoint_dir: str | None) -> None:
     import ray.train
 
+    if checkpoint_dir:
+        store.publish(checkpoint_dir, metrics["step"])
     metrics = _with_node(metrics)
     checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
     ray.train.report(metrics, checkpoint=checkpoint)
@@ -87,7 +93,8 @@ def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings,
     use_gpu = settings.gpus_per_worker > 0 and torch.cuda.is_available()
     init_single_process_group("nccl" if use_gpu else "gloo")
     try:
-        _resumed(tune.get_checkpoint, hp, settings, _report_to_tune, started_at)
+        _resumed(tune.get_checkpoint, hp, settings,
+                 functools.partial(_report_to_tune, store_of_this_trial()), started_at)
     finally:
         dist.destroy_process_group()
 
@@ -97,7 +104,8 @@ def _train_worker(loop_config: dict) -> None:
     import ray.train
 
     _resumed(ray.train.get_checkpoint, Hyperparameters(**loop_config["hyperparameters"]),
-             TrialSettings(**loop_config["settings"]), _report_to_train)
+             TrialSettings(**loop_config["settings"]),
+             functools.partial(_report_to_train, loop_config["candidates"]))
 
 
 def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> None:
@@ -117,6 +125,7 @@ def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> No
         train_loop_config={
             "hyperparameters": hp.model_dump(),
             "settings": settings.model_dump(),
+            "candidates": store_of_this_trial(),
         },
         torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
         scaling_config=ray.train.ScalingConfig(
@@ -132,11 +141,8 @@ def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> No
             storage_path=storage.trial_fs_path,
             storage_filesystem=storage.storage_filesystem,
             callbacks=[TuneReportCallback()],
-            checkpoint_config=ray.train.CheckpointConfig(
-                num_to_keep=1,
-                checkpoint_score_attribute=settings.objective_metric,
-                checkpoint_score_order=settings.objective_mode,
-            ),
+            # The latest, for resume; every step's candidate is kept apart (see candidates.py).
+            checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
         ),
     )
     trainer.fit()
@@ -150,10 +156,10 @@ def _report_outcome(outcome: str, reason: str, settings: TrialSettings) -> None:
     """
     from ray import tune
 
-    from trainables.metrics import REPORTED_METRICS
+    from trainables.reporting import OUTCOME, OUTCOME_REASON, REPORTED_METRICS
 
     metrics = {name: math.nan for name in REPORTED_METRICS}
-    metrics.update(is_final=False, outcome=outcome, outcome_reason=reason)
+    metrics.update({"is_final": False, OUTCOME: outcome, OUTCOME_REASON: reason})
     metrics[settings.objective_metric] = math.nan
     tune.report(metrics)
 
@@ -170,6 +176,7 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
 
     started_at = time.time()  # before the heavy imports: start-up includes them
     from trainables.loop import Diverged
+    from trainables.reporting import OUTCOME_DIVERGED, OUTCOME_FAILED
 
     hp = Hyperparameters(**config)
     trial_settings = TrialSettings(**settings)
@@ -179,15 +186,15 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
         else:
             _train_with_worker_group(hp, trial_settings)
     except Diverged as error:
-        _report_outcome("diverged", str(error), trial_settings)
+        _report_outcome(OUTCOME_DIVERGED, str(error), trial_settings)
     except Exception as error:  # noqa: BLE001 - any error of the configuration ends the trial
         if "ActorDiedError" in type(error).__name__ or "NodeDied" in type(error).__name__:
             raise  # infrastructure: let Tune retry the trial from its checkpoint
         if Diverged.MESSAGE in str(error):  # a worker of a multi-worker trial diverged
-            _report_outcome("diverged", str(error).splitlines()[0], trial_settings)
+            _report_outcome(OUTCOME_DIVERGED, str(error).splitlines()[0], trial_settings)
             return
         trial_dir = tune.get_context().get_trial_dir()
         with open(os.path.join(trial_dir, "error.txt"), "w") as handle:
             handle.write(traceback.format_exc())
-        _report_outcome("failed", f"{type(error).__name__}: {error}".splitlines()[0],
+        _report_outcome(OUTCOME_FAILED, f"{type(error).__name__}: {error}".splitlines()[0],
                         trial_settings)

@@ -22,7 +22,6 @@ import torch.distributed as dist
 
 from trainables.checkpoint import (
     PROBE_SIZE,
-    TRIAL_METRICS_FILE,
     load_checkpoint,
     probe_logits,
     restore_trainable,
@@ -31,14 +30,14 @@ from trainables.checkpoint import (
 )
 from trainables.data import fixed_train_sample, load_splits, make_loader
 from trainables.ds_config import build_ds_config
-from trainables.metrics import TRAIN_LOSS_CURVE, evaluate, is_better
+from trainables.metrics import evaluate, is_better, label_prior_loss
 from trainables.model import apply_lora, load_base_model, load_tokenizer
+from trainables.reporting import TRAIN_LOSS_CURVE, TRIAL_METRICS_FILE
 from trainables.settings import Hyperparameters, TrialSettings
 
 # report(metrics, checkpoint_dir): every worker calls it at every evaluation with the same
 # metrics and its own checkpoint folder (rank 0's holds the adapter).
 Report = Callable[[dict, "str | None"], None]
-
 
 
 @dataclass(frozen=True)
@@ -71,12 +70,20 @@ def seed_everything(seed: int) -> None:
 
 
 def total_optimizer_steps(settings: TrialSettings, train_size: int, world_size: int) -> int:
-    """max_steps, or the optimizer steps that ``epochs`` passes over the training split take."""
+    """max_steps, or the optimizer steps that ``epochs`` passes over the training split take:
+    the length of the learning-rate schedule."""
     training = settings.training
     if training.max_steps is not None:
         return training.max_steps
     per_step = training.micro_batch_size * training.gradient_accumulation * world_size
     return max(1, math.ceil(training.epochs * train_size / per_step))
+
+
+def last_training_step(settings: TrialSettings, total_steps: int) -> int:
+    """Where training stops: the end of the schedule, or earlier for a recipe that names its
+    step (``training.stop_at_step``); the schedule is not shortened."""
+    stop_at = settings.training.stop_at_step
+    return min(total_steps, stop_at) if stop_at else total_steps
 
 
 def _endless(loader: torch.utils.data.DataLoader, skip: int = 0) -> Iterator[dict]:
@@ -136,6 +143,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
 
     # Data: the same splits on every worker; each worker trains and evaluates on its shard.
     splits = load_splits(data, seed=data.demo.seed)
+    num_labels = len(splits.label_names)
     tokenizer = load_tokenizer(settings.model)
     batch, length = training.micro_batch_size, data.max_length
     train_loader = make_loader(splits.train, tokenizer, batch, length, ctx.rank, ctx.world_size,
@@ -147,19 +155,23 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
         "val": make_loader(splits.validation, tokenizer, batch * 2, length, ctx.rank,
                            ctx.world_size, shuffle=False, seed=0),
     }
+    # What a model that learned nothing about the text scores: the "not learning" yardstick.
+    baseline_loss = label_prior_loss([label for _, label in splits.train],
+                                     [label for _, label in splits.validation])
     # The test split is touched once, at the very end, and only when asked (basin confirm).
     test_loader = (make_loader(splits.test, tokenizer, batch * 2, length, ctx.rank,
                                ctx.world_size, shuffle=False, seed=0)
-                   if settings.evaluate_test and splits.test else None)
+                   if settings.evaluate_test != "never" and splits.test else None)
     best_weights: dict | None = None
 
     probe_texts = [text for text, _ in splits.validation[:PROBE_SIZE]]
 
     # Model: pretrained base, frozen, with the trial's LoRA adapters and a trainable head.
-    model = apply_lora(load_base_model(settings.model, len(splits.label_names), hp,
+    model = apply_lora(load_base_model(settings.model, num_labels, hp,
                                        pad_token_id=tokenizer.pad_token_id),
                        settings.model, hp)
     total_steps = total_optimizer_steps(settings, len(splits.train), ctx.world_size)
+    last_step = last_training_step(settings, total_steps)
     ds_config = build_ds_config(training, settings.deepspeed, hp, total_steps, ctx.world_size,
                                 on_gpu=ctx.device.type == "cuda")
     if ctx.device.type == "cpu":
@@ -178,7 +190,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
     if resume_from is not None:
         state = load_checkpoint(engine, resume_from)
         best_value, best_step, done_steps = state["best_value"], state["best_step"], state["step"]
-        if done_steps >= total_steps:  # it had finished; only Tune had not heard the last word
+        if done_steps >= last_step:  # it had finished; only Tune had not heard the last word
             with open(os.path.join(resume_from, TRIAL_METRICS_FILE)) as handle:
                 metrics = json.load(handle)
             report(metrics, None)
@@ -191,7 +203,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
     clock = time.perf_counter()
     metrics: dict = {}
     engine.train()
-    for step in range(done_steps + 1, total_steps + 1):
+    for step in range(done_steps + 1, last_step + 1):
         step_losses = []
         for _ in range(training.gradient_accumulation):
             inputs = {key: value.to(ctx.device) for key, value in next(batches).items()}
@@ -206,25 +218,29 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
         running_losses += step_losses
         loss_curve.append([step, sum(step_losses) / len(step_losses)])
 
-        if step % training.eval_every != 0 and step != total_steps:
+        if step % training.eval_every != 0 and step != last_step:
             continue
         train_seconds = time.perf_counter() - clock
-        train_eval = evaluate(engine, eval_loaders["train_eval"], ctx.device)
-        val = evaluate(engine, eval_loaders["val"], ctx.device)
+        train_eval = evaluate(engine, eval_loaders["train_eval"], ctx.device, num_labels)
+        val = evaluate(engine, eval_loaders["val"], ctx.device, num_labels)
         metrics = {
             "step": step,
+            "total_steps": last_step,
             "epoch": step * batch * training.gradient_accumulation * ctx.world_size
             / len(splits.train),
             "train_loss": sum(running_losses) / len(running_losses),
             "train_eval_loss": train_eval["loss"],
             "train_eval_accuracy": train_eval["accuracy"],
             "val_loss": val["loss"],
+            "val_loss_se": val["loss_se"],
             "val_accuracy": val["accuracy"],
+            "val_distinct_predictions": val["distinct_predictions"],
+            "baseline_loss": baseline_loss,
             "gap": val["loss"] - train_eval["loss"],
             "learning_rate": engine.get_lr()[0],
             "samples_per_second": samples / train_seconds,
             "tokens_per_second": tokens / train_seconds,
-            "is_final": step == total_steps,
+            "is_final": step == last_step,
             "world_size": ctx.world_size,
             "startup_seconds": startup_seconds,
             # Wall-clock stamps (not Ray's whole-second `timestamp`) for slot-occupancy figures.
@@ -241,14 +257,15 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
         probe = {"texts": probe_texts, "label_names": splits.label_names,
                  "logits": probe_logits(engine, tokenizer, probe_texts, length, ctx.device)}
         trainer_state = {"step": step, "best_value": best_value, "best_step": best_step}
-        checkpoint = save_checkpoint(engine, tokenizer, metrics, probe, trainer_state, ctx.rank,
+        checkpoint = save_checkpoint(engine, metrics, probe, trainer_state, ctx.rank,
                                      settings.deepspeed.zero_stage)
-        if improved and test_loader is not None:
+        if improved and test_loader is not None and settings.evaluate_test == "best_step":
             best_weights = snapshot_trainable(engine.module)
-        if test_loader is not None and step == total_steps and best_weights is not None:
-            # Evaluate the weights of the best step, the ones an export would ship.
-            restore_trainable(engine.module, best_weights)
-            test = evaluate(engine, test_loader, ctx.device)
+        if test_loader is not None and step == last_step:
+            # The weights a recipe hands on: the best step's, or those at the step it names.
+            if best_weights is not None:
+                restore_trainable(engine.module, best_weights)
+            test = evaluate(engine, test_loader, ctx.device, num_labels)
             metrics["test_loss"], metrics["test_accuracy"] = test["loss"], test["accuracy"]
         report(metrics, checkpoint)
         running_losses, loss_curve, samples, tokens = [], [], 0, 0

@@ -1,51 +1,18 @@
-"""What a trial measures at every evaluation, and the names it reports them under.
+"""What a trial measures at every evaluation.
 
-The names are plain strings so that ``search/`` can refer to them without importing torch.
+The names it reports them under live in ``trainables/reporting.py`` (no torch), so that
+``search/`` can refer to them without importing torch.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any, Iterable
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-
-# Reported at every evaluation. `train_eval_loss` is the loss on a fixed training sample in eval
-# mode, measured exactly like `val_loss`; `gap` is their difference. `train_loss` is the running
-# loss of the optimizer steps since the previous evaluation (under dropout), for the curves only.
-REPORTED_METRICS: tuple[str, ...] = (
-    "step",
-    "epoch",
-    "train_loss",
-    "train_eval_loss",
-    "train_eval_accuracy",
-    "val_loss",
-    "val_accuracy",
-    "gap",
-    "learning_rate",
-    "samples_per_second",
-    "tokens_per_second",
-    "best_objective",
-    "best_step",
-    "is_final",
-    "world_size",
-    "startup_seconds",
-)
-
-# Also in every report: this worker's running loss at each optimizer step since the previous
-# evaluation, as [step, loss] pairs, so trackers can draw the training curve step by step.
-TRAIN_LOSS_CURVE = "train_loss_curve"
-
-# Metrics a user may optimise: each is reported at every evaluation with a meaningful direction.
-OBJECTIVE_METRICS: tuple[str, ...] = (
-    "val_loss",
-    "val_accuracy",
-    "gap",
-    "train_eval_loss",
-    "train_eval_accuracy",
-)
 
 
 def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
@@ -57,28 +24,55 @@ def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
 
 
 @torch.no_grad()
-def evaluate(model: Any, batches: Iterable[dict[str, torch.Tensor]], device: torch.device) -> dict:
-    """Mean cross-entropy and accuracy over every worker's shard, in eval mode (no dropout).
+def evaluate(model: Any, batches: Iterable[dict[str, torch.Tensor]], device: torch.device,
+             num_labels: int) -> dict:
+    """Mean cross-entropy, its standard error, accuracy and the number of distinct predicted
+    classes over every worker's shard, in eval mode (no dropout).
 
-    Each worker sums over its shard; the sums are all-reduced so every worker returns the
-    same numbers, computed over the whole split.
+    Each worker sums over its shard (losses, squared losses, hits, predictions per class); the
+    sums are all-reduced so every worker returns the same numbers, computed over the whole split.
+    The standard error is that of a mean of per-example losses: sd / sqrt(n).
     """
     was_training = model.training
     model.eval()
-    loss_sum, correct, count = 0.0, 0.0, 0.0
+    loss_sum, square_sum, correct, count = 0.0, 0.0, 0.0, 0.0
+    predicted = torch.zeros(num_labels, dtype=torch.float64)
     for batch in batches:
         batch = {key: value.to(device) for key, value in batch.items()}
         labels = batch.pop("labels")
         logits = model(**batch).logits.float()
-        loss_sum += F.cross_entropy(logits, labels, reduction="sum").item()
-        correct += (logits.argmax(dim=-1) == labels).sum().item()
+        losses = F.cross_entropy(logits, labels, reduction="none").double()
+        loss_sum += losses.sum().item()
+        square_sum += losses.square().sum().item()
+        guesses = logits.argmax(dim=-1)
+        correct += (guesses == labels).sum().item()
         count += labels.numel()
-    loss_sum, correct, count = all_reduce_sum([loss_sum, correct, count], device)
+        predicted += torch.bincount(guesses.cpu(), minlength=num_labels).double()
+    totals = all_reduce_sum([loss_sum, square_sum, correct, count, *predicted.tolist()], device)
+    loss_sum, square_sum, correct, count = totals[:4]
     if was_training:
         model.train()
     if count == 0:
-        return {"loss": math.nan, "accuracy": math.nan}
-    return {"loss": loss_sum / count, "accuracy": correct / count}
+        return {"loss": math.nan, "loss_se": math.nan, "accuracy": math.nan,
+                "distinct_predictions": 0}
+    mean = loss_sum / count
+    variance = max(0.0, square_sum / count - mean * mean) * count / max(1.0, count - 1)
+    return {"loss": mean, "loss_se": math.sqrt(variance / count), "accuracy": correct / count,
+            "distinct_predictions": sum(1 for n in totals[4:] if n > 0)}
+
+
+def label_prior_loss(train_labels: Iterable[int], eval_labels: Iterable[int]) -> float:
+    """The cross-entropy on ``eval_labels`` of a constant predictor that outputs the training
+    labels' frequencies: the loss a model reaches by learning nothing about the text."""
+    counts = Counter(train_labels)
+    total = sum(counts.values())
+    labels = list(eval_labels)
+    if not labels or not total:
+        return math.nan
+    # A class never seen in training gets no probability; the loss of such an example is
+    # infinite for the constant predictor, which is what it deserves.
+    return -sum(math.log(counts[label] / total) if counts[label] else -math.inf
+                for label in labels) / len(labels)
 
 
 def is_better(value: float, best: float | None, mode: str) -> bool:

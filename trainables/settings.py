@@ -95,6 +95,12 @@ class TrainingSettings(Strict):
     threads_per_worker: int | None = Field(
         None, gt=0, description="torch threads per worker; default: the worker's CPUs."
     )
+    # A recipe handed on by a sweep (best.yaml, an export's config.yaml) trains the chosen
+    # configuration to the chosen step: the learning-rate schedule still spans max_steps (or
+    # epochs), as it did in the sweep, so the weights at that step are the same.
+    stop_at_step: int | None = Field(
+        None, gt=0, description="Stop training at this step; the schedule still spans the "
+        "whole budget.")
 
     @model_validator(mode="after")
     def _one_length(self) -> TrainingSettings:
@@ -102,6 +108,9 @@ class TrainingSettings(Strict):
             self.max_steps = 100
         if self.max_steps is not None and self.epochs is not None:
             raise ValueError("set training.max_steps or training.epochs, not both")
+        if self.stop_at_step and self.max_steps and self.stop_at_step > self.max_steps:
+            raise ValueError(f"training.stop_at_step must not exceed training.max_steps "
+                             f"(got {self.stop_at_step} > {self.max_steps})")
         return self
 
 
@@ -141,5 +150,7 @@ class TrialSettings(Strict):
     gpus_per_worker: float = 0
     cpus_per_worker: float = 1
     placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
-    evaluate_test: bool = Field(
-        False, description="Evaluate the best step's weights on the test split once, at the end.")
+    evaluate_test: Literal["never", "best_step", "last_step"] = Field(
+        "never", description="Evaluate the weights of the best (or the last) step on the test "
+        "split once, at the end.")
+

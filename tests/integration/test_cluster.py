@@ -103,4 +103,4 @@ def test_sweep_on_a_two_node_cluster_uses_both_nodes_and_spans_a_trial_across_th
     run = _basin_run(spread, two_node_cluster, tmp_path)
     (rows,) = _reports(run["run_dir"])
     assert {row["world_size"] for row in rows} == {2}
-    assert run["results"]["trials"][0]["status"] == "completed"
+    assert run["results"]["trials"][0]["outcome"]["status"] == "completed"

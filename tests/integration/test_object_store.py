@@ -71,16 +71,21 @@ def test_the_bucket_holds_the_whole_run_directory(bucket_sweep):
         assert any(f.startswith("wandb/offline-run-") for f in files), name
         assert not any("optuna.journal" in f for f in files)  # the study is in PostgreSQL
         results = json.loads(store_read(run["remote"], "results.json"))
-        assert {t["status"] for t in results["trials"]} == {"completed"}
+        assert {t["outcome"]["status"] for t in results["trials"]} == {"completed"}
         for trial in results["trials"]:
-            # Each trial's best checkpoint is in the bucket, adapter included.
-            assert trial["checkpoint"].startswith(store.without_query(run["remote"]))
-            relative = store.without_query(trial["checkpoint"])[
-                len(store.without_query(run["remote"])) + 1:]
-            assert f"{relative}/adapter_model.safetensors" in files, (name, relative)
+            # Every evaluation's candidate is in the bucket, adapter included.
+            assert [int(step) for step in trial["checkpoints"]] == \
+                [e["step"] for e in trial["evaluations"]]
+            for where in trial["checkpoints"].values():
+                assert where.startswith(store.without_query(run["remote"]))
+                relative = store.without_query(where)[len(store.without_query(run["remote"])) + 1:]
+                assert f"{relative}/adapter_model.safetensors" in files, (name, relative)
     two = json.loads(store_read(bucket_sweep["runs"]["two-workers"]["remote"], "results.json"))
-    # Ray Train's checkpoints (a two-worker trial) are in the trial's folder in the bucket.
-    assert "/train/checkpoint_" in two["trials"][0]["checkpoint"]
+    # A two-worker trial's candidates and Ray Train's resume checkpoint are in its folder.
+    trial_folder = next(iter(two["trials"][0]["checkpoints"].values())).rsplit("/candidates/")[0]
+    relative = store.without_query(trial_folder)[len(store.without_query(
+        bucket_sweep["runs"]["two-workers"]["remote"])) + 1:]
+    assert any(f.startswith(f"{relative}/train/checkpoint_") for f in files)
 
 
 def store_read(remote: str, relative: str) -> str:
@@ -191,11 +196,11 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
     errors = {f.split("/")[0]: store_read(remote, f) for f in _stored(remote)
               if f.endswith("error.txt")}
     for trial in results["trials"]:
-        if trial["status"] != "completed":
-            assert trial["status"] == "failed", trial
+        if trial["outcome"]["status"] != "completed":
+            assert trial["outcome"]["status"] == "failed", trial
             (error,) = [text for folder, text in errors.items() if trial["trial_id"] in folder]
             assert "does not exist on storage anymore" in error, error[-2000:]
-    assert sum(t["status"] == "completed" for t in results["trials"]) >= 5
+    assert sum(t["outcome"]["status"] == "completed" for t in results["trials"]) >= 5
     study = optuna.load_study(study_name="killed", storage=postgres_url)
     told = [t.user_attrs[RAY_TRIAL_ATTR] for t in study.trials
             if t.user_attrs.get(STATUS_ATTR) != "orphaned"]

@@ -79,7 +79,7 @@ def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_fac
     study_ids = [t.user_attrs[RAY_TRIAL_ATTR] for t in run.study().trials
                  if t.user_attrs.get(STATUS_ATTR) != "orphaned"]
     assert sorted(study_ids) == sorted(ids)  # once in the study too, none lost
-    assert all(t["status"] in ("completed", "pruned") for t in results["trials"])
+    assert all(t["outcome"]["status"] == "completed" for t in results["trials"])
     # Trials told before the kill were not trained again: their reports are untouched
     # (a trial told in the last moment may have its final report repeated, never new steps).
     folders = run.trial_folders()
@@ -96,8 +96,11 @@ def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_fac
         assert steps[-1] == 40 and steps == sorted(steps), (trial_id, last_step, steps)
         assert len(steps) - len(set(steps)) <= 1, (trial_id, last_step, steps)
         assert [r["step"] for r in RunDir.history(folders[trial_id])] == sorted(set(steps))
-    for folder in folders.values():
-        assert len(list(folder.glob("checkpoint_*"))) <= 2
+    # Every evaluation keeps its candidate; Ray keeps one resume checkpoint per trial.
+    for trial_id, folder in folders.items():
+        steps = [r["step"] for r in RunDir.history(folder)]
+        assert sorted(run.checkpoints(folder)) == steps, trial_id
+        assert len(list(folder.glob("checkpoint_*"))) == 1, trial_id
 
 
 def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(sweep_factory, tmp_path):
@@ -127,17 +130,22 @@ def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_comple
     assert main(["run", str(sweep), "--quiet"]) == 0
     run = RunDir(next((tmp_path / "runs").iterdir()))
     results = json.loads((run.path / "results.json").read_text())
-    by_label = {t["status_label"]: t for t in results["trials"]}
-    assert set(by_label) == {"completed", "pruned: diverged", "failed"}
-    assert "non-finite training loss" in by_label["pruned: diverged"]["reason"]
-    assert "can't allocate memory" in by_label["failed"]["reason"]
-    assert by_label["failed"]["params"]["lora_r"] == 2**40
+    by_label = {t["label"]: t for t in results["trials"]}
+    assert set(by_label) == {"completed", "pruned: diverged", "failed: error"}
+    assert "non-finite training loss" in by_label["pruned: diverged"]["outcome"]["reason"]
+    assert "can't allocate memory" in by_label["failed: error"]["outcome"]["reason"]
+    assert by_label["failed: error"]["params"]["lora_r"] == 2**40
     told = run.optuna_trials()
-    assert told[by_label["failed"]["trial_id"]].state == TrialState.FAIL
+    assert told[by_label["failed: error"]["trial_id"]].state == TrialState.FAIL
     assert told[by_label["pruned: diverged"]["trial_id"]].state == TrialState.PRUNED
     assert told[by_label["completed"]["trial_id"]].state == TrialState.COMPLETE
-    folder = run.trial_folders()[by_label["failed"]["trial_id"]]
+    folder = run.trial_folders()[by_label["failed: error"]["trial_id"]]
     assert "Traceback" in (folder / "error.txt").read_text()
+    # Neither is ever handed on: the choice is the healthy trial's.
+    assert results["best_trial"] == by_label["completed"]["trial_id"]
+    excluded = results["choice"]["excluded"]
+    assert excluded["diverged"] == [by_label["pruned: diverged"]["trial_id"]]
+    assert excluded["error"] == [by_label["failed: error"]["trial_id"]]
 
 
 def test_a_trial_whose_process_dies_is_restarted_from_its_latest_checkpoint(sweep_factory,
@@ -163,7 +171,7 @@ def test_a_trial_whose_process_dies_is_restarted_from_its_latest_checkpoint(swee
     assert killed, "the trial process was found and killed"
     run = the_run(tmp_path)
     (trial,) = json.loads((run.path / "results.json").read_text())["trials"]
-    assert trial["status"] == "completed" and trial["last_step"] == 40
+    assert trial["outcome"]["status"] == "completed" and trial["evaluations"][-1]["step"] == 40
     (folder,) = run.trial_folders().values()
     steps = [json.loads(line)["step"] for line in (folder / "result.json").read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] == 40  # went on from a checkpoint, not step 4

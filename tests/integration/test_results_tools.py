@@ -16,6 +16,8 @@ import ray
 
 from search.cli import main
 from search.rundir import RunDir
+from search.searcher import STATUS_ATTR
+from search.spec import load_spec
 
 pytestmark = pytest.mark.integration
 
@@ -51,15 +53,26 @@ def test_plots_are_written_and_not_blank(finished_sweep):
         assert pixels.shape[0] > 300 and pixels.std() > 0.05, name  # drawn on, not blank
 
 
-def test_best_ranks_by_objective_and_filters_by_gap(finished_sweep, capsys):
+def test_best_names_the_chosen_checkpoint_ranks_trials_and_filters_by_gap(finished_sweep,
+                                                                         capsys):
     assert main(["best", str(finished_sweep), "--top", "2"]) == 0
     output = capsys.readouterr().out
     results = json.loads((finished_sweep / "results.json").read_text())
     ranked = [t["trial_id"] for t in results["trials"]]
-    assert ranked[0] in output and ranked[1] in output and ranked[2] not in output
-    assert output.index(ranked[0]) < output.index(ranked[1])
-    assert main(["best", str(finished_sweep), "--within-gap-limit"]) == 0
-    assert "last gap within 0.3" in capsys.readouterr().out
+    assert ranked[0] == results["best_trial"]
+    assert f"chosen: trial {ranked[0]} at step {results['best_step']}" in output
+    assert "why: objective: the best val_loss" in output
+    table = output[output.index("┏"):]
+    assert ranked[0] in table and ranked[1] in table and ranked[2] not in table
+    assert table.index(ranked[0]) < table.index(ranked[1])
+    # Only candidates whose gap is within the limit (the sweep has no gap rule: give one).
+    assert main(["best", str(finished_sweep), "--within-gap-limit", "0.3"]) == 0
+    output = capsys.readouterr().out
+    assert "candidates with gap within 0.30" in output
+    chosen = next(line for line in output.splitlines() if line.startswith("chosen:"))
+    trial_id, step = chosen.split()[2], int(chosen.split()[5])
+    trial = next(t for t in results["trials"] if t["trial_id"] == trial_id)
+    assert next(e for e in trial["evaluations"] if e["step"] == step)["gap"] <= 0.3
 
 
 def test_export_bundle_loads_in_a_fresh_process_with_the_trials_predictions(
@@ -72,9 +85,9 @@ def test_export_bundle_loads_in_a_fresh_process_with_the_trials_predictions(
         assert (bundle / name).exists(), name
     metrics = json.loads((bundle / "metrics.json").read_text())
     results = json.loads((finished_sweep / "results.json").read_text())
-    assert metrics["trial"]["trial_id"] == results["best_trial"]
-    # The checkpoint is the best step's, not the last step's.
-    assert metrics["metrics_at_best_step"]["step"] == metrics["trial"]["best_step"]
+    assert metrics["chosen"]["trial_id"] == results["best_trial"]
+    # The checkpoint is the chosen step's, not the last step's.
+    assert metrics["metrics_at_step"]["step"] == metrics["chosen"]["step"] == results["best_step"]
     versions = json.loads((bundle / "versions.json").read_text())
     assert set(versions) >= {"torch", "transformers", "peft", "deepspeed", "ray", "optuna"}
 
@@ -103,17 +116,25 @@ def test_export_bundle_loads_in_a_fresh_process_with_the_trials_predictions(
             assert row == pytest.approx(expected, abs=1e-4), kind
 
 
-def test_exported_config_reruns_the_trial(finished_sweep, tmp_path):
+def test_the_exported_recipe_retrains_to_the_chosen_step_and_reproduces_its_val_loss(
+        finished_sweep, tmp_path):
     bundle = tmp_path / "bundle"
-    assert main(["export", str(finished_sweep), "--out", str(bundle)]) == 0
+    assert main(["export", str(finished_sweep), "--out", str(bundle), "--trial",
+                 json.loads((finished_sweep / "results.json").read_text())["trials"][1]
+                 ["trial_id"], "--step", "8"]) == 0
+    original = json.loads((bundle / "metrics.json").read_text())["chosen"]
+    assert original["step"] == 8
+    config = load_spec(bundle / "config.yaml")
+    assert config.training.stop_at_step == 8 and config.training.max_steps == 12
     again = tmp_path / "again"
     assert main(["run", str(bundle / "config.yaml"), "--quiet",
                  "--set", f"output_dir={again}"]) == 0
-    rerun = json.loads((only_run_dir(again) / "results.json").read_text())
-    original = json.loads((bundle / "metrics.json").read_text())["trial"]
-    assert rerun["trials"][0]["params"] == original["params"]
-    assert rerun["trials"][0]["best_objective"] == pytest.approx(original["best_objective"],
-                                                                 abs=1e-4)
+    (rerun,) = json.loads((only_run_dir(again) / "results.json").read_text())["trials"]
+    assert rerun["params"] == original["params"]
+    # Trained to step 8 of the 12-step schedule: the same weights, the same validation loss.
+    assert [e["step"] for e in rerun["evaluations"]] == [4, 8]
+    assert rerun["evaluations"][-1]["val_loss"] == pytest.approx(original["val_loss"], abs=1e-4)
+    assert rerun["outcome"]["status"] == "completed"
 
 
 def test_export_refuses_bad_requests(finished_sweep, tmp_path, capsys):
@@ -126,7 +147,9 @@ def test_export_refuses_bad_requests(finished_sweep, tmp_path, capsys):
     assert "not a basin run directory" in capsys.readouterr().err
 
 
-def test_confirm_two_configurations_with_two_seeds_ranks_by_mean(finished_sweep, capsys):
+def test_confirm_ranks_the_top_candidates_by_mean_and_export_ships_its_winner(
+        finished_sweep, tmp_path, capsys):
+    before = json.loads((finished_sweep / "results.json").read_text())
     assert main(["confirm", str(finished_sweep), "--top", "2", "--seeds", "2", "--quiet"]) == 0
     output = capsys.readouterr().out
     assert "before confirm" in output and "confirmed with 2 new seeds" in output
@@ -137,9 +160,22 @@ def test_confirm_two_configurations_with_two_seeds_ranks_by_mean(finished_sweep,
         assert entry["mean"] == pytest.approx(sum(entry["objectives"]) / 2)
         assert len(entry["test_accuracy"]) == 2  # the demo task has a test split
     assert confirmed[0]["mean"] <= confirmed[1]["mean"]  # objective val_loss, minimised
-    results = json.loads((finished_sweep / "results.json").read_text())
-    top_two = {t["trial_id"] for t in results["trials"][:2]}
-    assert {entry["trial_id"] for entry in confirmed} == top_two
+    # The two best candidates of the sweep's choice: each trial's best-ranked step first.
+    top = [(t["trial_id"], t["evaluations"]) for t in before["trials"][:2]]
+    assert {(e["trial_id"], e["step"]) for e in confirmed} <= {
+        (trial_id, row["step"]) for trial_id, rows in top for row in rows}
+    winner = (confirmed[0]["trial_id"], confirmed[0]["step"])
+    assert f"chosen: trial {winner[0]} at step {winner[1]}" in output
+    # From now on the confirmed winner is the choice: results.json, best.yaml and export.
+    after = json.loads((finished_sweep / "results.json").read_text())
+    assert (after["best_trial"], after["best_step"]) == winner
+    assert after["choice"]["why"].startswith("confirmed: the best mean val_loss")
+    assert load_spec(finished_sweep / "best.yaml").training.stop_at_step == winner[1]
+    bundle = tmp_path / "confirmed"
+    assert main(["export", str(finished_sweep), "--out", str(bundle), "--no-verify"]) == 0
+    assert "why: confirmed" in capsys.readouterr().out
+    shipped = json.loads((bundle / "metrics.json").read_text())["chosen"]
+    assert (shipped["trial_id"], shipped["step"]) == winner
 
 
 def test_status_and_best_on_a_half_finished_run(sweep_factory, tmp_path, capsys):
@@ -159,7 +195,7 @@ def test_status_and_best_on_a_half_finished_run(sweep_factory, tmp_path, capsys)
             runs = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
             if runs and (runs[0] / "optuna.journal").exists():
                 run = RunDir(runs[0])
-                states = [t.user_attrs.get("basin_status") for t in run.optuna_trials().values()]
+                states = [t.user_attrs.get(STATUS_ATTR) for t in run.optuna_trials().values()]
                 if "completed" in states and len(states) >= 2:
                     break
             time.sleep(1)
@@ -171,8 +207,9 @@ def test_status_and_best_on_a_half_finished_run(sweep_factory, tmp_path, capsys)
     assert main(["status", str(run.path)]) == 0
     output = capsys.readouterr().out
     assert "running (or interrupted)" in output
-    assert "4 requested, 1 finished (1 completed" in output
+    assert "4 requested, 1 finished (1 completed, 0 stopped, 0 pruned, 0 failed)" in output
     assert "1 running" in output and "2 not started" in output
     assert "best so far: trial" in output
     assert main(["best", str(run.path)]) == 0
-    assert "completed" in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert "completed" in output and "running" in output

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from search.cli import main
-from tests.conftest import flipped_validation_data
+from tests.conftest import overfitting_data
 from tests.wandb_runs import read_offline_runs
 
 pytestmark = pytest.mark.integration
@@ -16,15 +16,16 @@ pytestmark = pytest.mark.integration
 def test_offline_sweep_writes_one_run_per_trial_and_one_for_the_sweep(sweep_factory, tmp_path,
                                                                        capsys, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    # Validation labels are flipped: the trial with the high learning rate learns and is
-    # gap-pruned, the ones with the tiny learning rate barely move and complete.
+    # On these data a learner overfits (see tests/conftest.py): the trial with the high
+    # learning rate learns and is gap-stopped, the ones with the tiny one barely move and
+    # complete.
     sweep = sweep_factory(
-        data=flipped_validation_data(tmp_path),
-        training={"max_steps": 24, "eval_every": 4, "micro_batch_size": 8},
-        space={"learning_rate": {"type": "choice", "values": [0.02, 1e-5]}, "lora_r": 8},
-        # Optuna's random sampler with seed 0 draws 1e-5, 0.02, 1e-5: one learner, two idlers.
+        data=overfitting_data(tmp_path),
+        training={"max_steps": 40, "eval_every": 4, "micro_batch_size": 8},
+        space={"learning_rate": {"type": "choice", "values": [0.05, 1e-5]}, "lora_r": 8},
+        # Optuna's random sampler with seed 0 draws 1e-5, 0.05, 1e-5: one learner, two idlers.
         search={"num_trials": 3, "max_concurrent_trials": 2, "seed": 0, "sampler": "random"},
-        gap_pruning={"enabled": True, "threshold": 0.05, "patience": 2, "grace_steps": 0},
+        stopping={"gap": {"patience": 2}, "not_learning": None},
         tracking={"wandb": {"project": "basin-test", "mode": "online", "tags": ["ci"]}},
     )
     assert main(["run", str(sweep)]) in (0, 1)
@@ -47,31 +48,36 @@ def test_offline_sweep_writes_one_run_per_trial_and_one_for_the_sweep(sweep_fact
     for trial in results["trials"]:
         run = by_trial[trial["trial_id"]]
         assert run.group == run_dir.name
-        assert "ci" in run.tags and trial["status"] in run.tags
+        assert "ci" in run.tags
         assert run.config["hyperparameters"]["learning_rate"] == trial["params"]["learning_rate"]
-        assert run.config["sweep"]["training"]["max_steps"] == 24
+        assert run.config["sweep"]["training"]["max_steps"] == 40
+        last_step = trial["evaluations"][-1]["step"]
         evals = [row for row in run.history if "eval/val_loss" in row]
-        assert len(evals) == trial["last_step"] // 4
-        for name in ("eval/train_loss", "eval/gap", "eval/val_accuracy", "train/learning_rate",
-                     "perf/samples_per_second"):
+        assert len(evals) == last_step // 4
+        for name in ("eval/train_loss", "eval/gap", "eval/val_accuracy", "eval/val_loss_se",
+                     "train/learning_rate", "perf/samples_per_second"):
             assert name in evals[-1]
         losses = [row for row in run.history if "train/loss" in row]
-        assert [row["_step"] for row in losses] == list(range(1, trial["last_step"] + 1))
-        assert run.summary["final_status"] == trial["status"]
-        assert run.summary["best_step"] == trial["best_step"]
-        if trial["status_label"] == "pruned: gap":
-            assert run.summary["stop_reason"].startswith("gap ")
+        assert [row["_step"] for row in losses] == list(range(1, last_step + 1))
+        # The outcome's fields, the same as in results.json (and the ledger and the study).
+        outcome = trial["outcome"]
+        assert (run.summary["final_status"], run.summary["stop_kind"],
+                run.summary["stop_reason"], run.summary["stop_step"]) == (
+            outcome["status"], outcome["kind"], outcome["reason"], outcome["step"])
+        assert outcome["status"] in run.tags
 
-    assert any(t["status_label"] == "pruned: gap" for t in results["trials"])
+    assert {t["label"] for t in results["trials"]} == {"stopped: gap", "completed"}
     (sweep_run,) = sweep_runs
     assert sweep_run.summary["trials"] == 3
     assert sweep_run.summary["leaderboard/_type"] == "table-file"
     assert sweep_run.summary["leaderboard/nrows"] == 3
     assert sweep_run.summary["best_trial"] == results["best_trial"]
+    assert sweep_run.summary["best_step"] == results["best_step"]
+    assert sweep_run.summary["choice"] == results["choice"]["why"]
     (table_file,) = run_dir.glob("wandb/offline-run-*-sweep/files/media/table/*.table.json")
     table = json.loads(table_file.read_text())
     assert {row[0] for row in table["data"]} == set(by_trial)
-    assert "pruned: gap" in {row[table["columns"].index("status")] for row in table["data"]}
+    assert "stopped: gap" in {row[table["columns"].index("status")] for row in table["data"]}
 
 
 def test_two_worker_trial_produces_a_single_run(sweep_factory, tmp_path):

@@ -2,7 +2,7 @@
 
 The trial runs are written by the driver from rank 0's reports (only rank 0's report reaches
 Tune, so there is never a run per DeepSpeed worker). The driver is where a trial's fate is
-known: the gap stopper and the scheduler decide there, and an offline run cannot be reopened
+known: the stopping rules and the scheduler decide there, and an offline run cannot be reopened
 later to add why it stopped. W&B's system-metrics sampler is therefore off: it would measure the
 driver's machine, not the trial's.
 
@@ -16,14 +16,14 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from ray.tune import Callback
 from rich.console import Console
 
-from search.spec import WandbSpec
-from search.stops import StopLedger, trial_outcome
-from trainables.metrics import TRAIN_LOSS_CURVE
+from search.outcome import Outcome
+from search.trackers.base import SweepSummary, Tracker
+from trainables.reporting import OUTCOME, TRAIN_LOSS_CURVE
+from trainables.settings import Strict
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 EVAL_METRICS = {
     "train_eval_loss": "eval/train_loss",
     "val_loss": "eval/val_loss",
+    "val_loss_se": "eval/val_loss_se",
     "val_accuracy": "eval/val_accuracy",
     "train_eval_accuracy": "eval/train_accuracy",
     "gap": "eval/gap",
@@ -40,6 +41,15 @@ EVAL_METRICS = {
     "startup_seconds": "perf/startup_seconds",
     "epoch": "train/epoch",
 }
+
+
+class WandbSpec(Strict):
+    """The sweep file's ``tracking.wandb`` block."""
+
+    project: str = "basin"
+    entity: str | None = None
+    mode: Literal["online", "offline", "disabled"] = "offline"
+    tags: list[str] = []
 
 
 def run_id(group: str, suffix: str) -> str:
@@ -62,17 +72,16 @@ def sync_command(run_dir: Path) -> str:
     return f"wandb sync {run_dir / 'wandb'}/offline-run-*"
 
 
-class WandbTracker(Callback):
-    """A Tune callback that mirrors every trial into its own W&B run."""
+class WandbTracker(Tracker):
+    """Mirrors every trial into its own W&B run, and the sweep's summary into one more."""
 
     def __init__(self, settings: WandbSpec, run_dir: Path, group: str, fixed_config: dict,
-                 objective: str, ledger: StopLedger, console: Console | None = None):
+                 objective: str, console: Console | None = None):
         self.settings = settings
         self.run_dir = run_dir
         self.group = group
         self.fixed_config = fixed_config
         self.objective = objective
-        self.ledger = ledger
         self.console = console
         self.mode, notice = resolve_mode(settings.mode)
         self._runs: dict[str, Any] = {}
@@ -82,8 +91,6 @@ class WandbTracker(Callback):
     def __getstate__(self) -> dict:
         # Ray pickles callbacks with the experiment state; live runs and consoles stay behind.
         return {**self.__dict__, "_runs": {}, "console": None}
-
-    # -- helpers -------------------------------------------------------------------------
 
     def announce(self) -> None:
         """Say once where runs go and, when offline, how to upload them."""
@@ -142,30 +149,26 @@ class WandbTracker(Callback):
                                    "tracking turned off[/yellow]")
             self.mode = "disabled"
 
-    # -- Tune callback hooks --------------------------------------------------------------
+    # -- the tracker's events ---------------------------------------------------------------
 
-    def setup(self, **info: Any) -> None:
-        self.announce()
+    def trial_started(self, trial_id: str, config: dict[str, Any]) -> None:
+        self._guarded("init", self._start, trial_id, config)
 
-    def on_trial_start(self, iteration, trials, trial, **info) -> None:
-        self._guarded("init", self._start, trial)
-
-    def _start(self, trial: Any) -> None:
-        if trial.trial_id in self._runs:
+    def _start(self, trial_id: str, config: dict[str, Any]) -> None:
+        if trial_id in self._runs:
             return
-        self._runs[trial.trial_id] = self._init_or_go_offline(
-            id=run_id(self.group, trial.trial_id), name=f"trial-{trial.trial_id}",
+        self._runs[trial_id] = self._init_or_go_offline(
+            id=run_id(self.group, trial_id), name=f"trial-{trial_id}",
             job_type="trial", tags=list(self.settings.tags),
-            config={"hyperparameters": dict(trial.config), "sweep": self.fixed_config,
-                    "trial_id": trial.trial_id},
+            config={"hyperparameters": config, "sweep": self.fixed_config, "trial_id": trial_id},
         )
 
-    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
-        self._guarded("log", self._log, trial, result)
+    def trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        self._guarded("log", self._log, trial_id, result)
 
-    def _log(self, trial: Any, result: dict) -> None:
-        run = self._runs.get(trial.trial_id)
-        if run is None or "step" not in result or "outcome" in result:
+    def _log(self, trial_id: str, result: dict) -> None:
+        run = self._runs.get(trial_id)
+        if run is None or "step" not in result or OUTCOME in result:
             return
         step = int(result["step"])
         for curve_step, loss in result.get(TRAIN_LOSS_CURVE) or []:
@@ -177,52 +180,58 @@ class WandbTracker(Callback):
             row["train/loss"] = curve[-1][1]
         run.log(row, step=step)
 
-    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-        self._guarded("finish", self._finish, trial, False)
+    def trial_ended(self, trial_id: str, outcome: Outcome, last_result: dict[str, Any]) -> None:
+        self._guarded("finish", self._finish, trial_id, outcome, last_result)
 
-    def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self._guarded("finish", self._finish, trial, True)
-
-    def _finish(self, trial: Any, error: bool) -> None:
-        run = self._runs.pop(trial.trial_id, None)
+    def _finish(self, trial_id: str, outcome: Outcome, result: dict[str, Any]) -> None:
+        run = self._runs.pop(trial_id, None)
         if run is None:
             return
-        result = trial.last_result or {}
-        status, reason = trial_outcome(result, error, self.ledger.reason(trial.trial_id))
         run.summary.update({
             "best_objective": result.get("best_objective"),
             "objective": self.objective,
             "best_step": result.get("best_step"),
             "last_step": result.get("step"),
-            "final_status": status,
-            "stop_reason": reason,
+            # The outcome's fields, as in the stop ledger, the Optuna study and results.json.
+            "final_status": outcome.status,
+            "stop_kind": outcome.kind,
+            "stop_reason": outcome.reason,
+            "stop_step": outcome.step,
         })
-        run.tags = tuple(run.tags) + (status,)
-        run.finish(exit_code=1 if error else 0)
+        run.tags = tuple(run.tags) + (outcome.status,)
+        run.finish(exit_code=1 if outcome.status == "failed" else 0)
 
-    def on_experiment_end(self, trials, **info) -> None:
+    def close(self) -> None:
         for trial_id in list(self._runs):
             self._guarded("finish", self._runs.pop(trial_id).finish)
 
+    def closing_note(self) -> str | None:
+        if self.mode != "offline":
+            return None
+        return f"W&B runs are offline; upload them with: {sync_command(self.run_dir)}"
+
     # -- the sweep's own run --------------------------------------------------------------
 
-    def log_sweep(self, columns: list[str], rows: list[list[Any]], best: dict | None,
-                  plots: list[Path] = ()) -> None:
-        """The run of job type ``sweep``: the leaderboard table, the winner and any plots."""
-        self._guarded("sweep run", self._log_sweep, columns, rows, best, list(plots))
+    def sweep_ended(self, summary: SweepSummary) -> None:
+        """The run of job type ``sweep``: the leaderboard table, the choice and the plots."""
+        self._guarded("sweep run", self._log_sweep, summary)
 
-    def _log_sweep(self, columns: list[str], rows: list[list[Any]], best: dict | None,
-                   plots: list[Path]) -> None:
+    def _log_sweep(self, summary: SweepSummary) -> None:
         import wandb
 
         run = self._init_or_go_offline(id=run_id(self.group, "sweep"), name=self.group,
-                                       job_type="sweep",
-                         tags=list(self.settings.tags), config={"sweep": self.fixed_config})
-        payload: dict[str, Any] = {"leaderboard": wandb.Table(columns=columns, data=rows)}
-        payload.update({f"plots/{p.stem}": wandb.Image(str(p)) for p in plots})
+                                       job_type="sweep", tags=list(self.settings.tags),
+                                       config={"sweep": self.fixed_config})
+        payload: dict[str, Any] = {
+            "leaderboard": wandb.Table(columns=summary.columns, data=summary.rows)}
+        payload.update({f"plots/{p.stem}": wandb.Image(str(p)) for p in summary.plots})
         run.log(payload)
-        run.summary.update({"best_trial": best["trial_id"] if best else None,
-                            "best_config": best["params"] if best else None,
-                            "best_objective": best["best_objective"] if best else None,
-                            "trials": len(rows)})
+        chosen = summary.chosen or {}
+        run.summary.update({"best_trial": chosen.get("trial_id"),
+                            "best_step": chosen.get("step"),
+                            "best_config": chosen.get("params"),
+                            "best_objective": chosen.get("objective"),
+                            "best_checkpoint": chosen.get("checkpoint"),
+                            "choice": summary.why,
+                            "trials": len(summary.rows)})
         run.finish()

@@ -1,0 +1,104 @@
+"""The candidates a sweep may hand on: every (trial, evaluation step) that has a checkpoint.
+
+A stopped trial is not a lost trial: a trial that a rule or ASHA stopped keeps its checkpoints,
+and they compete with those of trials that trained their whole budget. Left out are trials
+that failed, diverged or never learned (their outcome is ``excluded``), and checkpoints that
+collapsed to one output (the same class predicted for every validation example).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from search.outcome import FAILED
+from trainables.reporting import finite
+
+if TYPE_CHECKING:
+    from search.records import TrialRecord
+
+COLLAPSED = "collapsed to one output"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One checkpoint: which trial and step, its hyperparameters and what was measured there.
+    ``score`` is the objective oriented so that lower is better."""
+
+    trial_id: str
+    step: int
+    params: dict[str, Any]
+    objective: float
+    score: float
+    val_loss: float | None
+    val_loss_se: float | None
+    train_loss: float | None
+    gap: float | None
+    checkpoint: str
+    trial_outcome: str
+
+    @property
+    def name(self) -> str:
+        return f"trial {self.trial_id} at step {self.step}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"trial_id": self.trial_id, "step": self.step, "params": self.params,
+                "objective": self.objective, "val_loss": self.val_loss,
+                "val_loss_se": self.val_loss_se, "train_loss": self.train_loss, "gap": self.gap,
+                "checkpoint": self.checkpoint, "trial_outcome": self.trial_outcome}
+
+
+@dataclass
+class Pool:
+    """The candidates, and which trials (by why) had none. ``fallback`` says why the pool holds
+    checkpoints that are normally left out (no other checkpoint existed)."""
+
+    candidates: list[Candidate]
+    excluded: dict[str, list[str]] = field(default_factory=dict)
+    fallback: str = ""
+
+
+def candidate_at(record: TrialRecord, row: dict, metric: str, mode: str) -> Candidate | None:
+    """The candidate of one evaluation of a trial; None without a checkpoint or objective."""
+    objective = finite(row.get(metric))
+    where = record.checkpoints.get(row["step"])
+    if objective is None or where is None:
+        return None
+    return Candidate(
+        trial_id=record.trial_id, step=row["step"], params=record.params, objective=objective,
+        score=objective if mode == "min" else -objective, val_loss=finite(row.get("val_loss")),
+        val_loss_se=finite(row.get("val_loss_se")),
+        train_loss=finite(row.get("train_eval_loss")), gap=finite(row.get("gap")),
+        checkpoint=where, trial_outcome=record.outcome.label)
+
+
+def gather(records: list[TrialRecord], metric: str, mode: str) -> Pool:
+    """Every eligible checkpoint of the sweep. When none is eligible but some trial saved a
+    checkpoint, the pool holds those of every trial that did not fail (``fallback`` says so):
+    basin always answers once a trial has reported an evaluation, and says how weak it is."""
+    eligible: list[Candidate] = []
+    others: list[Candidate] = []
+    excluded: dict[str, list[str]] = defaultdict(list)
+    for record in records:
+        found = [c for row in record.evaluations
+                 if (c := candidate_at(record, row, metric, mode)) is not None]
+        collapsed = {row["step"] for row in record.evaluations
+                     if row.get("val_distinct_predictions") == 1}
+        if record.outcome.excluded:
+            excluded[record.outcome.kind].append(record.trial_id)
+            if record.outcome.status != FAILED:
+                others += found
+            continue
+        kept = [c for c in found if c.step not in collapsed]
+        if found and not kept:
+            excluded[COLLAPSED].append(record.trial_id)
+        eligible += kept
+        others += [c for c in found if c.step in collapsed]
+    if eligible or not others:
+        return Pool(eligible, dict(excluded))
+    why = ", ".join(f"{kind}: {len(ids)}" for kind, ids in excluded.items())
+    return Pool(others, dict(excluded),
+                fallback=f"no eligible checkpoint ({why}); chosen among all checkpoints of "
+                         "trials that did not fail, which may be no better than a constant "
+                         "prediction")

@@ -1,0 +1,75 @@
+"""``choose``: rank every candidate checkpoint with the sweep's criterion and name the one handed
+on, or ``basin confirm``'s winner once it has re-trained the top candidates with new seeds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from search.selection.base import Criterion
+from search.selection.candidates import Candidate, Pool, gather
+
+if TYPE_CHECKING:
+    from search.records import TrialRecord
+
+
+@dataclass
+class Choice:
+    """The outcome of a selection: every candidate ranked, the one handed on and why, and which
+    trials had no candidate (by why)."""
+
+    ranked: list[Candidate]
+    chosen: Candidate | None
+    why: str
+    excluded: dict[str, list[str]] = field(default_factory=dict)
+    fallback: str = ""
+
+    def trial_order(self) -> list[str]:
+        """Trial ids in the order of their best-ranked candidate."""
+        return list(dict.fromkeys(c.trial_id for c in self.ranked))
+
+    def best_of(self, trial_id: str) -> Candidate | None:
+        """A trial's best-ranked candidate."""
+        return next((c for c in self.ranked if c.trial_id == trial_id), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"chosen": self.chosen.as_dict() if self.chosen else None, "why": self.why,
+                "candidates": len(self.ranked), "excluded": self.excluded,
+                "fallback": self.fallback or None}
+
+
+def read_confirmed(path: Path) -> list[dict]:
+    """``basin confirm``'s ranking (best first), or [] when it has not run."""
+    if not path.is_file():
+        return []
+    return [entry for entry in json.loads(path.read_text()) if entry.get("objectives")]
+
+
+def choose(records: list[TrialRecord], criterion: Criterion, metric: str, mode: str,
+           confirmed: list[dict] = (), keep: Callable[[Candidate], bool] | None = None
+           ) -> Choice:
+    """Rank every candidate checkpoint (those ``keep`` accepts) with ``criterion``; hand on the
+    first, or the winner of ``basin confirm`` when there is one (``confirmed``: its ranking,
+    best first)."""
+    pool: Pool = gather(records, metric, mode)
+    if keep is not None:
+        pool.candidates = [c for c in pool.candidates if keep(c)]
+    ranked = criterion.rank(pool.candidates)
+    if not ranked:
+        return Choice([], None, "no trial has saved a checkpoint yet", pool.excluded)
+    chosen, why = ranked[0], criterion.why(ranked[0], pool.candidates, metric)
+    if confirmed:
+        winner = confirmed[0]
+        found = next((c for c in ranked if (c.trial_id, c.step) ==
+                      (winner["trial_id"], winner["step"])), None)
+        if found is not None:
+            chosen = found
+            why = (f"confirmed: the best mean {metric} ({winner['mean']:.4f}, sd "
+                   f"{winner['spread']:.4f}) over {len(winner['objectives'])} new seeds of the "
+                   f"{len(confirmed)} candidates basin confirm re-trained")
+            ranked = [found] + [c for c in ranked if c is not found]
+    if pool.fallback:
+        why = f"{why}; note: {pool.fallback}"
+    return Choice(ranked, chosen, why, pool.excluded, pool.fallback)

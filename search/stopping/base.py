@@ -1,0 +1,82 @@
+"""What every stopping rule shares: the evaluations it reads and the decision it returns.
+
+A rule is a small, typed, self-validating settings model (its fields are the sweep file's
+``stopping.<name>`` block) with one method to implement, ``reason``: given a trial's
+evaluations so far, oldest first, it says why the trial must stop, or None to let it go on.
+Pure Python: no Ray. ``search/stopping/stopper.py`` runs the sweep's rules inside Ray Tune.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
+
+from search.outcome import PRUNED, STOPPED, Outcome
+from trainables.settings import Strict
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation of a trial. ``score`` is the objective oriented so that lower is better;
+    ``baseline_loss`` is the validation loss of a constant predictor (NaN when not reported)."""
+
+    step: int
+    val_loss: float
+    train_loss: float
+    objective: float
+    score: float
+    baseline_loss: float = math.nan
+    total_steps: int | None = None
+
+    @property
+    def gap(self) -> float:
+        return self.val_loss - self.train_loss
+
+    @classmethod
+    def from_result(cls, result: dict, objective: str = "val_loss",
+                    mode: str = "min") -> Evaluation:
+        """An evaluation from a trial's report (the metric names of ``trainables.reporting``)."""
+        value = _number(result.get(objective))
+        total = result.get("total_steps")
+        return cls(step=int(result["step"]), val_loss=_number(result.get("val_loss")),
+                   train_loss=_number(result.get("train_eval_loss")), objective=value,
+                   score=value if mode == "min" else -value,
+                   baseline_loss=_number(result.get("baseline_loss")),
+                   total_steps=int(total) if _number(total) == _number(total) else None)
+
+
+class StopRule(Strict):
+    """Base of every stopping rule. Subclasses set ``kind`` (how the outcome is labelled),
+    ``status`` (STOPPED: it stopped learning, Optuna hears its best objective as COMPLETE;
+    PRUNED: not worth more training) and ``excludes_trial`` (its checkpoints are never handed
+    on), and implement ``reason``."""
+
+    kind: ClassVar[str]
+    status: ClassVar[str] = STOPPED
+    excludes_trial: ClassVar[bool] = False
+
+    enabled: bool = True
+
+    def reason(self, history: Sequence[Evaluation]) -> str | None:
+        """Why the trial must stop after these evaluations (oldest first), or None."""
+        raise NotImplementedError
+
+    def decide(self, history: Sequence[Evaluation]) -> Outcome | None:
+        """The outcome this rule gives the trial now, or None to let it go on."""
+        if not self.enabled or not history:
+            return None
+        why = self.reason(history)
+        if why is None:
+            return None
+        return Outcome(self.status, self.kind, why, history[-1].step, self.excludes_trial)
+
+
+__all__ = ["Evaluation", "StopRule", "STOPPED", "PRUNED"]

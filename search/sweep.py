@@ -1,0 +1,196 @@
+"""A sweep's life in one place: start it, run its trials, resume it, finish it.
+
+``start`` refuses what cannot run (stores out of reach, trials no node can hold) before any
+trial starts and creates the run directory; ``run`` and ``resume`` drive Ray Tune (through
+``search/tuner.py``); ``finish`` reads the trials back, makes the choice and writes what the
+sweep hands on: results.json, best.yaml, the plots, the trackers' summaries, the uploads.
+The command line (``search/cli.py``) only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from search.location import LocationError
+from search.outcome import FINISHED
+from search.records import TrialRecord, collect_records
+from search.results import choice_of, leaderboard_rows, write_results
+from search.rundir import RunDir
+from search.selection.choice import Choice
+from search.spec import SpecError, SweepSpec, load_spec
+from search.stops import StopLedger
+from search.trackers import SweepSummary, Tracker, make_trackers
+
+
+def check_stores(spec: SweepSpec, source: str) -> None:
+    """Refuse a study database or an object store that cannot be reached, before Ray or any
+    trial starts."""
+    from search import location as store
+    from search.study_storage import check_reachable
+
+    problem = check_reachable(spec.search.storage)
+    if problem:
+        raise SpecError([f"{source}: search.storage: {problem}"])
+    if store.is_object_store(spec.output_dir):
+        try:
+            store.check_reachable(spec.output_dir)
+        except store.LocationError as error:
+            raise SpecError([f"{source}: output_dir: cannot reach it: {error}"]) from error
+
+
+def connect(spec: SweepSpec, address: str | None, source: str) -> None:
+    """Connect to (or start) Ray and refuse trials that no node of it could ever hold."""
+    from search.cluster import check_feasible
+    from search.tuner import start_ray
+
+    start_ray(address)
+    check_feasible(spec, source)
+
+
+def start(spec: SweepSpec, source: str, address: str | None = None) -> RunDir:
+    """Everything before the first trial: stores checked, Ray up, the run directory made."""
+    check_stores(spec, source)
+    connect(spec, address, source)
+    return RunDir.create(spec)
+
+
+def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = None
+        ) -> list[Tracker]:
+    """Run every trial of the sweep; returns its trackers (for ``finish``).
+
+    ``function`` is the Tune function each trial runs; benchmarks swap in a trivial one to
+    measure what basin adds around a trial.
+    """
+    from search.mirroring import RunDirUploader
+    from search.progress import ProgressPrinter
+    from search.searcher import HonestOptunaSearch, StudyRef
+    from search.space import split_space
+    from search.stopping.stopper import RuleStopper
+    from search.trackers.callback import TrackerCallback
+    from search.tuner import build_tuner, make_scheduler, make_trainable, start_ray
+    from trainables.entry import run_trial
+
+    start_ray()
+    ledger = StopLedger(run_dir.stops_file)
+    trackers = make_trackers(spec, run_dir, quiet)
+    distributions, constants = split_space(spec.space)
+    metric, mode = spec.objective.metric, spec.objective.mode
+    study_ref = StudyRef(
+        name=spec.name, run_dir=run_dir.path, storage_url=spec.search.storage,
+        sampler=spec.search.sampler, seed=spec.search.seed, num_trials=spec.search.num_trials,
+        direction="minimize" if mode == "min" else "maximize")
+    rules = spec.stopping.rules()
+    callbacks = [ProgressPrinter(metric, spec.search.num_trials, ledger, quiet=quiet),
+                 TrackerCallback(trackers, ledger)]
+    if run_dir.remote:
+        callbacks.append(RunDirUploader(run_dir))
+    tuner = build_tuner(
+        spec, run_dir, name=run_dir.path.name,
+        trainable=make_trainable(spec, function=function or run_trial),
+        num_samples=spec.search.num_trials,
+        search_alg=HonestOptunaSearch(study_ref, distributions, constants, ledger, metric, mode),
+        scheduler=make_scheduler(spec),
+        stopper=RuleStopper(rules, ledger, metric, mode) if rules else None,
+        callbacks=callbacks)
+    tuner.fit()
+    return trackers
+
+
+def reopen(where: str, sweep_file: str | None = None) -> RunDir:
+    """A run directory that can be resumed: it ran ``sweep_file`` (when given), has not
+    finished, and Ray saved its state."""
+    from ray import tune
+
+    run_dir = RunDir.open(where)
+    if sweep_file is not None:
+        _check_same_sweep(load_spec(sweep_file), run_dir.spec, sweep_file, run_dir.shown)
+    if run_dir.finished:
+        raise SpecError([f"{run_dir.shown}: this sweep has finished; nothing to resume"])
+    if not tune.Tuner.can_restore(run_dir.location):
+        raise SpecError([f"{run_dir.shown}: nothing to resume (Ray never saved this sweep's "
+                         "state)"])
+    return run_dir
+
+
+def _check_same_sweep(given: SweepSpec, recorded: SweepSpec, given_path: str,
+                      run_dir: str) -> None:
+    """Refuse to resume a run directory with a different sweep than the one it ran."""
+    ignore = {"output_dir"}
+    if given.model_dump(exclude=ignore) != recorded.model_dump(exclude=ignore):
+        changed = [key for key in type(given).model_fields if key not in ignore
+                   and getattr(given, key) != getattr(recorded, key)]
+        raise SpecError([f"{given_path}: {run_dir} belongs to a different sweep "
+                         f"({recorded.name!r}; differs in: {', '.join(changed)})"])
+
+
+def resume(run_dir: RunDir, quiet: bool = False) -> list[Tracker]:
+    """Continue a sweep whose driver stopped: finished trials stay, unfinished ones continue
+    from their latest checkpoint, new ones fill the sweep up to its number of trials. Ray
+    restores the searcher, the stopper and the callbacks it pickled with its state."""
+    from ray import tune
+
+    from search.tuner import make_trainable, start_ray
+
+    spec = run_dir.spec
+    start_ray()
+    tuner = tune.Tuner.restore(run_dir.location, trainable=make_trainable(spec),
+                               resume_unfinished=True, resume_errored=False,
+                               restart_errored=False)
+    tuner.fit()
+    return make_trackers(spec, run_dir, quiet)
+
+
+@dataclass
+class Finished:
+    """What ``finish`` found: every trial, the choice, and what was written."""
+
+    records: list[TrialRecord]
+    choice: Choice
+    ended: int
+    requested: int
+    plots: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.ended < self.requested
+
+
+def sync(run_dir: RunDir, download: bool = False) -> None:
+    """Upload what the driver wrote to an object-store run directory and, with ``download``,
+    then refresh its mirror with what Ray uploaded (both no-ops for a path)."""
+    try:
+        run_dir.push()  # first: a file pushed here is not downloaded back
+        if download:
+            run_dir.pull()
+    except LocationError as error:
+        raise SpecError([f"{run_dir.shown}: {error}"]) from error
+
+
+def finish(run_dir: RunDir, trackers: list[Tracker]) -> Finished:
+    """After the trials: read them back and choose; a sweep whose trials all ended writes
+    results.json, best.yaml and the plots, tells its trackers and uploads; an interrupted
+    one writes nothing (``basin resume`` continues it)."""
+    from search.plots import write_plots
+
+    spec = run_dir.spec
+    sync(run_dir, download=True)  # an object-store run: the trials' folders, as Ray left them
+    records = collect_records(run_dir)
+    choice = choice_of(run_dir, records)
+    ended = sum(r.outcome.status in FINISHED for r in records)
+    done = Finished(records, choice, ended, spec.search.num_trials)
+    if done.interrupted:
+        return done
+    write_results(run_dir, records, choice)
+    done.plots = write_plots(run_dir, records, choice)
+    columns, rows = leaderboard_rows(records, choice, spec)
+    summary = SweepSummary(columns, rows, choice.chosen.as_dict() if choice.chosen else None,
+                           choice.why, done.plots)
+    for tracker in trackers:
+        tracker.sweep_ended(summary)
+        if note := tracker.closing_note():
+            done.notes.append(note)
+    sync(run_dir)
+    return done

@@ -1,0 +1,29 @@
+"""Trackers: where every trial of a sweep is recorded as it runs (``base.py`` says what a tracker
+is; ``callback.py`` feeds them from Ray Tune). Today: Weights & Biases (``wandb.py``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from search.trackers.base import SweepSummary, Tracker
+from search.trackers.wandb import WandbTracker
+
+if TYPE_CHECKING:
+    from search.rundir import RunDir
+    from search.spec import SweepSpec
+
+
+def make_trackers(spec: SweepSpec, run: RunDir, quiet: bool = False) -> list[Tracker]:
+    """The trackers the sweep file switches on (W&B unless its mode is ``disabled``)."""
+    from search.console import make_console
+
+    fixed = spec.model_dump(mode="json", exclude={"space"})
+    trackers: list[Tracker] = []
+    if spec.tracking.wandb.mode != "disabled":
+        trackers.append(WandbTracker(spec.tracking.wandb, run.path, group=run.path.name,
+                                     fixed_config=fixed, objective=spec.objective.metric,
+                                     console=None if quiet else make_console()))
+    return trackers
+
+
+__all__ = ["SweepSummary", "Tracker", "WandbTracker", "make_trackers"]

@@ -1,0 +1,54 @@
+"""What a tracker is: somewhere every trial of a sweep is recorded as it runs, plus a summary of
+the sweep at its end. W&B is one (``wandb.py``); MLflow or TensorBoard would be another file
+beside it, with its settings model, and one field in ``TrackingSpec`` (``search/spec.py``).
+
+A tracker knows nothing of Ray: ``callback.py`` turns Tune's events into these calls, with each
+trial's ``Outcome`` (status, kind, reason, step) already decided. A tracker's trouble must
+never fail a sweep: implementations guard their own calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from search.outcome import Outcome
+
+
+@dataclass
+class SweepSummary:
+    """What a tracker records when the sweep ends: the leaderboard as data (one row per trial,
+    in the order of the choice), the chosen checkpoint and why, and the plots."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    chosen: dict[str, Any] | None
+    why: str
+    plots: list[Path] = field(default_factory=list)
+
+
+class Tracker:
+    """Base of every tracker; each method is a no-op unless a tracker needs it."""
+
+    def announce(self) -> None:
+        """Say once, when the sweep starts, where the records go."""
+
+    def trial_started(self, trial_id: str, config: dict[str, Any]) -> None:
+        """A trial began with these hyperparameters."""
+
+    def trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        """A trial reported an evaluation (the metric names of ``trainables.reporting``)."""
+
+    def trial_ended(self, trial_id: str, outcome: Outcome, last_result: dict[str, Any]) -> None:
+        """A trial ended; ``outcome`` says how."""
+
+    def sweep_ended(self, summary: SweepSummary) -> None:
+        """The sweep ended and its choice is made."""
+
+    def close(self) -> None:
+        """Finish whatever is still open (the sweep was interrupted)."""
+
+    def closing_note(self) -> str | None:
+        """One line for the user once the sweep is over (e.g. how to upload), or None."""
+        return None

@@ -1,0 +1,125 @@
+"""The one place where Ray Tune's Tuner, TuneConfig and RunConfig meet the trainable.
+
+``build_tuner`` serves a sweep (``search/sweep.py``) and ``basin confirm`` alike: the same
+resources, storage, checkpointing and failure handling for every trial basin runs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import ray
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
+
+from search.cluster import DRIVER_CPU
+from search.location import parent_of
+from search.rundir import RunDir
+from search.spec import SweepSpec, trial_settings
+from trainables.entry import run_trial
+
+REMOTE_SYNC_PERIOD_S = 30
+
+
+def start_ray(address: str | None = None) -> None:
+    """Connect to a Ray cluster (``address``, else ``RAY_ADDRESS``; ``auto`` finds a local
+    one), or start a quiet local instance."""
+    address = address or os.environ.get("RAY_ADDRESS")
+    # A latest-only checkpoint (num_to_keep=1) forces a state snapshot at each evaluation; on
+    # a small sweep that is cheap, and Ray's warning about it is noise.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    if ray.is_initialized():
+        return
+    # Worker output (DeepSpeed's banners, HF warnings) would drown basin's own progress lines.
+    ray.init(address=address, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
+
+
+def ray_storage(run: RunDir) -> str:
+    """Ray's ``storage_path`` for a run: the folder or bucket prefix that holds it."""
+    return parent_of(run.remote) if run.remote else str(run.path.parent)
+
+
+def make_scheduler(spec: SweepSpec) -> TrialScheduler:
+    """ASHA over optimizer steps (the trials report ``step``), or FIFO."""
+    if spec.scheduler.type == "fifo":
+        return FIFOScheduler()
+    return ASHAScheduler(
+        time_attr="step",
+        max_t=spec.training.max_steps,
+        grace_period=spec.scheduler.grace_period,
+        reduction_factor=spec.scheduler.reduction_factor,
+        brackets=spec.scheduler.brackets,
+    )
+
+
+def trial_resources(spec: SweepSpec) -> dict[str, float]:
+    """What Tune reserves for one trial's own process.
+
+    A one-worker trial trains in that process. A multi-worker trial's process only drives a
+    TorchTrainer whose workers reserve their own CPUs/GPUs, so it asks for a sliver of a CPU.
+    """
+    resources = spec.resources
+    if resources.workers == 1:
+        return {"cpu": resources.cpus_per_worker, "gpu": resources.gpus_per_worker}
+    return {"cpu": DRIVER_CPU}
+
+
+def max_concurrent_trials(spec: SweepSpec) -> int | None:
+    """The sweep's limit, or, for multi-worker trials, as many as the cluster's CPUs and GPUs
+    hold at once: their drivers reserve almost nothing, so without a limit Tune would start
+    more trials than there are workers and they would wait on each other forever."""
+    if spec.search.max_concurrent_trials or spec.resources.workers == 1:
+        return spec.search.max_concurrent_trials
+    total = ray.cluster_resources()
+    per_trial = {"CPU": spec.resources.workers * spec.resources.cpus_per_worker,
+                 "GPU": spec.resources.workers * spec.resources.gpus_per_worker}
+    fits = [int(total.get(name, 0) // need) for name, need in per_trial.items() if need > 0]
+    return max(1, min(fits))
+
+
+def make_trainable(spec: SweepSpec, evaluate_test: str = "never",
+                   function: Any = run_trial) -> Any:
+    """The Tune function with the sweep's fixed settings and per-trial resources attached."""
+    settings = trial_settings(spec).model_copy(update={"evaluate_test": evaluate_test})
+    return tune.with_resources(tune.with_parameters(function, settings=settings.model_dump()),
+                               trial_resources(spec))
+
+
+def build_tuner(spec: SweepSpec, run: RunDir, *, name: str, trainable: Any,
+                num_samples: int = 1, search_alg: Any = None,
+                scheduler: TrialScheduler | None = None, stopper: tune.Stopper | None = None,
+                param_space: dict | None = None, callbacks: list | None = None,
+                inside_run: bool = False) -> tune.Tuner:
+    """A Tuner whose experiment ``name`` is the run directory itself (a sweep), or a folder
+    inside it (``inside_run``: basin confirm), with the sweep's resources and concurrency;
+    a trial whose worker or node died restarts from its latest checkpoint."""
+    return tune.Tuner(
+        trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(
+            metric=spec.objective.metric,
+            mode=spec.objective.mode,
+            search_alg=search_alg,
+            scheduler=scheduler,
+            num_samples=num_samples,
+            max_concurrent_trials=max_concurrent_trials(spec),
+            reuse_actors=False,  # every trial gets a clean process (process group, DeepSpeed)
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=run.location if inside_run else ray_storage(run),
+            # In an object store, trial reports reach the bucket at this pace (Ray's default
+            # is 5 minutes), which is how fresh `basin status s3://...` can be.
+            sync_config=tune.SyncConfig(sync_period=REMOTE_SYNC_PERIOD_S),
+            stop=stopper,
+            # Ray keeps each trial's latest checkpoint, for resume (and snapshots its state at
+            # every one, so a resumed trial repeats no evaluation); every evaluation's
+            # candidate is kept apart by the trial (trainables/candidates.py).
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
+            callbacks=callbacks or [],
+            verbose=0,
+        ),
+    )

@@ -1,0 +1,87 @@
+"""The names a trial reports under and the files its checkpoints hold: plain strings, no torch.
+
+``search/`` reads these to refer to a trial's metrics and checkpoints without importing torch,
+DeepSpeed or transformers (``basin validate`` and ``basin best`` stay fast).
+"""
+
+from __future__ import annotations
+
+import math
+
+# Reported at every evaluation. `train_eval_loss` is the loss on a fixed training sample in eval
+# mode, measured exactly like `val_loss`; `gap` is their difference. `train_loss` is the running
+# loss of the optimizer steps since the previous evaluation (under dropout), for the curves only.
+# `val_loss_se` is the standard error of `val_loss` over the validation examples (the spread of
+# per-example losses / sqrt(n)); `baseline_loss` is the validation loss of a constant predictor
+# that outputs the training split's label frequencies; `val_distinct_predictions` is how many
+# different classes the model predicts on the validation split (1: it collapsed to one output).
+REPORTED_METRICS: tuple[str, ...] = (
+    "step",
+    "total_steps",
+    "epoch",
+    "train_loss",
+    "train_eval_loss",
+    "train_eval_accuracy",
+    "val_loss",
+    "val_loss_se",
+    "val_accuracy",
+    "val_distinct_predictions",
+    "baseline_loss",
+    "gap",
+    "learning_rate",
+    "samples_per_second",
+    "tokens_per_second",
+    "best_objective",
+    "best_step",
+    "is_final",
+    "world_size",
+    "startup_seconds",
+)
+
+# Also in every report: this worker's running loss at each optimizer step since the previous
+# evaluation, as [step, loss] pairs, so trackers can draw the training curve step by step.
+TRAIN_LOSS_CURVE = "train_loss_curve"
+
+# Metrics a user may optimise: each is reported at every evaluation with a meaningful direction.
+OBJECTIVE_METRICS: tuple[str, ...] = (
+    "val_loss",
+    "val_accuracy",
+    "gap",
+    "train_eval_loss",
+    "train_eval_accuracy",
+)
+
+# A trial that cannot go on ends with one last report naming what happened: OUTCOME is one of
+# OUTCOME_DIVERGED (the loss became NaN or infinite) or OUTCOME_FAILED (it raised).
+OUTCOME = "outcome"
+OUTCOME_REASON = "outcome_reason"
+OUTCOME_DIVERGED = "diverged"
+OUTCOME_FAILED = "failed"
+
+# Set on the last report of a finished test evaluation (basin confirm, benchmarks).
+TEST_METRICS: tuple[str, ...] = ("test_loss", "test_accuracy")
+
+# The files of a checkpoint folder.
+TRIAL_METRICS_FILE = "trial_metrics.json"
+PROBE_FILE = "probe.json"
+TRAINER_STATE_FILE = "trainer_state.json"
+STATE_DIR = "deepspeed"  # the DeepSpeed state a resumed trial continues from
+
+# Every evaluation's candidate (the exportable part of its checkpoint: the adapter with the head,
+# its metrics and probe, not the DeepSpeed state) is kept in the trial's folder under
+# candidates/step_<step>; Ray keeps only the trial's latest full checkpoint, for resume.
+CANDIDATES_FOLDER = "candidates"
+
+
+def candidate_name(step: int) -> str:
+    """The folder name of the candidate saved at ``step``."""
+    return f"step_{step:08d}"
+
+
+def finite(value: object) -> float | None:
+    """A reported value as a float, or None when it is missing or not a finite number."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
