@@ -18,6 +18,8 @@ BASELINES = ("random", "ray", "hf")
 # The criteria a user may pick; "completed only" is how basin chose before (a reference).
 OFFERED = ("objective", "one-se", "max-gap 0.25")
 REFERENCE_CRITERION = "objective"  # the simplest: it stays the default unless beaten
+# Test losses closer than this are one checkpoint scored twice (re-training is bitwise close).
+TIE = 1e-6
 
 
 def _scores(run: dict, choice: str | None) -> tuple[float | None, float | None]:
@@ -48,13 +50,19 @@ def _views(rows: list[dict], task: str) -> dict[str, list[tuple[dict, float | No
 
 
 def _wins(view: list, other: list | None) -> str:
-    """Seeds where this row's test loss is below the other's (both answered) / seeds compared."""
+    """Seeds where this row's test loss is below the other's (both answered) / seeds compared,
+    and how many tied: methods that share a seed often hand on the same checkpoint (TPE's
+    start-up trials are the random sampler's first draws)."""
     if not other:
         return "-"
     theirs = {run["seed"]: loss for run, loss, _ in other}
     pairs = [(loss, theirs.get(run["seed"])) for run, loss, _ in view]
     pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
-    return f"{sum(a < b for a, b in pairs)}/{len(pairs)}" if pairs else "-"
+    if not pairs:
+        return "-"
+    ties = sum(abs(a - b) < TIE for a, b in pairs)
+    wins = sum(a < b - TIE for a, b in pairs)
+    return f"{wins}/{len(pairs)}" + (f" ({ties} tied)" if ties else "")
 
 
 def summarise(rows: list[dict], task: str) -> str:

@@ -124,7 +124,7 @@ def _resume(args: argparse.Namespace, console: Console) -> int:
     from search import sweep
 
     run_dir = sweep.reopen(args.run_dir, args.sweep)
-    source = f"{run_dir.shown}/sweep.yaml"
+    source = run_dir.shown_file(run_dir.sweep_file)
     sweep.check_stores(run_dir.spec, source)
     sweep.connect(run_dir.spec, args.address, source)
     console.print(f"basin: resuming sweep [bold]{run_dir.spec.name}[/bold] in {run_dir.shown}")
@@ -152,7 +152,7 @@ def _finish(run_dir, trackers, started: float, console: Console) -> int:
         console.print(note)
     console.print(f"wall time {elapsed:.0f} s; run directory {run_dir.size_bytes() / 2**20:.1f} "
                   "MiB (an adapter per evaluation, the latest resume checkpoint per trial); "
-                  f"results in {run_dir.shown}/results.json")
+                  f"results in {run_dir.shown_file(run_dir.results_file)}")
     if done.choice.chosen is None:
         console.print(f"[yellow]no checkpoint to hand on ({done.choice.why}); no best.yaml "
                       "written[/yellow]")
@@ -196,7 +196,7 @@ def _confirm(args: argparse.Namespace, console: Console) -> int:
         if value < 1:
             raise SpecError([f"{flag}: must be at least 1 (got {value})"])
     run_dir = RunDir.open(args.run_dir)
-    sweep.connect(run_dir.spec, args.address, f"{run_dir.shown}/sweep.yaml")
+    sweep.connect(run_dir.spec, args.address, run_dir.shown_file(run_dir.sweep_file))
     records = collect_records(run_dir)
     choice = choice_of(run_dir, records)
     leaderboard(records, choice, run_dir.spec, console, top=args.top,
@@ -207,7 +207,7 @@ def _confirm(args: argparse.Namespace, console: Console) -> int:
     if run_dir.finished:  # results.json and best.yaml name the confirmed winner from now on
         write_results(run_dir, records, choice)
     sweep.sync(run_dir)
-    console.print(f"written to {run_dir.shown}/confirm.json")
+    console.print(f"written to {run_dir.shown_file(run_dir.confirm_file)}")
     console.print(describe_choice(choice, run_dir))
     return 0
 

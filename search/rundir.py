@@ -141,6 +141,10 @@ class RunDir:
         """Where W&B writes its runs (offline runs stay there until ``wandb sync``)."""
         return self.path / WANDB_FOLDER
 
+    def shown_file(self, file: Path) -> str:
+        """Where one of this run's files is kept, for messages (a URI for an object store)."""
+        return f"{self.shown}/{file.relative_to(self.path).as_posix()}"
+
     def plot_file(self, name: str) -> Path:
         """A plot's PNG file (plots sit at the top of the run directory)."""
         return self.path / f"{name}.png"

@@ -19,13 +19,18 @@ class StopLedger:
     def __init__(self, path: Path | None = None):
         self.path = path
         self._decisions: dict[str, Outcome] = {}
-        if path is not None and path.is_file():
-            for line in path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut short by a crash: that stop is re-decided on resume
-                self._decisions[entry["trial_id"]] = Outcome.from_dict(entry)
+        self._read()
+
+    def _read(self) -> None:
+        """Take in what the file holds (the first decision per trial wins)."""
+        if self.path is None or not self.path.is_file():
+            return
+        for line in self.path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a crash: that stop is re-decided on resume
+            self._decisions.setdefault(entry["trial_id"], Outcome.from_dict(entry))
 
     def record(self, trial_id: str, decision: Outcome) -> None:
         """Remember why ``trial_id`` was stopped (the first decision wins)."""
@@ -37,6 +42,11 @@ class StopLedger:
                 handle.write(json.dumps({"trial_id": trial_id, **decision.as_dict()}) + "\n")
 
     def decision(self, trial_id: str) -> Outcome | None:
+        """The decision a rule took for ``trial_id``, or None. After ``basin resume`` the
+        stopper, the searcher and the callbacks hold separate copies (Ray pickles them apart),
+        so a decision missing here is looked up in the file, which they all share."""
+        if trial_id not in self._decisions:
+            self._read()
         return self._decisions.get(trial_id)
 
     def __getstate__(self) -> dict:

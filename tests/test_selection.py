@@ -138,7 +138,7 @@ def test_no_checkpoint_yet_means_no_choice_and_says_so():
 def test_when_every_trial_is_left_out_the_choice_falls_back_and_says_so():
     records = [RECORDS[3], RECORDS[4], RECORDS[5]]  # not learning, diverged, failed
     choice = choose(records, ObjectiveCriterion(), "val_loss", "min")
-    assert ids([choice.chosen]) == [("nan", 5)]  # never the failed trial's
+    assert ids([choice.chosen]) == [("nan", 5)]  # the only checkpoint there is
     assert "no eligible checkpoint (not-learning: 1, diverged: 1, error: 1)" in choice.why
     assert choice.fallback
 
@@ -166,3 +166,11 @@ def test_every_criterion_ranks_every_candidate_once(criterion):
     candidates = gather(RECORDS, "val_loss", "min").candidates
     assert sorted(ids(criterion.rank(candidates))) == sorted(ids(candidates))
     assert criterion.rank([]) == []
+
+
+def test_even_a_failed_trial_answers_when_no_other_checkpoint_exists():
+    crashed = trial("crashed", ERROR, [(10, 0.5, 0.1)])  # raised after one evaluation
+    choice = choose([crashed], ObjectiveCriterion(), "val_loss", "min")
+    assert ids([choice.chosen]) == [("crashed", 10)] and "(error: 1)" in choice.why
+    assert choose([crashed, RECORDS[0]], ObjectiveCriterion(), "val_loss",
+                  "min").chosen.trial_id == "full"

@@ -202,3 +202,16 @@ def test_the_stopper_ignores_outcome_reports_and_repeated_steps():
     assert not stopper("a", report(20, 0.5, 0.4))  # a resumed trial repeats its last report
     assert not stopper("a", {**report(30, math.nan, math.nan), "outcome": "diverged"})
     assert ledger.decision("a") is None
+
+
+def test_copies_of_a_ledger_share_their_decisions_through_its_file(tmp_path):
+    # After `basin resume` Ray unpickles the stopper and the searcher apart: two ledgers.
+    import pickle
+
+    ledger = StopLedger(tmp_path / "stops.jsonl")
+    copy = pickle.loads(pickle.dumps(ledger))
+    decision = GapRule(patience=1).decide(evals(OVERFITS[:4]))
+    ledger.record("a", decision)
+    assert copy.decision("a") == decision
+    ledger.record("a", NotLearning(grace_steps=0).decide(evals(NEVER_LEARNS)))  # first wins
+    assert StopLedger(tmp_path / "stops.jsonl").decision("a") == decision

@@ -9,7 +9,7 @@ over new seeds, its winner is the choice.
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated, Union, get_args
 
 from pydantic import Field
 
@@ -22,7 +22,10 @@ Selection = Annotated[
     Union[ObjectiveCriterion, OneStandardErrorCriterion, MaxGapCriterion, LastStepCriterion],
     Field(discriminator="criterion"),
 ]
-CRITERIA: tuple[str, ...] = ("objective", "one-se", "max-gap", "last-step")
+# Every criterion's name, read off the union so that a new criterion is added in one place.
+CRITERIA: tuple[str, ...] = tuple(
+    get_args(kind.model_fields["criterion"].annotation)[0]
+    for kind in get_args(get_args(Selection)[0]))
 DEFAULT_CRITERION = "objective"
 
 __all__ = ["CRITERIA", "DEFAULT_CRITERION", "LastStepCriterion", "MaxGapCriterion",

@@ -12,7 +12,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from search.outcome import FAILED
 from trainables.reporting import finite
 
 if TYPE_CHECKING:
@@ -75,8 +74,8 @@ def candidate_at(record: TrialRecord, row: dict, metric: str, mode: str) -> Cand
 
 def gather(records: list[TrialRecord], metric: str, mode: str) -> Pool:
     """Every eligible checkpoint of the sweep. When none is eligible but some trial saved a
-    checkpoint, the pool holds those of every trial that did not fail (``fallback`` says so):
-    basin always answers once a trial has reported an evaluation, and says how weak it is."""
+    checkpoint, the pool holds every checkpoint there is (``fallback`` says so): basin always
+    answers once a trial has reported an evaluation, and says how weak the answer is."""
     eligible: list[Candidate] = []
     others: list[Candidate] = []
     excluded: dict[str, list[str]] = defaultdict(list)
@@ -87,8 +86,7 @@ def gather(records: list[TrialRecord], metric: str, mode: str) -> Pool:
                      if row.get("val_distinct_predictions") == 1}
         if record.outcome.excluded:
             excluded[record.outcome.kind].append(record.trial_id)
-            if record.outcome.status != FAILED:
-                others += found
+            others += found
             continue
         kept = [c for c in found if c.step not in collapsed]
         if found and not kept:
@@ -99,6 +97,5 @@ def gather(records: list[TrialRecord], metric: str, mode: str) -> Pool:
         return Pool(eligible, dict(excluded))
     why = ", ".join(f"{kind}: {len(ids)}" for kind, ids in excluded.items())
     return Pool(others, dict(excluded),
-                fallback=f"no eligible checkpoint ({why}); chosen among all checkpoints of "
-                         "trials that did not fail, which may be no better than a constant "
-                         "prediction")
+                fallback=f"no eligible checkpoint ({why}); chosen among every checkpoint there "
+                         "is, which may be no better than a constant prediction")

@@ -98,6 +98,11 @@ def test_sweep_with_asha_and_stopping_rules_writes_results_and_a_runnable_best_y
     rerun = json.loads((again / "results.json").read_text())
     assert len(rerun["trials"]) == 1
     assert rerun["trials"][0]["params"] == winner["params"]
+    # It stops at the chosen step, on the sweep's schedule, and reproduces that checkpoint.
+    chosen = results["choice"]["chosen"]
+    assert rerun["trials"][0]["evaluations"][-1]["step"] == chosen["step"]
+    assert rerun["choice"]["chosen"]["step"] == chosen["step"]
+    assert rerun["choice"]["chosen"]["val_loss"] == pytest.approx(chosen["val_loss"], abs=1e-4)
 
 
 def test_a_sweep_whose_every_trial_is_gap_stopped_still_names_and_exports_a_checkpoint(
@@ -119,13 +124,19 @@ def test_a_sweep_whose_every_trial_is_gap_stopped_still_names_and_exports_a_chec
         outcome = trial["outcome"]
         assert (outcome["status"], outcome["kind"]) == ("stopped", "gap")
         assert outcome["step"] < 60 and outcome["reason"].startswith("overfitting: val_loss rose")
-    # Optuna hears each stopped trial's best objective, as COMPLETE.
+    # Optuna hears each stopped trial's best objective, as COMPLETE, and its outcome: the same
+    # fields as results.json and the stop ledger.
     spec = load_spec(run_dir / "sweep.yaml")
     study = optuna.load_study(study_name=spec.name, storage=open_storage(run_dir, None))
+    ledger = {entry.pop("trial_id"): entry for entry in map(
+        json.loads, (run_dir / "stops.jsonl").read_text().splitlines())}
+    by_id = {t["trial_id"]: t["outcome"] for t in results["trials"]}
     for frozen in study.trials:
         assert frozen.state == TrialState.COMPLETE
         assert frozen.value == min(frozen.intermediate_values.values())
-        assert frozen.user_attrs[OUTCOME_ATTRS["kind"]] == "gap"
+        trial_id = frozen.user_attrs["ray_trial_id"]
+        told = {field: frozen.user_attrs[attr] for field, attr in OUTCOME_ATTRS.items()}
+        assert told == by_id[trial_id] == ledger[trial_id]
     # The choice is a checkpoint from before the turn, and it exports.
     chosen = results["choice"]["chosen"]
     stopped_at = next(t for t in results["trials"]
