@@ -8,6 +8,7 @@ its mirror on this machine (``search.location``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -69,13 +70,22 @@ class RunDir:
         In an object store, the files are written to the run's mirror on this machine and
         uploaded; a store that cannot be written to is refused before any trial starts.
         """
-        name = f"{spec.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-        if not store.is_object_store(spec.output_dir):
-            run = cls(Path(spec.output_dir) / name)
-        else:
-            remote = store.join(spec.output_dir, name)
-            run = cls(store.mirror_of(remote), remote=remote)
-        run.path.mkdir(parents=True, exist_ok=False)
+        stamp = f"{spec.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        for attempt in itertools.count(1):
+            # Two runs started in the same second: the second takes the next free suffix
+            # (mkdir is atomic, so two drivers never share a folder).
+            name = stamp if attempt == 1 else f"{stamp}-{attempt}"
+            if not store.is_object_store(spec.output_dir):
+                run = cls(Path(spec.output_dir) / name)
+            else:
+                remote = store.join(spec.output_dir, name)
+                run = cls(store.mirror_of(remote), remote=remote)
+            run.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                run.path.mkdir()
+                break
+            except FileExistsError:
+                continue
         run.sweep_file.write_text(dump_spec(spec))
         try:
             run.push()

@@ -24,7 +24,7 @@ from trainables.settings import Hyperparameters
 
 
 class _Param(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class _Range(_Param):

@@ -20,6 +20,7 @@ from search.space import Param, as_param, check_against_trial
 from search.stopping import StoppingSpec
 from search.study_storage import check_database_url
 from search.trackers.wandb import WandbSpec
+from search.yaml_reading import DuplicateKeyError, read_yaml
 from trainables.data import check_data_files
 from trainables.reporting import OBJECTIVE_METRICS
 from trainables.settings import (
@@ -201,7 +202,11 @@ def apply_override(raw: dict, assignment: str) -> None:
         if not isinstance(child, dict):
             raise SpecError([f"--set {assignment!r}: {part!r} is not a section"])
         node = child
-    node[parts[-1]] = yaml.safe_load(text) if text.strip() else None
+    try:
+        node[parts[-1]] = read_yaml(text) if text.strip() else None
+    except yaml.YAMLError as error:
+        detail = " ".join(str(error).split())
+        raise SpecError([f"--set {assignment!r}: the value is not valid YAML: {detail}"]) from None
 
 
 def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -285,7 +290,9 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
     if not path.is_file():
         raise SpecError([f"{source}: file not found"])
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"))
+    except DuplicateKeyError as error:
+        raise SpecError([f"{source}: {error}"]) from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         detail = " ".join(str(error).split())
         raise SpecError([f"{source}: not valid YAML: {detail}"]) from None

@@ -69,3 +69,20 @@ def test_write_results_and_a_best_yaml_that_validates(sweep_factory, tmp_path):
     best = load_spec(run.best_file)
     assert best.training.stop_at_step == 20 and best.training.max_steps == 40
     validate_spec(best.model_dump(mode="json"))
+
+
+def test_two_runs_started_in_the_same_second_get_their_own_folders(sweep_factory, monkeypatch):
+    import datetime as real
+
+    class FrozenClock(real.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 1, 1, 12, 0, 0)
+
+    monkeypatch.setattr("search.rundir.datetime", FrozenClock)
+    spec = load_spec(sweep_factory())
+    first, second, third = (RunDir.create(spec) for _ in range(3))
+    assert first.path.name == f"{spec.name}-20260101-120000"
+    assert second.path.name == f"{spec.name}-20260101-120000-2"
+    assert third.path.name == f"{spec.name}-20260101-120000-3"
+    assert all(run.sweep_file.is_file() for run in (first, second, third))

@@ -162,3 +162,26 @@ def test_defaults_stop_overfitting_and_non_learning_trials_and_choose_by_objecti
     spec = validate_spec(raw)
     assert [rule.kind for rule in spec.stopping.rules()] == ["not-learning", "gap"]
     assert spec.selection.criterion == "objective"
+
+
+def test_a_key_given_twice_is_refused_wherever_it_is(tmp_path):
+    from search.yaml_reading import DuplicateKeyError, read_yaml
+
+    assert read_yaml("base: &b {x: 1}\nuse:\n  <<: *b\n  y: 2\n") == {
+        "base": {"x": 1}, "use": {"x": 1, "y": 2}}  # merge keys are not duplicates
+    for text, line, key in (("a: 1\nb: 2\na: 3\n", 3, "a"),
+                            ("a:\n  x: 1\n  x: 2\n", 3, "x"),
+                            ("l: [{p: 1, p: 2}]\n", 1, "p")):
+        with pytest.raises(DuplicateKeyError, match=f"line {line}: duplicate key '{key}'"):
+            read_yaml(text)
+
+
+def test_no_number_in_a_sweep_may_be_infinite_or_nan(sweep_factory):
+    for override, field in (("training.max_steps=.inf", "training.max_steps"),
+                            ("search.num_trials=.nan", "search.num_trials"),
+                            ("space.weight_decay={type: constant, value: .inf}",
+                             "space.weight_decay"),
+                            ("stopping.not_learning.min_improvement=.nan",
+                             "stopping.not_learning.min_improvement")):
+        with pytest.raises(SpecError, match=f"{field}: .*finite number"):
+            load_spec(sweep_factory(), [override])

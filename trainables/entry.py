@@ -54,9 +54,11 @@ def _report_to_tune(store: CandidateStore, metrics: dict, checkpoint_dir: str | 
         store.publish(checkpoint_dir, metrics["step"])
     metrics = _with_node(metrics)
     checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
-    tune.report(metrics, checkpoint=checkpoint)
-    if checkpoint_dir:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)  # Ray has copied it to storage
+    try:
+        tune.report(metrics, checkpoint=checkpoint)
+    finally:  # also when Ray ends the trial inside report (a stop after its last result)
+        if checkpoint_dir:
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)  # Ray has copied it to storage
 
 
 def _report_to_train(store: CandidateStore, metrics: dict, checkpoint_dir: str | None) -> None:
@@ -66,9 +68,11 @@ def _report_to_train(store: CandidateStore, metrics: dict, checkpoint_dir: str |
         store.publish(checkpoint_dir, metrics["step"])
     metrics = _with_node(metrics)
     checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
-    ray.train.report(metrics, checkpoint=checkpoint)
-    if checkpoint_dir:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    try:
+        ray.train.report(metrics, checkpoint=checkpoint)
+    finally:
+        if checkpoint_dir:
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
 def _resumed(get_checkpoint: Any, hp: Hyperparameters, settings: TrialSettings,

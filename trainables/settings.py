@@ -15,9 +15,10 @@ BUILTIN_MINILM = "builtin:minilm"
 
 
 class Strict(BaseModel):
-    """Base for every settings block: unknown keys are mistakes, not extensions."""
+    """Base for every settings block: unknown keys are mistakes, not extensions, and no number
+    may be infinite or NaN (``.inf`` in YAML is a typo, never a setting)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ModelSettings(Strict):
