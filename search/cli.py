@@ -151,7 +151,7 @@ def _finish(run_dir, trackers, started: float, console: Console) -> int:
     for note in done.notes:
         console.print(note)
     console.print(f"wall time {elapsed:.0f} s; run directory {run_dir.size_bytes() / 2**20:.1f} "
-                  "MiB (an adapter per evaluation, the latest resume checkpoint per trial); "
+                  "MiB (an adapter per evaluation, the latest two resume checkpoints per trial); "
                   f"results in {run_dir.shown_file(run_dir.results_file)}")
     if done.choice.chosen is None:
         console.print(f"[yellow]no checkpoint to hand on ({done.choice.why}); no best.yaml "

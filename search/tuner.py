@@ -26,8 +26,12 @@ def start_ray(address: str | None = None) -> None:
     """Connect to a Ray cluster (``address``, else ``RAY_ADDRESS``; ``auto`` finds a local
     one), or start a quiet local instance."""
     address = address or os.environ.get("RAY_ADDRESS")
-    # A latest-only checkpoint (num_to_keep=1) forces a state snapshot at each evaluation; on
-    # a small sweep that is cheap, and Ray's warning about it is noise.
+    # Ray deletes a trial's older checkpoint when it registers a new one, before it snapshots
+    # its state: with one checkpoint kept, a driver killed in between leaves a snapshot that
+    # names a deleted checkpoint, and that trial cannot resume. So Ray keeps two, and snapshots
+    # at every step of its loop (a few KB of JSON), i.e. right after each registration: the
+    # snapshot always names the newer of the two, and the older is only deleted after that.
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if ray.is_initialized():
         return
@@ -114,10 +118,10 @@ def build_tuner(spec: SweepSpec, run: RunDir, *, name: str, trainable: Any,
             # is 5 minutes), which is how fresh `basin status s3://...` can be.
             sync_config=tune.SyncConfig(sync_period=REMOTE_SYNC_PERIOD_S),
             stop=stopper,
-            # Ray keeps each trial's latest checkpoint, for resume (and snapshots its state at
-            # every one, so a resumed trial repeats no evaluation); every evaluation's
+            # Ray keeps each trial's latest two checkpoints, for resume (see start_ray; a
+            # resumed trial repeats at most the evaluation in flight); every evaluation's
             # candidate is kept apart by the trial (trainables/candidates.py).
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
             callbacks=callbacks or [],
             verbose=0,

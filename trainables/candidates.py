@@ -4,7 +4,7 @@ At each evaluation the trial saves a checkpoint folder. Its exportable part (the
 the head, the step's metrics and probe; not the DeepSpeed state) is copied here into the
 trial's own folder of the sweep's storage, ``<trial>/candidates/step_<step>/``: a shared path
 or a bucket, through the pyarrow filesystem Ray itself uses. The whole folder then goes to Ray
-as the trial's checkpoint, of which Ray keeps only the latest (resume). So every step stays a
+as the trial's checkpoint, of which Ray keeps only the latest two (resume). So every step stays a
 candidate for what the sweep hands on, at the size of an adapter.
 """
 

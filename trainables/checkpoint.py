@@ -3,7 +3,7 @@ metrics of that step, a probe (the logits on a few fixed texts, so that an
 exported bundle can prove it predicts what the trial's model did at that step), and the
 DeepSpeed state a resumed trial continues from. The exportable part of each (everything but the
 DeepSpeed state) is a candidate for what the sweep hands on and is kept for every evaluation
-(``trainables/entry.py`` publishes it); Ray keeps only the latest whole checkpoint, for resume.
+(``trainables/entry.py`` publishes it); Ray keeps only the latest two whole checkpoints, for resume.
 
 File names live in ``trainables/reporting.py``: the driver side reads them without importing
 torch or DeepSpeed.

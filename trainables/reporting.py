@@ -69,7 +69,7 @@ STATE_DIR = "deepspeed"  # the DeepSpeed state a resumed trial continues from
 
 # Every evaluation's candidate (the exportable part of its checkpoint: the adapter with the head,
 # its metrics and probe, not the DeepSpeed state) is kept in the trial's folder under
-# candidates/step_<step>; Ray keeps only the trial's latest full checkpoint, for resume.
+# candidates/step_<step>; Ray keeps only the trial's latest two full checkpoints, for resume.
 CANDIDATES_FOLDER = "candidates"
 
 

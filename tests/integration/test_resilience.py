@@ -96,11 +96,11 @@ def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_fac
         assert steps[-1] == 40 and steps == sorted(steps), (trial_id, last_step, steps)
         assert len(steps) - len(set(steps)) <= 1, (trial_id, last_step, steps)
         assert [r["step"] for r in RunDir.history(folders[trial_id])] == sorted(set(steps))
-    # Every evaluation keeps its candidate; Ray keeps one resume checkpoint per trial.
+    # Every evaluation keeps its candidate; Ray keeps at most two resume checkpoints per trial.
     for trial_id, folder in folders.items():
         steps = [r["step"] for r in RunDir.history(folder)]
         assert sorted(run.checkpoints(folder)) == steps, trial_id
-        assert len(list(folder.glob("checkpoint_*"))) == 1, trial_id
+        assert 1 <= len(list(folder.glob("checkpoint_*"))) <= 2, trial_id
 
 
 def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(sweep_factory, tmp_path):
