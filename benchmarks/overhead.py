@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -82,15 +81,9 @@ def run_raw_tune(trials: int, seconds: float, work_dir: Path) -> float:
         run_config=tune.RunConfig(name=f"raw-{time.time_ns()}", storage_path=str(work_dir),
                                   verbose=0),
     )
-    # Ray's own snapshot period, not the every-step snapshots basin asks for (search/tuner.py).
-    basin_period = os.environ.pop("TUNE_GLOBAL_CHECKPOINT_S", None)
-    try:
-        start = time.perf_counter()
-        tuner.fit()
-        return time.perf_counter() - start
-    finally:
-        if basin_period is not None:
-            os.environ["TUNE_GLOBAL_CHECKPOINT_S"] = basin_period
+    start = time.perf_counter()
+    tuner.fit()
+    return time.perf_counter() - start
 
 
 def run_basin(trials: int, seconds: float, wandb_mode: str, work_dir: Path) -> float:

@@ -27,7 +27,7 @@ from search.rundir import RunDir
 from search.selection.candidates import Candidate
 from search.selection.choice import Choice
 from search.spec import SpecError
-from search.tuner import build_tuner, make_trainable, start_ray
+from search.tuner import build_tuner, fit, make_trainable, start_ray
 from trainables.entry import run_trial
 from trainables.reporting import OUTCOME, TEST_METRICS
 
@@ -86,7 +86,7 @@ def confirm(run: RunDir, choice: Choice, top: int, seeds: int,
         trainable=make_trainable(spec, evaluate_test="last_step", function=_confirm_trial),
         param_space={"recipe": tune.grid_search(recipes), "seed": tune.grid_search(new_seeds)},
         callbacks=[ProgressPrinter(spec.objective.metric, len(chosen) * seeds, quiet=quiet)])
-    grid = tuner.fit()
+    grid = fit(tuner)
     confirmed = {(c.trial_id, c.step): Confirmed(c.trial_id, c.step, c.params, c.objective,
                                                  new_seeds) for c in chosen}
     by_recipe = {json.dumps(recipe, sort_keys=True): (c.trial_id, c.step)

@@ -69,7 +69,7 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
     from search.space import split_space
     from search.stopping.stopper import RuleStopper
     from search.trackers.callback import TrackerCallback
-    from search.tuner import build_tuner, make_scheduler, make_trainable, start_ray
+    from search.tuner import build_tuner, fit, make_scheduler, make_trainable, start_ray
     from trainables.entry import run_trial
 
     start_ray()
@@ -94,7 +94,7 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
         scheduler=make_scheduler(spec),
         stopper=RuleStopper(rules, ledger, metric, mode) if rules else None,
         callbacks=callbacks)
-    tuner.fit()
+    fit(tuner)
     return trackers
 
 
@@ -131,14 +131,14 @@ def resume(run_dir: RunDir, quiet: bool = False) -> list[Tracker]:
     restores the searcher, the stopper and the callbacks it pickled with its state."""
     from ray import tune
 
-    from search.tuner import make_trainable, start_ray
+    from search.tuner import fit, make_trainable, start_ray
 
     spec = run_dir.spec
     start_ray()
     tuner = tune.Tuner.restore(run_dir.location, trainable=make_trainable(spec),
                                resume_unfinished=True, resume_errored=False,
                                restart_errored=False)
-    tuner.fit()
+    fit(tuner)
     return make_trackers(spec, run_dir, quiet)
 
 

@@ -20,18 +20,36 @@ from search.spec import SweepSpec, trial_settings
 from trainables.entry import run_trial
 
 REMOTE_SYNC_PERIOD_S = 30
+# Ray reads its experiment-snapshot period from this variable when a Tuner starts fitting.
+SNAPSHOT_PERIOD_ENV = "TUNE_GLOBAL_CHECKPOINT_S"
+
+
+def fit(tuner: tune.Tuner) -> tune.ResultGrid:
+    """``tuner.fit()`` with Ray snapshotting its state at every step of its loop.
+
+    Ray deletes a trial's older checkpoint when it registers a new one, before it snapshots
+    its state: with one checkpoint kept, a driver killed in between leaves a snapshot that
+    names a deleted checkpoint, and that trial cannot resume. So Ray keeps two (build_tuner)
+    and snapshots right after each registration (a few KB of JSON): the snapshot always names
+    the newer of the two, and the older is only deleted after that. The setting is scoped to
+    this call (a user's own value is kept), so other Tuners in the process keep Ray's period.
+    """
+    ours = SNAPSHOT_PERIOD_ENV not in os.environ
+    if ours:
+        os.environ[SNAPSHOT_PERIOD_ENV] = "0"
+    try:
+        return tuner.fit()
+    finally:
+        if ours:
+            os.environ.pop(SNAPSHOT_PERIOD_ENV, None)
 
 
 def start_ray(address: str | None = None) -> None:
     """Connect to a Ray cluster (``address``, else ``RAY_ADDRESS``; ``auto`` finds a local
     one), or start a quiet local instance."""
     address = address or os.environ.get("RAY_ADDRESS")
-    # Ray deletes a trial's older checkpoint when it registers a new one, before it snapshots
-    # its state: with one checkpoint kept, a driver killed in between leaves a snapshot that
-    # names a deleted checkpoint, and that trial cannot resume. So Ray keeps two, and snapshots
-    # at every step of its loop (a few KB of JSON), i.e. right after each registration: the
-    # snapshot always names the newer of the two, and the older is only deleted after that.
-    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
+    # Snapshots at every evaluation (see fit) are cheap on basin's sweeps; Ray's warning about
+    # them is noise.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if ray.is_initialized():
         return
@@ -118,7 +136,7 @@ def build_tuner(spec: SweepSpec, run: RunDir, *, name: str, trainable: Any,
             # is 5 minutes), which is how fresh `basin status s3://...` can be.
             sync_config=tune.SyncConfig(sync_period=REMOTE_SYNC_PERIOD_S),
             stop=stopper,
-            # Ray keeps each trial's latest two checkpoints, for resume (see start_ray; a
+            # Ray keeps each trial's latest two checkpoints, for resume (see fit; a
             # resumed trial repeats at most the evaluation in flight); every evaluation's
             # candidate is kept apart by the trial (trainables/candidates.py).
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
