@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from search.console import make_console
+from search.preflight import preflight
 from search.spec import SpecError, load_spec
 
 EXAMPLES = """\
@@ -61,7 +62,11 @@ def _parser() -> argparse.ArgumentParser:
                      "results.json and best.yaml")
     run.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
     run.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
-    with_sweep("validate", "check a sweep file without running anything")
+    validate = with_sweep("validate", "check a sweep file and what it points at (data files, "
+                          "model, output_dir, this machine's cores) without running anything")
+    validate.add_argument("--address", metavar="ADDR",
+                          help="the cluster the sweep will run on: its resources are checked "
+                          "by basin run, not against this machine")
 
     def with_run_dir(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES,
@@ -284,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "validate":
             spec = load_spec(args.sweep, args.overrides)
+            preflight(spec, args.sweep, args.address)
             console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
                           f"{spec.search.num_trials} trials)")
             return 0

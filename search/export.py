@@ -20,7 +20,8 @@ from search.results import choice_of, recipe_text
 from search.rundir import RunDir
 from search.selection.candidates import Candidate, candidate_at
 from search.spec import SpecError
-from trainables.model import load_tokenizer, resolve_model_name
+from trainables.model import load_tokenizer
+from trainables.model_source import resolve_model_name
 from trainables.reporting import PROBE_FILE, TRIAL_METRICS_FILE
 
 PACKAGES = ("torch", "transformers", "peft", "deepspeed", "ray", "optuna", "wandb", "basin")

@@ -93,6 +93,10 @@ def param_values_to_check(param: BaseModel) -> list[Any]:
 
 def check_against_trial(name: str, param: BaseModel) -> str | None:
     """A message if some value of ``param`` is not a valid ``Hyperparameters.<name>``."""
+    if isinstance(param, FloatParam) and Hyperparameters.model_fields[name].annotation is int:
+        # Its edges validate as whole numbers, but the draws between them would not.
+        return (f"{name} is a whole number; a float range would draw fractions, use "
+                f"type: int (got type: float, low={param.low:g}, high={param.high:g})")
     for value in param_values_to_check(param):
         try:
             Hyperparameters.model_validate({name: value})

@@ -7,24 +7,24 @@ A mistake is reported as one line naming the file, the field path and the bad va
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from search.location import OBJECT_STORE_SCHEMES, is_object_store, without_query
 from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
 from search.space import Param, as_param, check_against_trial
+from search.spec_messages import format_error, one_line
 from search.stopping import StoppingSpec
 from search.study_storage import check_database_url
 from search.trackers.wandb import WandbSpec
 from search.yaml_reading import DuplicateKeyError, read_yaml
-from trainables.data import check_data_files
 from trainables.reporting import OBJECTIVE_METRICS
 from trainables.settings import (
     HYPERPARAMETER_NAMES,
+    MAX_SEED,
     DataSettings,
     DeepSpeedSettings,
     ModelSettings,
@@ -58,7 +58,7 @@ class SearchSpec(Strict):
     sampler: Literal["tpe", "random"] = "tpe"
     num_trials: int = Field(8, gt=0)
     max_concurrent_trials: int | None = Field(None, gt=0)
-    seed: int | None = 0
+    seed: int | None = Field(0, ge=0, le=MAX_SEED)
     storage: str | None = Field(
         None, description="Optuna RDB URL (e.g. postgresql://...); default: a journal file."
     )
@@ -77,15 +77,15 @@ class SchedulerSpec(Strict):
 
 
 class ResourcesSpec(Strict):
-    workers: int = Field(1, ge=1)
-    gpus_per_worker: float = Field(0, ge=0)
-    cpus_per_worker: float = Field(1, gt=0)
+    workers: int = Field(1, ge=1, le=1024)
+    gpus_per_worker: float = Field(0, ge=0, le=64)
+    cpus_per_worker: float = Field(1, gt=0, le=1024)
     placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
     cluster_autoscales: bool = Field(
         False, description="Nodes may join later: do not refuse trials today's nodes can't hold.")
     max_failures: int = Field(
-        1, ge=0, description="Restarts of a trial whose worker or node died (from its latest "
-        "checkpoint). A trial that raises or diverges is not restarted.")
+        1, ge=0, le=100, description="Restarts of a trial whose worker or node died (from its "
+        "latest checkpoint). A trial that raises or diverges is not restarted.")
 
 
 class TrackingSpec(Strict):
@@ -97,7 +97,8 @@ class TrackingSpec(Strict):
 class SweepSpec(Strict):
     """A whole sweep: what to train, what to search, how to schedule and prune, where to write."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    # The run directory is named after the sweep; 100 characters leave room for the date.
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     model: ModelSettings = ModelSettings()
     data: DataSettings = DataSettings()
     training: TrainingSettings = TrainingSettings()
@@ -205,43 +206,13 @@ def apply_override(raw: dict, assignment: str) -> None:
     try:
         node[parts[-1]] = read_yaml(text) if text.strip() else None
     except yaml.YAMLError as error:
-        detail = " ".join(str(error).split())
-        raise SpecError([f"--set {assignment!r}: the value is not valid YAML: {detail}"]) from None
+        raise SpecError([f"--set {assignment!r}: the value is not valid YAML: "
+                         f"{one_line(error)}"]) from None
 
 
-def _known_fields(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names allowed at the parent of ``loc``, for a did-you-mean hint."""
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part)) if isinstance(part, str) else None
-        annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return list(model.model_fields)
-
-
-_PARAM_TAGS = {"float", "int", "choice", "constant"}
 # Keys of earlier sweep files, and what replaced them.
 _RENAMED = {"gap_pruning": "replaced by stopping.gap (see sweeps/README.md: the gap rule now "
                            "stops on the turn of the validation loss; threshold is optional)"}
-
-
-def _format_error(source: str, error: dict) -> str:
-    loc = tuple(error["loc"])
-    # Pydantic puts the union tag in the path (space.lr.float.low, selection.one-se.x); a user
-    # never wrote it.
-    if len(loc) > 2 and loc[0] == "space" and loc[2] in _PARAM_TAGS:
-        loc = loc[:2] + loc[3:]
-    if len(loc) > 1 and loc[0] == "selection" and loc[1] in CRITERIA:
-        loc = loc[:1] + loc[2:]
-    path = ".".join(str(part) for part in loc) or "(top level)"
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(str(loc[-1]), _known_fields(SweepSpec, loc), n=1)
-        message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
-    value = error.get("input")
-    shown = "" if isinstance(value, dict) or "(got" in message else f" (got {value!r})"
-    return f"{source}: {path}: {message}{shown}"
 
 
 def _resolve_paths(spec: SweepSpec) -> SweepSpec:
@@ -259,7 +230,8 @@ def _resolve_paths(spec: SweepSpec) -> SweepSpec:
 
 
 def validate_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
-    """Validate a raw sweep dict completely, including data files and per-value checks."""
+    """Validate a raw sweep dict: every field and every value of the space (what the file
+    points at, data and model, is checked by ``search.preflight``)."""
     if not isinstance(raw, dict):
         kind = type(raw).__name__
         raise SpecError([f"{source}: expected a mapping of sweep settings (got {kind})"])
@@ -269,13 +241,13 @@ def validate_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as error:
-        raise SpecError([_format_error(source, e) for e in error.errors()]) from None
+        raise SpecError([format_error(source, e, SweepSpec, CRITERIA) for e in error.errors()]
+                        ) from None
     problems = [
         f"{source}: space.{name}: {message}"
         for name, param in spec.space.items()
         if (message := check_against_trial(name, param))
     ]
-    problems += [f"{source}: {field}: {message}" for field, message in check_data_files(spec.data)]
     if problems:
         raise SpecError(problems)
     return _resolve_paths(spec)
@@ -294,8 +266,7 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
     except DuplicateKeyError as error:
         raise SpecError([f"{source}: {error}"]) from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
-        detail = " ".join(str(error).split())
-        raise SpecError([f"{source}: not valid YAML: {detail}"]) from None
+        raise SpecError([f"{source}: not valid YAML: {one_line(error)}"]) from None
     for assignment in overrides or []:
         if isinstance(raw, dict):
             apply_override(raw, assignment)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from search.spec_messages import one_line
+
 if TYPE_CHECKING:
     import optuna
 
@@ -68,6 +70,6 @@ def check_reachable(url: str | None) -> str | None:
     try:
         optuna.storages.RDBStorage(url)  # creates the tables on first use
     except Exception as error:  # SQLAlchemy's errors, whatever the driver raises
-        detail = " ".join(str(getattr(error, "orig", None) or error).split())
+        detail = one_line(getattr(error, "orig", None) or error)
         return f"cannot open {shown_url(url)}: {detail[:300]}"
     return None

@@ -15,6 +15,7 @@ from typing import Any
 
 from search.location import LocationError
 from search.outcome import FINISHED
+from search.preflight import preflight
 from search.records import TrialRecord, collect_records
 from search.results import choice_of, leaderboard_rows, write_results
 from search.rundir import RunDir
@@ -50,7 +51,9 @@ def connect(spec: SweepSpec, address: str | None, source: str) -> None:
 
 
 def start(spec: SweepSpec, source: str, address: str | None = None) -> RunDir:
-    """Everything before the first trial: stores checked, Ray up, the run directory made."""
+    """Everything before the first trial: what the sweep points at checked (data, model,
+    output_dir, stores), Ray up, the run directory made."""
+    preflight(spec, source, address)
     check_stores(spec, source)
     connect(spec, address, source)
     return RunDir.create(spec)

@@ -84,7 +84,7 @@ def tiny_pretrained(tmp_path_factory) -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-    from trainables.model import builtin_minilm_path
+    from trainables.model_source import builtin_minilm_path
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     torch.manual_seed(0)

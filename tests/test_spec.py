@@ -87,18 +87,6 @@ def test_asha_grace_period_fits_in_the_budget(sweep_factory):
         "training.max_steps (got 20 > 12)"]
 
 
-def test_data_files_missing_directory_and_columns(sweep_factory, tmp_path):
-    train = tmp_path / "train.tsv"
-    train.write_text("sentence\tlabel\nfine film\t1\n")
-    problems = problems_for(sweep_factory, data={
-        "source": "files", "train_file": str(train), "validation_file": str(tmp_path / "nope.csv"),
-        "test_file": str(tmp_path), "text_column": "text"})
-    assert any("data.validation_file: file not found" in p for p in problems)
-    assert any("data.test_file: is a directory, not a file" in p for p in problems)
-    assert any("data.text_column: no column 'text'" in p and "['sentence', 'label']" in p
-               for p in problems)
-
-
 def test_files_source_needs_train_file(sweep_factory):
     problems = problems_for(sweep_factory, data={"source": "files"})
     assert "data: data.source 'files' needs data.train_file" in problems[0]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from search.preflight import preflight
 from search.spec import load_spec
 
 ROOT = Path(__file__).parent.parent
@@ -25,4 +26,6 @@ def test_sweep_file_is_valid(path, monkeypatch):
         pytest.skip(f"{path.name} reads {train_file}, which is not on this machine")
     spec = load_spec(path.relative_to(ROOT))
     assert spec.space
+    if spec.resources.gpus_per_worker == 0:  # what it points at is on this machine too
+        preflight(spec, str(path.relative_to(ROOT)))
     assert path.read_text().startswith(f"# basin run sweeps/{path.name}")

@@ -6,8 +6,6 @@ a Hugging Face dataset (only for users with network; nothing here downloads by d
 
 from __future__ import annotations
 
-import csv
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any, Callable
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from trainables.data_files import read_examples
 from trainables.demo_task import make_demo_splits
 from trainables.settings import DataSettings
 
@@ -30,75 +29,6 @@ class Splits:
     validation: list[tuple[str, int]]
     test: list[tuple[str, int]]
     label_names: list[str]
-
-
-def _file_format(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        return suffix[1:]
-    if suffix in (".jsonl", ".json"):
-        return "jsonl"
-    raise ValueError(f"unsupported data file type {suffix!r} (use .csv, .tsv or .jsonl): {path}")
-
-
-def read_columns(path: Path) -> list[str]:
-    """Column names of a data file, read from its header (or first JSON line)."""
-    kind = _file_format(path)
-    with path.open(newline="", encoding="utf-8") as handle:
-        if kind == "jsonl":
-            first = handle.readline()
-            return list(json.loads(first)) if first.strip() else []
-        return next(csv.reader(handle, delimiter="\t" if kind == "tsv" else ","), [])
-
-
-def check_data_files(data: DataSettings) -> list[tuple[str, str]]:
-    """Problems with the data files, as (field path, message) pairs; empty when all is well."""
-    problems: list[tuple[str, str]] = []
-    if data.source != "files":
-        return problems
-    for field in ("train_file", "validation_file", "test_file"):
-        value = getattr(data, field)
-        if value is None:
-            continue
-        path = Path(value).expanduser()
-        if not path.is_file():
-            what = "is a directory, not a file" if path.is_dir() else "file not found"
-            problems.append((f"data.{field}", f"{what} (got {value!r})"))
-            continue
-        try:
-            columns = read_columns(path)
-        except (ValueError, json.JSONDecodeError, UnicodeDecodeError) as error:
-            problems.append((f"data.{field}", f"cannot read {value!r}: {error}"))
-            continue
-        missing = [(f"data.{field_name}", f"no column {column!r} in {value} (has {columns})")
-                   for field_name in ("text_column", "label_column")
-                   if (column := getattr(data, field_name)) not in columns]
-        problems += missing
-        if not missing and (bad := _first_bad_label(path, data.label_column)):
-            row, label = bad
-            problems.append(("data.label_column", "labels must be classes (integers, strings or "
-                             f"booleans); row {row} of {value} has {label!r}"))
-    return problems
-
-
-def _first_bad_label(path: Path, label_column: str, rows: int = 1000) -> tuple[int, Any] | None:
-    """(row number, label) of the first label among the first rows that is not a class."""
-    for number, (_, label) in enumerate(_read_file(path, label_column, label_column)[:rows], 1):
-        is_class = isinstance(label, (bool, int, str)) and not (isinstance(label, str)
-                                                               and not label.strip())
-        if not is_class:
-            return number, label
-    return None
-
-
-def _read_file(path: Path, text_column: str, label_column: str) -> list[Example]:
-    kind = _file_format(path)
-    with path.open(newline="", encoding="utf-8") as handle:
-        if kind == "jsonl":
-            rows = [json.loads(line) for line in handle if line.strip()]
-        else:
-            rows = list(csv.DictReader(handle, delimiter="\t" if kind == "tsv" else ","))
-    return [(str(row[text_column]), row[label_column]) for row in rows]
 
 
 def _read_hf(data: DataSettings) -> dict[str, list[Example]]:
@@ -135,7 +65,9 @@ def load_splits(data: DataSettings, seed: int = 0) -> Splits:
         )
         return Splits(raw["train"], raw["validation"], raw["test"], ["negative", "positive"])
     if data.source == "files":
-        read = lambda name: _read_file(Path(name).expanduser(), data.text_column, data.label_column)  # noqa: E731
+        def read(name: str) -> list[Example]:
+            return read_examples(Path(name).expanduser(), data.text_column, data.label_column)
+
         train = read(data.train_file)
         validation = read(data.validation_file) if data.validation_file else None
         test = read(data.test_file) if data.test_file else []

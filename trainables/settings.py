@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 BUILTIN_MINILM = "builtin:minilm"
+# Seeds reach numpy, whose generators take 32-bit seeds.
+MAX_SEED = 2**32 - 1
 
 
 class Strict(BaseModel):
@@ -48,11 +50,11 @@ class ModelSettings(Strict):
 class DemoTaskSettings(Strict):
     """Size and label noise of the built-in demo task (see ``trainables/demo_task.py``)."""
 
-    train_size: int = Field(256, gt=0)
-    validation_size: int = Field(256, gt=0)
-    test_size: int = Field(256, ge=0)
+    train_size: int = Field(256, gt=0, le=1_000_000)
+    validation_size: int = Field(256, gt=0, le=1_000_000)
+    test_size: int = Field(256, ge=0, le=1_000_000)
     label_noise: float = Field(0.2, ge=0.0, lt=0.5)
-    seed: int = 1234
+    seed: int = Field(1234, ge=0, le=MAX_SEED)
 
 
 class DataSettings(Strict):
@@ -71,8 +73,8 @@ class DataSettings(Strict):
     max_train_examples: int | None = Field(None, gt=0)
     max_length: int = Field(64, gt=0, le=8192)
     train_eval_samples: int = Field(
-        128, gt=0, description="Size of the fixed training sample whose loss defines the gap."
-    )
+        128, gt=0, le=100_000,
+        description="Size of the fixed training sample whose loss defines the gap.")
 
     @model_validator(mode="after")
     def _source_has_its_fields(self) -> DataSettings:
@@ -86,15 +88,16 @@ class DataSettings(Strict):
 class TrainingSettings(Strict):
     """How long and how each trial trains."""
 
-    max_steps: int | None = Field(None, gt=0)
-    epochs: float | None = Field(None, gt=0)
+    # The bounds are far beyond any sensible run; past them a value is a typo, not a plan.
+    max_steps: int | None = Field(None, gt=0, le=10_000_000)
+    epochs: float | None = Field(None, gt=0, le=1000)
     eval_every: int = Field(20, gt=0, description="Evaluate every N optimizer steps.")
-    micro_batch_size: int = Field(16, gt=0)
-    gradient_accumulation: int = Field(1, gt=0)
+    micro_batch_size: int = Field(16, gt=0, le=4096)
+    gradient_accumulation: int = Field(1, gt=0, le=4096)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     threads_per_worker: int | None = Field(
-        None, gt=0, description="torch threads per worker; default: the worker's CPUs."
+        None, gt=0, le=1024, description="torch threads per worker; default: the worker's CPUs."
     )
     # A recipe handed on by a sweep (best.yaml, an export's config.yaml) trains the chosen
     # configuration to the chosen step: the learning-rate schedule still spans max_steps (or
@@ -128,11 +131,13 @@ class Hyperparameters(Strict):
     learning_rate: float = Field(5e-4, gt=0)
     weight_decay: float = Field(0.0, ge=0)
     lora_dropout: float = Field(0.05, ge=0, lt=1)
-    lora_r: int = Field(8, gt=0)
+    lora_r: int = Field(8, gt=0, le=1024, description="LoRA rank; beyond 1024 an adapter is "
+                        "as large as the layers it adapts.")
     lora_alpha: float = Field(16, gt=0)
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
     hidden_dropout: float | None = Field(None, ge=0, lt=1)
-    seed: int | None = Field(None, description="Overrides training.seed (basin confirm).")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED,
+                             description="Overrides training.seed (basin confirm).")
 
 
 HYPERPARAMETER_NAMES: tuple[str, ...] = tuple(Hyperparameters.model_fields)

@@ -1,0 +1,89 @@
+"""Reading local CSV, TSV and JSONL data files row by row, with the line of every problem.
+
+Training reads them through ``read_examples``; ``basin validate`` reads them through the same
+code (``trainables/data_checks.py``), so a file that validates is a file that trains.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+class DataFileError(ValueError):
+    """A data file that cannot be read as rows; the message names the line."""
+
+
+def file_format(path: Path) -> str:
+    """``csv``, ``tsv`` or ``jsonl``, from the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        return suffix[1:]
+    if suffix in (".jsonl", ".json"):
+        return "jsonl"
+    raise DataFileError(f"unsupported data file type {suffix!r} (use .csv, .tsv or .jsonl)")
+
+
+def _text(path: Path) -> str:
+    """The whole file as text; bytes that are not UTF-8 are reported with their line."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise DataFileError(f"line {line} is not UTF-8 text (byte {raw[error.start]:#04x} at "
+                            f"offset {error.start}); save the file as UTF-8") from None
+
+
+def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
+    """(column names, rows as (line number, row)) of a data file.
+
+    Columns come from the header (CSV/TSV) or the first record (JSONL). Rows are checked as
+    they are read: each JSONL line must be a JSON object.
+    """
+    kind = file_format(path)
+    text = _text(path)
+    if kind == "jsonl":
+        records = list(_jsonl_records(text))
+        columns = list(records[0][1]) if records else []
+        return columns, iter(records)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if kind == "tsv" else ",")
+    columns = next(reader, [])
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        for values in reader:
+            if values:
+                yield reader.line_num, dict(zip(columns, values))
+
+    return columns, rows()
+
+
+def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataFileError(f"line {number} is not valid JSON: {error.msg} (column "
+                                f"{error.colno})") from None
+        if not isinstance(record, dict):
+            raise DataFileError(f"line {number} is not a JSON object with named fields (got "
+                                f"{record!r:.40})")
+        yield number, record
+
+
+def read_examples(path: Path, text_column: str, label_column: str) -> list[tuple[str, Any]]:
+    """(text, label) of every row; a row without one of the two columns is an error."""
+    _, rows = read_rows(path)
+    examples = []
+    for number, row in rows:
+        for column in (text_column, label_column):
+            if row.get(column) is None:
+                raise DataFileError(f"line {number} has no {column!r}")
+        examples.append((str(row[text_column]), row[label_column]))
+    return examples
