@@ -133,6 +133,9 @@ def _resume(args: argparse.Namespace, console: Console) -> int:
     sweep.check_stores(run_dir.spec, source)
     sweep.connect(run_dir.spec, args.address, source)
     console.print(f"basin: resuming sweep [bold]{run_dir.spec.name}[/bold] in {run_dir.shown}")
+    repaired = sweep.repair_study(run_dir)
+    if repaired:
+        console.print(f"[yellow]{repaired}[/yellow]")
     started = time.monotonic()
     trackers = sweep.resume(run_dir, quiet=args.quiet)
     return _finish(run_dir, trackers, started, console)
@@ -278,6 +281,8 @@ def _best(args: argparse.Namespace, console: Console) -> int:
     if keep is not None:  # trials without a candidate within the limit are not shown
         records = [r for r in records if choice.best_of(r.trial_id) is not None]
     console.print(describe_choice(choice, run_dir))
+    if run_dir.journal_damage:
+        console.print(f"[yellow]{run_dir.journal_damage.describe()}[/yellow]")
     leaderboard(records, choice, spec, console, top=args.top, title=title)
     return 0
 

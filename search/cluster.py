@@ -6,6 +6,10 @@ Ray would otherwise leave such a trial PENDING forever, waiting for a node that 
 from __future__ import annotations
 
 import math
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ray
 
@@ -13,6 +17,88 @@ from search.spec import SpecError, SweepSpec
 
 # What the Tune function of a multi-worker trial reserves: it only drives the TorchTrainer.
 DRIVER_CPU = 0.01
+
+
+# Long enough for a slow network, short enough that a wrong address is said within 15 s
+# (Ray itself retries for minutes).
+ADDRESS_PROBE_SECONDS = 10.0
+GCS_CONNECT_ATTEMPTS = 8
+
+
+def address_problem(address: str | None) -> str | None:
+    """Why the cluster at ``address`` (else ``RAY_ADDRESS``) cannot be reached, in one line, or
+    None. ``auto`` and no address at all are left to Ray (a local cluster, or a new one)."""
+    flag = "--address"
+    if not address:
+        address, flag = os.environ.get("RAY_ADDRESS"), "RAY_ADDRESS"
+    if not address or address in ("auto", "local"):
+        return None
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return f"{flag}: expected host:port, e.g. 10.0.0.5:6379 (got {address!r})"
+    try:
+        socket.create_connection((host, int(port)), timeout=ADDRESS_PROBE_SECONDS).close()
+    except OSError as error:
+        return _no_cluster(flag, address, error.strerror or str(error))
+    return None
+
+
+def _no_cluster(flag: str, address: str, why: str) -> str:
+    return (f"{flag}: no Ray cluster answers at {address} ({why}); check the address, or start "
+            f"the head node with `ray start --head`")
+
+
+def join(address: str | None) -> None:
+    """Connect to the cluster at ``address`` (else ``RAY_ADDRESS``), or start a local Ray.
+
+    A wrong address is a ``SpecError`` in one line within ~15 s: the port must accept a
+    connection, and Ray gets 8 attempts (about a second each) to find a GCS behind it instead
+    of its default 20, with its retry messages kept off the terminal.
+    """
+    from search.tuner import start_ray
+
+    problem = address_problem(address)
+    if problem:
+        raise SpecError([problem])
+    given = address or os.environ.get("RAY_ADDRESS")
+    if not given or given in ("auto", "local") or given.startswith("ray://"):
+        start_ray(address)
+        return
+    try:
+        with _connect_attempts(GCS_CONNECT_ATTEMPTS), _stderr_silenced():
+            start_ray(address)
+    except (ConnectionError, RuntimeError) as error:
+        flag = "--address" if address else "RAY_ADDRESS"
+        cause = error.__cause__ or error
+        why = " ".join(str(cause).split("Last connection error")[0].split())[:200]
+        raise SpecError([_no_cluster(flag, given, why)]) from None
+
+
+@contextmanager
+def _connect_attempts(attempts: int) -> Iterator[None]:
+    """Ray reads this budget (``RAY_gcs_server_port_wait_time_s``, one attempt a second) when it
+    connects; a user's own setting wins."""
+    key = "RAY_gcs_server_port_wait_time_s"
+    saved = os.environ.get(key)
+    os.environ.setdefault(key, str(attempts))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(key, None)
+
+
+@contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Ray's C++ client logs every failed attempt to stderr, below Python's logging."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _worker_need(spec: SweepSpec) -> dict[str, float]:

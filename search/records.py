@@ -12,7 +12,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
-from search.outcome import ERROR, FAILED, UNFINISHED, Outcome
+from search.outcome import ERROR, FAILED, LOST, UNFINISHED, Outcome
 from search.rundir import RunDir
 from search.searcher import ORPHANED, told_outcome
 from trainables.reporting import OBJECTIVE_METRICS, OUTCOME, finite
@@ -71,7 +71,7 @@ def _outcome(told: FrozenTrial | None, error: str | None) -> Outcome:
         if error:
             return Outcome(FAILED, ERROR, error, excluded=True)
         return UNFINISHED
-    if outcome.status == FAILED and error:
+    if outcome.kind == LOST and error:  # Ray's traceback of the death says more
         return Outcome(FAILED, outcome.kind, error, outcome.step, excluded=True)
     return outcome
 

@@ -20,9 +20,10 @@ from pathlib import Path
 import optuna
 
 from search import location as store
+from search.journal_file import JournalDamage
 from search.searcher import RAY_TRIAL_ATTR
 from search.spec import SpecError, SweepSpec, dump_spec, load_spec
-from search.study_storage import JOURNAL_FILE, open_storage
+from search.study_storage import JOURNAL_FILE, open_to_read
 from trainables.reporting import CANDIDATES_FOLDER, TRIAL_METRICS_FILE
 
 SWEEP_FILE = "sweep.yaml"
@@ -62,6 +63,8 @@ class RunDir:
     path: Path
     remote: str | None = None
     _uploaded: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
+    # Set by study(): what followed the journal's last complete record, if anything.
+    journal_damage: JournalDamage | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, spec: SweepSpec) -> RunDir:
@@ -216,9 +219,10 @@ class RunDir:
         return self.results_file.is_file()
 
     def study(self) -> optuna.Study:
-        """The sweep's Optuna study (read-only use: no sampler needed)."""
+        """The sweep's Optuna study, to read: a journal's complete records only (a damaged
+        tail is left in the file and described in ``journal_damage``)."""
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        storage = open_storage(self.path, self.spec.search.storage)
+        storage, self.journal_damage = open_to_read(self.path, self.spec.search.storage)
         return optuna.load_study(study_name=self.spec.name, storage=storage)
 
     def optuna_trials(self) -> dict[str, optuna.trial.FrozenTrial]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
@@ -70,6 +71,11 @@ def make_sampler(kind: str, seed: int | None, num_trials: int) -> optuna.sampler
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
 
 
+def resume_seed(seed: int, asked: int) -> int:
+    """The sampler's seed for a study reopened after ``asked`` trials."""
+    return int(np.random.SeedSequence([seed, asked]).generate_state(1)[0])
+
+
 @dataclass(frozen=True)
 class StudyRef:
     """How to open the sweep's Optuna study: picklable, unlike the study and its storage."""
@@ -84,13 +90,22 @@ class StudyRef:
 
     def open(self) -> optuna.Study:
         """Create the study, or load it if the storage already holds it."""
-        return optuna.create_study(
+        study = optuna.create_study(
             study_name=self.name,
             storage=open_storage(self.run_dir, self.storage_url),
             sampler=make_sampler(self.sampler, self.seed, self.num_trials),
             direction=self.direction,
             load_if_exists=True,
         )
+        asked = len(study.get_trials(deepcopy=False))
+        if asked and self.seed is not None:
+            # A reopened study (basin resume). The sampler's random state is not stored, and
+            # seeded again from the sweep's seed it would draw the configurations it drew
+            # before the driver stopped. Seeded from the seed and the trials asked so far, it
+            # draws new ones, and the same ones on every resume at the same point.
+            study.sampler = make_sampler(self.sampler, resume_seed(self.seed, asked),
+                                         self.num_trials)
+        return study
 
 
 class HonestOptunaSearch(Searcher):

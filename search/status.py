@@ -38,6 +38,8 @@ def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
     console.print(f"trials: {spec.search.num_trials} requested, {finished} finished "
                   f"({by_status}), {statuses[RUNNING]} running, {left} not started")
     console.print(describe_choice(choice, run).replace("chosen:", "best so far:", 1))
+    if run.journal_damage:
+        console.print(f"[yellow]{run.journal_damage.describe()}[/yellow]")
 
     table = Table()
     for column in ("trial", "status", "step", "best-ranked step", spec.objective.metric,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from search.journal_file import JournalDamage, ReadOnlyJournal, read_journal
 from search.spec_messages import one_line
 
 if TYPE_CHECKING:
@@ -58,6 +59,19 @@ def open_storage(run_dir: Path, url: str | None) -> optuna.storages.BaseStorage 
     if url:
         return url
     return JournalStorage(JournalFileBackend(str(run_dir / JOURNAL_FILE)))
+
+
+def open_to_read(run_dir: Path, url: str | None
+                 ) -> tuple[optuna.storages.BaseStorage | str, JournalDamage | None]:
+    """The study's storage for commands that only read it, and any damage at the end of its
+    journal: only the journal's complete records are read, and nothing can be appended."""
+    from optuna.storages import JournalStorage
+
+    if url:
+        return url, None
+    path = run_dir / JOURNAL_FILE
+    records, damage = read_journal(path) if path.is_file() else ([], None)
+    return JournalStorage(ReadOnlyJournal(records)), damage
 
 
 def check_reachable(url: str | None) -> str | None:

@@ -43,10 +43,9 @@ def check_stores(spec: SweepSpec, source: str) -> None:
 
 def connect(spec: SweepSpec, address: str | None, source: str) -> None:
     """Connect to (or start) Ray and refuse trials that no node of it could ever hold."""
-    from search.cluster import check_feasible
-    from search.tuner import start_ray
+    from search.cluster import check_feasible, join
 
-    start_ray(address)
+    join(address)
     check_feasible(spec, source)
 
 
@@ -126,6 +125,18 @@ def _check_same_sweep(given: SweepSpec, recorded: SweepSpec, given_path: str,
                    and getattr(given, key) != getattr(recorded, key)]
         raise SpecError([f"{given_path}: {run_dir} belongs to a different sweep "
                          f"({recorded.name!r}; differs in: {', '.join(changed)})"])
+
+
+def repair_study(run_dir: RunDir) -> str | None:
+    """Before anything appends to the study's journal: move a torn or unreadable tail aside
+    (what a driver killed mid-write leaves); says what it moved, or None."""
+    from search.journal_file import repair_journal
+    from search.study_storage import JOURNAL_FILE
+
+    if run_dir.spec.search.storage:
+        return None
+    damage = repair_journal(run_dir.path / JOURNAL_FILE)
+    return damage.describe() if damage else None
 
 
 def resume(run_dir: RunDir, quiet: bool = False) -> list[Tracker]:

@@ -160,6 +160,13 @@ COMMAND_LINES = [
         (["run", "{sweep}", "--set", "training.micro_batch_size=1000000"],
          "{sweep}: training.micro_batch_size: Input should be less than or equal to 4096 (got "
          "1000000)"),
+        (["run", "{sweep}", "--address", "127.0.0.1:1"],
+         "--address: no Ray cluster answers at 127.0.0.1:1 (Connection refused); check the "
+         "address, or start the head node with `ray start --head`"),
+        (["run", "{sweep}", "--address", "ray://127.0.0.1:1"],
+         "--address: no Ray cluster answers at ray://127.0.0.1:1 (Connection refused)"),
+        (["run", "{sweep}", "--address", "head-node"],
+         "--address: expected host:port, e.g. 10.0.0.5:6379 (got 'head-node')"),
         (["run", "{sweep}", "--set", "model={{name: someone/no-such-model}}"],
          "{sweep}: model.name: not in the local Hugging Face cache and HF_HUB_OFFLINE is set"),
 ]
@@ -173,7 +180,8 @@ COMMAND_LINE_IDS = ["missing-file", "directory", "set-without-value", "set-bad-v
          "output-dir-is-a-file", "output-dir-under-a-file", "output-dir-not-writable",
          "output-dir-too-long", "output-dir-part-too-long", "name-too-long", "training-seed-over-32-bits",
          "search-seed-negative", "lora-target-missing", "data-header-only",
-         "cpus-over-this-machine", "lora-r-float-range", "micro-batch-huge", "hub-id-offline"]
+         "cpus-over-this-machine", "lora-r-float-range", "micro-batch-huge", "address-refused",
+         "client-address-refused", "address-without-port", "hub-id-offline"]
 
 
 @pytest.mark.parametrize("argv, expected", COMMAND_LINES, ids=COMMAND_LINE_IDS)

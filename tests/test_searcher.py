@@ -199,3 +199,28 @@ def test_tpe_puts_the_overfitting_trial_with_the_best_objective_in_its_good_grou
     # 10 trials: TPE's gamma puts 1 trial in the good group; one more shows who comes next.
     assert study_where("stopped") == ["complete-0", "overfit"]
     assert study_where("pruned") == ["complete-0", "complete-1"]
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_reopened_study_draws_new_configurations(tmp_path, sampler):
+    """The sampler's random state is not stored; a resumed sweep must not replay its draws."""
+    distributions = {"learning_rate": FloatDistribution(1e-4, 1e-2, log=True)}
+
+    def draw(ref: StudyRef, count: int) -> list[float]:
+        searcher = HonestOptunaSearch(ref, distributions, {}, StopLedger(tmp_path / "stops"),
+                                      "val_loss", "min")
+        drawn = []
+        for index in range(count):
+            drawn.append(searcher.suggest(f"{ref.name}-{index}")["learning_rate"])
+            searcher.on_trial_complete(f"{ref.name}-{index}", result(10, 0.5, 0.5, final=True))
+        return drawn
+
+    ref = StudyRef(name="s", run_dir=tmp_path, storage_url=None, sampler=sampler, seed=0,
+                   num_trials=12, direction="minimize")
+    before = draw(ref, 3)
+    after = draw(ref, 3)  # the same study, reopened as basin resume does
+    assert not set(before) & set(after)
+    again = StudyRef(name="t", run_dir=tmp_path / "again", storage_url=None, sampler=sampler,
+                     seed=0, num_trials=12, direction="minimize")
+    (tmp_path / "again").mkdir()
+    assert draw(again, 3) == before and draw(again, 3) == after  # still reproducible

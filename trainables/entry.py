@@ -152,7 +152,7 @@ def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> No
     trainer.fit()
 
 
-def _report_outcome(outcome: str, reason: str, settings: TrialSettings) -> None:
+def _report_outcome(outcome: str, reason: str, objective_metric: str) -> None:
     """A last report that says how the trial ended when it could not finish training.
 
     It carries every metric the driver watches (as NaN), because Tune rejects a report
@@ -164,7 +164,7 @@ def _report_outcome(outcome: str, reason: str, settings: TrialSettings) -> None:
 
     metrics = {name: math.nan for name in REPORTED_METRICS}
     metrics.update({"is_final": False, OUTCOME: outcome, OUTCOME_REASON: reason})
-    metrics[settings.objective_metric] = math.nan
+    metrics[objective_metric] = math.nan
     tune.report(metrics)
 
 
@@ -174,31 +174,35 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
 
     A trial that diverges or raises ends with a report naming what happened, instead of an
     error: Tune would retry an error (``max_failures``), which is meant for lost nodes, not for
-    a configuration that cannot train. The traceback goes to the trial's ``error.txt``.
+    a configuration that cannot train. Everything the trial does is inside that handling, its
+    imports and the reading of its settings too. The traceback goes to the trial's
+    ``error.txt``.
     """
     from ray import tune
 
-    started_at = time.time()  # before the heavy imports: start-up includes them
-    from trainables.loop import Diverged
     from trainables.reporting import OUTCOME_DIVERGED, OUTCOME_FAILED
 
-    hp = Hyperparameters(**config)
-    trial_settings = TrialSettings(**settings)
+    started_at = time.time()  # before the heavy imports: start-up includes them
+    objective_metric = settings.get("objective_metric", "val_loss")
+    diverged_message = None  # known once the loop is imported
     try:
+        from trainables.loop import Diverged
+
+        diverged_message = Diverged.MESSAGE
+        hp = Hyperparameters(**config)
+        trial_settings = TrialSettings(**settings)
         if trial_settings.workers == 1:
             _train_in_this_process(hp, trial_settings, started_at)
         else:
             _train_with_worker_group(hp, trial_settings)
-    except Diverged as error:
-        _report_outcome(OUTCOME_DIVERGED, str(error), trial_settings)
     except Exception as error:  # noqa: BLE001 - any error of the configuration ends the trial
         if "ActorDiedError" in type(error).__name__ or "NodeDied" in type(error).__name__:
             raise  # infrastructure: let Tune retry the trial from its checkpoint
-        if Diverged.MESSAGE in str(error):  # a worker of a multi-worker trial diverged
-            _report_outcome(OUTCOME_DIVERGED, str(error).splitlines()[0], trial_settings)
+        if diverged_message and diverged_message in str(error):  # this worker or one of a worker group diverged
+            _report_outcome(OUTCOME_DIVERGED, str(error).splitlines()[0], objective_metric)
             return
         trial_dir = tune.get_context().get_trial_dir()
         with open(os.path.join(trial_dir, "error.txt"), "w") as handle:
             handle.write(traceback.format_exc())
         _report_outcome(OUTCOME_FAILED, f"{type(error).__name__}: {error}".splitlines()[0],
-                        trial_settings)
+                        objective_metric)

@@ -157,11 +157,34 @@ class WandbTracker(Tracker):
     def _start(self, trial_id: str, config: dict[str, Any]) -> None:
         if trial_id in self._runs:
             return
+        identity = run_id(self.group, trial_id)
+        earlier = self._offline_runs(identity)
         self._runs[trial_id] = self._init_or_go_offline(
-            id=run_id(self.group, trial_id), name=f"trial-{trial_id}",
+            id=identity, name=f"trial-{trial_id}",
             job_type="trial", tags=list(self.settings.tags),
             config={"hyperparameters": config, "sweep": self.fixed_config, "trial_id": trial_id},
         )
+        if earlier and self.mode == "offline":
+            self._supersede(trial_id, earlier)
+
+    def _offline_runs(self, identity: str) -> list[Path]:
+        return sorted((self.run_dir / "wandb").glob(f"offline-run-*-{identity}"))
+
+    def _supersede(self, trial_id: str, earlier: list[Path]) -> None:
+        """A trial restarted by ``basin resume`` keeps one W&B run. Online, W&B resumes it by
+        id. Offline it cannot (wandb#2423), and of two offline runs with one id the one synced
+        last replaces the other: the new run logs the trial's whole history again, and the
+        earlier ones move to ``wandb/superseded/``, outside what ``wandb sync`` is told to
+        upload."""
+        from search.rundir import RunDir  # imported late: rundir imports the sweep spec
+
+        for folder in self.run_dir.glob(f"run_trial_{trial_id}_*"):
+            for row in RunDir.history(folder):
+                self._log(trial_id, row)
+        superseded = self.run_dir / "wandb" / "superseded"
+        superseded.mkdir(exist_ok=True)
+        for folder in earlier:
+            folder.rename(superseded / folder.name)
 
     def trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         self._guarded("log", self._log, trial_id, result)

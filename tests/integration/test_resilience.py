@@ -16,9 +16,13 @@ import pytest
 import ray
 from optuna.trial import TrialState
 
+from search import sweep
 from search.cli import main
 from search.rundir import RunDir
 from search.searcher import RAY_TRIAL_ATTR, STATUS_ATTR
+from search.spec import load_spec
+from search.trackers.wandb import run_id
+from tests.wandb_runs import read_offline_runs
 
 pytestmark = pytest.mark.integration
 
@@ -42,10 +46,14 @@ def the_run(tmp_path: Path) -> RunDir | None:
     return RunDir(runs[0]) if runs and (runs[0] / "optuna.journal").exists() else None
 
 
-def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_factory, tmp_path):
+def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_factory, tmp_path,
+                                                                      capsys):
+    # Random sampling: re-seeded from the sweep's seed on resume, it would draw the same
+    # configurations again (TPE's reopened draws are checked in tests/test_searcher.py).
     sweep = sweep_factory(training={"max_steps": 40, "eval_every": 4, "micro_batch_size": 8},
-                          search={"num_trials": 5, "max_concurrent_trials": 2, "seed": 0},
-                          tracking={"wandb": {"mode": "disabled"}})
+                          search={"num_trials": 5, "max_concurrent_trials": 2, "seed": 0,
+                                  "sampler": "random"},
+                          tracking={"wandb": {"mode": "offline"}})
     driver = start_driver(["run", str(sweep), "--quiet"], tmp_path / "driver.log")
 
     def mid_sweep() -> bool:
@@ -70,8 +78,19 @@ def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_fac
               for t, o in run.optuna_trials().items() if o.user_attrs.get(STATUS_ATTR)}
     midway = {t: max(o.intermediate_values) for t, o in run.optuna_trials().items()
               if o.state == TrialState.RUNNING and o.intermediate_values}
+    # What a kill during the journal's next write leaves: a torn record, no line end.
+    journal = run.path / "optuna.journal"
+    whole = journal.read_bytes()
+    journal.write_bytes(whole + b'{"op_code":6,"worker_id":"x","trial_id":1,"param_na')
+    recorded = len(run.optuna_trials())
 
+    assert main(["status", str(run.path)]) == 0
+    assert "optuna.journal: ignored 1 torn or unreadable line (51 bytes)" in capsys.readouterr().out
     assert main(["resume", str(run.path), "--quiet"]) == 0
+    said = capsys.readouterr().out
+    assert "optuna.journal: dropped 1 torn or unreadable line (51 bytes)" in said
+    assert journal.read_bytes().startswith(whole)  # every complete record kept
+    assert recorded <= 5
 
     results = json.loads((run.path / "results.json").read_text())
     ids = [t["trial_id"] for t in results["trials"]]
@@ -80,6 +99,18 @@ def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_fac
                  if t.user_attrs.get(STATUS_ATTR) != "orphaned"]
     assert sorted(study_ids) == sorted(ids)  # once in the study too, none lost
     assert all(t["outcome"]["status"] == "completed" for t in results["trials"])
+    configurations = [tuple(sorted(t["params"].items())) for t in results["trials"]]
+    assert len(set(configurations)) == 5, configurations  # none trained twice
+    # One W&B run per trial, plus the sweep's: a trial Ray restarted continued its own run,
+    # which holds the trial's whole history.
+    runs = read_offline_runs(run.path / "wandb")
+    assert len(runs) == 5 + 1
+    trial_runs = {r.run_id: r for r in runs if r.job_type == "trial"}
+    assert sorted(trial_runs) == sorted(run_id(run.path.name, trial_id) for trial_id in ids)
+    for trial_id in ids:
+        logged = {row["_step"] for row in trial_runs[run_id(run.path.name, trial_id)].history
+                  if "eval/val_loss" in row}
+        assert logged == set(range(4, 41, 4)), (trial_id, sorted(logged))
     # Trials told before the kill were not trained again: their reports are untouched
     # (a trial told in the last moment may have its final report repeated, never new steps).
     folders = run.trial_folders()
@@ -118,23 +149,38 @@ def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(sweep_factory, tmp_p
     assert "Traceback" not in output
 
 
+def raising_when(lora_r: int):
+    """A trial function that hands the trial a rank no sweep file can hold when the sampler
+    draws ``lora_r``: the trial's own settings refuse it before any training, the kind of error
+    that once escaped the trial's handling and was retried as a dead node."""
+    def run_trial(config: dict, settings: dict) -> None:  # named so: Ray names folders by it
+        from trainables.entry import run_trial as the_real_one
+
+        if config["lora_r"] == lora_r:
+            config = {**config, "lora_r": 4.5}
+        the_real_one(config, settings)
+
+    return run_trial
+
+
 def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_completes(
         sweep_factory, tmp_path):
-    # Optuna's random sampler with seed 6 draws (0.01, 4), (1e30, 4), (1e30, 2**40): a healthy
-    # trial, one whose weights blow up to NaN, and one whose LoRA rank cannot be allocated.
-    sweep = sweep_factory(
+    # Optuna's random sampler with seed 6 draws (0.01, 4), (1e30, 4), (1e30, 8): a healthy
+    # trial, one whose weights blow up to NaN, and one that raises before it trains.
+    spec = load_spec(sweep_factory(
         space={"learning_rate": {"type": "choice", "values": [0.01, 1e30]},
-               "lora_r": {"type": "choice", "values": [4, 2**40]}},
+               "lora_r": {"type": "choice", "values": [4, 8]}},
         search={"num_trials": 3, "max_concurrent_trials": 2, "seed": 6, "sampler": "random"},
-        tracking={"wandb": {"mode": "offline"}})
-    assert main(["run", str(sweep), "--quiet"]) == 0
-    run = RunDir(next((tmp_path / "runs").iterdir()))
+        tracking={"wandb": {"mode": "offline"}}))
+    run = RunDir.create(spec)
+    sweep.finish(run, sweep.run(spec, run, quiet=True, function=raising_when(lora_r=8)))
     results = json.loads((run.path / "results.json").read_text())
     by_label = {t["label"]: t for t in results["trials"]}
     assert set(by_label) == {"completed", "pruned: diverged", "failed: error"}
     assert "non-finite training loss" in by_label["pruned: diverged"]["outcome"]["reason"]
-    assert "can't allocate memory" in by_label["failed: error"]["outcome"]["reason"]
-    assert by_label["failed: error"]["params"]["lora_r"] == 2**40
+    assert "ValidationError: 1 validation error for Hyperparameters" in \
+        by_label["failed: error"]["outcome"]["reason"]
+    assert by_label["failed: error"]["params"]["lora_r"] == 8
     told = run.optuna_trials()
     assert told[by_label["failed: error"]["trial_id"]].state == TrialState.FAIL
     assert told[by_label["pruned: diverged"]["trial_id"]].state == TrialState.PRUNED
