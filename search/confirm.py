@@ -86,7 +86,7 @@ def confirm(run: RunDir, choice: Choice, top: int, seeds: int,
         trainable=make_trainable(spec, evaluate_test="last_step", function=_confirm_trial),
         param_space={"recipe": tune.grid_search(recipes), "seed": tune.grid_search(new_seeds)},
         callbacks=[ProgressPrinter(spec.objective.metric, len(chosen) * seeds, quiet=quiet)])
-    grid = fit(tuner)
+    grid = fit(tuner, run)
     confirmed = {(c.trial_id, c.step): Confirmed(c.trial_id, c.step, c.params, c.objective,
                                                  new_seeds) for c in chosen}
     by_recipe = {json.dumps(recipe, sort_keys=True): (c.trial_id, c.step)

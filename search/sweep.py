@@ -96,7 +96,7 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
         scheduler=make_scheduler(spec),
         stopper=RuleStopper(rules, ledger, metric, mode) if rules else None,
         callbacks=callbacks)
-    fit(tuner)
+    fit(tuner, run_dir)
     return trackers
 
 
@@ -152,7 +152,7 @@ def resume(run_dir: RunDir, quiet: bool = False) -> list[Tracker]:
     tuner = tune.Tuner.restore(run_dir.location, trainable=make_trainable(spec),
                                resume_unfinished=True, resume_errored=False,
                                restart_errored=False)
-    fit(tuner)
+    fit(tuner, run_dir)
     return make_trackers(spec, run_dir, quiet)
 
 

@@ -24,8 +24,9 @@ REMOTE_SYNC_PERIOD_S = 30
 SNAPSHOT_PERIOD_ENV = "TUNE_GLOBAL_CHECKPOINT_S"
 
 
-def fit(tuner: tune.Tuner) -> tune.ResultGrid:
-    """``tuner.fit()`` with Ray snapshotting its state at every step of its loop.
+def fit(tuner: tune.Tuner, run: RunDir) -> tune.ResultGrid:
+    """``tuner.fit()`` with Ray snapshotting its state at every step of its loop, for a run
+    directory on a path.
 
     Ray deletes a trial's older checkpoint when it registers a new one, before it snapshots
     its state: with one checkpoint kept, a driver killed in between leaves a snapshot that
@@ -33,8 +34,13 @@ def fit(tuner: tune.Tuner) -> tune.ResultGrid:
     and snapshots right after each registration (a few KB of JSON): the snapshot always names
     the newer of the two, and the older is only deleted after that. The setting is scoped to
     this call (a user's own value is kept), so other Tuners in the process keep Ray's period.
+
+    Not for a run in an object store: Ray rewrites its state file in place while its upload
+    of the previous snapshot may still be reading it (ray/tune/execution/experiment_state.py),
+    and every-step snapshots made that torn upload frequent enough to lose a resume in CI.
+    There Ray keeps its own period (README: Running on a cluster says what that costs).
     """
-    ours = SNAPSHOT_PERIOD_ENV not in os.environ
+    ours = SNAPSHOT_PERIOD_ENV not in os.environ and run.remote is None
     if ours:
         os.environ[SNAPSHOT_PERIOD_ENV] = "0"
     try:
