@@ -223,7 +223,10 @@ class RunDir:
         tail is left in the file and described in ``journal_damage``)."""
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage, self.journal_damage = open_to_read(self.path, self.spec.search.storage)
-        return optuna.load_study(study_name=self.spec.name, storage=storage)
+        try:
+            return optuna.load_study(study_name=self.path.name, storage=storage)
+        except KeyError:  # a run directory written before studies were named after it
+            return optuna.load_study(study_name=self.spec.name, storage=storage)
 
     def optuna_trials(self) -> dict[str, optuna.trial.FrozenTrial]:
         """Optuna's record of every trial, by Ray trial id (none before the study exists)."""

@@ -79,8 +79,10 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
     trackers = make_trackers(spec, run_dir, quiet)
     distributions, constants = split_space(spec.space)
     metric, mode = spec.objective.metric, spec.objective.mode
+    # The study is named after the run directory, unique even in a database several sweeps
+    # (or several runs of one sweep) share.
     study_ref = StudyRef(
-        name=spec.name, run_dir=run_dir.path, storage_url=spec.search.storage,
+        name=run_dir.path.name, run_dir=run_dir.path, storage_url=spec.search.storage,
         sampler=spec.search.sampler, seed=spec.search.seed, num_trials=spec.search.num_trials,
         direction="minimize" if mode == "min" else "maximize")
     rules = spec.stopping.rules()

@@ -198,7 +198,8 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
     except Exception as error:  # noqa: BLE001 - any error of the configuration ends the trial
         if "ActorDiedError" in type(error).__name__ or "NodeDied" in type(error).__name__:
             raise  # infrastructure: let Tune retry the trial from its checkpoint
-        if diverged_message and diverged_message in str(error):  # this worker or one of a worker group diverged
+        # This worker, or a worker of its group, diverged.
+        if diverged_message and diverged_message in str(error):
             _report_outcome(OUTCOME_DIVERGED, str(error).splitlines()[0], objective_metric)
             return
         trial_dir = tune.get_context().get_trial_dir()

@@ -96,7 +96,8 @@ def store_read(remote: str, relative: str) -> str:
 
 def test_the_study_is_in_postgresql_with_every_trial_told(bucket_sweep):
     for name, run in bucket_sweep["runs"].items():
-        study = optuna.load_study(study_name=name, storage=bucket_sweep["postgres_url"])
+        study = optuna.load_study(study_name=store.name_of(run["remote"]),
+                                  storage=bucket_sweep["postgres_url"])
         results = json.loads(store_read(run["remote"], "results.json"))
         assert {t.user_attrs[RAY_TRIAL_ATTR] for t in study.trials} == \
             {t["trial_id"] for t in results["trials"]}
@@ -161,9 +162,11 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
 
     def mid_sweep() -> bool:
         try:
-            trials = optuna.load_study(study_name="killed", storage=postgres_url).trials
-        except KeyError:
+            (name,) = [n for n in optuna.get_all_study_names(postgres_url)
+                       if n.startswith("killed-")]
+        except ValueError:  # not created yet
             return False
+        trials = optuna.load_study(study_name=name, storage=postgres_url).trials
         completed = [t for t in trials if t.user_attrs.get(STATUS_ATTR) == "completed"]
         running = [t for t in trials if t.state == TrialState.RUNNING
                    and len(t.intermediate_values) >= 3]
@@ -201,7 +204,7 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
             (error,) = [text for folder, text in errors.items() if trial["trial_id"] in folder]
             assert "does not exist on storage anymore" in error, error[-2000:]
     assert sum(t["outcome"]["status"] == "completed" for t in results["trials"]) >= 5
-    study = optuna.load_study(study_name="killed", storage=postgres_url)
+    study = optuna.load_study(study_name=store.name_of(remote), storage=postgres_url)
     told = [t.user_attrs[RAY_TRIAL_ATTR] for t in study.trials
             if t.user_attrs.get(STATUS_ATTR) != "orphaned"]
     assert sorted(told) == sorted(ids)

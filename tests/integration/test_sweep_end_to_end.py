@@ -126,8 +126,7 @@ def test_a_sweep_whose_every_trial_is_gap_stopped_still_names_and_exports_a_chec
         assert outcome["step"] < 60 and outcome["reason"].startswith("overfitting: val_loss rose")
     # Optuna hears each stopped trial's best objective, as COMPLETE, and its outcome: the same
     # fields as results.json and the stop ledger.
-    spec = load_spec(run_dir / "sweep.yaml")
-    study = optuna.load_study(study_name=spec.name, storage=open_storage(run_dir, None))
+    study = optuna.load_study(study_name=run_dir.name, storage=open_storage(run_dir, None))
     ledger = {entry.pop("trial_id"): entry for entry in map(
         json.loads, (run_dir / "stops.jsonl").read_text().splitlines())}
     by_id = {t["trial_id"]: t["outcome"] for t in results["trials"]}
@@ -184,3 +183,19 @@ def test_zero_stages_train_and_save_the_whole_adapter(sweep_factory, deepspeed):
     assert len(lora) == 2 * 2 * 2  # 2 layers x (query, value) x (A, B)
     assert all(t.shape in {(4, 32), (32, 4)} for t in lora.values())
     assert any("classifier" in name for name in weights)  # the head is saved with the adapter
+
+
+def test_two_runs_sharing_one_study_database_stay_apart(sweep_factory, tmp_path):
+    """Each run owns its study: two runs of one sweep in one database (as on a cluster's
+    PostgreSQL) never see each other's trials."""
+    spec = load_spec(sweep_factory(search={"num_trials": 1, "max_concurrent_trials": 1, "seed": 0,
+                                           "storage": f"sqlite:///{tmp_path}/shared.db"},
+                                   tracking={"wandb": {"mode": "disabled"}}))
+    runs = [run_spec(spec)[0], run_spec(spec)[0]]
+    assert runs[0].path != runs[1].path
+    assert sorted(optuna.get_all_study_names(spec.search.storage)) == \
+        sorted(run.path.name for run in runs)
+    for run in runs:
+        (record,) = collect_records(run)
+        assert record.trial_id in run.trial_folders()
+        assert choice_of(run, [record]).chosen.trial_id == record.trial_id
