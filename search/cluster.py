@@ -25,13 +25,20 @@ ADDRESS_PROBE_SECONDS = 10.0
 GCS_CONNECT_ATTEMPTS = 8
 
 
-def address_problem(address: str | None) -> str | None:
-    """Why the cluster at ``address`` (else ``RAY_ADDRESS``) cannot be reached, in one line, or
-    None. ``auto`` and no address at all are left to Ray (a local cluster, or a new one)."""
+def _given_address(address: str | None) -> tuple[str | None, str]:
+    """(the address Ray will connect to, where the user gave it), or (None, ...) when Ray
+    finds or starts the cluster itself (no address, ``auto``, ``local``)."""
     flag = "--address"
     if not address:
         address, flag = os.environ.get("RAY_ADDRESS"), "RAY_ADDRESS"
-    if not address or address in ("auto", "local"):
+    return (None if address in ("auto", "local") else address or None), flag
+
+
+def address_problem(address: str | None) -> str | None:
+    """Why the cluster at ``address`` (else ``RAY_ADDRESS``) cannot be reached, in one line, or
+    None. ``auto`` and no address at all are left to Ray (a local cluster, or a new one)."""
+    address, flag = _given_address(address)
+    if address is None:
         return None
     host, sep, port = address.removeprefix("ray://").rpartition(":")
     if not sep or not host or not port.isdigit():
@@ -60,15 +67,14 @@ def join(address: str | None) -> None:
     problem = address_problem(address)
     if problem:
         raise SpecError([problem])
-    given = address or os.environ.get("RAY_ADDRESS")
-    if not given or given in ("auto", "local") or given.startswith("ray://"):
+    given, flag = _given_address(address)
+    if given is None or given.startswith("ray://"):
         start_ray(address)
         return
     try:
         with _connect_attempts(GCS_CONNECT_ATTEMPTS), _stderr_silenced():
             start_ray(address)
     except (ConnectionError, RuntimeError) as error:
-        flag = "--address" if address else "RAY_ADDRESS"
         cause = error.__cause__ or error
         why = " ".join(str(cause).split("Last connection error")[0].split())[:200]
         raise SpecError([_no_cluster(flag, given, why)]) from None

@@ -42,6 +42,14 @@ class JournalDamage:
 def read_journal(path: Path) -> tuple[list[dict[str, Any]], JournalDamage | None]:
     """The complete records before the first bad line, and what follows them (or None)."""
     data = path.read_bytes()
+    records, good_bytes = _complete_records(data)
+    if good_bytes == len(data):
+        return records, None
+    return records, _damage(path, len(records), data[good_bytes:])
+
+
+def _complete_records(data: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The records before the first torn or unreadable line, and the bytes they take."""
     records: list[dict[str, Any]] = []
     good_bytes = 0
     for line in data.splitlines(keepends=True):
@@ -55,11 +63,12 @@ def read_journal(path: Path) -> tuple[list[dict[str, Any]], JournalDamage | None
             break
         records.append(record)
         good_bytes += len(line)
-    if good_bytes == len(data):
-        return records, None
-    tail = data[good_bytes:]
+    return records, good_bytes
+
+
+def _damage(path: Path, kept: int, tail: bytes, set_aside: Path | None = None) -> JournalDamage:
     lines = tail.count(b"\n") + (not tail.endswith(b"\n"))
-    return records, JournalDamage(path, len(records), lines, len(tail))
+    return JournalDamage(path, kept, lines, len(tail), set_aside)
 
 
 def repair_journal(path: Path) -> JournalDamage | None:
@@ -67,16 +76,14 @@ def repair_journal(path: Path) -> JournalDamage | None:
     the journal is whole (or absent). Only the driver that is about to write may call this."""
     if not path.is_file():
         return None
-    records, damage = read_journal(path)
-    if damage is None:
+    data = path.read_bytes()
+    records, good_bytes = _complete_records(data)
+    if good_bytes == len(data):
         return None
-    size = path.stat().st_size
-    aside = path.with_name(f"{path.name}.damaged-{size - damage.bad_bytes}")
-    with path.open("rb") as journal:
-        journal.seek(size - damage.bad_bytes)
-        aside.write_bytes(journal.read())
-    os.truncate(path, size - damage.bad_bytes)
-    return JournalDamage(path, damage.kept_records, damage.bad_lines, damage.bad_bytes, aside)
+    aside = path.with_name(f"{path.name}.damaged-{good_bytes}")
+    aside.write_bytes(data[good_bytes:])
+    os.truncate(path, good_bytes)
+    return _damage(path, len(records), data[good_bytes:], aside)
 
 
 class ReadOnlyJournal(BaseJournalBackend):

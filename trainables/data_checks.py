@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from trainables.data_files import DataFileError, read_rows
+from trainables.data_files import DataFileError, example_of, read_rows
 from trainables.settings import DataSettings
 
 FILE_FIELDS = ("train_file", "validation_file", "test_file")
@@ -35,10 +35,7 @@ def _file_labels(path: Path, shown: str, data: DataSettings
         return [], missing
     labels = []
     for number, row in rows:
-        for column in (data.text_column, data.label_column):
-            if row.get(column) is None:
-                raise DataFileError(f"line {number} has no {column!r}")
-        label = row[data.label_column]
+        _, label = example_of(number, row, data.text_column, data.label_column)
         if not is_class(label):
             return [], [("data.label_column", "labels must be classes (integers, strings or "
                          f"booleans); line {number} of {shown} has {label!r}")]

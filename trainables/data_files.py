@@ -77,13 +77,16 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, record
 
 
+def example_of(number: int, row: dict[str, Any], text_column: str, label_column: str
+               ) -> tuple[str, Any]:
+    """(text, label) of the row at line ``number``; a row without one of them is an error."""
+    for column in (text_column, label_column):
+        if row.get(column) is None:
+            raise DataFileError(f"line {number} has no {column!r}")
+    return str(row[text_column]), row[label_column]
+
+
 def read_examples(path: Path, text_column: str, label_column: str) -> list[tuple[str, Any]]:
     """(text, label) of every row; a row without one of the two columns is an error."""
     _, rows = read_rows(path)
-    examples = []
-    for number, row in rows:
-        for column in (text_column, label_column):
-            if row.get(column) is None:
-                raise DataFileError(f"line {number} has no {column!r}")
-        examples.append((str(row[text_column]), row[label_column]))
-    return examples
+    return [example_of(number, row, text_column, label_column) for number, row in rows]

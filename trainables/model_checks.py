@@ -40,7 +40,7 @@ def check_model(settings: ModelSettings) -> Problems:
         return []
     names = _weight_module_names(folder)
     if names is None:
-        names = _meta_module_names(settings, config)
+        names = _meta_module_names(config)
     return _missing_targets(settings, names)
 
 
@@ -100,7 +100,7 @@ def _check_config_dict(settings: ModelSettings) -> Problems:
         return [("model.random_init_config", f"not a {model_type} config: {detail}")]
     if not settings.lora_target_modules:
         return []
-    return _missing_targets(settings, _meta_module_names(settings, config))
+    return _missing_targets(settings, _meta_module_names(config))
 
 
 def _weight_module_names(folder: Path) -> set[str] | None:
@@ -121,7 +121,7 @@ def _weight_module_names(folder: Path) -> set[str] | None:
     return names
 
 
-def _meta_module_names(settings: ModelSettings, config: dict) -> set[str]:
+def _meta_module_names(config: dict) -> set[str]:
     """Module names of the model built on the meta device: shapes only, no memory, no weights."""
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification
