@@ -18,6 +18,7 @@ examples:
   basin validate sweeps/minilm_lora.yaml
   basin run sweeps/minilm_lora.yaml
   basin run sweeps/minilm_lora.yaml --set search.num_trials=4 --set training.max_steps=60
+  basin run sweeps/smollm2_sft.yaml         # causal LM: SmolLM2-135M-Instruct, 2 CPU cores
   basin run sweeps/llm_lora_gpu.yaml --address auto          # on a running Ray cluster
   basin run runs/minilm-lora-demo-20260101-120000/best.yaml
   basin resume runs/minilm-lora-demo-20260101-120000
@@ -39,10 +40,11 @@ ADDRESS_HELP = ("a Ray cluster to run on, e.g. 10.0.0.1:6379 or auto (default: $
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="basin",
-        description="Hyperparameter sweeps of LoRA fine-tuning jobs with Ray Tune, Optuna and "
-        "DeepSpeed. Trials that overfit, stall or never learn are stopped early; every "
-        "trial's checkpoints stay candidates, and the sweep hands on the one its selection "
-        "criterion chooses (basin best says which and why).",
+        description="Hyperparameter sweeps of LoRA fine-tuning jobs (sequence classification "
+        "or causal-LM instruction tuning) with Ray Tune, Optuna and DeepSpeed. Trials that "
+        "overfit, stall or never learn are stopped early; every trial's checkpoints stay "
+        "candidates, and the sweep hands on the one its selection criterion chooses (basin "
+        "best says which and why).",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -232,9 +234,9 @@ def _export(args: argparse.Namespace, console: Console) -> int:
     console.print(f"exported trial {chosen['trial_id']} at step {chosen['step']} "
                   f"({summary['objective']['metric']} {chosen['objective']:.4f}) to {args.out}")
     console.print(f"  why: {summary['why']}")
-    if "verified_max_logit_difference" in summary:
-        console.print("verified: the bundle reproduces the trial's logits at that step "
-                      f"(max difference {summary['verified_max_logit_difference']:.2e})")
+    if "verified_max_difference" in summary:
+        console.print("verified: the bundle reproduces the trial's probe at that step "
+                      f"(max difference {summary['verified_max_difference']:.2e})")
     return 0
 
 

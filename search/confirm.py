@@ -29,7 +29,7 @@ from search.selection.choice import Choice
 from search.spec import SpecError
 from search.tuner import build_tuner, fit, make_trainable, start_ray
 from trainables.entry import run_trial
-from trainables.reporting import OUTCOME, TEST_METRICS
+from trainables.reporting import OUTCOME, TASK_TEST_METRICS
 
 
 @dataclass
@@ -42,8 +42,10 @@ class Confirmed:
     sweep_objective: float
     seeds: list[int]
     objectives: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)  # classification
+    test_perplexity: list[float] = field(default_factory=list)  # causal LM
+    test_exact_match: list[float] = field(default_factory=list)  # causal LM, when generating
 
     @property
     def mean(self) -> float:
@@ -96,7 +98,7 @@ def confirm(run: RunDir, choice: Choice, top: int, seeds: int,
             continue
         entry = confirmed[by_recipe[json.dumps(result.config["recipe"], sort_keys=True)]]
         entry.objectives.append(result.metrics[spec.objective.metric])
-        for metric in TEST_METRICS:
+        for metric in TASK_TEST_METRICS[spec.model.task]:
             if metric in result.metrics:
                 getattr(entry, metric).append(result.metrics[metric])
     sign = 1 if spec.objective.mode == "min" else -1
@@ -110,14 +112,17 @@ def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -
     spec = run.spec
     metric = spec.objective.metric
     names = list(confirmed[0].params) if confirmed else []
+    # The task's headline test figure: accuracy, or perplexity for a causal LM.
+    headline = TASK_TEST_METRICS[spec.model.task][1]
     table = Table(title=f"{spec.name}: confirmed with {len(confirmed[0].seeds)} new seeds "
                         f"each, ranked by mean {metric} at the chosen step ({spec.objective.mode})")
     for column in ["rank", "trial", "step", *[SHORT_NAMES.get(n, n) for n in names],
                    f"sweep {metric}", f"mean {metric}", "spread (sd)", "per seed",
-                   "test accuracy (mean)"]:
+                   f"{headline.replace('_', ' ')} (mean)"]:
         table.add_column(column, overflow="fold")
     for position, entry in enumerate(confirmed, start=1):
-        test = (f"{statistics.fmean(entry.test_accuracy):.4f}" if entry.test_accuracy else "-")
+        values = getattr(entry, headline)
+        test = f"{statistics.fmean(values):.4f}" if values else "-"
         table.add_row(
             str(position), entry.trial_id, str(entry.step),
             *[f"{v:.3g}" if isinstance(v, float) else str(v) for v in entry.params.values()],

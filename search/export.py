@@ -4,7 +4,8 @@ The bundle folder holds the LoRA adapter (``adapter_config.json`` + ``adapter_mo
 so ``PeftModel.from_pretrained(base, DIR)`` loads it) with the classification head, the
 tokenizer, ``config.yaml`` (a sweep file that re-trains the trial with ``basin run``),
 ``metrics.json``, ``versions.json``, ``probe.json`` and, with ``--merge``, ``merged/``: the base
-model with the adapter merged in, loadable with plain ``from_pretrained``.
+model with the adapter merged in, loadable with plain ``from_pretrained`` (a classifier, or for
+``task: causal-lm`` a causal LM that generates).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from search.records import collect_records
 from search.results import choice_of, recipe_text
 from search.rundir import RunDir
 from search.selection.candidates import Candidate, candidate_at
-from search.spec import SpecError
-from trainables.model import load_tokenizer
+from search.spec import SpecError, trial_settings
 from trainables.model_source import resolve_model_name
 from trainables.reporting import PROBE_FILE, TRIAL_METRICS_FILE
+from trainables.tasks import task_for
 
 PACKAGES = ("torch", "transformers", "peft", "deepspeed", "ray", "optuna", "wandb", "basin")
 
@@ -79,32 +80,6 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def load_bundle(bundle: Path, base_model: str, num_labels: int):
-    """Base model + the bundle's adapter, in eval mode, with plain transformers and peft."""
-    from peft import PeftModel
-    from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()  # the base's fresh head is expected: the adapter has it
-    hf_logging.disable_progress_bar()
-    base = AutoModelForSequenceClassification.from_pretrained(base_model, num_labels=num_labels)
-    return PeftModel.from_pretrained(base, bundle).eval()
-
-
-def verify_bundle(model, bundle: Path) -> float:
-    """Largest difference between the bundle's logits and those the trial saved at its best
-    step, on the probe texts."""
-    import torch
-    from transformers import AutoTokenizer
-
-    probe = json.loads((bundle / PROBE_FILE).read_text())
-    tokenizer = AutoTokenizer.from_pretrained(bundle)
-    with torch.no_grad():
-        encoded = tokenizer(probe["texts"], padding=True, truncation=True, return_tensors="pt")
-        logits = model(**encoded).logits.float()
-    return float((logits - torch.tensor(probe["logits"])).abs().max())
-
-
 def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bool = False,
                   verify: bool = True, step: int | None = None) -> dict:
     """Write the bundle of the run's choice (or of ``trial_id``, at ``step``) into ``out``."""
@@ -120,10 +95,11 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
     if not (checkpoint / TRIAL_METRICS_FILE).is_file():
         raise SpecError([f"--trial: {chosen.name}: its checkpoint is gone ({chosen.checkpoint})"])
     shutil.copytree(checkpoint, out, dirs_exist_ok=True)
+    task = task_for(trial_settings(spec))
     # Candidates leave the tokenizer out (it is the base model's): the bundle gets it here.
-    load_tokenizer(spec.model).save_pretrained(out)
+    task.tokenizer.save_pretrained(out)
     trial_metrics = json.loads((checkpoint / TRIAL_METRICS_FILE).read_text())
-    label_names = json.loads((checkpoint / PROBE_FILE).read_text())["label_names"]
+    probe = json.loads((checkpoint / PROBE_FILE).read_text())
     base_model = resolve_model_name(spec.model.name)
     (out / TRIAL_METRICS_FILE).unlink()
     summary = {
@@ -132,21 +108,23 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
         "metrics_at_step": trial_metrics,
         "objective": {"metric": spec.objective.metric, "mode": spec.objective.mode},
         "base_model": base_model,
-        "label_names": label_names,
+        "task": spec.model.task,
+        **({"label_names": probe["label_names"]} if "label_names" in probe else {}),
         "run_dir": run.shown,
     }
     (out / "config.yaml").write_text(
         recipe_text(spec, chosen, str(out / "config.yaml"), pick.how))
     (out / "versions.json").write_text(json.dumps(package_versions(), indent=2))
     if verify or merge:
-        model = load_bundle(out, base_model, len(label_names))
-        if verify:
-            summary["verified_max_logit_difference"] = verify_bundle(model, out)
-        if merge:
-            from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
-            merged = model.merge_and_unload()
-            merged.save_pretrained(out / "merged")
-            AutoTokenizer.from_pretrained(out).save_pretrained(out / "merged")
+        hf_logging.set_verbosity_error()  # a classifier base's fresh head is expected
+        hf_logging.disable_progress_bar()
+        model = task.load_exported(base_model, str(out), probe)
+        if verify:
+            summary["verified_max_difference"] = task.probe_difference(model, probe)
+        if merge:
+            model.merge_and_unload().save_pretrained(out / "merged")
+            task.tokenizer.save_pretrained(out / "merged")
     (out / "metrics.json").write_text(json.dumps(summary, indent=2))
     return summary

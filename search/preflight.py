@@ -15,6 +15,7 @@ from pathlib import Path
 
 from search.location import is_object_store
 from search.spec import SpecError, SweepSpec
+from trainables.chat_checks import check_chat_data
 from trainables.data_checks import check_data_files
 from trainables.model_checks import check_model
 
@@ -28,7 +29,11 @@ def preflight(spec: SweepSpec, source: str, address: str | None = None) -> None:
     ``address`` (or ``RAY_ADDRESS``) names a cluster: its resources are checked when Ray
     connects, not against this machine.
     """
-    problems = check_data_files(spec.data) + check_model(spec.model)
+    problems = check_model(spec.model)
+    if spec.model.task != "causal-lm":
+        problems += check_data_files(spec.data)
+    elif not problems:  # causal-LM data meets the model's tokenizer: only a model that loads
+        problems = check_chat_data(spec.data, spec.model)
     problem = output_dir_problem(spec.output_dir, spec.name)
     if problem:
         problems.append(("output_dir", problem))

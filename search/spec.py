@@ -21,12 +21,13 @@ from search.stopping import StoppingSpec
 from search.study_storage import check_database_url
 from search.trackers.wandb import WandbSpec
 from search.yaml_reading import DuplicateKeyError, read_yaml
-from trainables.reporting import OBJECTIVE_METRICS
+from trainables.reporting import EXACT_MATCH_METRICS, OBJECTIVE_METRICS, TASK_OBJECTIVES
 from trainables.settings import (
     HYPERPARAMETER_NAMES,
     MAX_SEED,
     DataSettings,
     DeepSpeedSettings,
+    GenerationSettings,
     ModelSettings,
     Strict,
     TrainingSettings,
@@ -103,6 +104,7 @@ class SweepSpec(Strict):
     data: DataSettings = DataSettings()
     training: TrainingSettings = TrainingSettings()
     deepspeed: DeepSpeedSettings = DeepSpeedSettings()
+    generation: GenerationSettings = GenerationSettings()
     space: dict[str, Param] = Field(min_length=1)
     objective: ObjectiveSpec = ObjectiveSpec()
     search: SearchSpec = SearchSpec()
@@ -156,6 +158,7 @@ class SweepSpec(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> SweepSpec:
+        self._objective_of_the_task()
         if is_object_store(self.output_dir) and not self.search.storage:
             # The default study storage, Optuna's journal file, appends to a file in the run
             # directory; object stores cannot append.
@@ -172,6 +175,15 @@ class SweepSpec(Strict):
                     f"(got {self.scheduler.grace_period} > {self.training.max_steps})")
         return self
 
+    def _objective_of_the_task(self) -> None:
+        task, metric = self.model.task, self.objective.metric
+        if metric not in TASK_OBJECTIVES[task]:
+            raise ValueError(f"objective.metric: task {task!r} reports no {metric!r} (choose "
+                             f"from {list(TASK_OBJECTIVES[task])})")
+        if metric in EXACT_MATCH_METRICS and not self.generation.exact_match_samples:
+            raise ValueError(f"objective.metric {metric!r} needs generation.exact_match_samples "
+                             f"> 0 (got 0)")
+
 
 def trial_settings(spec: SweepSpec) -> TrialSettings:
     """The fixed part of every trial of this sweep, as the trial side receives it."""
@@ -180,6 +192,7 @@ def trial_settings(spec: SweepSpec) -> TrialSettings:
         data=spec.data,
         training=spec.training,
         deepspeed=spec.deepspeed,
+        generation=spec.generation,
         objective_metric=spec.objective.metric,
         objective_mode=spec.objective.mode,
         workers=spec.resources.workers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,4 +53,7 @@ def format_error(source: str, error: dict, root: type[BaseModel], criteria: Iter
         message = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
     value = error.get("input")
     shown = "" if isinstance(value, dict) or "(got" in message else f" (got {_short(value)})"
+    named = re.match(r"([a-z_]+(?:\.[a-z_]+)+): ", message)
+    if named and (not loc or named.group(1).startswith(path + ".")):
+        return f"{source}: {message}{shown}"  # a check across fields that names its field
     return f"{source}: {path}: {message}{shown}"

@@ -52,7 +52,7 @@ def connect(spec: SweepSpec, address: str | None, source: str) -> None:
 def start(spec: SweepSpec, source: str, address: str | None = None) -> RunDir:
     """Everything before the first trial: what the sweep points at checked (data, model,
     output_dir, stores), Ray up, the run directory made."""
-    preflight(spec, source, address)
+    preflight(spec, source, address)  # converts a built-in model that needs it, once
     check_stores(spec, source)
     connect(spec, address, source)
     return RunDir.create(spec)

@@ -20,6 +20,19 @@ TINY_BERT = {
     "max_position_embeddings": 128,
 }
 
+# A 2-layer Llama with hidden size 32 and SmolLM2's vocabulary (it borrows that tokenizer).
+TINY_LLAMA = {
+    "model_type": "llama",
+    "vocab_size": 49152,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 128,
+    "tie_word_embeddings": True,
+}
+
 
 def tiny_sweep(tmp_path: Path, **sections) -> dict:
     """A complete raw sweep dict for the tiny model; keyword arguments replace sections."""
@@ -91,6 +104,23 @@ def tiny_pretrained(tmp_path_factory) -> Path:
     model = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(**TINY_BERT))
     model.save_pretrained(folder)
     AutoTokenizer.from_pretrained(builtin_minilm_path()).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_folder(tmp_path_factory) -> Path:
+    """A tiny Llama saved as a pretrained model folder (random weights, fixed seed), with the
+    built-in SmolLM2's tokenizer and chat template: a local causal LM, as a user's would be."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from trainables.builtin_llm import tokenizer_for_random_models
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**TINY_LLAMA))
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tokenizer_for_random_models()).save_pretrained(folder)
     return folder
 
 

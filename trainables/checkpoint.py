@@ -1,6 +1,7 @@
-"""What a trial saves at every evaluation: the LoRA adapter (with the classification head), the
-metrics of that step, a probe (the logits on a few fixed texts, so that an
-exported bundle can prove it predicts what the trial's model did at that step), and the
+"""What a trial saves at every evaluation: the LoRA adapter (with a classifier's head), the
+metrics of that step, the task's probe (a few figures on fixed inputs: a classifier's logits, a
+causal LM's losses and answers, so that an exported bundle can prove it computes what the
+trial's model did at that step), and the
 DeepSpeed state a resumed trial continues from. The exportable part of each (everything but the
 DeepSpeed state) is a candidate for what the sweep hands on and is kept for every evaluation
 (``trainables/entry.py`` publishes it); Ray keeps only the latest two whole checkpoints, for resume.
@@ -23,23 +24,7 @@ from trainables.reporting import PROBE_FILE, STATE_DIR, TRAINER_STATE_FILE, TRIA
 if TYPE_CHECKING:
     from deepspeed import DeepSpeedEngine
 
-PROBE_SIZE = 4
 STATE_TAG = "state"
-
-
-@torch.no_grad()
-def probe_logits(engine: DeepSpeedEngine, tokenizer, texts: list[str], max_length: int,
-                 device: torch.device) -> list[list[float]]:
-    """The model's logits on a few fixed texts, saved with each checkpoint so an exported
-    bundle can prove that it predicts exactly what the trial's model did at that step."""
-    was_training = engine.training
-    engine.eval()
-    encoded = tokenizer(texts, truncation=True, max_length=max_length, padding=True,
-                        return_tensors="pt").to(device)
-    logits = engine(**encoded).logits.float().cpu().tolist()
-    if was_training:
-        engine.train()
-    return logits
 
 
 def save_checkpoint(engine: DeepSpeedEngine, metrics: dict, probe: dict,
@@ -53,6 +38,7 @@ def save_checkpoint(engine: DeepSpeedEngine, metrics: dict, probe: dict,
     """
     # Under ZeRO-3 the weights are partitioned: every rank takes part in gathering them.
     state_dict = engine._zero3_consolidated_16bit_state_dict() if zero_stage == 3 else None
+    _leave_out_every_frozen_weight(engine)
     folder = tempfile.mkdtemp(prefix="basin-ckpt-")
     engine.save_checkpoint(os.path.join(folder, STATE_DIR), tag=STATE_TAG,
                            exclude_frozen_parameters=True)
@@ -63,6 +49,28 @@ def save_checkpoint(engine: DeepSpeedEngine, metrics: dict, probe: dict,
             with open(os.path.join(folder, name), "w") as handle:
                 json.dump(content, handle, indent=2)
     return folder
+
+
+def _leave_out_every_frozen_weight(engine: DeepSpeedEngine) -> None:
+    """Make DeepSpeed's ``exclude_frozen_parameters`` leave out tied frozen weights too.
+
+    DeepSpeed drops frozen weights by the names ``named_parameters()`` gives, which lists a
+    tied weight once: a causal LM whose output layer shares the embedding keeps
+    ``lm_head.weight`` in every resume checkpoint (124 MB for SmolLM2-135M, 28M parameters).
+    Frozen tensors are recognised here by their storage instead.
+    """
+    module = engine.module
+
+    def trainable_state_dict(destination=None, prefix="", keep_vars=False,
+                             exclude_frozen_parameters=False):
+        state = module.state_dict(destination=destination, prefix=prefix, keep_vars=keep_vars)
+        if exclude_frozen_parameters:
+            frozen = {p.data_ptr() for p in module.parameters() if not p.requires_grad}
+            state = type(state)((name, value) for name, value in state.items()
+                                if value.data_ptr() not in frozen)
+        return state
+
+    engine.module_state_dict = trainable_state_dict
 
 
 def load_checkpoint(engine: DeepSpeedEngine, folder: str) -> dict:

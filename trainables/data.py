@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from trainables.data_files import read_examples
+from trainables.data_files import assemble_splits, read_examples
 from trainables.demo_task import make_demo_splits
 from trainables.settings import DataSettings
 
@@ -43,15 +42,6 @@ def _read_hf(data: DataSettings) -> dict[str, list[Example]]:
     }
 
 
-def _carve_validation(
-    train: list[Example], fraction: float, seed: int
-) -> tuple[list[Example], list[Example]]:
-    shuffled = list(train)
-    random.Random(seed).shuffle(shuffled)
-    cut = max(1, int(len(shuffled) * fraction))
-    return shuffled[cut:], shuffled[:cut]
-
-
 def load_splits(data: DataSettings, seed: int = 0) -> Splits:
     """Load train/validation/test examples and map labels to contiguous ids.
 
@@ -64,20 +54,9 @@ def load_splits(data: DataSettings, seed: int = 0) -> Splits:
             demo.train_size, demo.validation_size, demo.test_size, demo.label_noise, demo.seed
         )
         return Splits(raw["train"], raw["validation"], raw["test"], ["negative", "positive"])
-    if data.source == "files":
-        def read(name: str) -> list[Example]:
-            return read_examples(Path(name).expanduser(), data.text_column, data.label_column)
-
-        train = read(data.train_file)
-        validation = read(data.validation_file) if data.validation_file else None
-        test = read(data.test_file) if data.test_file else []
-    else:
-        loaded = _read_hf(data)
-        train, validation, test = loaded["train"], loaded.get("validation"), loaded.get("test", [])
-    if data.max_train_examples is not None:
-        train = train[: data.max_train_examples]
-    if validation is None:
-        train, validation = _carve_validation(train, data.validation_fraction, seed)
+    train, validation, test = assemble_splits(
+        data, lambda path: read_examples(path, data.text_column, data.label_column),
+        lambda: _read_hf(data), seed)
     label_names = sorted({str(label) for _, label in train})
     ids = {name: index for index, name in enumerate(label_names)}
 

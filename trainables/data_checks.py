@@ -8,7 +8,7 @@ no validation or test label that training never saw. Reading SST-2's 67k rows ta
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from trainables.data_files import DataFileError, example_of, read_rows
 from trainables.settings import DataSettings
@@ -45,7 +45,7 @@ def _file_labels(path: Path, shown: str, data: DataSettings
     return labels, []
 
 
-def _as_given(path: Path) -> str:
+def as_given(path: Path) -> str:
     """The path relative to the working directory when it is below it, as the user wrote it."""
     try:
         return str(path.relative_to(Path.cwd()))
@@ -53,27 +53,36 @@ def _as_given(path: Path) -> str:
         return str(path)
 
 
-def check_data_files(data: DataSettings) -> list[tuple[str, str]]:
-    """Problems with the data files, as (field path, message) pairs; empty when all is well."""
-    if data.source != "files":
-        return []
+def each_data_file(data: DataSettings, read: Callable[[str, Path, str], Any]
+                   ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """``read(field, path, shown)`` of every data file that exists, by field, and the problems:
+    a missing file, a folder, a file ``read`` cannot read (it raises ``DataFileError``)."""
+    results: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
-    labels: dict[str, list[str]] = {}
     for field in FILE_FIELDS:
         value = getattr(data, field)
         if value is None:
             continue
         path = Path(value).expanduser()
-        shown = _as_given(path)
+        shown = as_given(path)
         if not path.is_file():
             what = "is a directory, not a file" if path.is_dir() else "file not found"
             problems.append((f"data.{field}", f"{what} (got {shown!r})"))
             continue
         try:
-            found, trouble = _file_labels(path, shown, data)
+            results[field] = read(field, path, shown)
         except DataFileError as error:
             problems.append((f"data.{field}", f"cannot read {shown}: {error}"))
-            continue
+    return results, problems
+
+
+def check_data_files(data: DataSettings) -> list[tuple[str, str]]:
+    """Problems with the data files, as (field path, message) pairs; empty when all is well."""
+    if data.source != "files":
+        return []
+    read, problems = each_data_file(data, lambda _, path, shown: _file_labels(path, shown, data))
+    labels: dict[str, list[str]] = {}
+    for field, (found, trouble) in read.items():
         problems += [(where or f"data.{field}", message) for where, message in trouble]
         if found:
             labels[field] = found
@@ -87,14 +96,14 @@ def _label_problems(data: DataSettings, labels: dict[str, list[str]]) -> list[tu
     train = labels["train_file"][:data.max_train_examples]
     classes = sorted(set(train))
     if len(classes) < 2:
-        shown = _as_given(Path(data.train_file))
+        shown = as_given(Path(data.train_file))
         return [("data.label_column", f"{shown} has one class only ({classes[0]!r} in "
                  f"{data.label_column!r}); a classifier needs at least two")]
     problems = []
     for field in ("validation_file", "test_file"):
         unseen = sorted(set(labels.get(field, [])) - set(classes))
         if unseen:
-            shown = _as_given(Path(getattr(data, field)))
+            shown = as_given(Path(getattr(data, field)))
             problems.append((f"data.{field}", f"labels that training never saw: {unseen[:5]} in "
                              f"{shown} (training has {classes[:10]})"))
     return problems

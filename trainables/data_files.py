@@ -1,4 +1,5 @@
-"""Reading local CSV, TSV and JSONL data files row by row, with the line of every problem.
+"""Reading local CSV, TSV and JSONL data files row by row, with the line of every problem, and
+assembling a task's splits from them (or from a hub dataset). Torch-free.
 
 Training reads them through ``read_examples``; ``basin validate`` reads them through the same
 code (``trainables/data_checks.py``), so a file that validates is a file that trains.
@@ -9,9 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from trainables.settings import DataSettings
 
 
 class DataFileError(ValueError):
@@ -90,3 +94,32 @@ def read_examples(path: Path, text_column: str, label_column: str) -> list[tuple
     """(text, label) of every row; a row without one of the two columns is an error."""
     _, rows = read_rows(path)
     return [example_of(number, row, text_column, label_column) for number, row in rows]
+
+
+def carve_validation(train: list, fraction: float, seed: int) -> tuple[list, list]:
+    """(train, validation): a seeded ``fraction`` of the training examples held out."""
+    shuffled = list(train)
+    random.Random(seed).shuffle(shuffled)
+    cut = max(1, int(len(shuffled) * fraction))
+    return shuffled[cut:], shuffled[:cut]
+
+
+def assemble_splits(data: DataSettings, read_file: Callable[[Path], list],
+                    read_hf: Callable[[], dict[str, list]], seed: int
+                    ) -> tuple[list, list, list]:
+    """(train, validation, test) from local files or a hub dataset: the first
+    ``max_train_examples`` of training, and without a validation split a seeded share of it.
+    Both tasks read their data this way, each with its own row reader."""
+    if data.source == "files":
+        train = read_file(Path(data.train_file).expanduser())
+        validation = (read_file(Path(data.validation_file).expanduser())
+                      if data.validation_file else None)
+        test = read_file(Path(data.test_file).expanduser()) if data.test_file else []
+    else:
+        loaded = read_hf()
+        train, validation, test = loaded["train"], loaded.get("validation"), loaded.get("test", [])
+    if data.max_train_examples is not None:
+        train = train[: data.max_train_examples]
+    if validation is None:
+        train, validation = carve_validation(train, data.validation_fraction, seed)
+    return train, validation, test

@@ -1,8 +1,9 @@
-"""One trial's fine-tuning loop, top to bottom: data -> model + LoRA -> DeepSpeed -> train/eval.
+"""One trial's fine-tuning recipe, top to bottom: data -> model + LoRA -> DeepSpeed -> train/eval.
 
 It runs identically in every worker of a trial. The caller owns the process group and hands in
 a ``report`` function; the loop never knows whether it runs inside a Tune function or a Ray
-Train worker.
+Train worker, nor which task it trains: the task (``trainables/tasks``) brings the model, the
+data, the evaluation and the probe.
 """
 
 from __future__ import annotations
@@ -21,19 +22,16 @@ import torch
 import torch.distributed as dist
 
 from trainables.checkpoint import (
-    PROBE_SIZE,
     load_checkpoint,
-    probe_logits,
     restore_trainable,
     save_checkpoint,
     snapshot_trainable,
 )
-from trainables.data import fixed_train_sample, load_splits, make_loader
 from trainables.ds_config import build_ds_config
-from trainables.metrics import evaluate, is_better, label_prior_loss
-from trainables.model import apply_lora, load_base_model, load_tokenizer
+from trainables.metrics import is_better
 from trainables.reporting import TRAIN_LOSS_CURVE, TRIAL_METRICS_FILE
 from trainables.settings import Hyperparameters, TrialSettings
+from trainables.tasks import task_for
 
 # report(metrics, checkpoint_dir): every worker calls it at every evaluation with the same
 # metrics and its own checkpoint folder (rank 0's holds the adapter).
@@ -125,6 +123,12 @@ class Diverged(FloatingPointError):
         self.step = step
 
 
+def _named(split: str, figures: dict) -> dict:
+    """An evaluation's figures under their reported names: ``val_loss``, ``val_accuracy``...
+    (the standard error is reported for the validation split only)."""
+    return {f"{split}_{name}": value for name, value in figures.items() if name != "loss_se"}
+
+
 def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
           resume_from: str | None = None, started_at: float | None = None) -> dict:
     """Fine-tune with LoRA under DeepSpeed, evaluating and reporting every ``eval_every`` steps.
@@ -142,34 +146,28 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
     seed_everything(seed)
 
     # Data: the same splits on every worker; each worker trains and evaluates on its shard.
-    splits = load_splits(data, seed=data.demo.seed)
-    num_labels = len(splits.label_names)
-    tokenizer = load_tokenizer(settings.model)
-    batch, length = training.micro_batch_size, data.max_length
-    train_loader = make_loader(splits.train, tokenizer, batch, length, ctx.rank, ctx.world_size,
-                               shuffle=True, seed=seed)
-    train_sample = fixed_train_sample(splits.train, data.train_eval_samples, seed=data.demo.seed)
-    eval_loaders = {
-        "train_eval": make_loader(train_sample, tokenizer, batch * 2, length, ctx.rank,
-                                  ctx.world_size, shuffle=False, seed=0),
-        "val": make_loader(splits.validation, tokenizer, batch * 2, length, ctx.rank,
-                           ctx.world_size, shuffle=False, seed=0),
-    }
-    # What a model that learned nothing about the text scores: the "not learning" yardstick.
-    baseline_loss = label_prior_loss([label for _, label in splits.train],
-                                     [label for _, label in splits.validation])
+    task = task_for(settings)
+    splits = task.data
+    batch = training.micro_batch_size
+
+    def loader(examples: list, shuffle: bool = False) -> torch.utils.data.DataLoader:
+        return task.make_loader(examples, batch if shuffle else batch * 2, ctx.rank,
+                                ctx.world_size, shuffle=shuffle, seed=seed if shuffle else 0)
+
+    train_loader = loader(splits.train, shuffle=True)
+    evaluated = {"train_eval": task.train_sample(data.train_eval_samples, seed=data.demo.seed),
+                 "val": splits.validation}
+    eval_loaders = {name: loader(examples) for name, examples in evaluated.items()}
     # The test split is touched once, at the very end, and only when asked (basin confirm).
-    test_loader = (make_loader(splits.test, tokenizer, batch * 2, length, ctx.rank,
-                               ctx.world_size, shuffle=False, seed=0)
+    test_loader = (loader(splits.test)
                    if settings.evaluate_test != "never" and splits.test else None)
     best_weights: dict | None = None
 
-    probe_texts = [text for text, _ in splits.validation[:PROBE_SIZE]]
+    def measure(name: str) -> dict:
+        return task.evaluate(engine, evaluated[name], eval_loaders[name], ctx.device)
 
-    # Model: pretrained base, frozen, with the trial's LoRA adapters and a trainable head.
-    model = apply_lora(load_base_model(settings.model, num_labels, hp,
-                                       pad_token_id=tokenizer.pad_token_id),
-                       settings.model, hp)
+    # Model: pretrained base, frozen, with the trial's LoRA adapters (and a classifier's head).
+    model = task.build_model(hp)
     total_steps = total_optimizer_steps(settings, len(splits.train), ctx.world_size)
     last_step = last_training_step(settings, total_steps)
     ds_config = build_ds_config(training, settings.deepspeed, hp, total_steps, ctx.world_size,
@@ -182,6 +180,10 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
         config=ds_config,
         dist_init_required=False,
     )
+
+    # What a model that learned nothing scores: the "not learning" yardstick (for a causal LM,
+    # the base model itself, measured here before the first step).
+    baseline_loss = task.baseline_loss(engine, eval_loaders["val"], ctx.device)
 
     # Train, evaluating every eval_every optimizer steps and at the last step.
     objective, mode = settings.objective_metric, settings.objective_mode
@@ -213,7 +215,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
             engine.backward(loss)
             engine.step()  # DeepSpeed only steps the optimizer at the accumulation boundary
             step_losses.append(loss.item())
-            samples += inputs["labels"].numel() * ctx.world_size
+            samples += inputs["input_ids"].shape[0] * ctx.world_size
             tokens += int(inputs["attention_mask"].sum()) * ctx.world_size
         running_losses += step_losses
         loss_curve.append([step, sum(step_losses) / len(step_losses)])
@@ -221,20 +223,17 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
         if step % training.eval_every != 0 and step != last_step:
             continue
         train_seconds = time.perf_counter() - clock
-        train_eval = evaluate(engine, eval_loaders["train_eval"], ctx.device, num_labels)
-        val = evaluate(engine, eval_loaders["val"], ctx.device, num_labels)
+        train_eval, val = measure("train_eval"), measure("val")
         metrics = {
             "step": step,
             "total_steps": last_step,
             "epoch": step * batch * training.gradient_accumulation * ctx.world_size
             / len(splits.train),
             "train_loss": sum(running_losses) / len(running_losses),
-            "train_eval_loss": train_eval["loss"],
-            "train_eval_accuracy": train_eval["accuracy"],
-            "val_loss": val["loss"],
+            **_named("train_eval", train_eval),
+            **_named("val", val),
             "val_loss_se": val["loss_se"],
-            "val_accuracy": val["accuracy"],
-            "val_distinct_predictions": val["distinct_predictions"],
+            **splits.facts,
             "baseline_loss": baseline_loss,
             "gap": val["loss"] - train_eval["loss"],
             "learning_rate": engine.get_lr()[0],
@@ -254,8 +253,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
         metrics["best_objective"] = best_value if best_value is not None else math.nan
         metrics["best_step"] = best_step
         # Every rank runs the probe and the save: under ZeRO-3 both are collective.
-        probe = {"texts": probe_texts, "label_names": splits.label_names,
-                 "logits": probe_logits(engine, tokenizer, probe_texts, length, ctx.device)}
+        probe = task.probe(engine, ctx.device)
         trainer_state = {"step": step, "best_value": best_value, "best_step": best_step}
         checkpoint = save_checkpoint(engine, metrics, probe, trainer_state, ctx.rank,
                                      settings.deepspeed.zero_stage)
@@ -265,8 +263,8 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
             # The weights a recipe hands on: the best step's, or those at the step it names.
             if best_weights is not None:
                 restore_trainable(engine.module, best_weights)
-            test = evaluate(engine, test_loader, ctx.device, num_labels)
-            metrics["test_loss"], metrics["test_accuracy"] = test["loss"], test["accuracy"]
+            metrics.update(_named("test", task.evaluate(engine, splits.test, test_loader,
+                                                        ctx.device)))
         report(metrics, checkpoint)
         running_losses, loss_curve, samples, tokens = [], [], 0, 0
         clock = time.perf_counter()

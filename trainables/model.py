@@ -50,10 +50,12 @@ def load_base_model(settings: ModelSettings, num_labels: int, hp: Hyperparameter
     )
 
 
-def apply_lora(model: Any, settings: ModelSettings, hp: Hyperparameters) -> PeftModel:
-    """Freeze the base model and add LoRA adapters; the classifier head stays trainable."""
+def apply_lora(model: Any, settings: ModelSettings, hp: Hyperparameters,
+               task_type: str = TaskType.SEQ_CLS) -> PeftModel:
+    """Freeze the base model and add LoRA adapters for peft's ``task_type`` (a classifier's
+    head stays trainable)."""
     config = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
+        task_type=task_type,
         r=hp.lora_r,
         lora_alpha=hp.lora_alpha,
         lora_dropout=hp.lora_dropout,

@@ -14,8 +14,8 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from trainables.model_source import builtin_minilm_path, is_local
-from trainables.settings import BUILTIN_MINILM, ModelSettings
+from trainables.model_source import builtin_minilm_path, is_local, smollm2_folder, smollm2_gguf_path
+from trainables.settings import BUILTIN_MINILM, BUILTIN_SMOLLM2, ModelSettings
 
 Problems = list[tuple[str, str]]
 _HUB_PROBE_SECONDS = 3.0
@@ -31,24 +31,30 @@ def check_model(settings: ModelSettings) -> Problems:
         return [("model.name", str(error))]
     if folder is None:  # a hub id on a machine with network: not downloaded just to check
         return []
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    if settings.name != BUILTIN_MINILM:  # MiniLM is known to classify; spares a 3 s import
-        problem = _task_problem(settings, config.get("model_type"))
+    if not (folder / "config.json").is_file():  # SmolLM2 before its one-time conversion
+        config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"]}
+    else:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    if (settings.name, settings.task) != (BUILTIN_MINILM, "sequence-classification"):
+        problem = _task_problem(settings, config)  # (MiniLM classifies: spares a 3 s import)
         if problem:
             return [("model.name", problem)]
     if not settings.lora_target_modules:
         return []
     names = _weight_module_names(folder)
     if names is None:
-        names = _meta_module_names(config)
+        names = _meta_module_names(config, settings.task)
     return _missing_targets(settings, names)
 
 
 def _model_folder(name: str) -> Path | None:
     """The local folder holding the model's config, or None for a hub id that may download."""
-    if name == BUILTIN_MINILM:
+    if name in (BUILTIN_MINILM, BUILTIN_SMOLLM2):
         try:
-            return builtin_minilm_path()
+            if name == BUILTIN_MINILM:
+                return builtin_minilm_path()
+            smollm2_gguf_path()
+            return smollm2_folder()
         except RuntimeError as error:
             raise LookupError(str(error)) from None
     if is_local(name):
@@ -75,14 +81,33 @@ def _model_folder(name: str) -> Path | None:
     return None
 
 
-def _task_problem(settings: ModelSettings, model_type: str | None) -> str | None:
+def _task_problem(settings: ModelSettings, config: dict) -> str | None:
+    """Why the model's architecture cannot be trained for the task, or None."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES as CAUSAL_LMS,
+    )
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES as MASKED_LMS,
+    )
     from transformers.models.auto.modeling_auto import (
         MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES as CLASSIFIERS,
     )
 
+    model_type = config.get("model_type")
+    shown = ("model.random_init_config" if settings.random_init_config is not None
+             else repr(settings.name))
+    if settings.task == "causal-lm":
+        # Encoders such as BERT have a causal-LM head in transformers, for use as a decoder
+        # only; a model trained as an encoder (is_decoder unset) cannot generate text.
+        encoder = model_type in MASKED_LMS and not config.get("is_decoder")
+        if model_type not in CAUSAL_LMS or encoder:
+            return (f"a {model_type!r} model is not a causal language model (it cannot "
+                    f"generate text), so task 'causal-lm' cannot train it; use task "
+                    f"'sequence-classification' or a decoder model (got {shown})")
+        return None
     if model_type not in CLASSIFIERS:
         return (f"a {model_type!r} model has no sequence-classification head in transformers, "
-                f"so task {settings.task!r} cannot train it (got {settings.name!r})")
+                f"so task {settings.task!r} cannot train it (got {shown})")
     return None
 
 
@@ -98,9 +123,12 @@ def _check_config_dict(settings: ModelSettings) -> Problems:
     except Exception as error:  # noqa: BLE001 - transformers raises several kinds for bad fields
         detail = " ".join(str(error).split())
         return [("model.random_init_config", f"not a {model_type} config: {detail}")]
+    problem = _task_problem(settings, config)
+    if problem:
+        return [("model.task", problem)]
     if not settings.lora_target_modules:
         return []
-    return _missing_targets(settings, _meta_module_names(config))
+    return _missing_targets(settings, _meta_module_names(config, settings.task))
 
 
 def _weight_module_names(folder: Path) -> set[str] | None:
@@ -121,14 +149,15 @@ def _weight_module_names(folder: Path) -> set[str] | None:
     return names
 
 
-def _meta_module_names(config: dict) -> set[str]:
+def _meta_module_names(config: dict, task: str) -> set[str]:
     """Module names of the model built on the meta device: shapes only, no memory, no weights."""
     import torch
-    from transformers import AutoConfig, AutoModelForSequenceClassification
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
 
     built = AutoConfig.for_model(**config)
+    auto = AutoModelForCausalLM if task == "causal-lm" else AutoModelForSequenceClassification
     with torch.device("meta"):
-        model = AutoModelForSequenceClassification.from_config(built)
+        model = auto.from_config(built)
     return {name for name, _ in model.named_modules() if name}
 
 

@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import math
 
-# Reported at every evaluation. `train_eval_loss` is the loss on a fixed training sample in eval
-# mode, measured exactly like `val_loss`; `gap` is their difference. `train_loss` is the running
-# loss of the optimizer steps since the previous evaluation (under dropout), for the curves only.
-# `val_loss_se` is the standard error of `val_loss` over the validation examples (the spread of
-# per-example losses / sqrt(n)); `baseline_loss` is the validation loss of a constant predictor
-# that outputs the training split's label frequencies; `val_distinct_predictions` is how many
-# different classes the model predicts on the validation split (1: it collapsed to one output).
+# Reported at every evaluation, whatever the task. `train_eval_loss` is the loss on a fixed
+# training sample in eval mode, measured exactly like `val_loss`; `gap` is their difference.
+# `train_loss` is the running loss of the optimizer steps since the previous evaluation (under
+# dropout), for the curves only. `val_loss_se` is the standard error of `val_loss` over the
+# validation examples. `baseline_loss` is the validation loss of a model that learned nothing:
+# for classification a constant predictor of the training split's label frequencies, for causal
+# LM the base model itself before its first step.
 REPORTED_METRICS: tuple[str, ...] = (
     "step",
     "total_steps",
     "epoch",
     "train_loss",
     "train_eval_loss",
-    "train_eval_accuracy",
     "val_loss",
     "val_loss_se",
-    "val_accuracy",
-    "val_distinct_predictions",
     "baseline_loss",
     "gap",
     "learning_rate",
@@ -38,18 +35,35 @@ REPORTED_METRICS: tuple[str, ...] = (
     "startup_seconds",
 )
 
+# What each task adds to every report. Classification: accuracy, and how many different classes
+# the model predicts (1: it collapsed to one output). Causal LM: perplexity (exp of the mean
+# token loss over response tokens), exact match of greedy answers (only with
+# generation.exact_match_samples), and how many examples max_length cut.
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "sequence-classification": (
+        "train_eval_accuracy", "val_accuracy", "train_eval_distinct_predictions",
+        "val_distinct_predictions"),
+    "causal-lm": (
+        "train_eval_perplexity", "val_perplexity", "train_eval_exact_match", "val_exact_match",
+        "train_truncated", "val_truncated"),
+}
+
+# Metrics a user may optimise: each is reported at every evaluation with a meaningful direction.
+TASK_OBJECTIVES: dict[str, tuple[str, ...]] = {
+    "sequence-classification": (
+        "val_loss", "val_accuracy", "gap", "train_eval_loss", "train_eval_accuracy"),
+    "causal-lm": (
+        "val_loss", "val_perplexity", "val_exact_match", "gap", "train_eval_loss",
+        "train_eval_perplexity"),
+}
+# Reported only when generation.exact_match_samples > 0.
+EXACT_MATCH_METRICS: tuple[str, ...] = ("train_eval_exact_match", "val_exact_match")
+OBJECTIVE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
+    name for names in TASK_OBJECTIVES.values() for name in names))
+
 # Also in every report: this worker's running loss at each optimizer step since the previous
 # evaluation, as [step, loss] pairs, so trackers can draw the training curve step by step.
 TRAIN_LOSS_CURVE = "train_loss_curve"
-
-# Metrics a user may optimise: each is reported at every evaluation with a meaningful direction.
-OBJECTIVE_METRICS: tuple[str, ...] = (
-    "val_loss",
-    "val_accuracy",
-    "gap",
-    "train_eval_loss",
-    "train_eval_accuracy",
-)
 
 # A trial that cannot go on ends with one last report naming what happened: OUTCOME is one of
 # OUTCOME_DIVERGED (the loss became NaN or infinite) or OUTCOME_FAILED (it raised).
@@ -59,7 +73,12 @@ OUTCOME_DIVERGED = "diverged"
 OUTCOME_FAILED = "failed"
 
 # Set on the last report of a finished test evaluation (basin confirm, benchmarks).
-TEST_METRICS: tuple[str, ...] = ("test_loss", "test_accuracy")
+TASK_TEST_METRICS: dict[str, tuple[str, ...]] = {
+    "sequence-classification": ("test_loss", "test_accuracy"),
+    "causal-lm": ("test_loss", "test_perplexity", "test_exact_match"),
+}
+TEST_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
+    name for names in TASK_TEST_METRICS.values() for name in names))
 
 # The files of a checkpoint folder.
 TRIAL_METRICS_FILE = "trial_metrics.json"

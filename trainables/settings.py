@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 BUILTIN_MINILM = "builtin:minilm"
+BUILTIN_SMOLLM2 = "builtin:smollm2-135m-instruct"
+BUILTIN_MODELS = (BUILTIN_MINILM, BUILTIN_SMOLLM2)
 # Seeds reach numpy, whose generators take 32-bit seeds.
 MAX_SEED = 2**32 - 1
 
@@ -28,9 +30,12 @@ class ModelSettings(Strict):
 
     name: str = Field(
         BUILTIN_MINILM,
-        description="Hugging Face model id, local folder, or builtin:minilm (all-MiniLM-L6-v2).",
+        description="Hugging Face model id, local folder, builtin:minilm (all-MiniLM-L6-v2) "
+        "or builtin:smollm2-135m-instruct (SmolLM2-135M-Instruct).",
     )
-    task: Literal["sequence-classification"] = "sequence-classification"
+    task: Literal["sequence-classification", "causal-lm"] = Field(
+        "sequence-classification", description="What the model learns: a label per text, or "
+        "the response to a prompt (instruction fine-tuning).")
     lora_target_modules: list[str] | None = Field(
         None, description="Module names to adapt; None lets peft pick for the architecture."
     )
@@ -41,6 +46,9 @@ class ModelSettings(Strict):
 
     @model_validator(mode="after")
     def _local_path_exists(self) -> ModelSettings:
+        if self.name.startswith("builtin:") and self.name not in BUILTIN_MODELS:
+            raise ValueError(f"model.name: no built-in model {self.name!r} (choose from "
+                             f"{list(BUILTIN_MODELS)})")
         looks_local = self.name.startswith((".", "/", "~"))
         if looks_local and not Path(self.name).expanduser().is_dir():
             raise ValueError(f"model folder does not exist (got {self.name!r})")
@@ -48,7 +56,9 @@ class ModelSettings(Strict):
 
 
 class DemoTaskSettings(Strict):
-    """Size and label noise of the built-in demo task (see ``trainables/demo_task.py``)."""
+    """Size and label noise of the built-in demo task: sentiment sentences for classification
+    (``trainables/demo_task.py``), short instructions for causal LM
+    (``trainables/instruction_task.py``), where the noise is a wrong response."""
 
     train_size: int = Field(256, gt=0, le=1_000_000)
     validation_size: int = Field(256, gt=0, le=1_000_000)
@@ -69,6 +79,20 @@ class DataSettings(Strict):
     hf_config: str | None = None
     text_column: str = "text"
     label_column: str = "label"
+    # Causal LM: a prompt and a response per row, or a chat (a list of {role, content}).
+    prompt_column: str = "prompt"
+    response_column: str = "response"
+    messages_column: str = Field(
+        "messages", description="Causal LM: the column of a chat; rows that have it are chats, "
+        "and the loss covers every assistant turn.")
+    prompt_template: str | None = Field(
+        None, description="Causal LM: the prompt built from a row's columns, e.g. "
+        "'Review: {sentence}\\nSentiment:' (default: the prompt column).")
+    system_prompt: str | None = Field(
+        None, description="Causal LM: a system message that opens every chat without one.")
+    response_values: dict[str, str] | None = Field(
+        None, description="Causal LM: the response for each value of the response column, e.g. "
+        "{'0': 'negative', '1': 'positive'}.")
     validation_fraction: float = Field(0.2, gt=0.0, lt=1.0)
     max_train_examples: int | None = Field(None, gt=0)
     max_length: int = Field(64, gt=0, le=8192)
@@ -83,6 +107,15 @@ class DataSettings(Strict):
         if self.source == "hf" and not self.hf_dataset:
             raise ValueError("data.source 'hf' needs data.hf_dataset")
         return self
+
+
+class GenerationSettings(Strict):
+    """Causal LM: the greedy generations scored by exact match at every evaluation."""
+
+    exact_match_samples: int = Field(
+        0, ge=0, le=10_000, description="Examples of the training sample and of the validation "
+        "split whose greedy answer is compared with the response (0: off).")
+    max_new_tokens: int = Field(32, gt=0, le=4096)
 
 
 class TrainingSettings(Strict):
@@ -150,6 +183,7 @@ class TrialSettings(Strict):
     data: DataSettings = DataSettings()
     training: TrainingSettings = TrainingSettings()
     deepspeed: DeepSpeedSettings = DeepSpeedSettings()
+    generation: GenerationSettings = GenerationSettings()
     objective_metric: str = "val_loss"
     objective_mode: Literal["min", "max"] = "min"
     workers: int = 1

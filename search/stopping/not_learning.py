@@ -1,8 +1,9 @@
 """The "not learning" rule: stop a trial that has learned nothing about its task.
 
 A trial whose best validation loss, after a grace period, is still not below the loss of a
-constant predictor (one that outputs the training split's label frequencies, reported by the
-trial as ``baseline_loss``) is ``pruned``, and none of its checkpoints is ever handed on: a
+model that learned nothing (reported by the trial as ``baseline_loss``: for classification a
+constant predictor of the training split's label frequencies, for a causal LM the untuned base
+model) is ``pruned``, and none of its checkpoints is ever handed on: a
 configuration that only learned the label prior is not a result, however long it trained.
 """
 
@@ -44,5 +45,5 @@ class NotLearning(StopRule):
         if best < needed:
             return None
         return (f"not learning: best val_loss {best:.4f} after {last.step} steps is not below "
-                f"{needed:.4f} ({1 - self.min_improvement:.0%} of the constant-prediction "
-                f"baseline {last.baseline_loss:.4f})")
+                f"{needed:.4f} ({1 - self.min_improvement:.0%} of the baseline "
+                f"{last.baseline_loss:.4f}, a model that learned nothing)")

@@ -34,6 +34,10 @@ EVAL_METRICS = {
     "val_loss_se": "eval/val_loss_se",
     "val_accuracy": "eval/val_accuracy",
     "train_eval_accuracy": "eval/train_accuracy",
+    "val_perplexity": "eval/val_perplexity",  # causal LM
+    "train_eval_perplexity": "eval/train_perplexity",
+    "val_exact_match": "eval/val_exact_match",
+    "train_eval_exact_match": "eval/train_exact_match",
     "gap": "eval/gap",
     "learning_rate": "train/learning_rate",
     "samples_per_second": "perf/samples_per_second",

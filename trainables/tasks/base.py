@@ -1,0 +1,114 @@
+"""What a task brings to the fine-tuning recipe (``trainables/loop.py``), which knows no task.
+
+A task builds its model with LoRA, reads and tokenizes its data, measures its evaluations,
+probes a checkpoint (a few figures an export must reproduce) and loads an exported bundle.
+Adding a task is one file with a ``Task`` subclass, registered in ``trainables/tasks/__init__.py``,
+plus its metric names in ``trainables/reporting.py`` and its settings in
+``trainables/settings.py``.
+"""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+import torch
+from torch.utils.data import DataLoader
+
+from trainables.settings import Hyperparameters, TrialSettings
+
+
+@dataclass
+class TaskData:
+    """One trial's data as the recipe sees it: examples per split, in the task's own form.
+
+    ``facts`` are figures about the data that every report carries (e.g. how many examples
+    ``max_length`` cut); ``extra`` is what the task keeps for itself (e.g. label names).
+    """
+
+    train: list[Any]
+    validation: list[Any]
+    test: list[Any]
+    facts: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Task(ABC):
+    """One kind of fine-tuning for one sweep's settings: sequence classification, causal LM."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: TrialSettings):
+        self.settings = settings
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """The pretrained model's tokenizer (tiny random models borrow a real one)."""
+        return self.load_tokenizer()
+
+    @cached_property
+    def data(self) -> TaskData:
+        """Every split, read once, the same on every worker."""
+        return self.load_data()
+
+    @abstractmethod
+    def load_tokenizer(self) -> Any:
+        """Load the tokenizer (``self.tokenizer`` keeps it)."""
+
+    @abstractmethod
+    def load_data(self) -> TaskData:
+        """Read every split (``self.data`` keeps them)."""
+
+    # peft's task type: which head LoRA leaves trainable and which class wraps the model.
+    peft_task_type: ClassVar[str]
+
+    @abstractmethod
+    def load_base_model(self, hp: Hyperparameters) -> Any:
+        """The pretrained base model as the task uses it (a classifier gets a fresh head)."""
+
+    def build_model(self, hp: Hyperparameters) -> Any:
+        """The pretrained base, frozen, with the trial's LoRA adapters (a peft model)."""
+        from trainables.model import apply_lora
+
+        return apply_lora(self.load_base_model(hp), self.settings.model, hp,
+                          self.peft_task_type)
+
+    @abstractmethod
+    def make_loader(self, examples: list[Any], batch_size: int, rank: int, world_size: int,
+                    shuffle: bool, seed: int) -> DataLoader:
+        """Batches of this worker's shard: dicts of tensors the model takes, with ``labels``."""
+
+    def train_sample(self, size: int, seed: int) -> list[Any]:
+        """The fixed training sample whose eval-mode loss is the gap's training side; it
+        depends on the data seed only, so every trial of a sweep measures the same examples."""
+        if size >= len(self.data.train):
+            return list(self.data.train)
+        return random.Random(seed).sample(self.data.train, size)
+
+    @abstractmethod
+    def evaluate(self, model: Any, examples: list[Any], loader: DataLoader,
+                 device: torch.device) -> dict[str, float]:
+        """``loss`` (the mean the objective and the gap use), its standard error ``loss_se``
+        and the task's own figures (reported as ``<split>_<name>``) over every worker's shard
+        of ``examples`` (all-reduced), in eval mode."""
+
+    @abstractmethod
+    def baseline_loss(self, model: Any, validation: DataLoader, device: torch.device) -> float:
+        """The validation loss of a model that learned nothing; ``model`` is the trial's model
+        before its first step."""
+
+    @abstractmethod
+    def probe(self, model: Any, device: torch.device) -> dict:
+        """A few figures of the model on fixed inputs, saved with each checkpoint so that an
+        exported bundle can prove it computes what the trial's model did at that step."""
+
+    @abstractmethod
+    def probe_difference(self, model: Any, probe: dict) -> float:
+        """The largest difference between ``model``'s figures and a saved probe's."""
+
+    @abstractmethod
+    def load_exported(self, base_model: str, bundle: str, probe: dict) -> Any:
+        """Base model + a bundle's adapter, in eval mode, with plain transformers and peft."""
