@@ -56,6 +56,22 @@ class WandbSpec(Strict):
     tags: list[str] = []
 
 
+def write_through_own_service() -> None:
+    """Make this driver start a wandb-core service of its own instead of joining its parent's.
+
+    W&B puts the address of the service it starts in ``WANDB_SERVICE``, so a ``basin run``
+    launched by a Python process that used W&B (a notebook, a script, a test) inherits it and
+    writes its runs through the parent's service. When such a driver is killed, its unfinished
+    runs stay open there, and a ``basin resume`` from that parent then finds every restarted
+    trial's run id "in use". The token names the process that started the service; an inherited
+    one is dropped (a service of our own ends with this process).
+    """
+    token = os.environ.get("WANDB_SERVICE", "")
+    parts = token.split("-")
+    if token and not (len(parts) > 1 and parts[1] == str(os.getpid())):
+        os.environ.pop("WANDB_SERVICE")
+
+
 def run_id(group: str, suffix: str) -> str:
     """A stable W&B run id, so a resumed sweep continues the same runs instead of adding."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{group}-{suffix}")[-64:]
@@ -91,6 +107,7 @@ class WandbTracker(Tracker):
         self._runs: dict[str, Any] = {}
         self._notice = notice
         self._announced = False
+        write_through_own_service()
 
     def __getstate__(self) -> dict:
         # Ray pickles callbacks with the experiment state; live runs and consoles stay behind.

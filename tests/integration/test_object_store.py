@@ -117,7 +117,7 @@ def test_a_laptop_reads_status_best_and_exports_from_the_bucket(bucket_sweep, tm
     bundle = tmp_path / "bundle"
     export = basin(["export", remote, "--out", str(bundle)], laptop, timeout=300)
     assert export.returncode == 0, export.stdout + export.stderr
-    assert "verified: the bundle reproduces the trial's logits" in export.stdout
+    assert "verified: the bundle reproduces the trial's probe" in export.stdout
     assert (bundle / "adapter_model.safetensors").is_file()
     metrics = json.loads((bundle / "metrics.json").read_text())
     assert metrics["run_dir"] == store.without_query(remote)
