@@ -15,6 +15,7 @@ machine and every Ray worker.
 from __future__ import annotations
 
 import random
+from typing import Callable
 
 POSITIVE = [
     "great", "wonderful", "moving", "brilliant", "charming", "clever", "gripping", "delightful",
@@ -58,6 +59,24 @@ def _sentence(rng: random.Random) -> tuple[str, int]:
     return rng.choice(OPENERS) + text, int(score > 0)
 
 
+def noisy_splits(sizes: dict[str, int], draw: Callable[[random.Random], tuple], noise: float,
+                 seed: int) -> dict[str, list[tuple]]:
+    """Deterministic splits of ``draw(rng)`` examples (x, y, corrupt): in every split but
+    ``test``, y is replaced by ``corrupt(y, rng)`` with probability ``noise``. Both built-in
+    tasks (this one and ``trainables/instruction_task.py``) draw their splits this way."""
+    rng = random.Random(seed)
+    splits: dict[str, list[tuple]] = {}
+    for name, size in sizes.items():
+        examples = []
+        for _ in range(size):
+            x, y, corrupt = draw(rng)
+            if name != "test" and rng.random() < noise:
+                y = corrupt(y, rng)
+            examples.append((x, y))
+        splits[name] = examples
+    return splits
+
+
 def make_demo_splits(
     train_size: int, validation_size: int, test_size: int, label_noise: float, seed: int
 ) -> dict[str, list[tuple[str, int]]]:
@@ -65,14 +84,9 @@ def make_demo_splits(
 
     ``label_noise`` is the probability that a train or validation label is flipped.
     """
-    rng = random.Random(seed)
-    splits: dict[str, list[tuple[str, int]]] = {}
-    for name, size in (("train", train_size), ("validation", validation_size), ("test", test_size)):
-        examples = []
-        for _ in range(size):
-            text, label = _sentence(rng)
-            if name != "test" and rng.random() < label_noise:
-                label = 1 - label
-            examples.append((text, label))
-        splits[name] = examples
-    return splits
+    sizes = {"train": train_size, "validation": validation_size, "test": test_size}
+    return noisy_splits(sizes, lambda rng: (*_sentence(rng), _flipped), label_noise, seed)
+
+
+def _flipped(label: int, rng: random.Random) -> int:
+    return 1 - label

@@ -19,6 +19,8 @@ from __future__ import annotations
 import random
 from typing import Callable
 
+from trainables.demo_task import noisy_splits
+
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
@@ -83,15 +85,10 @@ def make_instruction_splits(train_size: int, validation_size: int, test_size: in
 
     ``label_noise`` is the probability that a train or validation response is wrong.
     """
-    rng = random.Random(seed)
-    splits: dict[str, list[tuple[str, str]]] = {}
-    for name, size in (("train", train_size), ("validation", validation_size), ("test", test_size)):
-        examples = []
-        for _ in range(size):
-            skill = rng.choice(SKILLS)
-            prompt, response = skill(rng)
-            if name != "test" and rng.random() < label_noise:
-                response = _wrong_answer(skill, response, rng)
-            examples.append((prompt, response))
-        splits[name] = examples
-    return splits
+    def draw(rng: random.Random) -> tuple[str, str, Callable]:
+        skill = rng.choice(SKILLS)
+        prompt, response = skill(rng)
+        return prompt, response, lambda right, rng: _wrong_answer(skill, right, rng)
+
+    sizes = {"train": train_size, "validation": validation_size, "test": test_size}
+    return noisy_splits(sizes, draw, label_noise, seed)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Iterable
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
 
 import torch
 import torch.distributed as dist
@@ -23,7 +24,19 @@ def all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
     return tensor.tolist()
 
 
-@torch.no_grad()
+@contextmanager
+def eval_mode(model: Any) -> Iterator[None]:
+    """Eval mode (no dropout) and no gradients inside; the model's training mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        if was_training:
+            model.train()
+
+
 def evaluate(model: Any, batches: Iterable[dict[str, torch.Tensor]], device: torch.device,
              num_labels: int) -> dict:
     """Mean cross-entropy, its standard error, accuracy and the number of distinct predicted
@@ -33,25 +46,22 @@ def evaluate(model: Any, batches: Iterable[dict[str, torch.Tensor]], device: tor
     sums are all-reduced so every worker returns the same numbers, computed over the whole split.
     The standard error is that of a mean of per-example losses: sd / sqrt(n).
     """
-    was_training = model.training
-    model.eval()
     loss_sum, square_sum, correct, count = 0.0, 0.0, 0.0, 0.0
     predicted = torch.zeros(num_labels, dtype=torch.float64)
-    for batch in batches:
-        batch = {key: value.to(device) for key, value in batch.items()}
-        labels = batch.pop("labels")
-        logits = model(**batch).logits.float()
-        losses = F.cross_entropy(logits, labels, reduction="none").double()
-        loss_sum += losses.sum().item()
-        square_sum += losses.square().sum().item()
-        guesses = logits.argmax(dim=-1)
-        correct += (guesses == labels).sum().item()
-        count += labels.numel()
-        predicted += torch.bincount(guesses.cpu(), minlength=num_labels).double()
+    with eval_mode(model):
+        for batch in batches:
+            batch = {key: value.to(device) for key, value in batch.items()}
+            labels = batch.pop("labels")
+            logits = model(**batch).logits.float()
+            losses = F.cross_entropy(logits, labels, reduction="none").double()
+            loss_sum += losses.sum().item()
+            square_sum += losses.square().sum().item()
+            guesses = logits.argmax(dim=-1)
+            correct += (guesses == labels).sum().item()
+            count += labels.numel()
+            predicted += torch.bincount(guesses.cpu(), minlength=num_labels).double()
     totals = all_reduce_sum([loss_sum, square_sum, correct, count, *predicted.tolist()], device)
     loss_sum, square_sum, correct, count = totals[:4]
-    if was_training:
-        model.train()
     if count == 0:
         return {"loss": math.nan, "loss_se": math.nan, "accuracy": math.nan,
                 "distinct_predictions": 0}

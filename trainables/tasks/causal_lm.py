@@ -17,8 +17,14 @@ import torch.nn.functional as F
 
 from trainables.builtin_llm import prepare_model, tokenizer_for_random_models
 from trainables.chat_data import load_chat_splits
-from trainables.lm_batches import IGNORE, TokenizedChat, make_chat_loader, tokenize_all
-from trainables.metrics import all_reduce_sum
+from trainables.lm_batches import (
+    IGNORE,
+    TokenizedChat,
+    make_chat_loader,
+    make_collate,
+    tokenize_all,
+)
+from trainables.metrics import all_reduce_sum, eval_mode
 from trainables.model_source import resolve_model_name
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import Task, TaskData
@@ -72,8 +78,10 @@ class CausalLM(Task):
                                  f"dropout to set; leave it out of the space")
             setattr(config, keys[0], hp.hidden_dropout)
         if config.vocab_size < len(self.tokenizer):
-            raise ValueError(f"model.random_init_config: vocab_size {config.vocab_size} is "
-                             f"smaller than the tokenizer's {len(self.tokenizer)}")
+            where = ("model.random_init_config" if model.random_init_config is not None
+                     else f"model.name {model.name!r}")
+            raise ValueError(f"{where}: vocab_size {config.vocab_size} is smaller than the "
+                             f"tokenizer's {len(self.tokenizer)}")
         if model.random_init_config is not None:
             return AutoModelForCausalLM.from_config(config)
         return AutoModelForCausalLM.from_pretrained(resolve_model_name(model.name), config=config,
@@ -84,38 +92,23 @@ class CausalLM(Task):
                                 world_size, shuffle=shuffle, seed=seed)
 
     def evaluate(self, model, examples, loader, device) -> dict:
-        was_training = model.training
-        model.eval()
-        sums = _loss_sums(model, loader, device)
-        figures = _loss_figures(*all_reduce_sum(sums, device))
+        figures = _token_loss(model, loader, device)
         samples = self.settings.generation.exact_match_samples
         if samples:
             figures["exact_match"] = self._exact_match(model, examples[:samples], device)
-        if was_training:
-            model.train()
         return figures
 
     def baseline_loss(self, model, validation, device) -> float:
-        was_training = model.training
-        model.eval()
-        loss = _loss_figures(*all_reduce_sum(_loss_sums(model, validation, device), device))
-        if was_training:
-            model.train()
-        return loss["loss"]
+        return _token_loss(model, validation, device)["loss"]
 
     def probe(self, model, device) -> dict:
         chats = self.data.validation[:PROBE_SIZE]
-        was_training = model.training
-        model.eval()
-        probe = {"input_ids": [chat.input_ids for chat in chats],
-                 "labels": [chat.labels for chat in chats],
-                 "prompts": [self.tokenizer.decode(chat.input_ids[:chat.prompt_length])
-                             for chat in chats],
-                 "answers": self._answers(model, chats, device),
-                 "losses": _example_losses(model, chats, self.tokenizer.pad_token_id, device)}
-        if was_training:
-            model.train()
-        return probe
+        return {"input_ids": [chat.input_ids for chat in chats],
+                "labels": [chat.labels for chat in chats],
+                "prompts": [self.tokenizer.decode(chat.input_ids[:chat.prompt_length])
+                            for chat in chats],
+                "answers": self._answers(model, chats, device),
+                "losses": _example_losses(model, chats, self.tokenizer.pad_token_id, device)}
 
     def probe_difference(self, model, probe: dict) -> float:
         chats = [TokenizedChat(ids, labels, False, 0, "")
@@ -130,7 +123,6 @@ class CausalLM(Task):
         base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32)
         return PeftModel.from_pretrained(base, bundle).eval()
 
-    @torch.no_grad()
     def _answers(self, model: Any, chats: list[TokenizedChat], device: torch.device
                  ) -> list[str]:
         """Greedy answers to the chats' prompts (left-padded, one batch)."""
@@ -143,9 +135,10 @@ class CausalLM(Task):
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts],
                             device=device)
         generator = getattr(model, "module", model)  # a DeepSpeed engine wraps the peft model
-        out = generator.generate(input_ids=ids, attention_mask=mask, do_sample=False,
-                                 max_new_tokens=self.settings.generation.max_new_tokens,
-                                 pad_token_id=pad)
+        with eval_mode(model):
+            out = generator.generate(input_ids=ids, attention_mask=mask, do_sample=False,
+                                     max_new_tokens=self.settings.generation.max_new_tokens,
+                                     pad_token_id=pad)
         return [text.strip() for text in
                 self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)]
 
@@ -162,7 +155,6 @@ class CausalLM(Task):
         return hits / count if count else math.nan
 
 
-@torch.no_grad()
 def _per_example(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """(summed token loss, response tokens) of each example of a batch."""
     labels = batch["labels"]
@@ -174,15 +166,18 @@ def _per_example(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tens
     return (losses * counted).sum(dim=1), counted.sum(dim=1)
 
 
-def _loss_sums(model: Any, loader: Any, device: torch.device) -> list[float]:
-    """n, sum s, sum t, sum s^2, sum t^2, sum s*t over examples (s: summed loss, t: tokens)."""
+def _token_loss(model: Any, loader: Any, device: torch.device) -> dict:
+    """Mean token loss, its standard error and perplexity over every worker's shard, in eval
+    mode: n, sum s, sum t, sum s^2, sum t^2, sum s*t over examples (s: an example's summed
+    loss, t: its response tokens), all-reduced."""
     totals = [0.0] * 6
-    for batch in loader:
-        batch = {key: value.to(device) for key, value in batch.items()}
-        s, t = _per_example(model, batch)
-        for index, value in enumerate((torch.ones_like(s), s, t, s * s, t * t, s * t)):
-            totals[index] += value.sum().item()
-    return totals
+    with eval_mode(model):
+        for batch in loader:
+            batch = {key: value.to(device) for key, value in batch.items()}
+            s, t = _per_example(model, batch)
+            for index, value in enumerate((torch.ones_like(s), s, t, s * s, t * t, s * t)):
+                totals[index] += value.sum().item()
+    return _loss_figures(*all_reduce_sum(totals, device))
 
 
 def _loss_figures(n: float, s: float, t: float, ss: float, tt: float, st: float) -> dict:
@@ -198,11 +193,12 @@ def _loss_figures(n: float, s: float, t: float, ss: float, tt: float, st: float)
 
 def _example_losses(model: Any, chats: list[TokenizedChat], pad_id: int,
                     device: torch.device) -> list[float]:
-    """Each chat's mean token loss, one chat at a time (no padding in play)."""
+    """Each chat's mean token loss, one chat at a time (no padding in play), in eval mode."""
+    collate = make_collate(pad_id)
     losses = []
-    for chat in chats:
-        loader = make_chat_loader([chat], pad_id, 1, 0, 1, shuffle=False, seed=0)
-        batch = {key: value.to(device) for key, value in next(iter(loader)).items()}
-        s, t = _per_example(model, batch)
-        losses.append(float(s.sum() / t.sum()))
+    with eval_mode(model):
+        for chat in chats:
+            batch = {key: value.to(device) for key, value in collate([chat]).items()}
+            s, t = _per_example(model, batch)
+            losses.append(float(s.sum() / t.sum()))
     return losses

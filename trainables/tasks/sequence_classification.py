@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from trainables.data import fixed_train_sample, load_splits, make_loader
-from trainables.metrics import evaluate, label_prior_loss
+from trainables.metrics import eval_mode, evaluate, label_prior_loss
 from trainables.model import load_base_model, load_tokenizer
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import Task, TaskData
@@ -72,13 +72,8 @@ class SequenceClassification(Task):
             base_model, num_labels=len(probe["label_names"]))
         return PeftModel.from_pretrained(base, bundle).eval()
 
-    @torch.no_grad()
     def _logits(self, model: Any, texts: list[str], device: torch.device) -> list[list[float]]:
-        was_training = model.training
-        model.eval()
         encoded = self.tokenizer(texts, truncation=True, max_length=self.settings.data.max_length,
                                  padding=True, return_tensors="pt").to(device)
-        logits = model(**encoded).logits.float().cpu().tolist()
-        if was_training:
-            model.train()
-        return logits
+        with eval_mode(model):
+            return model(**encoded).logits.float().cpu().tolist()
