@@ -33,6 +33,8 @@ examples:
 
 
 USE_RULE = "rule"
+VERBOSE_HELP = ("also show Ray's, Optuna's and the other libraries' own output (otherwise in "
+                "RUN_DIR/driver.log; each trial's output is in its folder)")
 ADDRESS_HELP = ("a Ray cluster to run on, e.g. 10.0.0.1:6379 or auto (default: $RAY_ADDRESS, "
                 "else a local Ray instance)")
 
@@ -63,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     run = with_sweep("run", "run a sweep: trials, the chosen checkpoint, leaderboard, "
                      "results.json and best.yaml")
     run.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
+    run.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     run.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
     validate = with_sweep("validate", "check a sweep file and what it points at (data files, "
                           "model, output_dir, this machine's cores) without running anything")
@@ -82,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--sweep", metavar="SWEEP_FILE",
                         help="refuse to resume unless the run directory ran this sweep file")
     resume.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
+    resume.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     resume.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
     with_run_dir("status", "trials of a sweep (running or finished): status, best so far, time")
     with_run_dir("plots", "write the sweep's PNG plots into its run directory (again)")
@@ -116,31 +120,38 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     spec = load_spec(args.sweep, args.overrides)
     # Imported here: Ray and torch take seconds to import, `validate` needs neither.
     from search import sweep
+    from search.driver_log import DriverLog
 
-    run_dir = sweep.start(spec, args.sweep, args.address)
-    console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} trials, "
-                  f"run directory {run_dir.shown}")
-    if run_dir.remote:
-        console.print(f"(working copy on this machine: {run_dir.path})")
-    started = time.monotonic()
-    trackers = sweep.run(spec, run_dir, quiet=args.quiet)
-    return _finish(run_dir, trackers, started, console)
+    with DriverLog(args.verbose) as log:
+        run_dir = sweep.start(spec, args.sweep, args.address)
+        log.write_to(run_dir.path)
+        console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} "
+                      f"trials, run directory {run_dir.shown}")
+        if run_dir.remote:
+            console.print(f"(working copy on this machine: {run_dir.path})")
+        started = time.monotonic()
+        trackers = sweep.run(spec, run_dir, quiet=args.quiet, log=log)
+        return _finish(run_dir, trackers, started, console)
 
 
 def _resume(args: argparse.Namespace, console: Console) -> int:
     from search import sweep
+    from search.driver_log import DriverLog
 
-    run_dir = sweep.reopen(args.run_dir, args.sweep)
-    source = run_dir.shown_file(run_dir.sweep_file)
-    sweep.check_stores(run_dir.spec, source)
-    sweep.connect(run_dir.spec, args.address, source)
-    console.print(f"basin: resuming sweep [bold]{run_dir.spec.name}[/bold] in {run_dir.shown}")
-    repaired = sweep.repair_study(run_dir)
-    if repaired:
-        console.print(f"[yellow]{repaired}[/yellow]")
-    started = time.monotonic()
-    trackers = sweep.resume(run_dir, quiet=args.quiet)
-    return _finish(run_dir, trackers, started, console)
+    with DriverLog(args.verbose) as log:
+        run_dir = sweep.reopen(args.run_dir, args.sweep)
+        log.write_to(run_dir.path)
+        source = run_dir.shown_file(run_dir.sweep_file)
+        sweep.check_stores(run_dir.spec, source)
+        sweep.connect(run_dir.spec, args.address, source)
+        console.print(f"basin: resuming sweep [bold]{run_dir.spec.name}[/bold] in "
+                      f"{run_dir.shown}")
+        repaired = sweep.repair_study(run_dir)
+        if repaired:
+            console.print(f"[yellow]{repaired}[/yellow]")
+        started = time.monotonic()
+        trackers = sweep.resume(run_dir, quiet=args.quiet, log=log)
+        return _finish(run_dir, trackers, started, console)
 
 
 def _finish(run_dir, trackers, started: float, console: Console) -> int:

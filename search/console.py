@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 
 
 def make_console() -> Console:
     """A console that keeps a leaderboard row on one line even when output goes to a file."""
-    # soft_wrap: a printed path or command stays on one line, so it can be copied.
-    console = Console(highlight=False, soft_wrap=True)
+    # soft_wrap: a printed path or command stays on one line, so it can be copied. The console
+    # holds today's stdout: while Ray Tune fits, stdout may go to the driver log (driver_log.py).
+    console = Console(highlight=False, soft_wrap=True, file=sys.stdout)
     if not console.is_terminal:
-        console = Console(highlight=False, soft_wrap=True, width=160)
+        console = Console(highlight=False, soft_wrap=True, width=160, file=sys.stdout)
     return console

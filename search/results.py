@@ -4,12 +4,12 @@ recipe of the chosen checkpoint (best.yaml, an export's config.yaml)."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Callable
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from search.leaderboard import SHORT_NAMES, print_leaderboard, reasons
 from search.outcome import RUNNING
 from search.records import TrialRecord, collect_records
 from search.rundir import RunDir
@@ -22,9 +22,6 @@ from search.spec import SweepSpec, dump_spec
 from search.stopping import StoppingSpec
 
 AT_STEP_METRICS = ("val_loss", "train_eval_loss", "gap")
-SHORT_NAMES = {"learning_rate": "lr", "weight_decay": "wd", "lora_dropout": "dropout",
-               "lora_r": "r", "lora_alpha": "alpha", "warmup_ratio": "warmup",
-               "hidden_dropout": "hidden_dropout"}
 
 
 def choice_of(run: RunDir, records: list[TrialRecord] | None = None,
@@ -71,24 +68,15 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice,
     return columns, rows
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
 def leaderboard(records: list[TrialRecord], choice: Choice, spec: SweepSpec, console: Console,
                 top: int | None = None, title: str | None = None) -> None:
-    """Print one row per trial, the chosen checkpoint's trial first."""
+    """Print one row per trial, the chosen checkpoint's trial first, then why trials ended."""
     columns, rows = leaderboard_rows(records, choice, spec)
-    table = Table(title=title or f"{spec.name}: {spec.objective.metric} "
-                                 f"({spec.objective.mode}), selection {choice_name(spec)}",
-                  caption="step, losses and gap: at each trial's best-ranked checkpoint")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows[:top] if top else rows:
-        table.add_row(*[_cell(value) for value in row])
-    console.print(table)
+    shown = ordered(records, choice)[:top] if top else ordered(records, choice)
+    print_leaderboard(columns, rows[:top] if top else rows, console,
+                      title or f"{spec.name}: {spec.objective.metric} ({spec.objective.mode}), "
+                               f"selection {choice_name(spec)}",
+                      reasons(shown, choice))
 
 
 def choice_name(spec: SweepSpec) -> str:

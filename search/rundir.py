@@ -31,8 +31,17 @@ RESULTS_FILE = "results.json"
 BEST_FILE = "best.yaml"
 STOPS_FILE = "stops.jsonl"
 CONFIRM_FILE = "confirm.json"
-TRIAL_FOLDER = re.compile(r"^run_trial_([0-9a-f]+)_")
+# A trial's folder is named by its id alone (Ray's default, run_trial_<id>_<index>_<params>_<time>,
+# is still read: run directories made before).
+TRIAL_FOLDER = re.compile(r"^(?:run_trial_([0-9a-f]+)_.*|([0-9a-f]{8}))$")
 CHECKPOINT_FOLDER = "checkpoint_"
+
+
+def trial_folder_name(trial) -> str:
+    """The folder Ray writes a trial into (``TuneConfig.trial_dirname_creator``): the trial's
+    id, the one name it has in every table, W&B run and Optuna attribute."""
+    return trial.trial_id
+
 # What the driver writes (Ray uploads the trials' folders itself). W&B's folder is uploaded
 # but never downloaded: only `wandb sync` reads it, on the machine that wrote it.
 WANDB_FOLDER = "wandb"
@@ -237,12 +246,17 @@ class RunDir:
         return {t.user_attrs[RAY_TRIAL_ATTR]: t for t in trials if RAY_TRIAL_ATTR in t.user_attrs}
 
     def trial_folders(self) -> dict[str, Path]:
-        """Ray's folder of every started trial, by Ray trial id."""
+        """Ray's folder of every started trial, by trial id."""
+        return RunDir.trial_folders_in(self.path)
+
+    @staticmethod
+    def trial_folders_in(path: Path) -> dict[str, Path]:
+        """The trial folders in a local run directory, by trial id."""
         folders = {}
-        for folder in sorted(self.path.iterdir()):
+        for folder in sorted(path.iterdir()):
             match = TRIAL_FOLDER.match(folder.name)
             if match and folder.is_dir():
-                folders[match.group(1)] = folder
+                folders[match.group(1) or match.group(2)] = folder
         return folders
 
     def size_bytes(self) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from search.driver_log import DriverLog
 from search.location import LocationError
 from search.outcome import FINISHED
 from search.preflight import preflight
@@ -58,9 +59,10 @@ def start(spec: SweepSpec, source: str, address: str | None = None) -> RunDir:
     return RunDir.create(spec)
 
 
-def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = None
-        ) -> list[Tracker]:
-    """Run every trial of the sweep; returns its trackers (for ``finish``).
+def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = None,
+        log: DriverLog | None = None) -> list[Tracker]:
+    """Run every trial of the sweep; returns its trackers (for ``finish``). ``log``: where
+    the libraries' output goes meanwhile.
 
     ``function`` is the Tune function each trial runs; benchmarks swap in a trivial one to
     measure what basin adds around a trial.
@@ -86,8 +88,8 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
         sampler=spec.search.sampler, seed=spec.search.seed, num_trials=spec.search.num_trials,
         direction="minimize" if mode == "min" else "maximize")
     rules = spec.stopping.rules()
-    callbacks = [ProgressPrinter(metric, spec.search.num_trials, ledger, quiet=quiet),
-                 TrackerCallback(trackers, ledger)]
+    progress = ProgressPrinter(metric, spec.search.num_trials, ledger, quiet=quiet, mode=mode)
+    callbacks = [progress, TrackerCallback(trackers, ledger)]
     if run_dir.remote:
         callbacks.append(RunDirUploader(run_dir))
     tuner = build_tuner(
@@ -98,7 +100,10 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
         scheduler=make_scheduler(spec),
         stopper=RuleStopper(rules, ledger, metric, mode) if rules else None,
         callbacks=callbacks)
-    fit(tuner, run_dir)
+    try:
+        fit(tuner, run_dir, log)
+    finally:
+        progress.close()
     return trackers
 
 
@@ -141,7 +146,8 @@ def repair_study(run_dir: RunDir) -> str | None:
     return damage.describe() if damage else None
 
 
-def resume(run_dir: RunDir, quiet: bool = False) -> list[Tracker]:
+def resume(run_dir: RunDir, quiet: bool = False, log: DriverLog | None = None
+           ) -> list[Tracker]:
     """Continue a sweep whose driver stopped: finished trials stay, unfinished ones continue
     from their latest checkpoint, new ones fill the sweep up to its number of trials. Ray
     restores the searcher, the stopper and the callbacks it pickled with its state."""
@@ -154,7 +160,7 @@ def resume(run_dir: RunDir, quiet: bool = False) -> list[Tracker]:
     tuner = tune.Tuner.restore(run_dir.location, trainable=make_trainable(spec),
                                resume_unfinished=True, resume_errored=False,
                                restart_errored=False)
-    fit(tuner, run_dir)
+    fit(tuner, run_dir, log)
     return make_trackers(spec, run_dir, quiet)
 
 

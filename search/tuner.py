@@ -6,6 +6,7 @@ resources, storage, checkpointing and failure handling for every trial basin run
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -14,8 +15,9 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
 from search.cluster import DRIVER_CPU
+from search.driver_log import DriverLog
 from search.location import parent_of
-from search.rundir import RunDir
+from search.rundir import RunDir, trial_folder_name
 from search.spec import SweepSpec, trial_settings
 from trainables.entry import run_trial
 
@@ -24,7 +26,7 @@ REMOTE_SYNC_PERIOD_S = 30
 SNAPSHOT_PERIOD_ENV = "TUNE_GLOBAL_CHECKPOINT_S"
 
 
-def fit(tuner: tune.Tuner, run: RunDir) -> tune.ResultGrid:
+def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.ResultGrid:
     """``tuner.fit()`` with Ray snapshotting its state at every step of its loop, for a run
     directory on a path.
 
@@ -39,12 +41,15 @@ def fit(tuner: tune.Tuner, run: RunDir) -> tune.ResultGrid:
     of the previous snapshot may still be reading it (ray/tune/execution/experiment_state.py),
     and every-step snapshots made that torn upload frequent enough to lose a resume in CI.
     There Ray keeps its own period (README: Running on a cluster says what that costs).
+
+    With ``log``, what Ray Tune prints while it fits goes to the driver log.
     """
     ours = SNAPSHOT_PERIOD_ENV not in os.environ and run.remote is None
     if ours:
         os.environ[SNAPSHOT_PERIOD_ENV] = "0"
     try:
-        return tuner.fit()
+        with log.prints() if log else contextlib.nullcontext():
+            return tuner.fit()
     finally:
         if ours:
             os.environ.pop(SNAPSHOT_PERIOD_ENV, None)
@@ -119,10 +124,11 @@ def build_tuner(spec: SweepSpec, run: RunDir, *, name: str, trainable: Any,
                 num_samples: int = 1, search_alg: Any = None,
                 scheduler: TrialScheduler | None = None, stopper: tune.Stopper | None = None,
                 param_space: dict | None = None, callbacks: list | None = None,
-                inside_run: bool = False) -> tune.Tuner:
+                inside_run: bool = False, folder_name: Any = trial_folder_name) -> tune.Tuner:
     """A Tuner whose experiment ``name`` is the run directory itself (a sweep), or a folder
     inside it (``inside_run``: basin confirm), with the sweep's resources and concurrency;
-    a trial whose worker or node died restarts from its latest checkpoint."""
+    a trial whose worker or node died restarts from its latest checkpoint. ``folder_name``
+    names each trial's folder (default: the trial's id)."""
     return tune.Tuner(
         trainable,
         param_space=param_space,
@@ -134,6 +140,7 @@ def build_tuner(spec: SweepSpec, run: RunDir, *, name: str, trainable: Any,
             num_samples=num_samples,
             max_concurrent_trials=max_concurrent_trials(spec),
             reuse_actors=False,  # every trial gets a clean process (process group, DeepSpeed)
+            trial_dirname_creator=folder_name,
         ),
         run_config=tune.RunConfig(
             name=name,

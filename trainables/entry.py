@@ -176,13 +176,22 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
     error: Tune would retry an error (``max_failures``), which is meant for lost nodes, not for
     a configuration that cannot train. Everything the trial does is inside that handling, its
     imports and the reading of its settings too. The traceback goes to the trial's
-    ``error.txt``.
+    ``error.txt``; what the trial prints, to its ``trial.log``.
     """
+    from ray import tune
+
+    from trainables.trial_log import output_to
+
+    started_at = time.time()  # before the heavy imports: start-up includes them
+    with output_to(tune.get_context().get_trial_dir()):
+        _run_trial(config, settings, started_at)
+
+
+def _run_trial(config: dict[str, Any], settings: dict[str, Any], started_at: float) -> None:
     from ray import tune
 
     from trainables.reporting import OUTCOME_DIVERGED, OUTCOME_FAILED
 
-    started_at = time.time()  # before the heavy imports: start-up includes them
     objective_metric = settings.get("objective_metric", "val_loss")
     diverged_message = None  # known once the loop is imported
     try:

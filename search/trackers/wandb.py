@@ -181,7 +181,7 @@ class WandbTracker(Tracker):
         identity = run_id(self.group, trial_id)
         earlier = self._offline_runs(identity)
         self._runs[trial_id] = self._init_or_go_offline(
-            id=identity, name=f"trial-{trial_id}",
+            id=identity, name=trial_id,
             job_type="trial", tags=list(self.settings.tags),
             config={"hyperparameters": config, "sweep": self.fixed_config, "trial_id": trial_id},
         )
@@ -199,9 +199,9 @@ class WandbTracker(Tracker):
         upload."""
         from search.rundir import RunDir  # imported late: rundir imports the sweep spec
 
-        for folder in self.run_dir.glob(f"run_trial_{trial_id}_*"):
-            for row in RunDir.history(folder):
-                self._log(trial_id, row)
+        folder = RunDir.trial_folders_in(self.run_dir).get(trial_id)
+        for row in RunDir.history(folder) if folder else []:
+            self._log(trial_id, row)
         superseded = self.run_dir / "wandb" / "superseded"
         superseded.mkdir(exist_ok=True)
         for folder in earlier:

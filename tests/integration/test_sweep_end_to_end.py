@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import math
 from pathlib import Path
 
@@ -117,13 +118,26 @@ def test_a_sweep_whose_every_trial_is_gap_stopped_still_names_and_exports_a_chec
         stopping={"gap": {"patience": 2}, "not_learning": None},
         tracking={"wandb": {"mode": "disabled"}},
     )
-    assert main(["run", str(sweep), "--quiet"]) == 0
+    assert main(["run", str(sweep)]) == 0
+    printed = capsys.readouterr().out
     run_dir = only_run_dir(tmp_path)
     results = json.loads((run_dir / "results.json").read_text())
     for trial in results["trials"]:
         outcome = trial["outcome"]
         assert (outcome["status"], outcome["kind"]) == ("stopped", "gap")
         assert outcome["step"] < 60 and outcome["reason"].startswith("overfitting: val_loss rose")
+        # Not a terminal: each trial's end line says what stopped it, why, and where the
+        # sweep stands.
+        ended = next(line for line in printed.splitlines()
+                     if f"{trial['trial_id']} stopped: gap at step {outcome['step']}" in line)
+        assert outcome["reason"] in ended and re.search(r"\([12]/2 done, \d running, ", ended)
+        # One name per trial: its folder, its Optuna attribute, its W&B run (elsewhere).
+        assert (run_dir / trial["trial_id"] / "trial.log").is_file()
+    # Only basin's own lines: the libraries' output is in driver.log.
+    for noise in ("Configuration for experiment", "View detailed results", "tensorboard",
+                  "INFO", "WARNING"):
+        assert noise not in printed, noise
+    assert (run_dir / "driver.log").is_file()
     # Optuna hears each stopped trial's best objective, as COMPLETE, and its outcome: the same
     # fields as results.json and the stop ledger.
     study = optuna.load_study(study_name=run_dir.name, storage=open_storage(run_dir, None))

@@ -1,0 +1,95 @@
+"""Where the libraries' own output goes while basin drives a sweep: into ``driver.log`` in the
+run directory, not onto the terminal, so a user sees basin's lines. ``--verbose`` leaves it
+all on the terminal.
+
+What it catches: the log records of Ray (its token-auth warning, ``Started a local Ray
+instance``, ``Wrote the latest version of all result files``), Optuna (``A new study
+created``), transformers, DeepSpeed and W&B, Python warnings, and what Ray Tune prints while it
+fits (its configuration box, the ``View detailed results`` and TensorBoard hints). Records
+that arrive before the run directory exists (Ray starts first) are held and written once it
+does. A trial's own output is written by Ray into its trial folder (``log_to_file``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+from typing import IO, Iterator
+
+LIBRARY_LOGGERS = ("ray", "optuna", "transformers", "deepspeed", "wandb", "filelock", "torch",
+                   "py.warnings", "urllib3", "huggingface_hub", "datasets")
+# W&B logs every call at DEBUG and INFO into its own files already (wandb/*/logs).
+LEAST_LEVEL = {"wandb": logging.WARNING}
+LOG_FILE = "driver.log"
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _worth_keeping(record: logging.LogRecord) -> bool:
+    library = record.name.split(".")[0]
+    return record.levelno >= LEAST_LEVEL.get(library, logging.INFO)
+
+
+class DriverLog:
+    """Library output off the terminal, into the run directory's ``driver.log``."""
+
+    def __init__(self, verbose: bool = False):
+        self.verbose = verbose
+        self.path: Path | None = None
+        self._file: IO[str] | None = None
+        # Holds records until the log file exists; never flushes on its own.
+        self._held = logging.handlers.MemoryHandler(capacity=100_000,
+                                                    flushLevel=logging.CRITICAL + 1)
+        self._held.setFormatter(logging.Formatter(FORMAT))
+        self._held.addFilter(_worth_keeping)
+        self._saved: dict[str, tuple[list[logging.Handler], bool]] = {}
+
+    def __enter__(self) -> DriverLog:
+        if not self.verbose:
+            logging.captureWarnings(True)
+            for name in LIBRARY_LOGGERS:
+                logger = logging.getLogger(name)
+                self._saved[name] = (list(logger.handlers), logger.propagate)
+                logger.handlers = [self._held]
+                logger.propagate = False
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for name, (handlers, propagate) in self._saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers, logger.propagate = handlers, propagate
+        self._saved.clear()
+        if not self.verbose:
+            logging.captureWarnings(False)
+        self._held.flush()
+        self._held.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def write_to(self, folder: Path) -> None:
+        """From now on (and what was held so far) into ``folder/driver.log``."""
+        if self.verbose or self._file is not None:
+            return
+        self.path = folder / LOG_FILE
+        self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        target = logging.StreamHandler(self._file)
+        target.setFormatter(logging.Formatter(FORMAT))
+        target.addFilter(_worth_keeping)
+        self._held.setTarget(target)
+        self._held.flush()
+        for name in self._saved:
+            logging.getLogger(name).handlers = [target]
+
+    @contextlib.contextmanager
+    def prints(self) -> Iterator[None]:
+        """What libraries print to stdout meanwhile goes to the log (basin's console keeps the
+        terminal: it holds its own reference to it)."""
+        if self.verbose or self._file is None:
+            yield
+            return
+        with contextlib.redirect_stdout(self._file):
+            yield
+        sys.stdout.flush()
