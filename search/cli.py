@@ -5,115 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from rich.console import Console
 
+from search.cli_parser import USE_RULE, build_parser
 from search.console import make_console
 from search.preflight import preflight
 from search.spec import SpecError, load_spec
-
-EXAMPLES = """\
-examples:
-  basin validate sweeps/minilm_lora.yaml
-  basin run sweeps/minilm_lora.yaml
-  basin run sweeps/minilm_lora.yaml --set search.num_trials=4 --set training.max_steps=60
-  basin run sweeps/smollm2_sft.yaml         # causal LM: SmolLM2-135M-Instruct, 2 CPU cores
-  basin run sweeps/llm_lora_gpu.yaml --address auto          # on a running Ray cluster
-  basin run runs/minilm-lora-demo-20260101-120000/best.yaml
-  basin resume runs/minilm-lora-demo-20260101-120000
-  basin status runs/minilm-lora-demo-20260101-120000
-  basin best runs/minilm-lora-demo-20260101-120000 --top 3
-  basin best runs/minilm-lora-demo-20260101-120000 --within-gap-limit 0.2
-  basin confirm runs/minilm-lora-demo-20260101-120000 --top 3 --seeds 2
-  basin export runs/minilm-lora-demo-20260101-120000 --out bundle/ --merge
-  basin export runs/minilm-lora-demo-20260101-120000 --out bundle/ --trial 3f2a1b0c --step 45
-  basin status s3://my-bucket/basin/llm-lora-gpu-20260101-120000  # run directory in a bucket
-"""
-
-
-USE_RULE = "rule"
-VERBOSE_HELP = ("also show Ray's, Optuna's and the other libraries' own output (otherwise in "
-                "RUN_DIR/driver.log; each trial's output is in its folder)")
-ADDRESS_HELP = ("a Ray cluster to run on, e.g. 10.0.0.1:6379 or auto (default: $RAY_ADDRESS, "
-                "else a local Ray instance)")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="basin",
-        description="Hyperparameter sweeps of LoRA fine-tuning jobs (sequence classification "
-        "or causal-LM instruction tuning) with Ray Tune, Optuna and DeepSpeed. Trials that "
-        "overfit, stall or never learn are stopped early; every trial's checkpoints stay "
-        "candidates, and the sweep hands on the one its selection criterion chooses (basin "
-        "best says which and why).",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def with_sweep(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-        sub.add_argument("sweep", metavar="SWEEP_FILE",
-                         help="a sweep file, e.g. sweeps/minilm_lora.yaml")
-        sub.add_argument("--set", dest="overrides", action="append", default=[],
-                         metavar="KEY=VALUE",
-                         help="override a field, e.g. --set search.num_trials=4 (repeatable)")
-        return sub
-
-    run = with_sweep("run", "run a sweep: trials, the chosen checkpoint, leaderboard, "
-                     "results.json and best.yaml")
-    run.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
-    run.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
-    run.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
-    validate = with_sweep("validate", "check a sweep file and what it points at (data files, "
-                          "model, output_dir, this machine's cores) without running anything")
-    validate.add_argument("--address", metavar="ADDR",
-                          help="the cluster the sweep will run on: its resources are checked "
-                          "by basin run, not against this machine")
-
-    def with_run_dir(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-        sub.add_argument("run_dir", metavar="RUN_DIR",
-                         help="a sweep's run directory, e.g. runs/minilm-lora-demo-20260101-120000"
-                         " or s3://my-bucket/basin/minilm-lora-demo-20260101-120000")
-        return sub
-
-    resume = with_run_dir("resume", "continue a sweep whose driver was killed or interrupted")
-    resume.add_argument("--sweep", metavar="SWEEP_FILE",
-                        help="refuse to resume unless the run directory ran this sweep file")
-    resume.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
-    resume.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
-    resume.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
-    with_run_dir("status", "trials of a sweep (running or finished): status, best so far, time")
-    with_run_dir("plots", "write the sweep's PNG plots into its run directory (again)")
-    check = with_run_dir("confirm", "re-train the top candidate checkpoints' recipes with new "
-                         "seeds and rank them by mean and spread (and test score, if there is "
-                         "a test split); the winner becomes the run's choice")
-    check.add_argument("--top", type=int, default=3, metavar="K", help="candidates [3]")
-    check.add_argument("--seeds", type=int, default=2, metavar="N", help="new seeds each [2]")
-    check.add_argument("--quiet", action="store_true", help="no per-evaluation progress lines")
-    check.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
-    export = with_run_dir("export", "a production bundle of the chosen checkpoint (or a named "
-                          "one); once basin confirm has run, of its winner")
-    export.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="folder to write the bundle into (new or empty)")
-    export.add_argument("--trial", metavar="ID",
-                        help="a trial id (default: the sweep's choice; see basin best)")
-    export.add_argument("--step", type=int, metavar="STEP",
-                        help="with --trial: its checkpoint at this step (default: its best-ranked)")
-    export.add_argument("--merge", action="store_true",
-                        help="also write merged/: the base model with the adapter merged in")
-    export.add_argument("--no-verify", dest="verify", action="store_false",
-                        help="skip re-loading the bundle to check its predictions")
-    best = with_run_dir("best", "the checkpoint a sweep hands on, why, and the leaderboard")
-    best.add_argument("--top", type=int, metavar="K", help="show only the best K trials")
-    best.add_argument("--within-gap-limit", nargs="?", const=USE_RULE, metavar="LIMIT",
-                      help="only candidates whose gap is within LIMIT (default: the sweep's "
-                      "gap rule threshold, stopping.gap.threshold), e.g. --within-gap-limit 0.2")
-    return parser
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
@@ -169,6 +67,7 @@ def _finish(run_dir, trackers, started: float, console: Console) -> int:
                       f"basin resume {run_dir.location}")
         return 130
     console.print(f"plots: {', '.join(p.name for p in done.plots)}")
+    console.print(f"browse the study: {sweep.dashboard_command(run_dir)}")
     for note in done.notes:
         console.print(note)
     console.print(f"wall time {elapsed:.0f} s; run directory {run_dir.size_bytes() / 2**20:.1f} "
@@ -191,6 +90,13 @@ def _status(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _ls(args: argparse.Namespace, console: Console) -> int:
+    from search.run_list import print_runs
+
+    print_runs(args.folder, console)
+    return 0
+
+
 def _plots(args: argparse.Namespace, console: Console) -> int:
     from search import sweep
     from search.plots import write_plots
@@ -209,6 +115,7 @@ def _plots(args: argparse.Namespace, console: Console) -> int:
 def _confirm(args: argparse.Namespace, console: Console) -> int:
     from search import sweep
     from search.confirm import confirm, print_confirmed
+    from search.driver_log import DriverLog
     from search.records import collect_records
     from search.results import choice_of, describe_choice, leaderboard, write_results
     from search.rundir import RunDir
@@ -217,12 +124,14 @@ def _confirm(args: argparse.Namespace, console: Console) -> int:
         if value < 1:
             raise SpecError([f"{flag}: must be at least 1 (got {value})"])
     run_dir = RunDir.open(args.run_dir)
-    sweep.connect(run_dir.spec, args.address, run_dir.shown_file(run_dir.sweep_file))
-    records = collect_records(run_dir)
-    choice = choice_of(run_dir, records)
-    leaderboard(records, choice, run_dir.spec, console, top=args.top,
-                title="before confirm: the sweep's top")
-    confirmed = confirm(run_dir, choice, args.top, args.seeds, quiet=args.quiet)
+    with DriverLog(args.verbose) as log:
+        log.write_to(run_dir.path)
+        sweep.connect(run_dir.spec, args.address, run_dir.shown_file(run_dir.sweep_file))
+        records = collect_records(run_dir)
+        choice = choice_of(run_dir, records)
+        leaderboard(records, choice, run_dir.spec, console, top=args.top,
+                    title="before confirm: the sweep's top")
+        confirmed = confirm(run_dir, choice, args.top, args.seeds, quiet=args.quiet, log=log)
     print_confirmed(confirmed, run_dir, console)
     choice = choice_of(run_dir, records)
     if run_dir.finished:  # results.json and best.yaml name the confirmed winner from now on
@@ -302,7 +211,7 @@ def _best(args: argparse.Namespace, console: Console) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``basin`` console script; returns the exit code."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     console = make_console()
     try:
         if args.command == "validate":
@@ -311,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
                           f"{spec.search.num_trials} trials)")
             return 0
-        handlers = {"run": _run, "status": _status, "best": _best, "plots": _plots,
+        handlers = {"run": _run, "status": _status, "ls": _ls, "best": _best, "plots": _plots,
                     "export": _export, "confirm": _confirm, "resume": _resume}
         return handlers[args.command](args, console)
     except SpecError as error:

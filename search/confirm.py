@@ -21,12 +21,16 @@ from ray import tune
 from rich.console import Console
 from rich.table import Table
 
+from search.driver_log import DriverLog
 from search.progress import ProgressPrinter
 from search.results import SHORT_NAMES
 from search.rundir import RunDir
 from search.selection.candidates import Candidate
 from search.selection.choice import Choice
 from search.spec import SpecError
+from search.stops import StopLedger
+from search.trackers import make_trackers
+from search.trackers.callback import TrackerCallback
 from search.tuner import build_tuner, fit, make_trainable, start_ray
 from trainables.entry import run_trial
 from trainables.reporting import OUTCOME, TASK_TEST_METRICS
@@ -64,6 +68,13 @@ def _confirm_trial(config: dict, settings: dict) -> None:
               {**settings, "training": training})
 
 
+def confirm_trial_name(trial: Any) -> str:
+    """A re-trained candidate's name (its folder, progress lines, W&B run): the sweep trial
+    and step it re-trains and its seed, e.g. ``38b85c46-step45-seed1``."""
+    recipe = trial.config["recipe"]
+    return f"{recipe['trial_id']}-step{recipe['step']}-seed{trial.config['seed']}"
+
+
 def top_candidates(run: RunDir, choice: Choice, top: int) -> list[Candidate]:
     """The best ``top`` candidates with distinct recipes (a configuration and a step)."""
     chosen: dict[str, Candidate] = {}
@@ -75,20 +86,28 @@ def top_candidates(run: RunDir, choice: Choice, top: int) -> list[Candidate]:
     return list(chosen.values())[:top]
 
 
-def confirm(run: RunDir, choice: Choice, top: int, seeds: int,
-            quiet: bool = False) -> list[Confirmed]:
+def confirm(run: RunDir, choice: Choice, top: int, seeds: int, quiet: bool = False,
+            log: DriverLog | None = None) -> list[Confirmed]:
     """Re-train the top ``top`` candidates with ``seeds`` new seeds each; write confirm.json."""
     spec = run.spec
     chosen = top_candidates(run, choice, top)
     new_seeds = [spec.training.seed + offset for offset in range(1, seeds + 1)]
     start_ray()
-    recipes = [{"hyperparameters": c.params, "step": c.step} for c in chosen]
+    recipes = [{"hyperparameters": c.params, "step": c.step, "trial_id": c.trial_id}
+               for c in chosen]
+    progress = ProgressPrinter(spec.objective.metric, len(chosen) * seeds, quiet=quiet,
+                               mode=spec.objective.mode, name_of=confirm_trial_name)
+    tracking = TrackerCallback(make_trackers(spec, run, quiet), StopLedger(),
+                               name_of=confirm_trial_name)
     tuner = build_tuner(
         spec, run, name=f"confirm-{datetime.now().strftime('%Y%m%d-%H%M%S')}", inside_run=True,
         trainable=make_trainable(spec, evaluate_test="last_step", function=_confirm_trial),
         param_space={"recipe": tune.grid_search(recipes), "seed": tune.grid_search(new_seeds)},
-        callbacks=[ProgressPrinter(spec.objective.metric, len(chosen) * seeds, quiet=quiet)])
-    grid = fit(tuner, run)
+        callbacks=[progress, tracking], folder_name=confirm_trial_name)
+    try:
+        grid = fit(tuner, run, log)
+    finally:
+        progress.close()
     confirmed = {(c.trial_id, c.step): Confirmed(c.trial_id, c.step, c.params, c.objective,
                                                  new_seeds) for c in chosen}
     by_recipe = {json.dumps(recipe, sort_keys=True): (c.trial_id, c.step)

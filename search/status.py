@@ -8,6 +8,7 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
+from search.leaderboard import short_name
 from search.outcome import FINISHED, RUNNING
 from search.progress import format_params
 from search.records import TrialRecord, collect_records
@@ -41,15 +42,18 @@ def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
     if run.journal_damage:
         console.print(f"[yellow]{run.journal_damage.describe()}[/yellow]")
 
-    table = Table()
-    for column in ("trial", "status", "step", "best-ranked step", spec.objective.metric,
-                   "hyperparameters"):
-        table.add_column(column, overflow="fold")
+    # Like the leaderboard: no box, ids and numbers never wrap; the hyperparameters may.
+    table = Table(box=None, padding=(0, 1), collapse_padding=True, pad_edge=False,
+                  header_style="bold underline")
+    for column in ("trial", "status", "step", "best at", spec.objective.metric):
+        table.add_column(column, no_wrap=True)
+    table.add_column("hyperparameters", overflow="fold")
     for record in ordered(records, choice):
         best = choice.best_of(record.trial_id)
         step = f"{record.last_step or 0}/{spec.training.max_steps or '?'}"
         table.add_row(record.trial_id, record.outcome.label, step,
                       str(best.step) if best else "-",
-                      f"{best.objective:.4f}" if best else "-", format_params(record.params))
+                      f"{best.objective:.4f}" if best else "-",
+                      format_params({short_name(k): v for k, v in record.params.items()}))
     console.print(table)
     return records

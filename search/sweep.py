@@ -134,6 +134,15 @@ def _check_same_sweep(given: SweepSpec, recorded: SweepSpec, given_path: str,
                          f"({recorded.name!r}; differs in: {', '.join(changed)})"])
 
 
+def dashboard_command(run_dir: RunDir) -> str:
+    """The optuna-dashboard command that opens this sweep's study (its journal file as it is,
+    or the shared database)."""
+    from search.study_storage import JOURNAL_FILE
+
+    storage = run_dir.spec.search.storage or str(run_dir.path / JOURNAL_FILE)
+    return f"optuna-dashboard {storage}  (pip install optuna-dashboard)"
+
+
 def repair_study(run_dir: RunDir) -> str | None:
     """Before anything appends to the study's journal: move a torn or unreadable tail aside
     (what a driver killed mid-write leaves); says what it moved, or None."""

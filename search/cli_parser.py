@@ -1,0 +1,134 @@
+"""The ``basin`` command line's arguments, help texts and examples (each subcommand's ``--help``
+shows its own examples; ``basin --help`` shows them all)."""
+
+from __future__ import annotations
+
+import argparse
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+RUN = "runs/minilm-lora-demo-20260101-120000"
+EXAMPLES = {
+    "validate": ["basin validate sweeps/minilm_lora.yaml",
+                 "basin validate sweeps/llm_lora_gpu.yaml --address auto"],
+    "run": ["basin run sweeps/minilm_lora.yaml",
+            "basin run sweeps/minilm_lora.yaml --set search.num_trials=4 --set "
+            "training.max_steps=60",
+            "basin run sweeps/smollm2_sft.yaml         # causal LM: SmolLM2-135M-Instruct, 2 CPUs",
+            "basin run sweeps/llm_lora_gpu.yaml --address auto          # on a running Ray cluster",
+            f"basin run {RUN}/best.yaml                # re-train the chosen checkpoint"],
+    "resume": [f"basin resume {RUN}",
+               f"basin resume {RUN} --sweep sweeps/minilm_lora.yaml"],
+    "status": [f"basin status {RUN}",
+               "basin status s3://my-bucket/basin/llm-lora-gpu-20260101-120000  # in a bucket"],
+    "ls": ["basin ls", "basin ls /data/sweeps"],
+    "best": [f"basin best {RUN}", f"basin best {RUN} --top 3",
+             f"basin best {RUN} --within-gap-limit 0.2"],
+    "plots": [f"basin plots {RUN}"],
+    "confirm": [f"basin confirm {RUN} --top 3 --seeds 2"],
+    "export": [f"basin export {RUN} --out bundle/ --merge",
+               f"basin export {RUN} --out bundle/ --trial 3f2a1b0c --step 45"],
+}
+USE_RULE = "rule"
+VERBOSE_HELP = ("also show Ray's, Optuna's and the other libraries' own output (otherwise in "
+                "RUN_DIR/driver.log; each trial's output is in its folder)")
+ADDRESS_HELP = ("a Ray cluster to run on, e.g. 10.0.0.1:6379 or auto (default: $RAY_ADDRESS, "
+                "else a local Ray instance)")
+QUIET_HELP = "no per-evaluation progress lines"
+
+
+def _examples(*commands: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for c in commands for line in EXAMPLES[c])
+
+
+def basin_version() -> str:
+    try:
+        return version("basin")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="basin",
+        description="Hyperparameter sweeps of LoRA fine-tuning jobs (sequence classification "
+        "or causal-LM instruction tuning) with Ray Tune, Optuna and DeepSpeed. Trials that "
+        "overfit, stall or never learn are stopped early; every trial's checkpoints stay "
+        "candidates, and the sweep hands on the one its selection criterion chooses (basin "
+        "best says which and why).",
+        epilog=_examples(*EXAMPLES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"basin {basin_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, description=help_text,
+                                   epilog=_examples(name),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def with_sweep(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = command(name, help_text)
+        sub.add_argument("sweep", metavar="SWEEP_FILE",
+                         help="a sweep file, e.g. sweeps/minilm_lora.yaml")
+        sub.add_argument("--set", dest="overrides", action="append", default=[],
+                         metavar="KEY=VALUE",
+                         help="override a field, e.g. --set search.num_trials=4 (repeatable)")
+        return sub
+
+    def with_run_dir(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = command(name, help_text)
+        sub.add_argument("run_dir", metavar="RUN_DIR",
+                         help=f"a sweep's run directory, e.g. {RUN}"
+                         " or s3://my-bucket/basin/minilm-lora-demo-20260101-120000")
+        return sub
+
+    def driving(sub: argparse.ArgumentParser) -> None:
+        """The options of a command that runs trials."""
+        sub.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+        sub.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+        sub.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
+
+    driving(with_sweep("run", "run a sweep: trials, the chosen checkpoint, leaderboard, "
+                       "results.json and best.yaml"))
+    validate = with_sweep("validate", "check a sweep file and what it points at (data files, "
+                          "model, output_dir, this machine's cores) without running anything")
+    validate.add_argument("--address", metavar="ADDR",
+                          help="the cluster the sweep will run on: its resources are checked "
+                          "by basin run, not against this machine")
+    resume = with_run_dir("resume", "continue a sweep whose driver was killed or interrupted")
+    resume.add_argument("--sweep", metavar="SWEEP_FILE",
+                        help="refuse to resume unless the run directory ran this sweep file")
+    driving(resume)
+    with_run_dir("status", "trials of a sweep (running or finished): status, best so far, time")
+    listing = command("ls", "past and running sweeps in a folder: name, start, trials, best, "
+                      "state")
+    listing.add_argument("folder", nargs="?", default="runs", type=Path, metavar="DIR",
+                         help="the folder that holds run directories (a sweep's output_dir) "
+                         "[runs]")
+    with_run_dir("plots", "write the sweep's PNG plots into its run directory (again)")
+    check = with_run_dir("confirm", "re-train the top candidate checkpoints' recipes with new "
+                         "seeds and rank them by mean and spread (and test score, if there is "
+                         "a test split); the winner becomes the run's choice")
+    check.add_argument("--top", type=int, default=3, metavar="K", help="candidates [3]")
+    check.add_argument("--seeds", type=int, default=2, metavar="N", help="new seeds each [2]")
+    driving(check)
+    export = with_run_dir("export", "a production bundle of the chosen checkpoint (or a named "
+                          "one); once basin confirm has run, of its winner")
+    export.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="folder to write the bundle into (new or empty)")
+    export.add_argument("--trial", metavar="ID",
+                        help="a trial id (default: the sweep's choice; see basin best)")
+    export.add_argument("--step", type=int, metavar="STEP",
+                        help="with --trial: its checkpoint at this step (default: its best-ranked)")
+    export.add_argument("--merge", action="store_true",
+                        help="also write merged/: the base model with the adapter merged in")
+    export.add_argument("--no-verify", dest="verify", action="store_false",
+                        help="skip re-loading the bundle to check its predictions")
+    best = with_run_dir("best", "the checkpoint a sweep hands on, why, and the leaderboard")
+    best.add_argument("--top", type=int, metavar="K", help="show only the best K trials")
+    best.add_argument("--within-gap-limit", nargs="?", const=USE_RULE, metavar="LIMIT",
+                      help="only candidates whose gap is within LIMIT (default: the sweep's "
+                      "gap rule threshold, stopping.gap.threshold), e.g. --within-gap-limit 0.2")
+    return parser
