@@ -5,7 +5,13 @@
   is a star.
 - ``gap.png``: the gap against step (with the gap rule's threshold when it has one).
 - ``objective_vs_params.png``: each trial's best-ranked candidate against each hyperparameter.
-- ``param_importances.png``: Optuna's hyperparameter importances (trials told COMPLETE).
+- ``param_importances.png``, ``optimization_history.png``, ``parallel_coordinates.png``:
+  drawn by Optuna itself from the study (``study_plots.py``).
+
+Each title says how many trials are behind it. Basin draws by hand only what Optuna cannot:
+the train-subset loss beside the validation loss, what stopped each trial, the chosen
+checkpoint, and pruned trials' checkpoints (they compete for the choice; Optuna's plots leave
+pruned trials out).
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on clusters and CI
 
 import matplotlib.pyplot as plt  # noqa: E402
-import optuna  # noqa: E402
 
 from search.outcome import COMPLETED, FAILED, PRUNED, RUNNING, STOPPED  # noqa: E402
 from search.records import TrialRecord  # noqa: E402
@@ -25,6 +30,7 @@ from search.results import choice_of  # noqa: E402
 from search.rundir import RunDir  # noqa: E402
 from search.selection.choice import Choice  # noqa: E402
 from search.space import ChoiceParam, ConstantParam, FloatParam, IntParam  # noqa: E402
+from search.study_plots import plot_history, plot_importances, plot_parallel  # noqa: E402
 
 STATUS_COLOURS = {COMPLETED: "tab:green", STOPPED: "tab:red", PRUNED: "tab:orange",
                   FAILED: "black", RUNNING: "tab:blue"}
@@ -84,7 +90,7 @@ def plot_learning_curves(records, choice: Choice, title: str, path: Path) -> Pat
     axes[0].set_ylabel("loss")
     axes[0].legend(loc="best", fontsize=7, ncol=2)
     _legend_for_ends(axes[1])
-    figure.suptitle(f"{title}: learning curves")
+    figure.suptitle(f"{title}: learning curves ({len(records)} trials)")
     return _save(figure, path)
 
 
@@ -104,7 +110,7 @@ def plot_gap(records, choice: Choice, spec, path: Path) -> Path:
     axis.axhline(0, color="black", linewidth=0.5)
     axis.set_xlabel("optimizer step")
     axis.set_ylabel("gap = val_loss - train_loss")
-    axis.set_title(f"{spec.name}: validation gap")
+    axis.set_title(f"{spec.name}: validation gap ({len(records)} trials)")
     axis.grid(alpha=0.3)
     _legend_for_ends(axis)
     return _save(figure, path)
@@ -135,23 +141,8 @@ def plot_objective_vs_params(records, choice: Choice, spec, path: Path) -> Path 
         axis.grid(alpha=0.3)
     axes[0][0].set_ylabel(f"{spec.objective.metric} at each trial's best-ranked step")
     axes[0][0].legend(fontsize=8)
-    figure.suptitle(f"{spec.name}: objective against each hyperparameter")
-    return _save(figure, path)
-
-
-def plot_importances(study: optuna.Study, spec, path: Path) -> Path | None:
-    """Optuna's importances; None when too few trials completed to estimate them."""
-    try:
-        importances = optuna.importance.get_param_importances(study)
-    except (RuntimeError, ValueError):
-        return None
-    if not importances:
-        return None
-    figure, axis = plt.subplots(figsize=(7, max(3.0, 0.6 * len(importances) + 1.5)))
-    names = list(importances)[::-1]
-    axis.barh(names, [importances[n] for n in names], color="tab:blue")
-    axis.set_xlabel("importance (fANOVA, trials told COMPLETE)")
-    axis.set_title(f"{spec.name}: hyperparameter importances")
+    figure.suptitle(f"{spec.name}: objective against each hyperparameter ({len(scored)} "
+                    "trials with a candidate checkpoint, pruned ones too)")
     return _save(figure, path)
 
 
@@ -160,10 +151,14 @@ def write_plots(run: RunDir, records: list[TrialRecord], choice: Choice | None =
     """Write every plot that the run's data allows; returns the files written."""
     spec = run.spec
     choice = choice or choice_of(run, records)
+    study, metric = run.study(), spec.objective.metric
     written = [
         plot_learning_curves(records, choice, spec.name, run.plot_file("learning_curves")),
         plot_gap(records, choice, spec, run.plot_file("gap")),
         plot_objective_vs_params(records, choice, spec, run.plot_file("objective_vs_params")),
-        plot_importances(run.study(), spec, run.plot_file("param_importances")),
+        plot_importances(study, spec.name, metric, spec.search.seed,
+                         run.plot_file("param_importances")),
+        plot_history(study, spec.name, metric, run.plot_file("optimization_history")),
+        plot_parallel(study, spec.name, metric, run.plot_file("parallel_coordinates")),
     ]
     return [path for path in written if path is not None]

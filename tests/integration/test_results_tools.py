@@ -46,7 +46,8 @@ def finished_sweep(tmp_path_factory, tiny_pretrained):
 
 
 def test_plots_are_written_and_not_blank(finished_sweep):
-    for name in ("learning_curves", "gap", "objective_vs_params", "param_importances"):
+    for name in ("learning_curves", "gap", "objective_vs_params", "param_importances",
+                 "optimization_history", "parallel_coordinates"):
         path = finished_sweep / f"{name}.png"
         assert path.stat().st_size > 10_000, name
         pixels = matplotlib.image.imread(path)
