@@ -143,13 +143,18 @@ def _confirm(args: argparse.Namespace, console: Console) -> int:
 
 
 def _export(args: argparse.Namespace, console: Console) -> int:
+    from search.driver_log import DriverLog
     from search.export import export_bundle
     from search.rundir import RunDir
 
     if args.step is not None and args.step < 1:
         raise SpecError([f"--step: must be a positive step (got {args.step})"])
-    summary = export_bundle(RunDir.open(args.run_dir), args.out, args.trial, args.merge,
-                            args.verify, step=args.step)
+    run_dir = RunDir.open(args.run_dir)
+    with DriverLog(args.verbose) as log:  # loading models: transformers' and DeepSpeed's noise
+        log.write_to(run_dir.path)
+        with log.prints():
+            summary = export_bundle(run_dir, args.out, args.trial, args.merge, args.verify,
+                                    step=args.step)
     chosen = summary["chosen"]
     console.print(f"exported trial {chosen['trial_id']} at step {chosen['step']} "
                   f"({summary['objective']['metric']} {chosen['objective']:.4f}) to {args.out}")

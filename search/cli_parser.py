@@ -126,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also write merged/: the base model with the adapter merged in")
     export.add_argument("--no-verify", dest="verify", action="store_false",
                         help="skip re-loading the bundle to check its predictions")
+    export.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     best = with_run_dir("best", "the checkpoint a sweep hands on, why, and the leaderboard")
     best.add_argument("--top", type=int, metavar="K", help="show only the best K trials")
     best.add_argument("--within-gap-limit", nargs="?", const=USE_RULE, metavar="LIMIT",

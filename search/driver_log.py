@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import IO, Iterator
 
-LIBRARY_LOGGERS = ("ray", "optuna", "transformers", "deepspeed", "wandb", "filelock", "torch",
+LIBRARY_LOGGERS = ("ray", "optuna", "transformers", "DeepSpeed", "wandb", "filelock", "torch",
                    "py.warnings", "urllib3", "huggingface_hub", "datasets")
 # W&B logs every call at DEBUG and INFO into its own files already (wandb/*/logs).
 LEAST_LEVEL = {"wandb": logging.WARNING}
@@ -86,7 +86,9 @@ class DriverLog:
     @contextlib.contextmanager
     def prints(self) -> Iterator[None]:
         """What libraries print to stdout meanwhile goes to the log (basin's console keeps the
-        terminal: it holds its own reference to it)."""
+        terminal: it holds its own reference to it). A library that sets up its logger while
+        this lasts (DeepSpeed, on import) binds its handler to the log; leaving the
+        ``DriverLog`` removes that handler again."""
         if self.verbose or self._file is None:
             yield
             return

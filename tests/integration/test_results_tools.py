@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 import matplotlib.image
 import pytest
 import ray
+import yaml
 
 from search.cli import main
 from search.rundir import RunDir
@@ -115,6 +117,75 @@ def test_export_bundle_loads_in_a_fresh_process_with_the_trials_predictions(
     for kind in ("adapter", "merged"):
         for row, expected in zip(logits[kind], logits["expected"]):
             assert row == pytest.approx(expected, abs=1e-4), kind
+
+
+def _hub_cache_with(model_folder, repo_id: str, home) -> None:
+    """``home`` as an HF_HOME whose hub cache holds ``model_folder`` as ``repo_id`` (the layout
+    huggingface_hub downloads into): another machine that has the base model from the hub."""
+    revision = "0" * 40
+    cache = home / "hub" / f"models--{repo_id.replace('/', '--')}"
+    shutil.copytree(model_folder, cache / "snapshots" / revision)
+    (cache / "refs").mkdir()
+    (cache / "refs" / "main").write_text(revision)
+
+
+def test_a_bundle_copied_elsewhere_loads_by_its_hub_base_with_real_label_names(
+        finished_sweep, tiny_pretrained, tmp_path):
+    # A sweep whose base is named by hub id, as on a cluster: the finished run directory with
+    # its sweep naming the tiny model by a hub id that this test's offline hub cache holds.
+    # (Its trials loaded the same weights from a folder; Ray's workers cannot be given an
+    # HF_HOME of the test's own once Ray runs.)
+    hub_id = "basin-tests/tiny-bert"
+    home = tmp_path / "hf-home"
+    _hub_cache_with(tiny_pretrained, hub_id, home)
+    run = tmp_path / "run"
+    shutil.copytree(finished_sweep, run)
+    sweep = yaml.safe_load((run / "sweep.yaml").read_text())
+    sweep["model"]["name"] = hub_id
+    (run / "sweep.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
+    env = {**os.environ, "HF_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    written = tmp_path / "written"
+    done = subprocess.run([sys.executable, "-m", "search.cli", "export", str(run), "--out",
+                           str(written), "--merge"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "WARNING" not in done.stdout + done.stderr  # the libraries' noise is not shown
+    # The bundle: no resume state, a filled-in card, files anyone may read.
+    assert not (written / "trainer_state.json").exists()
+    card = (written / "README.md").read_text()
+    assert f"base_model: {hub_id}" in card and "More Information Needed" not in card
+    assert "id2label={0: 'negative', 1: 'positive'}" in card
+    assert json.loads((written / "adapter_config.json").read_text())[
+        "base_model_name_or_path"] == hub_id
+    assert all(p.stat().st_mode & 0o044 == 0o044 for p in written.rglob("*") if p.is_file())
+    # Copied to another path (the written one gone), loaded in a fresh process as the card says.
+    bundle = tmp_path / "elsewhere" / "bundle"
+    shutil.copytree(written, bundle)
+    shutil.rmtree(written)
+    script = textwrap.dedent(f"""
+        import json, torch
+        from peft import AutoPeftModelForSequenceClassification
+        from transformers import pipeline
+        probe = json.load(open("{bundle}/probe.json"))
+        model = AutoPeftModelForSequenceClassification.from_pretrained(
+            "{bundle}", id2label={{0: "negative", 1: "positive"}}).eval()
+        tokens = pipeline("text-classification", model="{bundle}/merged").tokenizer(
+            probe["texts"], padding=True, return_tensors="pt")
+        with torch.no_grad():
+            logits = model(**tokens).logits.tolist()
+        print(json.dumps({{
+            "logits": logits, "expected": probe["logits"],
+            "merged": pipeline("text-classification", model="{bundle}/merged")(probe["texts"]),
+            "adapter": pipeline("text-classification", model=model,
+                                tokenizer="{bundle}")(probe["texts"])}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    for row, expected in zip(answer["logits"], answer["expected"]):
+        assert row == pytest.approx(expected, abs=1e-4)
+    for kind in ("merged", "adapter"):
+        assert {p["label"] for p in answer[kind]} <= {"negative", "positive"}, answer[kind]
 
 
 def test_the_exported_recipe_retrains_to_the_chosen_step_and_reproduces_its_val_loss(
