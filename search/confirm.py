@@ -97,8 +97,8 @@ def confirm(run: RunDir, choice: Choice, top: int, seeds: int, quiet: bool = Fal
                for c in chosen]
     progress = ProgressPrinter(spec.objective.metric, len(chosen) * seeds, quiet=quiet,
                                mode=spec.objective.mode, name_of=confirm_trial_name)
-    tracking = TrackerCallback(make_trackers(spec, run, quiet), StopLedger(),
-                               name_of=confirm_trial_name)
+    tracking = TrackerCallback(make_trackers(spec, run, quiet=True, job_type="confirm"),
+                               StopLedger(), name_of=confirm_trial_name)
     tuner = build_tuner(
         spec, run, name=f"confirm-{datetime.now().strftime('%Y%m%d-%H%M%S')}", inside_run=True,
         trainable=make_trainable(spec, evaluate_test="last_step", function=_confirm_trial),

@@ -56,4 +56,7 @@ def format_error(source: str, error: dict, root: type[BaseModel], criteria: Iter
     named = re.match(r"([a-z_]+(?:\.[a-z_]+)+): ", message)
     if named and (not loc or named.group(1).startswith(path + ".")):
         return f"{source}: {message}{shown}"  # a check across fields that names its field
+    first = re.match(r"([a-z_]+)[. ]", message)
+    if not loc and first and first.group(1) in root.model_fields:
+        return f"{source}: {message}{shown}"  # the same, phrased "a.b must ..."
     return f"{source}: {path}: {message}{shown}"

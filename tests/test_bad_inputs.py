@@ -114,7 +114,7 @@ COMMAND_LINES = [
          "{other}: {run} belongs to a different sweep ('tiny'; differs in: training)"),
         (["resume", "{run}"], "{run}: nothing to resume (Ray never saved this sweep's state)"),
         (["run", "{sweep}", "--set", "output_dir=s3://basin/runs"],
-         "{sweep}: (top level): output_dir in an object store needs search.storage, a database "
+         "{sweep}: output_dir in an object store needs search.storage, a database "
          "URL for the Optuna study (e.g. postgresql://user:password@host:5432/basin) (got "
          "output_dir='s3://basin/runs', no search.storage)"),
         (["run", "{sweep}", "--set", "output_dir=hdfs://namenode/runs"],

@@ -83,7 +83,7 @@ def test_asha_needs_max_steps(sweep_factory):
 def test_asha_grace_period_fits_in_the_budget(sweep_factory):
     problems = problems_for(sweep_factory, scheduler={"type": "asha", "grace_period": 20})
     assert problems == [
-        f"{problems[0].split(':')[0]}: (top level): scheduler.grace_period must not exceed "
+        f"{problems[0].split(':')[0]}: scheduler.grace_period must not exceed "
         "training.max_steps (got 20 > 12)"]
 
 

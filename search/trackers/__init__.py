@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     from search.spec import SweepSpec
 
 
-def make_trackers(spec: SweepSpec, run: RunDir, quiet: bool = False) -> list[Tracker]:
-    """The trackers the sweep file switches on (W&B unless its mode is ``disabled``)."""
+def make_trackers(spec: SweepSpec, run: RunDir, quiet: bool = False, job_type: str = "trial"
+                  ) -> list[Tracker]:
+    """The trackers the sweep file switches on (W&B unless its mode is ``disabled``);
+    ``job_type`` says what their runs are (``confirm``: basin confirm's re-trainings)."""
     from search.console import make_console
 
     fixed = spec.model_dump(mode="json", exclude={"space"})
@@ -22,7 +24,8 @@ def make_trackers(spec: SweepSpec, run: RunDir, quiet: bool = False) -> list[Tra
     if spec.tracking.wandb.mode != "disabled":
         trackers.append(WandbTracker(spec.tracking.wandb, run.path, group=run.path.name,
                                      fixed_config=fixed, objective=spec.objective.metric,
-                                     console=None if quiet else make_console()))
+                                     console=None if quiet else make_console(),
+                                     job_type=job_type))
     return trackers
 
 

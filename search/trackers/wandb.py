@@ -96,8 +96,9 @@ class WandbTracker(Tracker):
     """Mirrors every trial into its own W&B run, and the sweep's summary into one more."""
 
     def __init__(self, settings: WandbSpec, run_dir: Path, group: str, fixed_config: dict,
-                 objective: str, console: Console | None = None):
+                 objective: str, console: Console | None = None, job_type: str = "trial"):
         self.settings = settings
+        self.job_type = job_type  # "trial", or "confirm" for basin confirm's re-trainings
         self.run_dir = run_dir
         self.group = group
         self.fixed_config = fixed_config
@@ -182,7 +183,7 @@ class WandbTracker(Tracker):
         earlier = self._offline_runs(identity)
         self._runs[trial_id] = self._init_or_go_offline(
             id=identity, name=trial_id,
-            job_type="trial", tags=list(self.settings.tags),
+            job_type=self.job_type, tags=list(self.settings.tags),
             config={"hyperparameters": config, "sweep": self.fixed_config, "trial_id": trial_id},
         )
         if earlier and self.mode == "offline":

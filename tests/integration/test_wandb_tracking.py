@@ -48,6 +48,7 @@ def test_offline_sweep_writes_one_run_per_trial_and_one_for_the_sweep(sweep_fact
     for trial in results["trials"]:
         run = by_trial[trial["trial_id"]]
         assert run.group == run_dir.name
+        assert run.name == trial["trial_id"]  # one name: the id in tables and folder names
         assert "ci" in run.tags
         assert run.config["hyperparameters"]["learning_rate"] == trial["params"]["learning_rate"]
         assert run.config["sweep"]["training"]["max_steps"] == 40
@@ -78,6 +79,16 @@ def test_offline_sweep_writes_one_run_per_trial_and_one_for_the_sweep(sweep_fact
     table = json.loads(table_file.read_text())
     assert {row[0] for row in table["data"]} == set(by_trial)
     assert "stopped: gap" in {row[table["columns"].index("status")] for row in table["data"]}
+
+    # basin confirm's re-trainings are tracked too, each named by what it re-trains.
+    assert main(["confirm", str(run_dir), "--top", "1", "--seeds", "1", "--quiet"]) == 0
+    chosen = results["choice"]["chosen"]
+    name = f"{chosen['trial_id']}-step{chosen['step']}-seed1"
+    (confirm_run,) = [r for r in read_offline_runs(run_dir / "wandb") if r.job_type == "confirm"]
+    assert confirm_run.name == name and confirm_run.group == run_dir.name
+    assert any("eval/val_loss" in row for row in confirm_run.history)
+    assert confirm_run.summary["final_status"] == "completed"
+    assert list(run_dir.glob(f"confirm-*/{name}/trial.log"))
 
 
 def test_two_worker_trial_produces_a_single_run(sweep_factory, tmp_path):
