@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from search.console import make_console
+from search.leaderboard import short_name
 from search.outcome import FAILED, PRUNED, trial_outcome
 from search.stops import StopLedger
 from trainables.reporting import OUTCOME, finite
@@ -28,6 +29,12 @@ def format_params(config: dict) -> str:
         else f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
         for key, value in sorted(config.items())
     )
+
+
+def short_names(config: dict) -> dict:
+    """Hyperparameters by the leaderboard's column names (lr, wd, dropout, r, alpha)."""
+    return {short_name(k): short_names(v) if isinstance(v, dict) else v
+            for k, v in config.items()}
 
 
 def duration(seconds: float) -> str:
@@ -117,11 +124,13 @@ class ProgressPrinter(Callback):
     def _say(self, message: str, always: bool = False) -> None:
         if not self.quiet or always:
             elapsed = time.monotonic() - self._started
-            self.console.print(f"[dim]{elapsed:7.0f}s[/dim] {message}")
+            # Wrapped at word boundaries (a reason is long; a terminal would cut mid-word).
+            self.console.print(f"[dim]{elapsed:7.0f}s[/dim] {message}", soft_wrap=False)
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
         self._running.add(trial.trial_id)
-        self._say(f"[bold]{self.name_of(trial)}[/bold] started  {format_params(trial.config)}")
+        self._say(f"[bold]{self.name_of(trial)}[/bold] started  "
+                  f"{format_params(short_names(trial.config))}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         if OUTCOME in result or "val_loss" not in result:

@@ -88,8 +88,8 @@ def describe_choice(choice: Choice, run: RunDir) -> str:
     if choice.chosen is None:
         return escape(f"chosen: nothing yet ({choice.why})")
     chosen = choice.chosen
-    return escape(f"chosen: {chosen.name} ({run.spec.objective.metric} {chosen.objective:.4f}), "
-                  f"checkpoint {chosen.checkpoint}\n  why: {choice.why}")
+    return escape(f"chosen: {chosen.name} ({run.spec.objective.metric} {chosen.objective:.4f})"
+                  f"\n  why: {choice.why}\n  checkpoint: {chosen.checkpoint}")
 
 
 def recipe(spec: SweepSpec, chosen: Candidate) -> SweepSpec:

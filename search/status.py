@@ -8,9 +8,8 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
-from search.leaderboard import short_name
 from search.outcome import FINISHED, RUNNING
-from search.progress import format_params
+from search.progress import format_params, short_names
 from search.records import TrialRecord, collect_records
 from search.results import choice_of, describe_choice, ordered
 from search.rundir import RunDir
@@ -54,6 +53,6 @@ def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
         table.add_row(record.trial_id, record.outcome.label, step,
                       str(best.step) if best else "-",
                       f"{best.objective:.4f}" if best else "-",
-                      format_params({short_name(k): v for k, v in record.params.items()}))
+                      format_params(short_names(record.params)))
     console.print(table)
     return records

@@ -140,7 +140,7 @@ def dashboard_command(run_dir: RunDir) -> str:
     from search.study_storage import JOURNAL_FILE
 
     storage = run_dir.spec.search.storage or str(run_dir.path / JOURNAL_FILE)
-    return f"optuna-dashboard {storage}  (pip install optuna-dashboard)"
+    return f"optuna-dashboard {storage}"
 
 
 def repair_study(run_dir: RunDir) -> str | None:

@@ -123,7 +123,7 @@ class WandbTracker(Tracker):
             why = f"{self._notice}; " if self._notice else ""
             self.console.print(
                 f"W&B: offline ({why}runs are written to {self.run_dir / 'wandb'}); "
-                f"upload them later with: {sync_command(self.run_dir)}")
+                f"upload them later with:\n  {sync_command(self.run_dir)}")
         else:
             self.console.print(f"W&B: logging online to project {self.settings.project}")
 
@@ -253,7 +253,7 @@ class WandbTracker(Tracker):
     def closing_note(self) -> str | None:
         if self.mode != "offline":
             return None
-        return f"W&B runs are offline; upload them with: {sync_command(self.run_dir)}"
+        return f"W&B runs are offline; upload them with:\n  {sync_command(self.run_dir)}"
 
     # -- the sweep's own run --------------------------------------------------------------
 
