@@ -78,7 +78,9 @@ class ProgressPrinter(Callback):
 
     def __setstate__(self, state: dict) -> None:
         # Restored by `basin resume`: the counts stand, the clock and the running set restart.
-        self.__dict__.update(state)
+        # A printer pickled by an earlier basin lacks the newer fields.
+        self.__dict__.update({"mode": "min", "name_of": trial_name, "_best": None,
+                              "_live": None, **state})
         self.console = make_console()
         self._started, self._ended_here, self._running = time.monotonic(), 0, set()
 

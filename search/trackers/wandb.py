@@ -121,9 +121,11 @@ class WandbTracker(Tracker):
         self._announced = True
         if self.mode == "offline":
             why = f"{self._notice}; " if self._notice else ""
+            # Prose wrapped at words; the command on a line of its own, to be copied.
             self.console.print(
                 f"W&B: offline ({why}runs are written to {self.run_dir / 'wandb'}); "
-                f"upload them later with:\n  {sync_command(self.run_dir)}")
+                "upload them later with:", soft_wrap=False)
+            self.console.print(f"  {sync_command(self.run_dir)}")
         else:
             self.console.print(f"W&B: logging online to project {self.settings.project}")
 
