@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any, Callable
 
 import matplotlib.pyplot as plt
 import optuna
@@ -36,42 +37,42 @@ def _completed(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
-def plot_importances(study: optuna.Study, name: str, metric: str, seed: int,
-                     path: Path) -> Path | None:
-    """fANOVA importances (seeded: a re-run draws the same); None below
-    ``MIN_TRIALS_FOR_IMPORTANCES`` completed trials or when there is nothing to vary."""
+def _drawn(study: optuna.Study, least: int, draw: Callable[[], Any], title: str,
+           path: Path) -> Path | None:
+    """Draw one of Optuna's plots and title it with its trial count (``{trials}`` in
+    ``title``); None with fewer than ``least`` completed trials or when Optuna cannot draw
+    it (e.g. importances when every parameter took a single value)."""
     trials = _completed(study)
-    if trials < MIN_TRIALS_FOR_IMPORTANCES:
+    if trials < least:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
         try:
-            axes = optuna_plots.plot_param_importances(
-                study, evaluator=FanovaImportanceEvaluator(seed=seed), target_name=metric)
-        except (RuntimeError, ValueError):  # e.g. a single distinct value per parameter
+            axes = draw()
+        except (RuntimeError, ValueError):
             plt.close("all")
             return None
-    return _save(axes, f"{name}: hyperparameter importances for {metric}\n(fANOVA, seed "
-                       f"{seed}, over {trials} trials told COMPLETE)", path)
+    return _save(axes, title.format(trials=trials), path)
+
+
+def plot_importances(study: optuna.Study, name: str, metric: str, seed: int,
+                     path: Path) -> Path | None:
+    """fANOVA importances (seeded: a re-run draws the same)."""
+    return _drawn(study, MIN_TRIALS_FOR_IMPORTANCES, lambda: optuna_plots.plot_param_importances(
+        study, evaluator=FanovaImportanceEvaluator(seed=seed), target_name=metric),
+        f"{name}: hyperparameter importances for {metric}\n(fANOVA, seed {seed}, over "
+        "{trials} trials told COMPLETE)", path)
 
 
 def plot_history(study: optuna.Study, name: str, metric: str, path: Path) -> Path | None:
-    trials = _completed(study)
-    if not trials:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        axes = optuna_plots.plot_optimization_history(study, target_name=metric)
-    return _save(axes, f"{name}: {metric} by trial number, best so far\n({trials} trials told "
-                       "COMPLETE; pruned trials not shown)", path)
+    """The objective by trial number with the best so far."""
+    return _drawn(study, 1, lambda: optuna_plots.plot_optimization_history(
+        study, target_name=metric), f"{name}: {metric} by trial number, best so far\n"
+        "({trials} trials told COMPLETE; pruned trials not shown)", path)
 
 
 def plot_parallel(study: optuna.Study, name: str, metric: str, path: Path) -> Path | None:
-    trials = _completed(study)
-    if trials < 2:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        axes = optuna_plots.plot_parallel_coordinate(study, target_name=metric)
-    return _save(axes, f"{name}: hyperparameters and {metric}\n({trials} trials told "
-                       "COMPLETE)", path)
+    """Each completed trial's hyperparameters and objective as one line."""
+    return _drawn(study, 2, lambda: optuna_plots.plot_parallel_coordinate(
+        study, target_name=metric), f"{name}: hyperparameters and {metric}\n({{trials}} trials "
+        "told COMPLETE)", path)
