@@ -9,7 +9,7 @@ import time
 from rich.console import Console
 
 from search.cli_parser import USE_RULE, build_parser
-from search.console import make_console
+from search.console import make_console, say
 from search.preflight import preflight
 from search.spec import SpecError, load_spec
 
@@ -67,14 +67,13 @@ def _finish(run_dir, trackers, started: float, console: Console) -> int:
                       f"basin resume {run_dir.location}")
         return 130
     # Prose wraps at words; a path or command stays on one line of its own, to be copied.
-    console.print(f"plots: {', '.join(p.name for p in done.plots)}", soft_wrap=False)
+    say(console, f"plots: {', '.join(p.name for p in done.plots)}")
     console.print("browse the study (pip install optuna-dashboard):")
     console.print(f"  {sweep.dashboard_command(run_dir)}")
     for note in done.notes:
         console.print(note)
-    console.print(f"wall time {elapsed:.0f} s; run directory {run_dir.size_bytes() / 2**20:.1f} "
-                  "MiB (an adapter per evaluation, the latest two resume checkpoints per "
-                  "trial)", soft_wrap=False)
+    say(console, f"wall time {elapsed:.0f} s; run directory {run_dir.size_bytes() / 2**20:.1f} "
+                 "MiB (an adapter per evaluation, the latest two resume checkpoints per trial)")
     console.print(f"results: {run_dir.shown_file(run_dir.results_file)}")
     if done.choice.chosen is None:
         console.print(f"[yellow]no checkpoint to hand on ({done.choice.why}); no best.yaml "

@@ -15,3 +15,9 @@ def make_console() -> Console:
     if not console.is_terminal:
         console = Console(highlight=False, soft_wrap=True, width=160, file=sys.stdout)
     return console
+
+
+def say(console: Console, text: str) -> None:
+    """Print prose: wrapped at words on a terminal (the terminal itself would cut mid-word),
+    one line elsewhere, where logs are read a line at a time."""
+    console.print(text, soft_wrap=not console.is_terminal)

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
+from search.console import say
 from search.outcome import COMPLETED, RUNNING
 from search.records import TrialRecord
 from search.selection.choice import Choice
@@ -100,4 +101,4 @@ def print_leaderboard(columns: list[str], rows: list[list], console: Console, ti
         console.print(_table(None, [shown[0], *shown[first_figure:]],
                              [[r[0], *r[first_figure:]] for r in text]))
     for line in (caption, *notes):  # wrapped at the console's width, words kept whole
-        console.print(escape(line), soft_wrap=False, style="dim" if line is caption else None)
+        say(console, f"[dim]{escape(line)}[/dim]" if line is caption else escape(line))

@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from search.console import make_console
+from search.console import make_console, say
 from search.leaderboard import short_name
 from search.outcome import FAILED, PRUNED, trial_outcome
 from search.stops import StopLedger
@@ -126,8 +126,7 @@ class ProgressPrinter(Callback):
     def _say(self, message: str, always: bool = False) -> None:
         if not self.quiet or always:
             elapsed = time.monotonic() - self._started
-            # Wrapped at word boundaries (a reason is long; a terminal would cut mid-word).
-            self.console.print(f"[dim]{elapsed:7.0f}s[/dim] {message}", soft_wrap=False)
+            say(self.console, f"[dim]{elapsed:7.0f}s[/dim] {message}")
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
         self._running.add(trial.trial_id)

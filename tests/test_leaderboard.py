@@ -49,7 +49,9 @@ RECORDS = [
 
 def _printed(spec, width: int, records=RECORDS) -> str:
     out = io.StringIO()
-    console = Console(file=out, width=width, highlight=False, soft_wrap=True)
+    # A terminal of that width (no colours, so the text is plain).
+    console = Console(file=out, width=width, highlight=False, soft_wrap=True,
+                      force_terminal=True, color_system=None)
     choice = choose(records, ObjectiveCriterion(), "val_loss", "min")
     leaderboard(records, choice, spec, console)
     return out.getvalue()

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from rich.console import Console
 
+from search.console import say
 from search.outcome import Outcome
 from search.trackers.base import SweepSummary, Tracker
 from trainables.reporting import OUTCOME, TRAIN_LOSS_CURVE
@@ -122,9 +123,8 @@ class WandbTracker(Tracker):
         if self.mode == "offline":
             why = f"{self._notice}; " if self._notice else ""
             # Prose wrapped at words; the command on a line of its own, to be copied.
-            self.console.print(
-                f"W&B: offline ({why}runs are written to {self.run_dir / 'wandb'}); "
-                "upload them later with:", soft_wrap=False)
+            say(self.console, f"W&B: offline ({why}runs are written to "
+                              f"{self.run_dir / 'wandb'}); upload them later with:")
             self.console.print(f"  {sync_command(self.run_dir)}")
         else:
             self.console.print(f"W&B: logging online to project {self.settings.project}")

@@ -65,7 +65,7 @@ def test_best_names_the_chosen_checkpoint_ranks_trials_and_filters_by_gap(finish
     assert ranked[0] == results["best_trial"]
     assert f"chosen: trial {ranked[0]} at step {results['best_step']}" in output
     assert "why: objective: the best val_loss" in output
-    table = output[output.index("┏"):]
+    table = output[output.index("\ntrial "):output.index("\nat step, ")]
     assert ranked[0] in table and ranked[1] in table and ranked[2] not in table
     assert table.index(ranked[0]) < table.index(ranked[1])
     # Only candidates whose gap is within the limit (the sweep has no gap rule: give one).
