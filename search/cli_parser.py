@@ -38,7 +38,12 @@ QUIET_HELP = "no per-evaluation progress lines"
 
 
 def _examples(*commands: str) -> str:
-    return "examples:\n" + "\n".join(f"  {line}" for c in commands for line in EXAMPLES[c])
+    """The examples of ``commands``, their comments in one column."""
+    lines = [line.split("#", 1) for c in commands for line in EXAMPLES[c]]
+    width = max((len(parts[0].rstrip()) for parts in lines if len(parts) > 1), default=0)
+    return "examples:\n" + "\n".join(
+        f"  {parts[0].rstrip():<{width}}  #{parts[1]}" if len(parts) > 1 else f"  {parts[0]}"
+        for parts in lines)
 
 
 def basin_version() -> str:
