@@ -76,13 +76,23 @@ def _outcome(told: FrozenTrial | None, error: str | None) -> Outcome:
     return outcome
 
 
+def _params(folder: Path | None) -> dict[str, Any]:
+    """The hyperparameters Ray wrote into the trial's folder; {} when there are none yet, or
+    when a driver killed while Ray wrote them left the file empty or cut short."""
+    path = folder / "params.json" if folder else None
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return {}
+
+
 def _record(run: RunDir, trial_id: str, folder: Path | None, told: FrozenTrial | None,
             metric: str) -> TrialRecord:
     """One trial from its folder (Ray's reports and checkpoints) and Optuna's record of it."""
     reports = RunDir.history(folder) if folder else []
-    params = dict(told.params) if told else {}
-    if folder and (folder / "params.json").is_file():
-        params = json.loads((folder / "params.json").read_text())
+    params = _params(folder) or (dict(told.params) if told else {})
     return TrialRecord(
         trial_id=trial_id, outcome=_outcome(told, RunDir.error(folder) if folder else None),
         params=params, evaluations=_evaluations(reports, told, metric),

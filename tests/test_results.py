@@ -86,3 +86,16 @@ def test_two_runs_started_in_the_same_second_get_their_own_folders(sweep_factory
     assert second.path.name == f"{spec.name}-20260101-120000-2"
     assert third.path.name == f"{spec.name}-20260101-120000-3"
     assert all(run.sweep_file.is_file() for run in (first, second, third))
+
+
+def test_records_survive_a_trial_folder_that_a_killed_driver_left_half_written(sweep_factory):
+    # Ray writes params.json as a trial starts; a driver killed at that moment leaves it empty.
+    from search.records import collect_records
+
+    run = RunDir.create(load_spec(sweep_factory()))
+    folder = run.path / "abcdef12"
+    folder.mkdir()
+    (folder / "params.json").write_text("")
+    (folder / "result.json").write_text(json.dumps({"step": 4, "val_loss": 0.6}) + "\n{\"st")
+    (record,) = collect_records(run)
+    assert (record.trial_id, record.params, record.last_step) == ("abcdef12", {}, 4)
