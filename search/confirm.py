@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from search.driver_log import DriverLog
+from search.leaderboard import SHORT_NAMES
 from search.progress import ProgressPrinter
-from search.results import SHORT_NAMES
 from search.rundir import RunDir
 from search.selection.candidates import Candidate
 from search.selection.choice import Choice

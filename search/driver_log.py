@@ -37,7 +37,6 @@ class DriverLog:
 
     def __init__(self, verbose: bool = False):
         self.verbose = verbose
-        self.path: Path | None = None
         self._file: IO[str] | None = None
         # Holds records until the log file exists; never flushes on its own.
         self._held = logging.handlers.MemoryHandler(capacity=100_000,
@@ -73,8 +72,7 @@ class DriverLog:
         """From now on (and what was held so far) into ``folder/driver.log``."""
         if self.verbose or self._file is not None:
             return
-        self.path = folder / LOG_FILE
-        self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._file = open(folder / LOG_FILE, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         target = logging.StreamHandler(self._file)
         target.setFormatter(logging.Formatter(FORMAT))
         target.addFilter(_worth_keeping)

@@ -30,8 +30,9 @@ from trainables.reporting import PROBE_FILE, TRAINER_STATE_FILE, TRIAL_METRICS_F
 from trainables.settings import BUILTIN_SMOLLM2
 from trainables.tasks import task_for
 
-# Resume state, not part of what is handed on (peft's empty card is replaced by model_card).
-LEFT_OUT = (TRAINER_STATE_FILE, "README.md")
+# Not handed on: resume state and the candidate's metrics (metrics.json holds them), and
+# peft's empty card (model_card writes the bundle's own).
+LEFT_OUT = (TRAINER_STATE_FILE, TRIAL_METRICS_FILE, "README.md")
 PACKAGES = ("torch", "transformers", "peft", "deepspeed", "ray", "optuna", "wandb", "basin")
 
 
@@ -110,7 +111,6 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
     probe = json.loads((checkpoint / PROBE_FILE).read_text())
     base_model = resolve_model_name(spec.model.name)
     base_name = _name_the_base(out, spec.model.name, base_model)
-    (out / TRIAL_METRICS_FILE).unlink()
     summary = {
         "chosen": chosen.as_dict(),
         "why": pick.how,

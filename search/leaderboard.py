@@ -35,8 +35,8 @@ def short_name(name: str) -> str:
 
 
 def cell(value: Any, column: str = "", figure: bool = True) -> str:
-    """One value as shown: a figure to 4 significant digits (a gap with its sign), a
-    hyperparameter to 3, None as '-'."""
+    """One value as shown: a figure to 4 decimals (a gap with its sign; 4 significant digits
+    from 1000 up), a hyperparameter to 3 significant digits, None as '-'."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -73,8 +73,7 @@ def reasons(records: list[TrialRecord], choice: Choice) -> list[str]:
         outcome = record.outcome
         parts = []
         if outcome.status not in (COMPLETED, RUNNING) and outcome.reason:
-            where = f" at step {outcome.step}" if outcome.step is not None else ""
-            parts.append(f"{outcome.label}{where}: {outcome.reason}")
+            parts.append(f"{outcome.label}{outcome.details}")
         if record.trial_id in no_candidate and not outcome.excluded:
             parts.append(f"no candidate checkpoint ({no_candidate[record.trial_id]})")
         if parts:

@@ -44,6 +44,12 @@ class Outcome:
         """``completed``, ``running``, or the status with its kind, e.g. ``stopped: gap``."""
         return self.status if self.status in (COMPLETED, RUNNING) else f"{self.status}: {self.kind}"
 
+    @property
+    def details(self) -> str:
+        """What follows the label when the end is said: `` at step 75: overfitting: ...``."""
+        where = f" at step {self.step}" if self.step is not None else ""
+        return f"{where}: {self.reason}" if self.reason else where
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -17,6 +17,7 @@ from rich.text import Text
 from search.console import make_console, say
 from search.leaderboard import short_name
 from search.outcome import FAILED, PRUNED, trial_outcome
+from search.rundir import trial_id_of
 from search.stops import StopLedger
 from trainables.reporting import OUTCOME, finite
 
@@ -47,17 +48,13 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def trial_name(trial: Any) -> str:
-    return trial.trial_id
-
-
 class ProgressPrinter(Callback):
     """Prints what happens to every trial, so a long sweep never looks stuck, and keeps a live
     status line under those lines on a terminal. ``name_of`` names a trial (default: its id)."""
 
     def __init__(self, objective: str, num_trials: int, ledger: StopLedger | None = None,
                  quiet: bool = False, console: Console | None = None, mode: str = "min",
-                 name_of: Callable[[Any], str] = trial_name):
+                 name_of: Callable[[Any], str] = trial_id_of):
         self.objective = objective
         self.mode = mode
         self.num_trials = num_trials
@@ -79,7 +76,7 @@ class ProgressPrinter(Callback):
     def __setstate__(self, state: dict) -> None:
         # Restored by `basin resume`: the counts stand, the clock and the running set restart.
         # A printer pickled by an earlier basin lacks the newer fields.
-        self.__dict__.update({"mode": "min", "name_of": trial_name, "_best": None,
+        self.__dict__.update({"mode": "min", "name_of": trial_id_of, "_best": None,
                               "_live": None, **state})
         self.console = make_console()
         self._started, self._ended_here, self._running = time.monotonic(), 0, set()
@@ -123,8 +120,8 @@ class ProgressPrinter(Callback):
 
     # -- the lines -----------------------------------------------------------------------
 
-    def _say(self, message: str, always: bool = False) -> None:
-        if not self.quiet or always:
+    def _say(self, message: str) -> None:
+        if not self.quiet:
             elapsed = time.monotonic() - self._started
             say(self.console, f"[dim]{elapsed:7.0f}s[/dim] {message}")
 
@@ -157,10 +154,8 @@ class ProgressPrinter(Callback):
         self._ended_here += 1
         self._running.discard(trial.trial_id)
         outcome = trial_outcome(trial.last_result, error, self.ledger.decision(trial.trial_id))
-        where = f" at step {outcome.step}" if outcome.step is not None else ""
-        reason = f": {escape(outcome.reason)}" if outcome.reason else ""
         colour = {FAILED: "red", PRUNED: "yellow"}.get(outcome.status, "default")
         # On a terminal the live line holds the counts; elsewhere they close each end line.
         counts = "" if self._live is not None else f"  ({escape(self.status())})"
-        self._say(f"{self.name_of(trial)} [{colour}]{outcome.label}[/{colour}]{where}{reason}"
-                  f"{counts}")
+        self._say(f"{self.name_of(trial)} [{colour}]{outcome.label}[/{colour}]"
+                  f"{escape(outcome.details)}{counts}")

@@ -71,12 +71,12 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice,
 def leaderboard(records: list[TrialRecord], choice: Choice, spec: SweepSpec, console: Console,
                 top: int | None = None, title: str | None = None) -> None:
     """Print one row per trial, the chosen checkpoint's trial first, then why trials ended."""
-    columns, rows = leaderboard_rows(records, choice, spec)
-    shown = ordered(records, choice)[:top] if top else ordered(records, choice)
+    columns, rows = leaderboard_rows(records, choice, spec)  # rows in ordered() order
+    trials = ordered(records, choice)
     print_leaderboard(columns, rows[:top] if top else rows, console,
                       title or f"{spec.name}: {spec.objective.metric} ({spec.objective.mode}), "
                                f"selection {choice_name(spec)}",
-                      reasons(shown, choice))
+                      reasons(trials[:top] if top else trials, choice))
 
 
 def choice_name(spec: SweepSpec) -> str:

@@ -37,9 +37,9 @@ TRIAL_FOLDER = re.compile(r"^(?:run_trial_([0-9a-f]+)_.*|([0-9a-f]{8}))$")
 CHECKPOINT_FOLDER = "checkpoint_"
 
 
-def trial_folder_name(trial) -> str:
-    """The folder Ray writes a trial into (``TuneConfig.trial_dirname_creator``): the trial's
-    id, the one name it has in every table, W&B run and Optuna attribute."""
+def trial_id_of(trial) -> str:
+    """A Tune trial's id: the one name it has in every table, progress line, W&B run, Optuna
+    attribute and, as ``TuneConfig.trial_dirname_creator``, its folder."""
     return trial.trial_id
 
 # What the driver writes (Ray uploads the trials' folders itself). W&B's folder is uploaded

@@ -17,7 +17,7 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from search.cluster import DRIVER_CPU
 from search.driver_log import DriverLog
 from search.location import parent_of
-from search.rundir import RunDir, trial_folder_name
+from search.rundir import RunDir, trial_id_of
 from search.spec import SweepSpec, trial_settings
 from trainables.entry import run_trial
 
@@ -124,7 +124,7 @@ def build_tuner(spec: SweepSpec, run: RunDir, *, name: str, trainable: Any,
                 num_samples: int = 1, search_alg: Any = None,
                 scheduler: TrialScheduler | None = None, stopper: tune.Stopper | None = None,
                 param_space: dict | None = None, callbacks: list | None = None,
-                inside_run: bool = False, folder_name: Any = trial_folder_name) -> tune.Tuner:
+                inside_run: bool = False, folder_name: Any = trial_id_of) -> tune.Tuner:
     """A Tuner whose experiment ``name`` is the run directory itself (a sweep), or a folder
     inside it (``inside_run``: basin confirm), with the sweep's resources and concurrency;
     a trial whose worker or node died restarts from its latest checkpoint. ``folder_name``

@@ -7,12 +7,9 @@ from typing import Any, Callable
 from ray.tune import Callback
 
 from search.outcome import trial_outcome
+from search.rundir import trial_id_of
 from search.stops import StopLedger
 from search.trackers.base import Tracker
-
-
-def trial_id_of(trial: Any) -> str:
-    return trial.trial_id
 
 
 class TrackerCallback(Callback):
