@@ -1,14 +1,19 @@
 """Framework overhead: what basin adds on top of Ray Tune, and where a real trial's time goes.
 
 Part 1 runs the same trivial trainable (sleeps 1 s, reports once) N times, 2 at a time,
-through raw Ray Tune and through basin's sweep (Optuna searcher with its journal, rule stopper,
-stop ledger, progress printer, W&B tracker), alternating, several repeats, one Ray instance.
+through raw Ray Tune (its defaults, and with its actor reuse on) and through basin's sweep
+(Optuna searcher with its journal, rule stopper, stop ledger, progress printer, W&B tracker
+writing from its own thread, warm workers), alternating, several repeats, one Ray instance.
 
-Part 2 runs a real sweep (the default sweep file unless --sweep) and splits each trial into
-start-up (trial process start to first optimizer step: imports, model load, DeepSpeed init)
-and training, and measures how busy the trial slots were over the sweep.
+Part 2 runs a real sweep (the default sweep file unless --sweep) with a fresh process per trial
+and with warm workers, and splits each trial into start-up (its Tune function starting to its
+first optimizer step: imports, data, model load, DeepSpeed init; fresh and warm processes apart)
+and training, and measures how busy the trial slots were (``benchmarks/trial_anatomy.py``).
+With --llm-sweep it does the same for a causal-LM sweep (shortened with --llm-set).
 
     python benchmarks/overhead.py                    # 64 trials x 1 s, 3 repeats; default sweep
+    python benchmarks/overhead.py --llm-sweep sweeps/smollm2_sft.yaml \
+        --llm-set search.num_trials=6 training.max_steps=24 scheduler.type=fifo
     python benchmarks/overhead.py --smoke            # 8 trials x 0.2 s, 1 repeat; no real sweep
 """
 
@@ -32,7 +37,8 @@ from benchmarks.common import (  # noqa: E402
     print_table,
     save_json,
 )
-from search.spec import SweepSpec, load_spec, validate_spec  # noqa: E402
+from benchmarks.trial_anatomy import compare  # noqa: E402
+from search.spec import SweepSpec, validate_spec  # noqa: E402
 from trainables.reporting import REPORTED_METRICS, TRAIN_LOSS_CURVE  # noqa: E402
 
 SLOTS = 2
@@ -69,15 +75,16 @@ def sleep_spec(trials: int, wandb_mode: str, work_dir: Path) -> SweepSpec:
     }, "benchmark:overhead")
 
 
-def run_raw_tune(trials: int, seconds: float, work_dir: Path) -> float:
-    """Wall seconds of ``Tuner.fit`` with Ray's defaults (random search, FIFO)."""
+def run_raw_tune(trials: int, seconds: float, work_dir: Path, reuse: bool = False) -> float:
+    """Wall seconds of ``Tuner.fit`` with Ray's defaults (random search, FIFO), with or
+    without its actor reuse (off by default since Ray 2.10)."""
     from ray import tune
 
     tuner = tune.Tuner(
         tune.with_resources(sleep_trial(seconds), {"cpu": 1}),
         param_space={"learning_rate": tune.loguniform(1e-4, 1e-2)},
         tune_config=tune.TuneConfig(num_samples=trials, max_concurrent_trials=SLOTS,
-                                    metric="val_loss", mode="min"),
+                                    metric="val_loss", mode="min", reuse_actors=reuse),
         run_config=tune.RunConfig(name=f"raw-{time.time_ns()}", storage_path=str(work_dir),
                                   verbose=0),
     )
@@ -104,6 +111,7 @@ def framework_overhead(trials: int, seconds: float, repeats: int, work_dir: Path
     start_ray()
     variants = {
         "raw Ray Tune": lambda: run_raw_tune(trials, seconds, work_dir),
+        "raw Ray Tune (reuse_actors)": lambda: run_raw_tune(trials, seconds, work_dir, True),
         "basin (W&B disabled)": lambda: run_basin(trials, seconds, "disabled", work_dir),
         "basin (W&B offline)": lambda: run_basin(trials, seconds, "offline", work_dir),
     }
@@ -123,47 +131,6 @@ def framework_overhead(trials: int, seconds: float, repeats: int, work_dir: Path
     return print_table(title, header, rows), walls
 
 
-def trial_anatomy(sweep: Path, work_dir: Path) -> tuple:
-    """Part 2: a real sweep's start-up vs training per trial, and how busy its slots were."""
-    import ray
-
-    from search import sweep as lifecycle
-    from search.records import collect_records
-    from search.rundir import RunDir
-    from search.tuner import start_ray
-
-    spec = load_spec(sweep, [f"output_dir={work_dir}"])
-    start_ray()
-    run = RunDir.create(spec)
-    start = time.time()
-    lifecycle.run(spec, run, quiet=True)
-    wall = time.time() - start
-    ray.shutdown()
-    folders = run.trial_folders()
-    spans = []
-    for record in collect_records(run):
-        reports = [r for r in run.history(folders[record.trial_id]) if "trial_started_at" in r]
-        if reports:
-            began = reports[0]["trial_started_at"]
-            startup = reports[0]["startup_seconds"]
-            ended = reports[-1]["reported_at"]
-            spans.append({"trial": record.trial_id, "startup_s": startup,
-                          "training_s": ended - began - startup, "status": record.outcome.label})
-    slots = spec.search.max_concurrent_trials or 1
-    busy = sum(s["startup_s"] + s["training_s"] for s in spans)
-    training = sum(s["training_s"] for s in spans)
-    rows = [
-        ["trials", len(spans)],
-        ["start-up per trial, s (median)", f"{median(s['startup_s'] for s in spans):.1f}"],
-        ["training per trial, s (median)", f"{median(s['training_s'] for s in spans):.1f}"],
-        ["start-up share of trial time", f"{sum(s['startup_s'] for s in spans) / busy:.1%}"],
-        ["sweep wall s", f"{wall:.0f}"],
-        [f"slots busy (a trial process running, {slots} slots)", f"{busy / (slots * wall):.1%}"],
-        ["slots training (first step to last report)", f"{training / (slots * wall):.1%}"],
-    ]
-    return print_table(f"trial anatomy: {sweep.name}", ["figure", "value"], rows), spans, wall
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -172,6 +139,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sweep", type=Path, default=PROJECT_DIR / "sweeps" / "minilm_lora.yaml",
                         help="real sweep for part 2 (default: %(default)s)")
+    parser.add_argument("--llm-sweep", type=Path,
+                        help="a causal-LM sweep for part 2 as well (e.g. sweeps/smollm2_sft.yaml)")
+    parser.add_argument("--llm-set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="overrides for the causal-LM sweep (to shorten it)")
+    parser.add_argument("--skip-part1", action="store_true", help="only the real sweeps")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "overhead")
     parser.add_argument("--smoke", action="store_true",
                         help="8 trials x 0.2 s, one repeat, no real sweep")
@@ -180,17 +152,26 @@ def main() -> None:
         args.trials, args.seconds, args.repeats = 8, 0.2, 1
     args.work_dir.mkdir(parents=True, exist_ok=True)
 
-    table, walls = framework_overhead(args.trials, args.seconds, args.repeats, args.work_dir)
     payload: dict[str, Any] = {"machine": machine_facts(), "trials": args.trials,
-                               "seconds": args.seconds, "walls": walls}
-    tables = [table]
+                               "seconds": args.seconds}
+    tables = []
+    if not args.skip_part1:
+        table, walls = framework_overhead(args.trials, args.seconds, args.repeats,
+                                          args.work_dir)
+        payload["walls"] = walls
+        tables.append(table)
     if not args.smoke:
         import ray
 
         ray.shutdown()
-        table, spans, wall = trial_anatomy(args.sweep, args.work_dir)
-        payload.update(sweep=str(args.sweep), sweep_wall_s=wall, trials_detail=spans)
+        table, variants = compare(args.sweep, args.work_dir)
+        payload.update(sweep=str(args.sweep), anatomy=variants)
         tables.append(table)
+        if args.llm_sweep:
+            table, variants = compare(args.llm_sweep, args.work_dir, args.llm_set)
+            payload.update(llm_sweep=str(args.llm_sweep), llm_set=args.llm_set,
+                           llm_anatomy=variants)
+            tables.append(table)
     save_json("overhead", payload, args.work_dir if args.smoke else RESULTS_DIR)
     print("\n\n".join(tables))
 

@@ -87,6 +87,10 @@ class ResourcesSpec(Strict):
     max_failures: int = Field(
         1, ge=0, le=100, description="Restarts of a trial whose worker or node died (from its "
         "latest checkpoint). A trial that raises or diverges is not restarted.")
+    warm_workers: bool = Field(
+        True, description="A one-worker trial slot keeps its process, imports, data and base "
+        "model weights for the next trial (Ray Tune's reuse_actors); false: a fresh process per "
+        "trial. Multi-worker trials always start fresh.")
 
 
 class TrackingSpec(Strict):

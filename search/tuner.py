@@ -112,6 +112,13 @@ def max_concurrent_trials(spec: SweepSpec) -> int | None:
     return max(1, min(fits))
 
 
+def reuses_workers(spec: SweepSpec) -> bool:
+    """Whether a trial slot's process runs the next trial too (trainables/warm.py says what it
+    keeps). Only for one-worker trials: a multi-worker trial's process merely drives a Ray
+    Train worker group, which Ray starts anew for every trial, so there is nothing to keep."""
+    return spec.resources.warm_workers and spec.resources.workers == 1
+
+
 def make_trainable(spec: SweepSpec, evaluate_test: str = "never",
                    function: Any = run_trial) -> Any:
     """The Tune function with the sweep's fixed settings and per-trial resources attached."""
@@ -139,7 +146,7 @@ def build_tuner(spec: SweepSpec, run: RunDir, *, name: str, trainable: Any,
             scheduler=scheduler,
             num_samples=num_samples,
             max_concurrent_trials=max_concurrent_trials(spec),
-            reuse_actors=False,  # every trial gets a clean process (process group, DeepSpeed)
+            reuse_actors=reuses_workers(spec),
             trial_dirname_creator=folder_name,
         ),
         run_config=tune.RunConfig(

@@ -91,16 +91,17 @@ def _resumed(get_checkpoint: Any, hp: Hyperparameters, settings: TrialSettings,
 
 def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings,
                            started_at: float) -> None:
-    """One worker: a one-process group so DeepSpeed and the all-reduces work unchanged."""
+    """One worker: a one-process group so DeepSpeed and the all-reduces work unchanged.
+
+    The group lives as long as the process: a warm worker's next trial uses it again (it holds
+    no trial's state, only the process's rank 0 of 1)."""
     from ray import tune
 
     use_gpu = settings.gpus_per_worker > 0 and torch.cuda.is_available()
-    init_single_process_group("nccl" if use_gpu else "gloo")
-    try:
-        _resumed(tune.get_checkpoint, hp, settings,
-                 functools.partial(_report_to_tune, store_of_this_trial()), started_at)
-    finally:
-        dist.destroy_process_group()
+    if not dist.is_initialized():
+        init_single_process_group("nccl" if use_gpu else "gloo")
+    _resumed(tune.get_checkpoint, hp, settings,
+             functools.partial(_report_to_tune, store_of_this_trial()), started_at)
 
 
 def _train_worker(loop_config: dict) -> None:
@@ -181,10 +182,19 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
     from ray import tune
 
     from trainables.trial_log import output_to
+    from trainables.warm import release_trial_memory
 
     started_at = time.time()  # before the heavy imports: start-up includes them
-    with output_to(tune.get_context().get_trial_dir()):
-        _run_trial(config, settings, started_at)
+    try:
+        with output_to(tune.get_context().get_trial_dir()):
+            _run_trial(config, settings, started_at)
+    except SystemExit as stopped:  # Ray ends a stopped trial inside tune.report
+        # The stopped trial's frames (its model, engine, batches) would live on in the
+        # traceback; a warm worker's next trial needs that memory.
+        traceback.clear_frames(stopped.__traceback__)
+        raise
+    finally:
+        release_trial_memory()
 
 
 def _run_trial(config: dict[str, Any], settings: dict[str, Any], started_at: float) -> None:

@@ -31,7 +31,7 @@ from trainables.ds_config import build_ds_config
 from trainables.metrics import is_better
 from trainables.reporting import TRAIN_LOSS_CURVE, TRIAL_METRICS_FILE
 from trainables.settings import Hyperparameters, TrialSettings
-from trainables.tasks import task_for
+from trainables.warm import task_for, trial_starts, worker_pid
 
 # report(metrics, checkpoint_dir): every worker calls it at every evaluation with the same
 # metrics and its own checkpoint folder (rank 0's holds the adapter).
@@ -143,9 +143,10 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
     training, data = settings.training, settings.data
     torch.set_num_threads(training.threads_per_worker or max(1, int(settings.cpus_per_worker)))
     seed = hp.seed if hp.seed is not None else training.seed
-    seed_everything(seed)
+    warm_start = trial_starts()
 
     # Data: the same splits on every worker; each worker trains and evaluates on its shard.
+    # A warm worker kept them from its earlier trials (trainables/warm.py).
     task = task_for(settings)
     splits = task.data
     batch = training.micro_batch_size
@@ -167,6 +168,9 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
         return task.evaluate(engine, evaluated[name], eval_loaders[name], ctx.device)
 
     # Model: pretrained base, frozen, with the trial's LoRA adapters (and a classifier's head).
+    # Seeded here, after the data (read only by a fresh process): a head, adapters, dropout
+    # and batch order drawn the same way in a fresh process and a warm one.
+    seed_everything(seed)
     model = task.build_model(hp)
     total_steps = total_optimizer_steps(settings, len(splits.train), ctx.world_size)
     last_step = last_training_step(settings, total_steps)
@@ -180,92 +184,98 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
         config=ds_config,
         dist_init_required=False,
     )
+    try:
+        # What a model that learned nothing scores: the "not learning" yardstick (for a causal LM,
+        # the base model itself, measured here before the first step).
+        baseline_loss = task.baseline_loss(engine, eval_loaders["val"], ctx.device)
 
-    # What a model that learned nothing scores: the "not learning" yardstick (for a causal LM,
-    # the base model itself, measured here before the first step).
-    baseline_loss = task.baseline_loss(engine, eval_loaders["val"], ctx.device)
-
-    # Train, evaluating every eval_every optimizer steps and at the last step.
-    objective, mode = settings.objective_metric, settings.objective_mode
-    best_value: float | None = None
-    best_step = done_steps = 0
-    if resume_from is not None:
-        state = load_checkpoint(engine, resume_from)
-        best_value, best_step, done_steps = state["best_value"], state["best_step"], state["step"]
-        if done_steps >= last_step:  # it had finished; only Tune had not heard the last word
-            with open(os.path.join(resume_from, TRIAL_METRICS_FILE)) as handle:
-                metrics = json.load(handle)
-            report(metrics, None)
-            return metrics
-    batches = _endless(train_loader, skip=done_steps * training.gradient_accumulation)
-    running_losses: list[float] = []
-    loss_curve: list[list[float]] = []  # [step, mean micro-batch loss] since the last evaluation
-    samples = tokens = 0
-    startup_seconds = time.time() - started_at
-    clock = time.perf_counter()
-    metrics: dict = {}
-    engine.train()
-    for step in range(done_steps + 1, last_step + 1):
-        step_losses = []
-        for _ in range(training.gradient_accumulation):
-            inputs = {key: value.to(ctx.device) for key, value in next(batches).items()}
-            loss = engine(**inputs).loss
-            if not torch.isfinite(loss):
-                raise Diverged(loss.item(), step)
-            engine.backward(loss)
-            engine.step()  # DeepSpeed only steps the optimizer at the accumulation boundary
-            step_losses.append(loss.item())
-            samples += inputs["input_ids"].shape[0] * ctx.world_size
-            tokens += int(inputs["attention_mask"].sum()) * ctx.world_size
-        running_losses += step_losses
-        loss_curve.append([step, sum(step_losses) / len(step_losses)])
-
-        if step % training.eval_every != 0 and step != last_step:
-            continue
-        train_seconds = time.perf_counter() - clock
-        train_eval, val = measure("train_eval"), measure("val")
-        metrics = {
-            "step": step,
-            "total_steps": last_step,
-            "epoch": step * batch * training.gradient_accumulation * ctx.world_size
-            / len(splits.train),
-            "train_loss": sum(running_losses) / len(running_losses),
-            **_named("train_eval", train_eval),
-            **_named("val", val),
-            "val_loss_se": val["loss_se"],
-            **splits.facts,
-            "baseline_loss": baseline_loss,
-            "gap": val["loss"] - train_eval["loss"],
-            "learning_rate": engine.get_lr()[0],
-            "samples_per_second": samples / train_seconds,
-            "tokens_per_second": tokens / train_seconds,
-            "is_final": step == last_step,
-            "world_size": ctx.world_size,
-            "startup_seconds": startup_seconds,
-            # Wall-clock stamps (not Ray's whole-second `timestamp`) for slot-occupancy figures.
-            "trial_started_at": started_at,
-            "reported_at": time.time(),
-            TRAIN_LOSS_CURVE: loss_curve,
-        }
-        improved = is_better(metrics[objective], best_value, mode)
-        if improved:
-            best_value, best_step = metrics[objective], step
-        metrics["best_objective"] = best_value if best_value is not None else math.nan
-        metrics["best_step"] = best_step
-        # Every rank runs the probe and the save: under ZeRO-3 both are collective.
-        probe = task.probe(engine, ctx.device)
-        trainer_state = {"step": step, "best_value": best_value, "best_step": best_step}
-        checkpoint = save_checkpoint(engine, metrics, probe, trainer_state, ctx.rank,
-                                     settings.deepspeed.zero_stage)
-        if improved and test_loader is not None and settings.evaluate_test == "best_step":
-            best_weights = snapshot_trainable(engine.module)
-        if test_loader is not None and step == last_step:
-            # The weights a recipe hands on: the best step's, or those at the step it names.
-            if best_weights is not None:
-                restore_trainable(engine.module, best_weights)
-            metrics.update(_named("test", task.evaluate(engine, splits.test, test_loader,
-                                                        ctx.device)))
-        report(metrics, checkpoint)
-        running_losses, loss_curve, samples, tokens = [], [], 0, 0
+        # Train, evaluating every eval_every optimizer steps and at the last step.
+        objective, mode = settings.objective_metric, settings.objective_mode
+        best_value: float | None = None
+        best_step = done_steps = 0
+        if resume_from is not None:
+            state = load_checkpoint(engine, resume_from)
+            best_value, best_step = state["best_value"], state["best_step"]
+            done_steps = state["step"]
+            if done_steps >= last_step:  # it had finished; only Tune had not heard the last word
+                with open(os.path.join(resume_from, TRIAL_METRICS_FILE)) as handle:
+                    metrics = json.load(handle)
+                report(metrics, None)
+                return metrics
+        batches = _endless(train_loader, skip=done_steps * training.gradient_accumulation)
+        running_losses: list[float] = []
+        loss_curve: list[list[float]] = []  # [step, mean micro-batch loss] since the last eval
+        samples = tokens = 0
+        startup_seconds = time.time() - started_at
         clock = time.perf_counter()
-    return metrics
+        metrics: dict = {}
+        engine.train()
+        for step in range(done_steps + 1, last_step + 1):
+            step_losses = []
+            for _ in range(training.gradient_accumulation):
+                inputs = {key: value.to(ctx.device) for key, value in next(batches).items()}
+                loss = engine(**inputs).loss
+                if not torch.isfinite(loss):
+                    raise Diverged(loss.item(), step)
+                engine.backward(loss)
+                engine.step()  # DeepSpeed only steps the optimizer at the accumulation boundary
+                step_losses.append(loss.item())
+                samples += inputs["input_ids"].shape[0] * ctx.world_size
+                tokens += int(inputs["attention_mask"].sum()) * ctx.world_size
+            running_losses += step_losses
+            loss_curve.append([step, sum(step_losses) / len(step_losses)])
+
+            if step % training.eval_every != 0 and step != last_step:
+                continue
+            train_seconds = time.perf_counter() - clock
+            train_eval, val = measure("train_eval"), measure("val")
+            metrics = {
+                "step": step,
+                "total_steps": last_step,
+                "epoch": step * batch * training.gradient_accumulation * ctx.world_size
+                / len(splits.train),
+                "train_loss": sum(running_losses) / len(running_losses),
+                **_named("train_eval", train_eval),
+                **_named("val", val),
+                "val_loss_se": val["loss_se"],
+                **splits.facts,
+                "baseline_loss": baseline_loss,
+                "gap": val["loss"] - train_eval["loss"],
+                "learning_rate": engine.get_lr()[0],
+                "samples_per_second": samples / train_seconds,
+                "tokens_per_second": tokens / train_seconds,
+                "is_final": step == last_step,
+                "world_size": ctx.world_size,
+                "startup_seconds": startup_seconds,
+                "warm_start": warm_start,
+                "worker_pid": worker_pid(),
+                # Wall-clock stamps (not Ray's whole-second `timestamp`) for slot-occupancy figures.
+                "trial_started_at": started_at,
+                "reported_at": time.time(),
+                TRAIN_LOSS_CURVE: loss_curve,
+            }
+            improved = is_better(metrics[objective], best_value, mode)
+            if improved:
+                best_value, best_step = metrics[objective], step
+            metrics["best_objective"] = best_value if best_value is not None else math.nan
+            metrics["best_step"] = best_step
+            # Every rank runs the probe and the save: under ZeRO-3 both are collective.
+            probe = task.probe(engine, ctx.device)
+            trainer_state = {"step": step, "best_value": best_value, "best_step": best_step}
+            checkpoint = save_checkpoint(engine, metrics, probe, trainer_state, ctx.rank,
+                                         settings.deepspeed.zero_stage)
+            if improved and test_loader is not None and settings.evaluate_test == "best_step":
+                best_weights = snapshot_trainable(engine.module)
+            if test_loader is not None and step == last_step:
+                # The weights a recipe hands on: the best step's, or those at the step it names.
+                if best_weights is not None:
+                    restore_trainable(engine.module, best_weights)
+                metrics.update(_named("test", task.evaluate(engine, splits.test, test_loader,
+                                                            ctx.device)))
+            report(metrics, checkpoint)
+            running_losses, loss_curve, samples, tokens = [], [], 0, 0
+            clock = time.perf_counter()
+        return metrics
+    finally:
+        # Its optimizer's hooks and buffers go with it: a warm worker's next trial starts clean.
+        engine.destroy()

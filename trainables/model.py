@@ -14,6 +14,7 @@ from transformers import (
 
 from trainables.model_source import builtin_minilm_path, resolve_model_name
 from trainables.settings import Hyperparameters, ModelSettings
+from trainables.warm import from_pretrained_once
 
 
 def load_tokenizer(settings: ModelSettings) -> Any:
@@ -45,9 +46,9 @@ def load_base_model(settings: ModelSettings, num_labels: int, hp: Hyperparameter
         config_dict = {**settings.random_init_config, **overrides}
         config = AutoConfig.for_model(**config_dict)
         return AutoModelForSequenceClassification.from_config(config)
-    return AutoModelForSequenceClassification.from_pretrained(
-        resolve_model_name(settings.name), **overrides
-    )
+    name = resolve_model_name(settings.name)
+    config = AutoConfig.from_pretrained(name, **overrides)
+    return from_pretrained_once(AutoModelForSequenceClassification, name, config)
 
 
 def apply_lora(model: Any, settings: ModelSettings, hp: Hyperparameters,

@@ -59,7 +59,8 @@ def test_search_efficiency_smoke(tmp_path: Path) -> None:
 
 def test_overhead_smoke(tmp_path: Path) -> None:
     walls = run_smoke("overhead.py", tmp_path)["walls"]
-    assert set(walls) == {"raw Ray Tune", "basin (W&B disabled)", "basin (W&B offline)"}
+    assert set(walls) == {"raw Ray Tune", "raw Ray Tune (reuse_actors)", "basin (W&B disabled)",
+                          "basin (W&B offline)"}
     # 8 trials sleeping 0.2 s, 2 at a time, cannot take less than 0.8 s.
     assert all(len(values) == 1 and values[0] >= 0.8 for values in walls.values())
 

@@ -28,6 +28,7 @@ from trainables.metrics import all_reduce_sum, eval_mode
 from trainables.model_source import resolve_model_name
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import Task, TaskData
+from trainables.warm import from_pretrained_once
 
 PROBE_SIZE = 4
 # Config keys under which architectures name the dropout of their hidden states.
@@ -84,8 +85,8 @@ class CausalLM(Task):
                              f"tokenizer's {len(self.tokenizer)}")
         if model.random_init_config is not None:
             return AutoModelForCausalLM.from_config(config)
-        return AutoModelForCausalLM.from_pretrained(resolve_model_name(model.name), config=config,
-                                                    dtype=torch.float32)
+        return from_pretrained_once(AutoModelForCausalLM, resolve_model_name(model.name), config,
+                                    dtype=torch.float32)
 
     def make_loader(self, examples, batch_size, rank, world_size, shuffle, seed):
         return make_chat_loader(examples, self.tokenizer.pad_token_id, batch_size, rank,

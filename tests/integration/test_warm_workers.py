@@ -1,0 +1,84 @@
+"""Warm workers: a trial on a reused process computes exactly what it computes in a fresh one.
+
+The same five trials run one after another on one slot, twice: with warm workers (one process
+runs them all) and without (a fresh process each). The configuration trained three times
+(first, after a diverged trial, after a trial stopped mid-run inside ``tune.report``) must
+report bit-identical losses at every evaluation, on the warm worker and in fresh processes.
+The base model is a real pretrained folder, so the kept weights (trainables/warm.py) are used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ray import tune
+
+from search.rundir import RunDir
+from search.spec import load_spec
+from search.tuner import build_tuner, fit, make_trainable
+from trainables.reporting import OUTCOME, OUTCOME_DIVERGED
+
+HEALTHY = 0.01
+DIVERGING = 1e30  # its weights blow up to NaN: the trial ends as diverged
+STOPPED = 0.02  # stopped by the stopper at its first evaluation
+ORDER = [HEALTHY, DIVERGING, HEALTHY, STOPPED, HEALTHY]
+COMPARED = ["step", "val_loss", "train_eval_loss", "train_loss", "val_accuracy"]
+
+
+class StopMarked(tune.Stopper):
+    """Stops the trial with the marked learning rate at its first report."""
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        return result["config"]["learning_rate"] == STOPPED
+
+    def stop_all(self) -> bool:
+        return False
+
+
+def run_in_order(sweep_factory, base: Path, warm: bool) -> list:
+    """The five trials on one slot; their results in the order they ran (Tune creates a
+    grid's trials in the list's order and numbers their ids so)."""
+    spec = load_spec(sweep_factory(
+        filename=f"warm-{warm}.yaml",
+        model={"name": str(base), "lora_target_modules": ["query", "value"]},
+        search={"num_trials": 1, "max_concurrent_trials": 1, "seed": 0},
+        resources={"warm_workers": warm},
+        tracking={"wandb": {"mode": "disabled"}}))
+    run = RunDir.create(spec)
+    tuner = build_tuner(
+        spec, run, name=run.path.name, trainable=make_trainable(spec), stopper=StopMarked(),
+        param_space={"learning_rate": tune.grid_search(ORDER), "lora_r": 2,
+                     "lora_dropout": 0.1, "weight_decay": 0.01})
+    return sorted(fit(tuner, run), key=lambda result: result.metrics["trial_id"])
+
+
+def history(result) -> list[tuple]:
+    return [tuple(row) for row in
+            result.metrics_dataframe[COMPARED].itertuples(index=False)]
+
+
+def first(result, column: str):
+    return result.metrics_dataframe[column].iloc[0]
+
+
+def test_a_warm_worker_trains_bit_for_bit_like_fresh_processes(sweep_factory, tiny_pretrained):
+    warm = run_in_order(sweep_factory, tiny_pretrained, warm=True)
+    fresh = run_in_order(sweep_factory, tiny_pretrained, warm=False)
+    trained = [index for index, rate in enumerate(ORDER) if rate != DIVERGING]
+
+    # One process ran every warm trial, the diverged one too; each fresh trial had its own.
+    assert len({first(warm[i], "worker_pid") for i in trained}) == 1
+    assert len({first(fresh[i], "worker_pid") for i in trained}) == len(trained)
+    assert [bool(first(warm[i], "warm_start")) for i in trained] == [False, True, True, True]
+    assert not any(bool(first(fresh[i], "warm_start")) for i in trained)
+
+    reference = history(fresh[0])
+    assert len(reference) == 3  # 12 steps, an evaluation every 4
+    for results in (warm, fresh):
+        for index, rate in enumerate(ORDER):
+            if rate == HEALTHY:
+                assert history(results[index]) == reference, (index, results is warm)
+        assert results[1].metrics[OUTCOME] == OUTCOME_DIVERGED
+        assert list(results[3].metrics_dataframe["step"]) == [4]
+        # The stopped trial's first evaluation is the healthy one's at a higher rate: not equal.
+        assert history(results[3])[0] != reference[0]
