@@ -12,8 +12,10 @@ and training, and measures how busy the trial slots were (``benchmarks/trial_ana
 With --llm-sweep it does the same for a causal-LM sweep (shortened with --llm-set).
 
     python benchmarks/overhead.py                    # 64 trials x 1 s, 3 repeats; default sweep
-    python benchmarks/overhead.py --llm-sweep sweeps/smollm2_sft.yaml \
-        --llm-set search.num_trials=6 training.max_steps=24 scheduler.type=fifo
+    python benchmarks/overhead.py --repeats 2 --llm-sweep sweeps/smollm2_sft.yaml --llm-set
+        search.num_trials=6 training.max_steps=24 scheduler.type=fifo    # (one line)
+    python benchmarks/overhead.py --skip-part1 --skip-default-sweep --out overhead-llm
+        --llm-sweep sweeps/smollm2_sft.yaml --llm-set ...   # the causal-LM sweep alone
     python benchmarks/overhead.py --smoke            # 8 trials x 0.2 s, 1 repeat; no real sweep
 """
 
@@ -143,7 +145,11 @@ def main() -> None:
                         help="a causal-LM sweep for part 2 as well (e.g. sweeps/smollm2_sft.yaml)")
     parser.add_argument("--llm-set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="overrides for the causal-LM sweep (to shorten it)")
-    parser.add_argument("--skip-part1", action="store_true", help="only the real sweeps")
+    parser.add_argument("--skip-part1", action="store_true", help="no sleep trials")
+    parser.add_argument("--skip-default-sweep", action="store_true",
+                        help="part 2 for --llm-sweep only")
+    parser.add_argument("--out", default="overhead",
+                        help="name of the figures file in benchmarks/results (default: overhead)")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "overhead")
     parser.add_argument("--smoke", action="store_true",
                         help="8 trials x 0.2 s, one repeat, no real sweep")
@@ -164,15 +170,16 @@ def main() -> None:
         import ray
 
         ray.shutdown()
-        table, variants = compare(args.sweep, args.work_dir)
-        payload.update(sweep=str(args.sweep), anatomy=variants)
-        tables.append(table)
+        if not args.skip_default_sweep:
+            table, variants = compare(args.sweep, args.work_dir)
+            payload.update(sweep=str(args.sweep), anatomy=variants)
+            tables.append(table)
         if args.llm_sweep:
             table, variants = compare(args.llm_sweep, args.work_dir, args.llm_set)
             payload.update(llm_sweep=str(args.llm_sweep), llm_set=args.llm_set,
                            llm_anatomy=variants)
             tables.append(table)
-    save_json("overhead", payload, args.work_dir if args.smoke else RESULTS_DIR)
+    save_json(args.out, payload, args.work_dir if args.smoke else RESULTS_DIR)
     print("\n\n".join(tables))
 
 

@@ -173,3 +173,12 @@ def test_no_number_in_a_sweep_may_be_infinite_or_nan(sweep_factory):
                              "stopping.not_learning.min_improvement")):
         with pytest.raises(SpecError, match=f"{field}: .*finite number"):
             load_spec(sweep_factory(), [override])
+
+
+def test_warm_workers_are_on_by_default_and_only_for_one_worker_trials(sweep_factory):
+    from search.tuner import reuses_workers
+
+    assert reuses_workers(load_spec(sweep_factory()))
+    assert not reuses_workers(load_spec(sweep_factory(), ["resources.warm_workers=false"]))
+    # A multi-worker trial's process only drives a worker group that Ray starts anew.
+    assert not reuses_workers(load_spec(sweep_factory(), ["resources.workers=2"]))

@@ -187,7 +187,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
     try:
         # What a model that learned nothing scores: the "not learning" yardstick (for a causal LM,
         # the base model itself, measured here before the first step).
-        baseline_loss = task.baseline_loss(engine, eval_loaders["val"], ctx.device)
+        baseline_loss = task.kept_baseline_loss(engine, eval_loaders["val"], ctx.device)
 
         # Train, evaluating every eval_every optimizer steps and at the last step.
         objective, mode = settings.objective_metric, settings.objective_mode

@@ -9,8 +9,6 @@ The base model is a real pretrained folder, so the kept weights (trainables/warm
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ray import tune
 
 from search.rundir import RunDir
@@ -35,26 +33,24 @@ class StopMarked(tune.Stopper):
         return False
 
 
-def run_in_order(sweep_factory, base: Path, warm: bool) -> list:
-    """The five trials on one slot; their results in the order they ran (Tune creates a
-    grid's trials in the list's order and numbers their ids so)."""
+def run_in_order(sweep_factory, sections: dict, order: list[float], warm: bool) -> list:
+    """The trials, one learning rate each, on one slot; their results in the order they ran
+    (Tune creates a grid's trials in the list's order and numbers their ids so)."""
     spec = load_spec(sweep_factory(
-        filename=f"warm-{warm}.yaml",
-        model={"name": str(base), "lora_target_modules": ["query", "value"]},
+        filename=f"warm-{warm}.yaml", **sections,
         search={"num_trials": 1, "max_concurrent_trials": 1, "seed": 0},
         resources={"warm_workers": warm},
         tracking={"wandb": {"mode": "disabled"}}))
     run = RunDir.create(spec)
     tuner = build_tuner(
         spec, run, name=run.path.name, trainable=make_trainable(spec), stopper=StopMarked(),
-        param_space={"learning_rate": tune.grid_search(ORDER), "lora_r": 2,
+        param_space={"learning_rate": tune.grid_search(order), "lora_r": 2,
                      "lora_dropout": 0.1, "weight_decay": 0.01})
     return sorted(fit(tuner, run), key=lambda result: result.metrics["trial_id"])
 
 
 def history(result) -> list[tuple]:
-    return [tuple(row) for row in
-            result.metrics_dataframe[COMPARED].itertuples(index=False)]
+    return [tuple(row) for row in result.metrics_dataframe[COMPARED].itertuples(index=False)]
 
 
 def first(result, column: str):
@@ -62,8 +58,9 @@ def first(result, column: str):
 
 
 def test_a_warm_worker_trains_bit_for_bit_like_fresh_processes(sweep_factory, tiny_pretrained):
-    warm = run_in_order(sweep_factory, tiny_pretrained, warm=True)
-    fresh = run_in_order(sweep_factory, tiny_pretrained, warm=False)
+    base = {"model": {"name": str(tiny_pretrained), "lora_target_modules": ["query", "value"]}}
+    warm = run_in_order(sweep_factory, base, ORDER, warm=True)
+    fresh = run_in_order(sweep_factory, base, ORDER, warm=False)
     trained = [index for index, rate in enumerate(ORDER) if rate != DIVERGING]
 
     # One process ran every warm trial, the diverged one too; each fresh trial had its own.
@@ -82,3 +79,22 @@ def test_a_warm_worker_trains_bit_for_bit_like_fresh_processes(sweep_factory, ti
         assert list(results[3].metrics_dataframe["step"]) == [4]
         # The stopped trial's first evaluation is the healthy one's at a higher rate: not equal.
         assert history(results[3])[0] != reference[0]
+
+
+def test_a_warm_causal_lm_worker_keeps_its_base_weights_and_baseline_yet_trains_alike(
+        sweep_factory, tiny_llama_folder):
+    # The second trial finds the base weights and the baseline loss (a pass over the
+    # validation split) kept by the first; its dropout masks must not notice.
+    task = {"model": {"name": str(tiny_llama_folder), "task": "causal-lm",
+                      "lora_target_modules": ["q_proj", "v_proj"]},
+            "data": {"source": "demo", "demo": {"train_size": 32, "validation_size": 16,
+                                                "test_size": 16, "label_noise": 0.2},
+                     "system_prompt": "Be brief.", "max_length": 48, "train_eval_samples": 16},
+            "training": {"max_steps": 8, "eval_every": 4, "micro_batch_size": 4}}
+    compared = ["step", "val_loss", "train_eval_loss", "train_loss", "baseline_loss"]
+    warm = run_in_order(sweep_factory, task, [HEALTHY, HEALTHY], warm=True)
+    fresh = run_in_order(sweep_factory, task, [HEALTHY], warm=False)
+    assert [bool(first(result, "warm_start")) for result in warm] == [False, True]
+    reference = fresh[0].metrics_dataframe[compared].values.tolist()
+    for result in warm:
+        assert result.metrics_dataframe[compared].values.tolist() == reference

@@ -43,6 +43,7 @@ class Task(ABC):
 
     def __init__(self, settings: TrialSettings):
         self.settings = settings
+        self._baseline: float | None = None
 
     @cached_property
     def tokenizer(self) -> Any:
@@ -99,6 +100,22 @@ class Task(ABC):
     def baseline_loss(self, model: Any, validation: DataLoader, device: torch.device) -> float:
         """The validation loss of a model that learned nothing; ``model`` is the trial's model
         before its first step."""
+
+    def kept_baseline_loss(self, model: Any, validation: DataLoader,
+                           device: torch.device) -> float:
+        """``baseline_loss``, measured by the first trial this task serves and kept: it is the
+        same for every trial of a sweep (LoRA starts as the identity and evaluation runs
+        without dropout; a classifier's is the label prior), and a causal LM's costs a pass
+        over the validation split. A warm worker's later trials (trainables/warm.py) skip it.
+
+        It is measured without touching the trial's random generators (a loader's iterator
+        draws its seed from torch's), so a trial that finds it kept draws the same dropout
+        masks as one that measures it."""
+        if self._baseline is None:
+            devices = [device] if device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):
+                self._baseline = self.baseline_loss(model, validation, device)
+        return self._baseline
 
     @abstractmethod
     def probe(self, model: Any, device: torch.device) -> dict:
