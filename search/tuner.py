@@ -24,6 +24,7 @@ from trainables.entry import run_trial
 REMOTE_SYNC_PERIOD_S = 30
 # Ray reads its experiment-snapshot period from this variable when a Tuner starts fitting.
 SNAPSHOT_PERIOD_ENV = "TUNE_GLOBAL_CHECKPOINT_S"
+THREAD_TIMEOUT_ENV = "TUNE_FUNCTION_THREAD_TIMEOUT_S"
 
 
 def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.ResultGrid:
@@ -64,9 +65,15 @@ def start_ray(address: str | None = None) -> None:
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if ray.is_initialized():
         return
+    # Ray hands a warm worker to its next trial only once the ended trial's thread has
+    # finished, waiting TUNE_FUNCTION_THREAD_TIMEOUT_S (2 s by default) before it fails the
+    # *next* trial instead (ray-project/ray#41362). A large model's teardown (engine, memory)
+    # may take longer than that; a minute is a generous bound.
+    env_vars = {"TOKENIZERS_PARALLELISM": "false",
+                THREAD_TIMEOUT_ENV: os.environ.get(THREAD_TIMEOUT_ENV, "60")}
     # Worker output (DeepSpeed's banners, HF warnings) would drown basin's own progress lines.
     ray.init(address=address, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"TOKENIZERS_PARALLELISM": "false"}})
+             runtime_env={"env_vars": env_vars})
 
 
 def ray_storage(run: RunDir) -> str:

@@ -40,6 +40,21 @@ def init_single_process_group(backend: str = "gloo") -> None:
     dist.init_process_group(backend, rank=0, world_size=1)
 
 
+def trial_folder() -> str:
+    """The running trial's own folder, where its ``trial.log`` and ``error.txt`` go.
+
+    Not ``tune.get_context().get_trial_dir()``: Ray gives a trial that starts a process the
+    trial's folder there, but a trial handed a reused (warm) process a local working folder
+    that nothing copies to the sweep's storage (Ray 2.60, ``FunctionTrainable.setup`` against
+    ``reset_config``). This is the folder ``setup`` gives.
+    """
+    from ray import tune
+
+    folder = tune.get_context().get_storage().trial_driver_staging_path
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
 def _with_node(metrics: dict) -> dict:
     """Name the Ray node this worker runs on, so a sweep shows where its trials ran."""
     import ray
@@ -179,14 +194,13 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
     imports and the reading of its settings too. The traceback goes to the trial's
     ``error.txt``; what the trial prints, to its ``trial.log``.
     """
-    from ray import tune
 
     from trainables.trial_log import output_to
     from trainables.warm import release_trial_memory
 
     started_at = time.time()  # before the heavy imports: start-up includes them
     try:
-        with output_to(tune.get_context().get_trial_dir()):
+        with output_to(trial_folder()):
             _run_trial(config, settings, started_at)
     except SystemExit as stopped:  # Ray ends a stopped trial inside tune.report
         # The stopped trial's frames (its model, engine, batches) would live on in the
@@ -198,7 +212,6 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
 
 
 def _run_trial(config: dict[str, Any], settings: dict[str, Any], started_at: float) -> None:
-    from ray import tune
 
     from trainables.reporting import OUTCOME_DIVERGED, OUTCOME_FAILED
 
@@ -221,7 +234,7 @@ def _run_trial(config: dict[str, Any], settings: dict[str, Any], started_at: flo
         if diverged_message and diverged_message in str(error):
             _report_outcome(OUTCOME_DIVERGED, str(error).splitlines()[0], objective_metric)
             return
-        trial_dir = tune.get_context().get_trial_dir()
+        trial_dir = trial_folder()
         with open(os.path.join(trial_dir, "error.txt"), "w") as handle:
             handle.write(traceback.format_exc())
         _report_outcome(OUTCOME_FAILED, f"{type(error).__name__}: {error}".splitlines()[0],

@@ -137,16 +137,23 @@ def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_fac
 def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(sweep_factory, tmp_path):
     sweep = sweep_factory(training={"max_steps": 200, "eval_every": 4, "micro_batch_size": 8},
                           search={"num_trials": 3, "max_concurrent_trials": 1},
-                          tracking={"wandb": {"mode": "disabled"}})
+                          tracking={"wandb": {"mode": "offline"}})
     log = tmp_path / "driver.log"
     driver = start_driver(["run", str(sweep), "--quiet"], log)
     wait_for(lambda: (run := the_run(tmp_path)) is not None and any(
-        t.intermediate_values for t in run.optuna_trials().values()))
+        len(t.intermediate_values) >= 2 for t in run.optuna_trials().values()))
     driver.send_signal(signal.SIGINT)
     assert driver.wait(timeout=120) == 130
     output = log.read_text()
-    assert f"basin resume {the_run(tmp_path).path}" in output
+    run = the_run(tmp_path)
+    assert f"basin resume {run.path}" in output
     assert "Traceback" not in output
+    # W&B is written from a thread of its own; Ctrl-C drains it: every evaluation the trial
+    # reported before the interruption is in its run.
+    (trial,) = [t for t in run.optuna_trials().values() if t.intermediate_values]
+    (trial_run,) = [r for r in read_offline_runs(run.path / "wandb") if r.job_type == "trial"]
+    logged = {row["_step"] for row in trial_run.history if "eval/val_loss" in row}
+    assert logged >= set(trial.intermediate_values), (logged, trial.intermediate_values)
 
 
 def raising_when(lora_r: int):

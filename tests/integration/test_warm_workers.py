@@ -9,6 +9,8 @@ The base model is a real pretrained folder, so the kept weights (trainables/warm
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ray import tune
 
 from search.rundir import RunDir
@@ -76,6 +78,8 @@ def test_a_warm_worker_trains_bit_for_bit_like_fresh_processes(sweep_factory, ti
             if rate == HEALTHY:
                 assert history(results[index]) == reference, (index, results is warm)
         assert results[1].metrics[OUTCOME] == OUTCOME_DIVERGED
+        # What each trial printed is in its own folder, on a reused process too.
+        assert all((Path(result.path) / "trial.log").is_file() for result in results)
         assert list(results[3].metrics_dataframe["step"]) == [4]
         # The stopped trial's first evaluation is the healthy one's at a higher rate: not equal.
         assert history(results[3])[0] != reference[0]
