@@ -15,6 +15,7 @@ EXAMPLES = {
             "basin run sweeps/minilm_lora.yaml --set search.num_trials=4 --set "
             "training.max_steps=60",
             "basin run sweeps/smollm2_sft.yaml         # causal LM: SmolLM2-135M-Instruct, 2 CPUs",
+            "basin run sweeps/minilm_lora.yaml --set resources.warm_workers=false",
             "basin run sweeps/llm_lora_gpu.yaml --address auto          # on a running Ray cluster",
             f"basin run {RUN}/best.yaml                # re-train the chosen checkpoint"],
     "resume": [f"basin resume {RUN}",

@@ -1,9 +1,10 @@
 """Warm workers: a trial on a reused process computes exactly what it computes in a fresh one.
 
-The same five trials run one after another on one slot, twice: with warm workers (one process
-runs them all) and without (a fresh process each). The configuration trained three times
-(first, after a diverged trial, after a trial stopped mid-run inside ``tune.report``) must
-report bit-identical losses at every evaluation, on the warm worker and in fresh processes.
+The same seven trials run one after another on one slot, twice: with warm workers (one process
+runs them all) and without (a fresh process each). The configuration trained four times
+(first, after a diverged trial, after a trial stopped mid-run inside ``tune.report``, after a
+trial that failed with an error) must report bit-identical losses at every evaluation, on
+the warm worker and in fresh processes.
 The base model is a real pretrained folder, so the kept weights (trainables/warm.py) are used.
 """
 
@@ -16,12 +17,13 @@ from ray import tune
 from search.rundir import RunDir
 from search.spec import load_spec
 from search.tuner import build_tuner, fit, make_trainable
-from trainables.reporting import OUTCOME, OUTCOME_DIVERGED
+from trainables.reporting import OUTCOME, OUTCOME_DIVERGED, OUTCOME_FAILED
 
 HEALTHY = 0.01
 DIVERGING = 1e30  # its weights blow up to NaN: the trial ends as diverged
 STOPPED = 0.02  # stopped by the stopper at its first evaluation
-ORDER = [HEALTHY, DIVERGING, HEALTHY, STOPPED, HEALTHY]
+FAILING = 0.03  # raises before it trains (a hyperparameter its settings refuse)
+ORDER = [HEALTHY, DIVERGING, HEALTHY, STOPPED, HEALTHY, FAILING, HEALTHY]
 COMPARED = ["step", "val_loss", "train_eval_loss", "train_loss", "val_accuracy"]
 
 
@@ -35,6 +37,19 @@ class StopMarked(tune.Stopper):
         return False
 
 
+def failing_at(rate: float):
+    """The real trial, except that the one at ``rate`` is handed a LoRA alpha no sweep can
+    hold (a closure, so Ray ships it to the workers by value)."""
+    def run_trial(config: dict, settings: dict) -> None:  # named so: Ray names folders by it
+        from trainables.entry import run_trial as the_real_one
+
+        if config["learning_rate"] == rate:
+            config = {**config, "lora_alpha": -1}
+        the_real_one(config, settings)
+
+    return run_trial
+
+
 def run_in_order(sweep_factory, sections: dict, order: list[float], warm: bool) -> list:
     """The trials, one learning rate each, on one slot; their results in the order they ran
     (Tune creates a grid's trials in the list's order and numbers their ids so)."""
@@ -45,7 +60,8 @@ def run_in_order(sweep_factory, sections: dict, order: list[float], warm: bool) 
         tracking={"wandb": {"mode": "disabled"}}))
     run = RunDir.create(spec)
     tuner = build_tuner(
-        spec, run, name=run.path.name, trainable=make_trainable(spec), stopper=StopMarked(),
+        spec, run, name=run.path.name, trainable=make_trainable(spec, function=failing_at(FAILING)),
+        stopper=StopMarked(),
         param_space={"learning_rate": tune.grid_search(order), "lora_r": 2,
                      "lora_dropout": 0.1, "weight_decay": 0.01})
     return sorted(fit(tuner, run), key=lambda result: result.metrics["trial_id"])
@@ -63,12 +79,12 @@ def test_a_warm_worker_trains_bit_for_bit_like_fresh_processes(sweep_factory, ti
     base = {"model": {"name": str(tiny_pretrained), "lora_target_modules": ["query", "value"]}}
     warm = run_in_order(sweep_factory, base, ORDER, warm=True)
     fresh = run_in_order(sweep_factory, base, ORDER, warm=False)
-    trained = [index for index, rate in enumerate(ORDER) if rate != DIVERGING]
+    trained = [index for index, rate in enumerate(ORDER) if rate not in (DIVERGING, FAILING)]
 
     # One process ran every warm trial, the diverged one too; each fresh trial had its own.
     assert len({first(warm[i], "worker_pid") for i in trained}) == 1
     assert len({first(fresh[i], "worker_pid") for i in trained}) == len(trained)
-    assert [bool(first(warm[i], "warm_start")) for i in trained] == [False, True, True, True]
+    assert [bool(first(warm[i], "warm_start")) for i in trained] == [False] + [True] * 4
     assert not any(bool(first(fresh[i], "warm_start")) for i in trained)
 
     reference = history(fresh[0])
@@ -78,6 +94,8 @@ def test_a_warm_worker_trains_bit_for_bit_like_fresh_processes(sweep_factory, ti
             if rate == HEALTHY:
                 assert history(results[index]) == reference, (index, results is warm)
         assert results[1].metrics[OUTCOME] == OUTCOME_DIVERGED
+        assert results[5].metrics[OUTCOME] == OUTCOME_FAILED
+        assert "Traceback" in (Path(results[5].path) / "error.txt").read_text()
         # What each trial printed is in its own folder, on a reused process too.
         assert all((Path(result.path) / "trial.log").is_file() for result in results)
         assert list(results[3].metrics_dataframe["step"]) == [4]
