@@ -194,7 +194,6 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
     imports and the reading of its settings too. The traceback goes to the trial's
     ``error.txt``; what the trial prints, to its ``trial.log``.
     """
-
     from trainables.trial_log import output_to
     from trainables.warm import release_trial_memory
 
@@ -212,7 +211,6 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
 
 
 def _run_trial(config: dict[str, Any], settings: dict[str, Any], started_at: float) -> None:
-
     from trainables.reporting import OUTCOME_DIVERGED, OUTCOME_FAILED
 
     objective_metric = settings.get("objective_metric", "val_loss")
