@@ -166,3 +166,19 @@ def postgres_url():
         yield server.get_uri()
     finally:
         server.cleanup()
+
+
+def refused_when(key: str, value, refused: dict):
+    """The real trial function, except that a trial whose ``key`` is ``value`` is handed the
+    hyperparameters ``refused`` that no sweep file can hold: the trial's own settings refuse
+    them before it trains and it fails with an error. A closure, so Ray ships it to the
+    workers by value."""
+    def run_trial(config: dict, settings: dict) -> None:  # named so: Ray names folders by it
+        from trainables.entry import run_trial as the_real_one
+
+        if config[key] == value:
+            config = {**config, **refused}
+        the_real_one(config, settings)
+
+    return run_trial
+

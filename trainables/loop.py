@@ -31,7 +31,7 @@ from trainables.ds_config import build_ds_config
 from trainables.metrics import is_better
 from trainables.reporting import TRAIN_LOSS_CURVE, TRIAL_METRICS_FILE
 from trainables.settings import Hyperparameters, TrialSettings
-from trainables.warm import task_for, trial_starts, worker_pid
+from trainables.warm import kept_task, trial_starts
 
 # report(metrics, checkpoint_dir): every worker calls it at every evaluation with the same
 # metrics and its own checkpoint folder (rank 0's holds the adapter).
@@ -147,7 +147,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
 
     # Data: the same splits on every worker; each worker trains and evaluates on its shard.
     # A warm worker kept them from its earlier trials (trainables/warm.py).
-    task = task_for(settings)
+    task = kept_task(settings)
     splits = task.data
     batch = training.micro_batch_size
 
@@ -248,7 +248,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
                 "world_size": ctx.world_size,
                 "startup_seconds": startup_seconds,
                 "warm_start": warm_start,
-                "worker_pid": worker_pid(),
+                "worker_pid": os.getpid(),  # trials of one warm worker share it
                 # Wall-clock stamps (not Ray's whole-second `timestamp`) for slot-occupancy figures.
                 "trial_started_at": started_at,
                 "reported_at": time.time(),

@@ -5,7 +5,7 @@ finished trial's process to the next trial instead of starting a new one (``reus
 That process keeps what is the same for every trial of a sweep and costly to redo:
 
 - its imports (torch, transformers, peft, DeepSpeed), simply by living on;
-- the task with its tokenizer and tokenized splits (``task_for``), keyed by the sweep's fixed
+- the task with its tokenizer and tokenized splits (``kept_task``), keyed by the sweep's fixed
   settings, which every trial of a sweep shares;
 - the base model's pretrained weights (``from_pretrained_once``), read from disk once.
 
@@ -23,7 +23,6 @@ adapters and the head only), and nothing in the recipe writes to them in place.
 from __future__ import annotations
 
 import gc
-import os
 from typing import Any
 
 import torch
@@ -43,12 +42,7 @@ def trial_starts() -> bool:
     return _trials_started > 1
 
 
-def worker_pid() -> int:
-    """The process a trial runs in (reports carry it: trials of one warm worker share it)."""
-    return os.getpid()
-
-
-def task_for(settings: TrialSettings) -> Any:
+def kept_task(settings: TrialSettings) -> Any:
     """The sweep's task (tokenizer and tokenized splits loaded on first use), kept per process
     for the trials that share these settings; only the latest settings are kept."""
     from trainables.tasks import task_for as make_task

@@ -22,6 +22,7 @@ from search.rundir import RunDir
 from search.searcher import RAY_TRIAL_ATTR, STATUS_ATTR
 from search.spec import load_spec
 from search.trackers.wandb import run_id
+from tests.conftest import refused_when
 from tests.wandb_runs import read_offline_runs
 
 pytestmark = pytest.mark.integration
@@ -156,20 +157,6 @@ def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(sweep_factory, tmp_p
     assert logged >= set(trial.intermediate_values), (logged, trial.intermediate_values)
 
 
-def raising_when(lora_r: int):
-    """A trial function that hands the trial a rank no sweep file can hold when the sampler
-    draws ``lora_r``: the trial's own settings refuse it before any training, the kind of error
-    that once escaped the trial's handling and was retried as a dead node."""
-    def run_trial(config: dict, settings: dict) -> None:  # named so: Ray names folders by it
-        from trainables.entry import run_trial as the_real_one
-
-        if config["lora_r"] == lora_r:
-            config = {**config, "lora_r": 4.5}
-        the_real_one(config, settings)
-
-    return run_trial
-
-
 def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_completes(
         sweep_factory, tmp_path):
     # Optuna's random sampler with seed 6 draws (0.01, 4), (1e30, 4), (1e30, 8): a healthy
@@ -180,7 +167,10 @@ def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_comple
         search={"num_trials": 3, "max_concurrent_trials": 2, "seed": 6, "sampler": "random"},
         tracking={"wandb": {"mode": "offline"}}))
     run = RunDir.create(spec)
-    sweep.finish(run, sweep.run(spec, run, quiet=True, function=raising_when(lora_r=8)))
+    # A rank no sweep file can hold, refused by the trial's own settings: the kind of error
+    # that once escaped the trial's handling and was retried as a dead node.
+    raising = refused_when("lora_r", 8, {"lora_r": 4.5})
+    sweep.finish(run, sweep.run(spec, run, quiet=True, function=raising))
     results = json.loads((run.path / "results.json").read_text())
     by_label = {t["label"]: t for t in results["trials"]}
     assert set(by_label) == {"completed", "pruned: diverged", "failed: error"}

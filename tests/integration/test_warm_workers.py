@@ -17,6 +17,7 @@ from ray import tune
 from search.rundir import RunDir
 from search.spec import load_spec
 from search.tuner import build_tuner, fit, make_trainable
+from tests.conftest import refused_when
 from trainables.reporting import OUTCOME, OUTCOME_DIVERGED, OUTCOME_FAILED
 
 HEALTHY = 0.01
@@ -37,19 +38,6 @@ class StopMarked(tune.Stopper):
         return False
 
 
-def failing_at(rate: float):
-    """The real trial, except that the one at ``rate`` is handed a LoRA alpha no sweep can
-    hold (a closure, so Ray ships it to the workers by value)."""
-    def run_trial(config: dict, settings: dict) -> None:  # named so: Ray names folders by it
-        from trainables.entry import run_trial as the_real_one
-
-        if config["learning_rate"] == rate:
-            config = {**config, "lora_alpha": -1}
-        the_real_one(config, settings)
-
-    return run_trial
-
-
 def run_in_order(sweep_factory, sections: dict, order: list[float], warm: bool) -> list:
     """The trials, one learning rate each, on one slot; their results in the order they ran
     (Tune creates a grid's trials in the list's order and numbers their ids so)."""
@@ -60,7 +48,8 @@ def run_in_order(sweep_factory, sections: dict, order: list[float], warm: bool) 
         tracking={"wandb": {"mode": "disabled"}}))
     run = RunDir.create(spec)
     tuner = build_tuner(
-        spec, run, name=run.path.name, trainable=make_trainable(spec, function=failing_at(FAILING)),
+        spec, run, name=run.path.name, trainable=make_trainable(
+            spec, function=refused_when("learning_rate", FAILING, {"lora_alpha": -1})),
         stopper=StopMarked(),
         param_space={"learning_rate": tune.grid_search(order), "lora_r": 2,
                      "lora_dropout": 0.1, "weight_decay": 0.01})
