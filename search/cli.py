@@ -57,10 +57,14 @@ def _finish(run_dir, trackers, started: float, console: Console) -> int:
     from search import sweep
     from search.results import describe_choice, leaderboard
 
-    done = sweep.finish(run_dir, trackers)
+    done = sweep.finish(run_dir, trackers, progress=console.print)
     spec = run_dir.spec
     leaderboard(done.records, done.choice, spec, console)
     elapsed = time.monotonic() - started
+    if done.check is not None:
+        from search.check import print_check
+
+        print_check(done.check, run_dir, console, sweep_seconds=elapsed - done.check.seconds)
     if done.interrupted:
         console.print(f"[yellow]sweep interrupted after {elapsed:.0f} s: {done.ended} of "
                       f"{done.requested} trials finished.[/yellow] Continue it with: "
@@ -140,6 +144,42 @@ def _confirm(args: argparse.Namespace, console: Console) -> int:
         write_results(run_dir, records, choice)
     sweep.sync(run_dir)
     console.print(f"written to {run_dir.shown_file(run_dir.confirm_file)}")
+    console.print(describe_choice(choice, run_dir))
+    return 0
+
+
+def _check(args: argparse.Namespace, console: Console) -> int:
+    from search import sweep
+    from search.check import check_settings, print_check, run_check, track_check
+    from search.check_plot import plot_check
+    from search.driver_log import DriverLog
+    from search.records import collect_records
+    from search.results import choice_of, describe_choice, write_results
+    from search.rundir import RunDir
+    from search.trackers import make_trackers
+
+    run_dir = RunDir.open(args.run_dir)
+    settings = check_settings(run_dir, top=args.top, radii=args.radii,
+                              directions=args.directions, tolerance=args.tolerance,
+                              max_radius=args.max_radius, seed=args.seed)
+    records = collect_records(run_dir)
+    with DriverLog(args.verbose) as log:  # loading models: transformers' noise
+        log.write_to(run_dir.path)
+        with log.prints():
+            report = run_check(run_dir, records, settings, progress=console.print)
+        trackers = make_trackers(run_dir.spec, run_dir, quiet=True)
+        track_check(report, records, trackers)
+        for tracker in trackers:
+            tracker.close()
+    print_check(report, run_dir, console)
+    choice = choice_of(run_dir, records)
+    if run_dir.finished:  # results.json (and best.yaml, for selection robust) gain the figures
+        write_results(run_dir, records, choice)
+    plot_check(report.entries, choice, run_dir.spec.objective.metric, run_dir.spec.name,
+               run_dir.plot_file("check"))
+    sweep.sync(run_dir)
+    console.print(f"written to {run_dir.shown_file(run_dir.check_file)} and "
+                  f"{run_dir.shown_file(run_dir.plot_file('check'))}")
     console.print(describe_choice(choice, run_dir))
     return 0
 
@@ -228,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"{spec.search.num_trials} trials)")
             return 0
         handlers = {"run": _run, "status": _status, "ls": _ls, "best": _best, "plots": _plots,
-                    "export": _export, "confirm": _confirm, "resume": _resume}
+                    "export": _export, "confirm": _confirm, "resume": _resume,
+                    "check": _check}
         return handlers[args.command](args, console)
     except SpecError as error:
         for problem in error.problems:

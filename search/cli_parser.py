@@ -27,6 +27,7 @@ EXAMPLES = {
              f"basin best {RUN} --within-gap-limit 0.2"],
     "plots": [f"basin plots {RUN}"],
     "confirm": [f"basin confirm {RUN} --top 3 --seeds 2"],
+    "check": [f"basin check {RUN}", f"basin check {RUN} --top 3 --radii 2 8 --directions 4"],
     "export": [f"basin export {RUN} --out bundle/ --merge",
                f"basin export {RUN} --out bundle/ --trial 3f2a1b0c --step 45"],
 }
@@ -120,6 +121,24 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--top", type=int, default=3, metavar="K", help="candidates [3]")
     check.add_argument("--seeds", type=int, default=2, metavar="N", help="new seeds each [2]")
     driving(check)
+    checking = with_run_dir("check", "measure the top candidates beyond the leaderboard: how "
+                            "flat each one's basin is (the loss along random directions around "
+                            "its weights) and how far it moved from the base model on general "
+                            "inputs; with basin confirm's spread over seeds. Figures go to "
+                            "check.json, results.json, basin best, W&B and check.png")
+    checking.add_argument("--top", type=int, metavar="K",
+                          help="candidates, best objective first [the sweep's check.top, 5]")
+    checking.add_argument("--radii", type=float, nargs="+", metavar="R",
+                          help="relative radii to report the loss increase at [4 16]")
+    checking.add_argument("--directions", type=int, metavar="N",
+                          help="random directions averaged at each radius [2]")
+    checking.add_argument("--tolerance", type=float, metavar="T",
+                          help="the basin's edge: loss increase as a fraction of the loss "
+                          "[0.05]")
+    checking.add_argument("--max-radius", type=float, metavar="R",
+                          help="the largest radius searched [64]")
+    checking.add_argument("--seed", type=int, metavar="S", help="seeds the directions [0]")
+    checking.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     export = with_run_dir("export", "a production bundle of the chosen checkpoint (or a named "
                           "one); once basin confirm has run, of its winner")
     export.add_argument("--out", required=True, type=Path, metavar="DIR",

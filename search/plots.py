@@ -5,6 +5,8 @@
   is a star.
 - ``gap.png``: the gap against step (with the gap rule's threshold when it has one).
 - ``objective_vs_params.png``: each trial's best-ranked candidate against each hyperparameter.
+- ``check.png``: once ``basin check`` ran, objective against basin radius and drift
+  (``check_plot.py``).
 - ``param_importances.png``, ``optimization_history.png``, ``parallel_coordinates.png``:
   drawn by Optuna itself from the study (``study_plots.py``).
 
@@ -24,6 +26,8 @@ matplotlib.use("Agg")  # files only: no display on clusters and CI
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from search.check import read_check  # noqa: E402
+from search.check_plot import plot_check  # noqa: E402
 from search.outcome import COMPLETED, FAILED, PRUNED, RUNNING, STOPPED  # noqa: E402
 from search.records import TrialRecord  # noqa: E402
 from search.results import choice_of  # noqa: E402
@@ -160,5 +164,7 @@ def write_plots(run: RunDir, records: list[TrialRecord], choice: Choice | None =
                          run.plot_file("param_importances")),
         plot_history(study, spec.name, metric, run.plot_file("optimization_history")),
         plot_parallel(study, spec.name, metric, run.plot_file("parallel_coordinates")),
+        plot_check(list(read_check(run).values()), choice, metric, spec.name,
+                   run.plot_file("check")),
     ]
     return [path for path in written if path is not None]

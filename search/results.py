@@ -9,6 +9,7 @@ from typing import Callable
 from rich.console import Console
 from rich.markup import escape
 
+from search.check import read_check, seed_spreads
 from search.leaderboard import SHORT_NAMES, print_leaderboard, reasons
 from search.outcome import RUNNING
 from search.records import TrialRecord, collect_records
@@ -22,6 +23,8 @@ from search.spec import SweepSpec, dump_spec
 from search.stopping import StoppingSpec
 
 AT_STEP_METRICS = ("val_loss", "train_eval_loss", "gap")
+# basin check's figures (search/check.py) as leaderboard columns, shown once there are some.
+CHECK_COLUMNS = {"basin_radius": "radius", "drift": "drift", "seed_sd": "seed sd"}
 
 
 def choice_of(run: RunDir, records: list[TrialRecord] | None = None,
@@ -32,7 +35,17 @@ def choice_of(run: RunDir, records: list[TrialRecord] | None = None,
     spec = run.spec
     records = collect_records(run) if records is None else records
     return choose(records, criterion or spec.selection, spec.objective.metric,
-                  spec.objective.mode, read_confirmed(run.confirm_file), keep)
+                  spec.objective.mode, read_confirmed(run.confirm_file), keep,
+                  checked_figures(run))
+
+
+def checked_figures(run: RunDir) -> dict[tuple[str, int], dict]:
+    """``basin check``'s figures by (trial, step), with ``basin confirm``'s spread over seeds
+    (also for candidates that were confirmed but not checked)."""
+    figures = read_check(run)
+    for key, spread in seed_spreads(run).items():
+        figures[key] = {**figures.get(key, {}), "seed_sd": spread}
+    return figures
 
 
 def ordered(records: list[TrialRecord], choice: Choice) -> list[TrialRecord]:
@@ -55,8 +68,11 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice,
     values are those of its best-ranked candidate step ("at step")."""
     shown = _shown_params(spec)
     metric = spec.objective.metric
+    checked = [name for name in CHECK_COLUMNS
+               if any(getattr(c, name) is not None for c in choice.ranked)]
     columns = ["trial", *[SHORT_NAMES.get(n, n) for n in shown], "step", metric,
-               *[m for m in AT_STEP_METRICS if m != metric], "last step", "status"]
+               *[m for m in AT_STEP_METRICS if m != metric],
+               *[CHECK_COLUMNS[name] for name in checked], "last step", "status"]
     rows = []
     for record in ordered(records, choice):
         best = choice.best_of(record.trial_id)
@@ -64,6 +80,7 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice,
         rows.append([record.trial_id, *[record.params.get(name) for name in shown],
                      best.step if best else None, best.objective if best else None,
                      *[at.get(m) for m in AT_STEP_METRICS if m != metric],
+                     *[getattr(best, name) if best else None for name in checked],
                      record.last_step, record.outcome.label])
     return columns, rows
 
@@ -136,6 +153,8 @@ def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> No
         "trials": [record.as_dict() | {"label": record.outcome.label}
                    for record in ordered(records, choice)],
     }
+    if run.check_file.is_file():  # basin check's figures of the top candidates
+        payload["check"] = json.loads(run.check_file.read_text())
     run.results_file.write_text(json.dumps(payload, indent=2))
     if choice.chosen is not None:
         run.best_file.write_text(recipe_text(spec, choice.chosen, str(run.best_file),

@@ -31,6 +31,7 @@ RESULTS_FILE = "results.json"
 BEST_FILE = "best.yaml"
 STOPS_FILE = "stops.jsonl"
 CONFIRM_FILE = "confirm.json"
+CHECK_FILE = "check.json"
 # A trial's folder is named by its id alone (Ray's default, run_trial_<id>_<index>_<params>_<time>,
 # is still read: run directories made before).
 TRIAL_FOLDER = re.compile(r"^(?:run_trial_([0-9a-f]+)_.*|([0-9a-f]{8}))$")
@@ -49,8 +50,9 @@ WANDB_FOLDER = "wandb"
 
 def _driver_file(relative: str) -> bool:
     top = relative.split("/", 1)[0]
-    return (top in (SWEEP_FILE, RESULTS_FILE, BEST_FILE, STOPS_FILE, CONFIRM_FILE, WANDB_FOLDER,
-                    JOURNAL_FILE) or ("/" not in relative and relative.endswith(".png")))
+    return (top in (SWEEP_FILE, RESULTS_FILE, BEST_FILE, STOPS_FILE, CONFIRM_FILE, CHECK_FILE,
+                    WANDB_FOLDER, JOURNAL_FILE)
+            or ("/" not in relative and relative.endswith(".png")))
 
 
 def _worth_downloading(relative: str) -> bool:
@@ -157,6 +159,11 @@ class RunDir:
     def confirm_file(self) -> Path:
         """``basin confirm``'s ranking of the top candidates re-trained with new seeds."""
         return self.path / CONFIRM_FILE
+
+    @property
+    def check_file(self) -> Path:
+        """``basin check``'s figures of the top candidates (flatness, retention, seeds)."""
+        return self.path / CHECK_FILE
 
     @property
     def wandb_dir(self) -> Path:

@@ -21,6 +21,7 @@ from search.stopping import StoppingSpec
 from search.study_storage import check_database_url
 from search.trackers.wandb import WandbSpec
 from search.yaml_reading import DuplicateKeyError, read_yaml
+from trainables.check_settings import CheckSettings
 from trainables.reporting import EXACT_MATCH_METRICS, OBJECTIVE_METRICS, TASK_OBJECTIVES
 from trainables.settings import (
     HYPERPARAMETER_NAMES,
@@ -118,6 +119,7 @@ class SweepSpec(Strict):
                                  validate_default=True)
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
+    check: CheckSettings | None = None  # basin check at the sweep's end (search/check.py)
     output_dir: str = "runs"
 
     @field_validator("selection", mode="before")

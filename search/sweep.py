@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from search.driver_log import DriverLog
 from search.location import LocationError
@@ -24,6 +24,9 @@ from search.selection.choice import Choice
 from search.spec import SpecError, SweepSpec, load_spec
 from search.stops import StopLedger
 from search.trackers import SweepSummary, Tracker, make_trackers
+
+if TYPE_CHECKING:
+    from search.check import CheckReport
 
 
 def check_stores(spec: SweepSpec, source: str) -> None:
@@ -183,6 +186,7 @@ class Finished:
     requested: int
     plots: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    check: CheckReport | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -200,10 +204,13 @@ def sync(run_dir: RunDir, download: bool = False) -> None:
         raise SpecError([f"{run_dir.shown}: {error}"]) from error
 
 
-def finish(run_dir: RunDir, trackers: list[Tracker]) -> Finished:
-    """After the trials: read them back and choose; a sweep whose trials all ended writes
+def finish(run_dir: RunDir, trackers: list[Tracker],
+           progress: Callable[[str], None] = lambda line: None) -> Finished:
+    """After the trials: read them back and choose; a sweep whose trials all ended runs
+    ``basin check`` when its file asks for it (``progress`` hears of each candidate), writes
     results.json, best.yaml and the plots, tells its trackers and uploads; an interrupted
     one writes nothing (``basin resume`` continues it)."""
+    from search.check import run_check, track_check
     from search.plots import write_plots
 
     spec = run_dir.spec
@@ -214,6 +221,10 @@ def finish(run_dir: RunDir, trackers: list[Tracker]) -> Finished:
     done = Finished(records, choice, ended, spec.search.num_trials)
     if done.interrupted:
         return done
+    if spec.check is not None:
+        done.check = run_check(run_dir, records, spec.check, progress)
+        done.choice = choice = choice_of(run_dir, records)  # robust needs the figures
+        track_check(done.check, records, trackers)
     write_results(run_dir, records, choice)
     done.plots = write_plots(run_dir, records, choice)
     columns, rows = leaderboard_rows(records, choice, spec)

@@ -109,7 +109,7 @@ COMMAND_LINES = [
          "--within-gap-limit 0.2"),
         (["run", "{sweep}", "--set", "selection.criterion=median"],
          "{sweep}: selection: unknown criterion (choose from ['objective', 'one-se', 'max-gap', "
-         "'last-step']) (got 'median')"),
+         "'last-step', 'robust']) (got 'median')"),
         (["resume", "{run}", "--sweep", "{other}"],
          "{other}: {run} belongs to a different sweep ('tiny'; differs in: training)"),
         (["resume", "{run}"], "{run}: nothing to resume (Ray never saved this sweep's state)"),
@@ -169,6 +169,14 @@ COMMAND_LINES = [
          "--address: expected host:port, e.g. 10.0.0.5:6379 (got 'head-node')"),
         (["run", "{sweep}", "--set", "model={{name: someone/no-such-model}}"],
          "{sweep}: model.name: not in the local Hugging Face cache and HF_HUB_OFFLINE is set"),
+        (["check", "{run}"], "{run}: no candidate checkpoint to check (no trial has saved one)"),
+        (["check", "{run}", "--top", "0"],
+         "--top: Input should be greater than or equal to 1 (got 0)"),
+        (["check", "{run}", "--radii", "4", "0"], "--radii: every radius must be > 0 (got 0.0)"),
+        (["check", "{run}", "--max-radius", "-1"],
+         "--max-radius: Input should be greater than 0 (got -1.0)"),
+        (["check", "{run}", "--radii", "8", "--max-radius", "4"],
+         "check: radii: 8.0 is beyond max_radius 4.0"),
 ]
 COMMAND_LINE_IDS = ["missing-file", "directory", "set-without-value", "set-bad-value", "set-into-value",
          "set-broken-yaml", "set-duplicate-key", "set-infinite",
@@ -181,7 +189,9 @@ COMMAND_LINE_IDS = ["missing-file", "directory", "set-without-value", "set-bad-v
          "output-dir-too-long", "output-dir-part-too-long", "name-too-long", "training-seed-over-32-bits",
          "search-seed-negative", "lora-target-missing", "data-header-only",
          "cpus-over-this-machine", "lora-r-float-range", "micro-batch-huge", "address-refused",
-         "client-address-refused", "address-without-port", "hub-id-offline"]
+         "client-address-refused", "address-without-port", "hub-id-offline", "check-nothing",
+         "check-top-zero", "check-radius-zero", "check-max-radius-negative",
+         "check-radius-beyond-max"]
 
 
 @pytest.mark.parametrize("argv, expected", COMMAND_LINES, ids=COMMAND_LINE_IDS)

@@ -17,9 +17,11 @@ from search.selection.last_step import LastStepCriterion
 from search.selection.max_gap import MaxGapCriterion
 from search.selection.objective import ObjectiveCriterion
 from search.selection.one_se import OneStandardErrorCriterion
+from search.selection.robust import RobustCriterion
 
 Selection = Annotated[
-    Union[ObjectiveCriterion, OneStandardErrorCriterion, MaxGapCriterion, LastStepCriterion],
+    Union[ObjectiveCriterion, OneStandardErrorCriterion, MaxGapCriterion, LastStepCriterion,
+          RobustCriterion],
     Field(discriminator="criterion"),
 ]
 # Every criterion's name, read off the union so that a new criterion is added in one place.
@@ -29,4 +31,4 @@ CRITERIA: tuple[str, ...] = tuple(
 DEFAULT_CRITERION = "objective"
 
 __all__ = ["CRITERIA", "DEFAULT_CRITERION", "LastStepCriterion", "MaxGapCriterion",
-           "ObjectiveCriterion", "OneStandardErrorCriterion", "Selection"]
+           "ObjectiveCriterion", "OneStandardErrorCriterion", "RobustCriterion", "Selection"]

@@ -36,6 +36,10 @@ class Candidate:
     gap: float | None
     checkpoint: str
     trial_outcome: str
+    # basin check's figures (search/check.py), once it has measured this candidate.
+    basin_radius: float | None = None
+    drift: float | None = None
+    seed_sd: float | None = None
 
     @property
     def name(self) -> str:
@@ -45,7 +49,11 @@ class Candidate:
         return {"trial_id": self.trial_id, "step": self.step, "params": self.params,
                 "objective": self.objective, "val_loss": self.val_loss,
                 "val_loss_se": self.val_loss_se, "train_loss": self.train_loss, "gap": self.gap,
-                "checkpoint": self.checkpoint, "trial_outcome": self.trial_outcome}
+                "checkpoint": self.checkpoint, "trial_outcome": self.trial_outcome,
+                **{name: value for name, value in (("basin_radius", self.basin_radius),
+                                                   ("drift", self.drift),
+                                                   ("seed_sd", self.seed_sd))
+                   if value is not None}}
 
 
 @dataclass

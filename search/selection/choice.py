@@ -4,7 +4,7 @@ on, or ``basin confirm``'s winner once it has re-trained the top candidates with
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -47,13 +47,23 @@ def read_confirmed(path: Path) -> list[dict]:
     return [entry for entry in json.loads(path.read_text()) if entry.get("objectives")]
 
 
+def with_check(candidates: list[Candidate], checked: dict[tuple[str, int], dict]
+               ) -> list[Candidate]:
+    """The candidates, those ``basin check`` measured (``checked``, by trial and step) with
+    its figures."""
+    return [replace(c, basin_radius=entry.get("basin_radius"), drift=entry.get("drift"),
+                    seed_sd=entry.get("seed_sd"))
+            if (entry := checked.get((c.trial_id, c.step))) else c for c in candidates]
+
+
 def choose(records: list[TrialRecord], criterion: Criterion, metric: str, mode: str,
-           confirmed: list[dict] = (), keep: Callable[[Candidate], bool] | None = None
-           ) -> Choice:
+           confirmed: list[dict] = (), keep: Callable[[Candidate], bool] | None = None,
+           checked: dict[tuple[str, int], dict] | None = None) -> Choice:
     """Rank every candidate checkpoint (those ``keep`` accepts) with ``criterion``; hand on the
     first, or the winner of ``basin confirm`` when there is one (``confirmed``: its ranking,
-    best first)."""
+    best first). ``checked``: ``basin check``'s figures by (trial, step)."""
     pool: Pool = gather(records, metric, mode)
+    pool.candidates = with_check(pool.candidates, checked or {})
     if keep is not None:
         pool.candidates = [c for c in pool.candidates if keep(c)]
     ranked = criterion.rank(pool.candidates)

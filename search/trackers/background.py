@@ -77,6 +77,10 @@ class BackgroundTracker(Tracker):
     def trial_ended(self, trial_id: str, outcome: Outcome, last_result: dict[str, Any]) -> None:
         self._submit("trial_ended", trial_id, outcome, last_result)
 
+    def trial_checked(self, trial_id: str, config: dict[str, Any], outcome: Outcome,
+                      last_result: dict[str, Any], figures: dict[str, Any]) -> None:
+        self._submit("trial_checked", trial_id, dict(config), outcome, last_result, figures)
+
     def sweep_ended(self, summary: SweepSummary) -> None:
         self._submit("sweep_ended", summary)
         self.drain()

@@ -43,6 +43,11 @@ class Tracker:
     def trial_ended(self, trial_id: str, outcome: Outcome, last_result: dict[str, Any]) -> None:
         """A trial ended; ``outcome`` says how."""
 
+    def trial_checked(self, trial_id: str, config: dict[str, Any], outcome: Outcome,
+                      last_result: dict[str, Any], figures: dict[str, Any]) -> None:
+        """``basin check`` measured some of an ended trial's checkpoints: ``figures`` by
+        ``step_<step>`` (basin radius, drift...) join its summary."""
+
     def sweep_ended(self, summary: SweepSummary) -> None:
         """The sweep ended and its choice is made."""
 

@@ -248,6 +248,19 @@ class WandbTracker(Tracker):
         run.tags = tuple(run.tags) + (outcome.status,)
         run.finish(exit_code=1 if outcome.status == "failed" else 0)
 
+    def trial_checked(self, trial_id: str, config: dict[str, Any], outcome: Outcome,
+                      last_result: dict[str, Any], figures: dict[str, Any]) -> None:
+        self._guarded("check", self._checked, trial_id, config, outcome, last_result, figures)
+
+    def _checked(self, trial_id: str, config: dict[str, Any], outcome: Outcome,
+                 result: dict[str, Any], figures: dict[str, Any]) -> None:
+        """The ended trial's run once more, its summary with the check's figures: online W&B
+        resumes the run by id; offline, a new run with the trial's history supersedes it
+        (``_supersede``)."""
+        self._start(trial_id, config)
+        self._runs[trial_id].summary.update({"check": figures})
+        self._finish(trial_id, outcome, result)
+
     def close(self) -> None:
         for trial_id in list(self._runs):
             self._guarded("finish", self._runs.pop(trial_id).finish)

@@ -117,6 +117,16 @@ class Task(ABC):
                 self._baseline = self.baseline_loss(model, validation, device)
         return self._baseline
 
+    def loss(self, model: Any, loader: DataLoader, device: torch.device) -> float:
+        """The mean loss over ``loader`` in eval mode, nothing else (``basin check`` measures
+        it many times)."""
+        return self.evaluate(model, [], loader, device)["loss"]
+
+    @abstractmethod
+    def drift(self, model: Any, samples: int, device: torch.device) -> float:
+        """How far ``model`` (a peft model) moved from its base model on ``samples`` items of
+        the general sample that ships with basin (``trainables/retention.py``); 0: not at all."""
+
     @abstractmethod
     def probe(self, model: Any, device: torch.device) -> dict:
         """A few figures of the model on fixed inputs, saved with each checkpoint so that an

@@ -16,21 +16,27 @@ import torch
 import torch.nn.functional as F
 
 from trainables.builtin_llm import prepare_model, tokenizer_for_random_models
-from trainables.chat_data import load_chat_splits
+from trainables.chat_data import load_chat_splits, prompt_response_chat
 from trainables.lm_batches import (
     IGNORE,
     TokenizedChat,
     make_chat_loader,
     make_collate,
     tokenize_all,
+    tokenize_chat,
 )
 from trainables.metrics import all_reduce_sum, eval_mode
 from trainables.model_source import resolve_model_name
+from trainables.retention import general_prompts
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import Task, TaskData
 from trainables.warm import from_pretrained_once
 
 PROBE_SIZE = 4
+# Retention: how long the base model's greedy answers to general prompts may grow, and the
+# room a general chat gets (the sweep's max_length is sized for its own data).
+GENERAL_ANSWER_TOKENS = 24
+GENERAL_MAX_LENGTH = 256
 # Config keys under which architectures name the dropout of their hidden states.
 _HIDDEN_DROPOUT_KEYS = ("hidden_dropout", "hidden_dropout_prob", "resid_pdrop", "dropout")
 
@@ -102,6 +108,31 @@ class CausalLM(Task):
     def baseline_loss(self, model, validation, device) -> float:
         return _token_loss(model, validation, device)["loss"]
 
+    def loss(self, model, loader, device) -> float:
+        return _token_loss(model, loader, device)["loss"]
+
+    def drift(self, model, samples, device) -> float:
+        """The fine-tuned model's mean token loss on the base model's greedy answers to general
+        prompts, minus the base model's own (the answers and the base's loss are the same for
+        every candidate of a check: kept)."""
+        prompts = general_prompts(samples)
+        key = (len(prompts), str(device))
+        kept = self.__dict__.setdefault("_general", {})
+        if key not in kept:
+            asked = [self._general_chat(p, "") for p in prompts]
+            with model.disable_adapter():
+                answers = self._answers(model, asked, device, GENERAL_ANSWER_TOKENS)
+                chats = [c for c in (self._general_chat(p, a) for p, a in zip(prompts, answers))
+                         if c.has_response]
+                loader = self.make_loader(chats, 8, 0, 1, shuffle=False, seed=0)
+                kept[key] = (loader, _token_loss(model, loader, device)["loss"])
+        loader, base_loss = kept[key]
+        return _token_loss(model, loader, device)["loss"] - base_loss
+
+    def _general_chat(self, prompt: str, answer: str) -> TokenizedChat:
+        chat = prompt_response_chat(prompt, answer, self.settings.data.system_prompt)
+        return tokenize_chat(chat, self.tokenizer, GENERAL_MAX_LENGTH)
+
     def probe(self, model, device) -> dict:
         chats = self.data.validation[:PROBE_SIZE]
         return {"input_ids": [chat.input_ids for chat in chats],
@@ -124,9 +155,10 @@ class CausalLM(Task):
         base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32)
         return PeftModel.from_pretrained(base, bundle).eval()
 
-    def _answers(self, model: Any, chats: list[TokenizedChat], device: torch.device
-                 ) -> list[str]:
-        """Greedy answers to the chats' prompts (left-padded, one batch)."""
+    def _answers(self, model: Any, chats: list[TokenizedChat], device: torch.device,
+                 max_new_tokens: int | None = None) -> list[str]:
+        """Greedy answers to the chats' prompts (left-padded, one batch), of at most
+        ``max_new_tokens`` tokens (default: the sweep's ``generation.max_new_tokens``)."""
         if not chats:
             return []
         pad = self.tokenizer.pad_token_id
@@ -138,7 +170,8 @@ class CausalLM(Task):
         generator = getattr(model, "module", model)  # a DeepSpeed engine wraps the peft model
         with eval_mode(model):
             out = generator.generate(input_ids=ids, attention_mask=mask, do_sample=False,
-                                     max_new_tokens=self.settings.generation.max_new_tokens,
+                                     max_new_tokens=max_new_tokens or
+                                     self.settings.generation.max_new_tokens,
                                      pad_token_id=pad)
         return [text.strip() for text in
                 self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)]

@@ -13,6 +13,7 @@ import torch
 from trainables.data import fixed_train_sample, load_splits, make_loader
 from trainables.metrics import eval_mode, evaluate, label_prior_loss
 from trainables.model import load_base_model, load_tokenizer
+from trainables.retention import embedding_drift, general_texts
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import Task, TaskData
 
@@ -54,6 +55,10 @@ class SequenceClassification(Task):
         # What a model that learned nothing about the text scores: the label prior.
         return label_prior_loss([label for _, label in self.data.train],
                                 [label for _, label in self.data.validation])
+
+    def drift(self, model, samples, device) -> float:
+        return embedding_drift(model, self.tokenizer, general_texts(samples),
+                               self.settings.data.max_length, device)
 
     def probe(self, model, device) -> dict:
         texts = [text for text, _ in self.data.validation[:PROBE_SIZE]]

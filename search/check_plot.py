@@ -1,0 +1,41 @@
+"""``check.png``: each checked candidate's objective against its basin radius and its drift from
+the base model, labelled by trial and step, the chosen checkpoint starred."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on clusters and CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from search.selection.choice import Choice  # noqa: E402
+
+
+def plot_check(entries: list[dict], choice: Choice, metric: str, title: str, path: Path
+               ) -> Path | None:
+    """Two panels (radius, drift) of the checked candidates; None when nothing was checked."""
+    if not entries:
+        return None
+    chosen = (choice.chosen.trial_id, choice.chosen.step) if choice.chosen else None
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    panels = (("basin_radius", "basin radius (x each layer's update; wider is flatter)"),
+              ("drift", "drift from the base model on general inputs (0: kept)"))
+    for axis, (figure_name, label) in zip(axes, panels):
+        for entry in entries:
+            x, y = entry[figure_name], entry["objective"]
+            star = (entry["trial_id"], entry["step"]) == chosen
+            axis.scatter(x, y, marker="*" if star else "o", s=260 if star else 50,
+                         color="gold" if star else "tab:blue", edgecolors="black", zorder=3)
+            axis.annotate(f"{entry['trial_id'][:8]}@{entry['step']}", (x, y), fontsize=8,
+                          xytext=(4, 4), textcoords="offset points")
+        axis.set_xlabel(label)
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel(metric)
+    figure.suptitle(f"{title}: {len(entries)} checked candidates (star: handed on)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

@@ -1,0 +1,62 @@
+"""Measure one candidate checkpoint for ``basin check``: how flat its basin is and how far it
+moved from the base model on inputs unrelated to the task.
+
+- Flatness (``trainables/flatness.py``): the validation loss, on a fixed sample of the
+  validation split, along random directions around the checkpoint's weights.
+- Retention (each task's ``drift``): how far the fine-tuned model moved from the base model on
+  the general sample that ships with basin (``trainables/general_text.py``); 0 means not at all.
+
+The model is the checkpoint's adapter on the rebuilt base, as ``trainables/scoring.py`` builds
+it; nothing is written and the weights are the same before and after.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainables.check_settings import CheckSettings
+from trainables.flatness import measure_flatness
+from trainables.scoring import checkpoint_model
+from trainables.settings import Hyperparameters, TrialSettings
+
+
+def check_device() -> torch.device:
+    """A GPU when this process has one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def validation_sample(examples: list[Any], size: int, seed: int) -> list[Any]:
+    """A fixed sample of the validation split (the whole split when it is not larger), the
+    same for every candidate of a check."""
+    if size >= len(examples):
+        return list(examples)
+    return random.Random(seed).sample(examples, size)
+
+
+def check_checkpoint(hp: Hyperparameters, settings: TrialSettings, folder: str | Path,
+                     check: CheckSettings, device: torch.device | None = None) -> dict:
+    """The check's figures of the checkpoint in ``folder``: its loss on the validation sample,
+    the mean loss increase at each of ``check.radii``, the basin radius, the drift from the
+    base model, how many loss evaluations it took and how long."""
+    started = time.perf_counter()
+    device = device or check_device()
+    task, model = checkpoint_model(hp, settings, folder, device)
+    examples = validation_sample(task.data.validation, check.examples, check.seed)
+    if not examples:
+        raise ValueError("the data has no validation split to measure the basin on")
+    loader = task.make_loader(examples, settings.training.micro_batch_size * 2, rank=0,
+                              world_size=1, shuffle=False, seed=0)
+    flatness = measure_flatness(
+        model, lambda m: task.loss(m, loader, device), check.radii, check.directions,
+        check.tolerance, check.max_radius, check.bisection_steps, check.seed)
+    drift = task.drift(model, check.general_samples, device)
+    return {"val_loss": flatness.loss,
+            "increase": {f"{radius:g}": value for radius, value in flatness.increases.items()},
+            "basin_radius": flatness.radius, "drift": drift,
+            "evaluations": flatness.evaluations,
+            "seconds": time.perf_counter() - started}
