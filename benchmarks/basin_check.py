@@ -1,0 +1,146 @@
+"""Does ``basin check`` help choose? The shipped sweeps, run with their ``check`` block, on
+5 seeds each; the configurations that ``objective``, ``one-se`` and ``robust`` hand on from
+the same runs scored on the test split once; every checked candidate scored on it too, for the
+rank correlation between each signal and the test loss. The protocol is in RESULTS.md
+(section 5), written before the runs.
+
+    python benchmarks/basin_check.py                        # both tasks, seeds 0-4
+    python benchmarks/basin_check.py --tasks classification --seeds 0 1
+    python benchmarks/basin_check.py --resume               # skip (task, seed) already done
+    python benchmarks/basin_check.py --report               # tables from the saved figures
+
+Each (task, seed) sweep runs in a fresh process (``basin run``), alone on the machine; the test
+split is scored afterwards in this process and is not part of any sweep's time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from benchmarks.check_tables import report  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    DEFAULT_WORK_DIR,
+    PROJECT_DIR,
+    RESULTS_DIR,
+    Stopwatch,
+    machine_facts,
+    save_json,
+)
+
+SWEEPS = {"classification": "sweeps/minilm_lora.yaml", "causal-lm": "sweeps/smollm2_sft.yaml"}
+CRITERIA = ("objective", "one-se", "robust")
+RESULTS_NAME = "basin_check"
+
+
+def run_sweep(task: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any]:
+    """``basin run`` of the task's shipped sweep with this seed (sampler and training), W&B
+    off; returns the run directory, wall time and the check's cost line."""
+    out = work / f"{task}-seed{seed}"
+    command = [sys.executable, "-m", "search.cli", "run", SWEEPS[task], "--quiet",
+               "--set", f"search.seed={seed}", "--set", f"training.seed={seed}",
+               "--set", "tracking.wandb.mode=disabled", "--set", f"output_dir={out}", *extra]
+    with Stopwatch() as clock:
+        done = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
+    (work / f"{task}-seed{seed}.log").write_text(done.stdout + done.stderr)
+    runs = sorted(p for p in out.iterdir() if p.is_dir()) if out.is_dir() else []
+    cost = re.search(r"check: \d+ candidates in ([\d.]+) s, ([\d.]+)% of the sweep's (\d+) s",
+                     done.stdout)
+    return {"exit_code": done.returncode, "run_dir": str(runs[-1]) if runs else None,
+            "wall_s": clock.wall_s, "cpu_s": clock.cpu_s,
+            "check_s": float(cost.group(1)) if cost else None,
+            "check_share": float(cost.group(2)) / 100 if cost else None,
+            "sweep_s": float(cost.group(3)) if cost else None}
+
+
+def score(spec: Any, params: dict, checkpoint: str, cache: dict[str, dict]) -> dict[str, float]:
+    """The checkpoint's test figures (scored once per checkpoint: a choice several criteria
+    share, or a checked candidate that is also a choice, is not scored again)."""
+    if checkpoint not in cache:
+        import torch
+
+        from search.spec import trial_settings
+        from trainables.scoring import score_checkpoint
+        from trainables.settings import Hyperparameters
+
+        torch.set_num_threads(2)
+        test = score_checkpoint(Hyperparameters(**params), trial_settings(spec), checkpoint)
+        cache[checkpoint] = {f"test_{name}": value for name, value in test.items()}
+    return cache[checkpoint]
+
+
+def measure(task: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any]:
+    """One (task, seed): the sweep, each criterion's choice and every checked candidate,
+    scored on the test split."""
+    from search.records import collect_records
+    from search.results import choice_of
+    from search.rundir import RunDir
+    from search.selection import OneStandardErrorCriterion, RobustCriterion
+    from search.selection.objective import ObjectiveCriterion
+
+    row: dict[str, Any] = {"task": task, "seed": seed, **run_sweep(task, seed, work, extra)}
+    if row["run_dir"] is None or not Path(row["run_dir"], "check.json").is_file():
+        return row | {"failed": "no run directory with a check.json (see the log)"}
+    run = RunDir.open(row["run_dir"])
+    records = collect_records(run)
+    gaps = {(r.trial_id, e["step"]): e.get("gap") for r in records for e in r.evaluations}
+    cache: dict[str, dict] = {}
+    criteria = {"objective": ObjectiveCriterion(), "one-se": OneStandardErrorCriterion(),
+                "robust": RobustCriterion()}
+    row["choices"] = {}
+    for name in CRITERIA:
+        chosen = choice_of(run, records, criterion=criteria[name]).chosen
+        if chosen is not None:
+            row["choices"][name] = {"trial_id": chosen.trial_id, "step": chosen.step,
+                                    "val_loss": chosen.val_loss,
+                                    **score(run.spec, chosen.params, chosen.checkpoint, cache)}
+    pool = {(c.trial_id, c.step): c for c in choice_of(run, records).ranked}
+    row["checked"] = []
+    for entry in json.loads(run.check_file.read_text())["candidates"]:
+        candidate = pool[(entry["trial_id"], entry["step"])]
+        row["checked"].append({
+            "trial_id": entry["trial_id"], "step": entry["step"],
+            "val_loss": candidate.val_loss, "gap": gaps.get((entry["trial_id"], entry["step"])),
+            "basin_radius": entry["basin_radius"], "drift": entry["drift"],
+            **score(run.spec, candidate.params, candidate.checkpoint, cache)})
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", nargs="+", choices=list(SWEEPS), default=list(SWEEPS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--resume", action="store_true", help="keep (task, seed) already done")
+    parser.add_argument("--report", action="store_true", help="print the tables only")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK_DIR / RESULTS_NAME)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR,
+                        help="where the raw figures go [benchmarks/results]")
+    parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+                        help="a --set for every sweep (smoke runs only; never in the protocol)")
+    args = parser.parse_args()
+    path = args.out / f"{RESULTS_NAME}.json"
+    saved = json.loads(path.read_text()) if path.is_file() and (args.resume or args.report) \
+        else {"machine": machine_facts(), "runs": []}
+    if not args.report:
+        args.work.mkdir(parents=True, exist_ok=True)
+        extra = [part for value in args.extra for part in ("--set", value)]
+        for task in args.tasks:
+            for seed in args.seeds:
+                if any(r["task"] == task and r["seed"] == seed for r in saved["runs"]):
+                    continue
+                print(f"== {task} seed {seed}", flush=True)
+                saved["runs"].append(measure(task, seed, args.work, extra))
+                save_json(RESULTS_NAME, saved, args.out)  # after every run: nothing lost
+    print(report(saved["runs"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
