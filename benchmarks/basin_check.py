@@ -8,6 +8,7 @@ rank correlation between each signal and the test loss. The protocol is in RESUL
     python benchmarks/basin_check.py --tasks classification --seeds 0 1
     python benchmarks/basin_check.py --resume               # skip (task, seed) already done
     python benchmarks/basin_check.py --report               # tables from the saved figures
+    python benchmarks/basin_check.py --smoke                # one tiny run, about a minute
 
 Each (task, seed) sweep runs in a fresh process (``basin run``), alone on the machine; the test
 split is scored afterwards in this process and is not part of any sweep's time.
@@ -38,6 +39,9 @@ from benchmarks.common import (  # noqa: E402
 SWEEPS = {"classification": "sweeps/minilm_lora.yaml", "causal-lm": "sweeps/smollm2_sft.yaml"}
 CRITERIA = ("objective", "one-se", "robust")
 RESULTS_NAME = "basin_check"
+# The smoke run: the default sweep cut to 2 short trials and a 2-candidate check.
+SMOKE_SETS = ["search.num_trials=2", "search.max_concurrent_trials=2", "training.max_steps=20",
+              "training.eval_every=10", "scheduler.type=fifo", "check.top=2"]
 
 
 def run_sweep(task: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any]:
@@ -119,24 +123,29 @@ def main() -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--resume", action="store_true", help="keep (task, seed) already done")
     parser.add_argument("--report", action="store_true", help="print the tables only")
-    parser.add_argument("--work", type=Path, default=DEFAULT_WORK_DIR / RESULTS_NAME)
+    parser.add_argument("--smoke", action="store_true",
+                        help="classification seed 0, 2 short trials, figures in --work-dir")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / RESULTS_NAME)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR,
                         help="where the raw figures go [benchmarks/results]")
     parser.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
                         help="a --set for every sweep (smoke runs only; never in the protocol)")
     args = parser.parse_args()
+    if args.smoke:
+        args.tasks, args.seeds, args.out = ["classification"], [0], args.work_dir
+        args.extra += SMOKE_SETS
     path = args.out / f"{RESULTS_NAME}.json"
     saved = json.loads(path.read_text()) if path.is_file() and (args.resume or args.report) \
         else {"machine": machine_facts(), "runs": []}
     if not args.report:
-        args.work.mkdir(parents=True, exist_ok=True)
+        args.work_dir.mkdir(parents=True, exist_ok=True)
         extra = [part for value in args.extra for part in ("--set", value)]
         for task in args.tasks:
             for seed in args.seeds:
                 if any(r["task"] == task and r["seed"] == seed for r in saved["runs"]):
                     continue
                 print(f"== {task} seed {seed}", flush=True)
-                saved["runs"].append(measure(task, seed, args.work, extra))
+                saved["runs"].append(measure(task, seed, args.work_dir, extra))
                 save_json(RESULTS_NAME, saved, args.out)  # after every run: nothing lost
     print(report(saved["runs"]))
     return 0

@@ -168,3 +168,18 @@ def test_robust_before_any_check_is_the_objective_and_says_so():
 def test_bad_check_settings_name_the_field(field, value, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         CheckSettings(**{field: value})
+
+
+def test_check_on_a_run_whose_base_model_is_gone_is_one_line_and_exit_2(tmp_path, capsys):
+    import yaml
+
+    from search.cli import main
+
+    run = tmp_path / "runs" / "tiny-20260101-000000"
+    run.mkdir(parents=True)
+    sweep = tiny_sweep(tmp_path, model={"name": str(tmp_path / "deleted-model")})
+    (run / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    assert main(["check", str(run)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (f"{run}/sweep.yaml: model: model folder does not exist (got "
+                     f"'{tmp_path / 'deleted-model'}')")

@@ -70,3 +70,15 @@ def test_throughput_smoke(tmp_path: Path) -> None:
     assert set(runs) == {"plain PyTorch", "basin (DeepSpeed ZeRO-0)"}
     for name, values in runs.items():
         assert values[0]["samples_per_s"] > 0 and values[0]["tokens_per_s"] > 0, name
+
+
+def test_basin_check_smoke(tmp_path: Path) -> None:
+    (run,) = run_smoke("basin_check.py", tmp_path)["runs"]
+    assert run["exit_code"] == 0 and run["check_s"] > 0 and 0 < run["check_share"] < 1
+    # Every criterion hands on a checkpoint, scored on the test split; so is every checked one.
+    assert set(run["choices"]) == {"objective", "one-se", "robust"}
+    for choice in [*run["choices"].values(), *run["checked"]]:
+        assert math.isfinite(choice["test_loss"]) and 0 <= choice["test_accuracy"] <= 1
+    assert len(run["checked"]) == 2
+    for candidate in run["checked"]:
+        assert candidate["basin_radius"] >= 0 and candidate["drift"] >= 0
