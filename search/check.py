@@ -20,13 +20,11 @@ from pydantic import ValidationError
 from search.records import TrialRecord
 from search.rundir import RunDir
 from search.selection.base import by_objective
-from search.selection.candidates import gather
+from search.selection.candidates import CHECK_FIGURES, gather
 from search.selection.choice import read_confirmed
 from search.spec import SpecError, trial_settings
 from trainables.check_settings import CheckSettings
 
-# The figures a checked candidate carries, as results.json and W&B name them.
-FIGURES = ("basin_radius", "drift", "seed_sd")
 # ``basin check`` flags by the setting they override.
 FLAGS = {"top": "--top", "radii": "--radii", "directions": "--directions",
          "tolerance": "--tolerance", "max_radius": "--max-radius", "seed": "--seed"}
@@ -155,8 +153,7 @@ def track_check(report: CheckReport, records: list[TrialRecord], trackers: list[
     by_trial: dict[str, dict[str, Any]] = {}
     for entry in report.entries:
         by_trial.setdefault(entry["trial_id"], {})[f"step_{entry['step']}"] = {
-            name: entry[name] for name in ("basin_radius", "drift", "seed_sd", "val_loss",
-                                           "increase")}
+            name: entry[name] for name in (*CHECK_FIGURES, "val_loss", "increase")}
     for record in records:
         if record.trial_id in by_trial:
             last = record.evaluations[-1] if record.evaluations else {}

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from trainables.data import fixed_train_sample, load_splits
+from trainables.data import load_splits
 from trainables.demo_task import make_demo_splits
 from trainables.settings import DataSettings
+from trainables.tasks.base import fixed_sample
 
 
 def test_demo_task_is_deterministic_and_noisy():
@@ -46,5 +47,5 @@ def test_validation_labels_must_be_known(tmp_path):
 
 def test_fixed_train_sample_is_the_same_for_every_trial():
     train = [(f"t{i}", i % 2) for i in range(100)]
-    assert fixed_train_sample(train, 10, seed=3) == fixed_train_sample(train, 10, seed=3)
-    assert len(fixed_train_sample(train, 500, seed=3)) == 100
+    assert fixed_sample(train, 10, seed=3) == fixed_sample(train, 10, seed=3)
+    assert len(fixed_sample(train, 500, seed=3)) == 100

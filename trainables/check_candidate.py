@@ -12,10 +12,8 @@ it; nothing is written and the weights are the same before and after.
 
 from __future__ import annotations
 
-import random
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -23,19 +21,12 @@ from trainables.check_settings import CheckSettings
 from trainables.flatness import measure_flatness
 from trainables.scoring import checkpoint_model
 from trainables.settings import Hyperparameters, TrialSettings
+from trainables.tasks.base import fixed_sample
 
 
 def check_device() -> torch.device:
     """A GPU when this process has one, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def validation_sample(examples: list[Any], size: int, seed: int) -> list[Any]:
-    """A fixed sample of the validation split (the whole split when it is not larger), the
-    same for every candidate of a check."""
-    if size >= len(examples):
-        return list(examples)
-    return random.Random(seed).sample(examples, size)
 
 
 def check_checkpoint(hp: Hyperparameters, settings: TrialSettings, folder: str | Path,
@@ -46,7 +37,7 @@ def check_checkpoint(hp: Hyperparameters, settings: TrialSettings, folder: str |
     started = time.perf_counter()
     device = device or check_device()
     task, model = checkpoint_model(hp, settings, folder, device)
-    examples = validation_sample(task.data.validation, check.examples, check.seed)
+    examples = fixed_sample(task.data.validation, check.examples, check.seed)
     if not examples:
         raise ValueError("the data has no validation split to measure the basin on")
     loader = task.make_loader(examples, settings.training.micro_batch_size * 2, rank=0,

@@ -6,7 +6,6 @@ a Hugging Face dataset (only for users with network; nothing here downloads by d
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -118,13 +117,3 @@ def make_loader(
     )
     return DataLoader(_Examples(examples), batch_size=batch_size, sampler=sampler,
                       collate_fn=collate)
-
-
-def fixed_train_sample(train: list[tuple[str, int]], size: int, seed: int) -> list[tuple[str, int]]:
-    """The fixed sample of the training split whose eval-mode loss is the gap's training side.
-
-    It depends on the data seed only, so every trial of a sweep measures the same examples.
-    """
-    if size >= len(train):
-        return list(train)
-    return random.Random(seed).sample(train, size)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from search.records import TrialRecord
 
 COLLAPSED = "collapsed to one output"
+# basin check's figures a candidate carries once it was measured (search/check.py).
+CHECK_FIGURES = ("basin_radius", "drift", "seed_sd")
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,8 @@ class Candidate:
                 "objective": self.objective, "val_loss": self.val_loss,
                 "val_loss_se": self.val_loss_se, "train_loss": self.train_loss, "gap": self.gap,
                 "checkpoint": self.checkpoint, "trial_outcome": self.trial_outcome,
-                **{name: value for name, value in (("basin_radius", self.basin_radius),
-                                                   ("drift", self.drift),
-                                                   ("seed_sd", self.seed_sd))
-                   if value is not None}}
+                **{name: getattr(self, name) for name in CHECK_FIGURES
+                   if getattr(self, name) is not None}}
 
 
 @dataclass

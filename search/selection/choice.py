@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from search.selection.base import Criterion
-from search.selection.candidates import Candidate, Pool, gather
+from search.selection.candidates import CHECK_FIGURES, Candidate, Pool, gather
 
 if TYPE_CHECKING:
     from search.records import TrialRecord
@@ -51,8 +51,7 @@ def with_check(candidates: list[Candidate], checked: dict[tuple[str, int], dict]
                ) -> list[Candidate]:
     """The candidates, those ``basin check`` measured (``checked``, by trial and step) with
     its figures."""
-    return [replace(c, basin_radius=entry.get("basin_radius"), drift=entry.get("drift"),
-                    seed_sd=entry.get("seed_sd"))
+    return [replace(c, **{name: entry.get(name) for name in CHECK_FIGURES})
             if (entry := checked.get((c.trial_id, c.step))) else c for c in candidates]
 
 

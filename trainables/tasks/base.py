@@ -21,6 +21,14 @@ from torch.utils.data import DataLoader
 from trainables.settings import Hyperparameters, TrialSettings
 
 
+def fixed_sample(examples: list[Any], size: int, seed: int) -> list[Any]:
+    """``size`` examples drawn with ``seed`` (all of them when there are not more): the same
+    sample for every trial, or every candidate of a check, that asks with the same seed."""
+    if size >= len(examples):
+        return list(examples)
+    return random.Random(seed).sample(examples, size)
+
+
 @dataclass
 class TaskData:
     """One trial's data as the recipe sees it: examples per split, in the task's own form.
@@ -85,9 +93,7 @@ class Task(ABC):
     def train_sample(self, size: int, seed: int) -> list[Any]:
         """The fixed training sample whose eval-mode loss is the gap's training side; it
         depends on the data seed only, so every trial of a sweep measures the same examples."""
-        if size >= len(self.data.train):
-            return list(self.data.train)
-        return random.Random(seed).sample(self.data.train, size)
+        return fixed_sample(self.data.train, size, seed)
 
     @abstractmethod
     def evaluate(self, model: Any, examples: list[Any], loader: DataLoader,

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from trainables.data import fixed_train_sample, load_splits, make_loader
+from trainables.data import load_splits, make_loader
 from trainables.metrics import eval_mode, evaluate, label_prior_loss
 from trainables.model import load_base_model, load_tokenizer
 from trainables.retention import embedding_drift, general_texts
@@ -44,9 +44,6 @@ class SequenceClassification(Task):
     def make_loader(self, examples, batch_size, rank, world_size, shuffle, seed):
         return make_loader(examples, self.tokenizer, batch_size, self.settings.data.max_length,
                            rank, world_size, shuffle=shuffle, seed=seed)
-
-    def train_sample(self, size: int, seed: int) -> list[Any]:
-        return fixed_train_sample(self.data.train, size, seed)
 
     def evaluate(self, model, examples, loader, device) -> dict:
         return evaluate(model, loader, device, self.num_labels)
