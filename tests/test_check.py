@@ -17,10 +17,12 @@ from search.selection.robust import RobustCriterion
 from search.spec import trial_settings, validate_spec
 from tests.conftest import tiny_sweep
 from tests.integration.test_causal_lm_sweep import causal_sweep
-from trainables.check_candidate import check_checkpoint
+from trainables.check_candidate import check_checkpoint, length_sorted_batches
 from trainables.check_settings import CheckSettings
 from trainables.flatness import adapted_layers, basin_radius, measure_flatness, perturbed
+from trainables.scoring import checkpoint_model
 from trainables.settings import Hyperparameters
+from trainables.tasks.base import fixed_sample
 from trainables.warm import kept_task
 
 
@@ -130,6 +132,24 @@ def test_a_checkpoint_is_measured_without_changing_it_and_the_same_seed_repeats(
     assert set(first["increase"]) == {"0.5", "2"} and first["evaluations"] >= 5
     assert 0 <= first["basin_radius"] <= 16
     assert math.isfinite(first["drift"]) and first["drift"] > 0  # the adapter moved the model
+
+
+@pytest.mark.parametrize("task", ["sequence-classification", "causal-lm"])
+def test_the_check_measures_length_sorted_batches_with_the_same_loss(tmp_path, task):
+    raw = tiny_sweep(tmp_path) if task == "sequence-classification" else causal_sweep(tmp_path)
+    hp, settings, folder = saved_checkpoint(tmp_path, raw)
+    task_, model = checkpoint_model(hp, settings, folder)
+    examples = fixed_sample(task_.data.validation, 24, seed=0)
+    batches = length_sorted_batches(task_, examples, batch_size=4)
+    widths = [int(batch["input_ids"].shape[1]) for batch in batches]
+    assert widths == sorted(widths) and len(set(widths)) > 1  # sorted, and lengths do differ
+    assert sum(len(batch["labels"]) for batch in batches) == len(examples)
+    plain = task_.make_loader(examples, 4, rank=0, world_size=1, shuffle=False, seed=0)
+    padded = sum(int(b["input_ids"].numel()) for b in plain)
+    assert sum(int(b["input_ids"].numel()) for b in batches) < padded
+    device = torch.device("cpu")
+    assert task_.loss(model, batches, device) == pytest.approx(
+        task_.loss(model, plain, device), rel=1e-6)
 
 
 def candidate(trial: str, val_loss: float, radius: float | None = None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -29,6 +30,18 @@ def check_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def length_sorted_batches(task: Any, examples: list[Any], batch_size: int) -> list[dict]:
+    """The check's loss batches, collated once for its many passes, with the examples in order
+    of length so that each batch pads little: a random sample of sentences padded to each
+    batch's longest spends most of a forward pass on padding. The loss is a mean over
+    examples, so the order changes it by float rounding only."""
+    singles = task.make_loader(examples, 1, rank=0, world_size=1, shuffle=False, seed=0)
+    lengths = [int(batch["input_ids"].shape[1]) for batch in singles]
+    order = sorted(range(len(examples)), key=lengths.__getitem__)
+    return list(task.make_loader([examples[index] for index in order], batch_size, rank=0,
+                                 world_size=1, shuffle=False, seed=0))
+
+
 def check_checkpoint(hp: Hyperparameters, settings: TrialSettings, folder: str | Path,
                      check: CheckSettings, device: torch.device | None = None) -> dict:
     """The check's figures of the checkpoint in ``folder``: its loss on the validation sample,
@@ -40,10 +53,9 @@ def check_checkpoint(hp: Hyperparameters, settings: TrialSettings, folder: str |
     examples = fixed_sample(task.data.validation, check.examples, check.seed)
     if not examples:
         raise ValueError("the data has no validation split to measure the basin on")
-    loader = task.make_loader(examples, settings.training.micro_batch_size * 2, rank=0,
-                              world_size=1, shuffle=False, seed=0)
+    batches = length_sorted_batches(task, examples, settings.training.micro_batch_size * 2)
     flatness = measure_flatness(
-        model, lambda m: task.loss(m, loader, device), check.radii, check.directions,
+        model, lambda m: task.loss(m, batches, device), check.radii, check.directions,
         check.tolerance, check.max_radius, check.bisection_steps, check.seed)
     drift = task.drift(model, check.general_samples, device)
     return {"val_loss": flatness.loss,

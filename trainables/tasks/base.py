@@ -13,7 +13,7 @@ import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterable
 
 import torch
 from torch.utils.data import DataLoader
@@ -123,9 +123,10 @@ class Task(ABC):
                 self._baseline = self.baseline_loss(model, validation, device)
         return self._baseline
 
-    def loss(self, model: Any, loader: DataLoader, device: torch.device) -> float:
-        """The mean loss over ``loader`` in eval mode, nothing else (``basin check`` measures
-        it many times)."""
+    def loss(self, model: Any, loader: Iterable[dict[str, torch.Tensor]],
+             device: torch.device) -> float:
+        """The mean loss over ``loader``'s batches in eval mode, nothing else (``basin check``
+        measures it many times, on batches collated once)."""
         return self.evaluate(model, [], loader, device)["loss"]
 
     @abstractmethod
