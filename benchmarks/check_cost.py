@@ -2,15 +2,16 @@
 same figures. The protocol is in RESULTS.md (section 5b), written before the runs.
 
     python benchmarks/check_cost.py --recheck     # basin check again on basin_check.py's runs
+    python benchmarks/check_cost.py --recheck --task causal-lm --seeds 0 1
     python benchmarks/check_cost.py --sweeps      # the default sweep, seeds 0-4, end to end
     python benchmarks/check_cost.py --report      # the tables from the saved figures
 
-``--recheck`` copies each classification run that ``benchmarks/basin_check.py`` left in its
-work folder and runs ``basin check`` on the copy in a fresh process: the same candidates and
-settings, today's code. Every figure is compared with the run's own check.json, and the
-check's seconds are set against that run's sweep. ``--sweeps`` runs the shipped default sweep
-(``sweeps/minilm_lora.yaml``, its ``check: {top: 5}``) as ``basin run`` and reads the cost
-line it prints. Alone on the machine, one process at a time.
+``--recheck`` copies each classification (or ``--task``) run that ``benchmarks/basin_check.py``
+left in its work folder and runs ``basin check`` on the copy in a fresh process: the same
+candidates and settings, today's code. Every figure is compared with the run's own check.json,
+and the check's seconds are set against that run's sweep. ``--sweeps`` runs the shipped
+default sweep (``sweeps/minilm_lora.yaml``, its ``check: {top: 5}``) as ``basin run`` and
+reads the cost line it prints. Alone on the machine, one process at a time.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.basin_check import RESULTS_NAME as CHECK_RESULTS  # noqa: E402
-from benchmarks.basin_check import run_sweep  # noqa: E402
+from benchmarks.basin_check import SWEEPS, run_sweep  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     DEFAULT_WORK_DIR,
     PROJECT_DIR,
@@ -58,12 +59,12 @@ def differences(old: dict, new: dict) -> dict[str, Any]:
 def recheck(run: dict, work: Path) -> dict[str, Any]:
     """``basin check`` on a copy of one saved run, against the run's own check."""
     original = Path(run["run_dir"])
-    copy = work / f"recheck-seed{run['seed']}" / original.name
+    copy = work / f"recheck-{run['task']}-seed{run['seed']}" / original.name
     shutil.rmtree(copy.parent, ignore_errors=True)
     shutil.copytree(original, copy)
     done = subprocess.run([sys.executable, "-m", "search.cli", "check", str(copy)],
                           cwd=PROJECT_DIR, capture_output=True, text=True)
-    (work / f"recheck-seed{run['seed']}.log").write_text(done.stdout + done.stderr)
+    (copy.parent.with_suffix(".log")).write_text(done.stdout + done.stderr)
     row = {"seed": run["seed"], "exit_code": done.returncode, "sweep_s": run["sweep_s"],
            "old_check_s": run["check_s"]}
     if done.returncode:
@@ -75,9 +76,10 @@ def recheck(run: dict, work: Path) -> dict[str, Any]:
 
 
 def recheck_table(rows: list[dict]) -> str:
-    header = ["seed", "sweep s", "check s before", "check s now", "share before", "share now",
-              "same radii", "same drift", "max rel. loss change"]
-    body = [[r["seed"], f"{r['sweep_s']:.0f}", f"{r['old_check_s']:.1f}",
+    header = ["task", "seed", "sweep s", "check s before", "check s now", "share before",
+              "share now", "same radii", "same drift", "max rel. loss change"]
+    body = [[r.get("task", "classification"), r["seed"], f"{r['sweep_s']:.0f}",
+             f"{r['old_check_s']:.1f}",
              f"{r['check_s']:.1f}", f"{r['old_check_s'] / r['sweep_s']:.1%}",
              f"{r['check_share']:.1%}", r["same_radius"], r["same_drift"],
              f"{r['max_relative_loss_change']:.1e}"] for r in rows if "check_s" in r]
@@ -87,7 +89,7 @@ def recheck_table(rows: list[dict]) -> str:
 
 def sweeps_table(rows: list[dict]) -> str:
     done = [r for r in rows if r.get("check_share") is not None]
-    header = ["seed", "sweep s", "check s", "share"]
+    header = ["task", "seed", "sweep s", "check s", "share"]
     body = [[r["seed"], f"{r['sweep_s']:.0f}", f"{r['check_s']:.1f}",
              f"{r['check_share']:.1%}"] for r in done]
     if done:
@@ -112,6 +114,8 @@ def main() -> int:
                         help="basin check again on basin_check.py's classification runs")
     parser.add_argument("--sweeps", action="store_true",
                         help="the default sweep end to end on --seeds")
+    parser.add_argument("--task", choices=list(SWEEPS), default="classification",
+                        help="whose basin_check.py runs --recheck measures [classification]")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--report", action="store_true", help="print the tables only")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / RESULTS_NAME)
@@ -123,10 +127,12 @@ def main() -> int:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     if args.recheck and not args.report:
         runs = json.loads((RESULTS_DIR / f"{CHECK_RESULTS}.json").read_text())["runs"]
-        saved["recheck"] = []
-        for run in (r for r in runs if r["task"] == "classification" and r["seed"] in args.seeds):
-            print(f"== recheck seed {run['seed']}", flush=True)
-            saved["recheck"].append(recheck(run, args.work_dir))
+        mine = [r for r in runs if r["task"] == args.task and r["seed"] in args.seeds]
+        saved["recheck"] = [r for r in saved["recheck"] if r.get("task", "classification")
+                            != args.task or r["seed"] not in args.seeds]
+        for run in mine:
+            print(f"== recheck {args.task} seed {run['seed']}", flush=True)
+            saved["recheck"].append({"task": args.task, **recheck(run, args.work_dir)})
             save_json(RESULTS_NAME, saved, args.out)
     if args.sweeps and not args.report:
         for seed in args.seeds:
