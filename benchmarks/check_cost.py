@@ -53,7 +53,8 @@ def differences(old: dict, new: dict) -> dict[str, Any]:
     return {"same_candidates": same_candidates,
             "same_radius": all(a["basin_radius"] == b["basin_radius"] for a, b in pairs),
             "same_drift": all(a["drift"] == b["drift"] for a, b in pairs),
-            "max_relative_loss_change": max(abs(a - b) / max(abs(a), 1e-12) for a, b in losses)}
+            "max_relative_loss_change": max(abs(a - b) / max(abs(a), 1e-12) for a, b in losses),
+            "max_absolute_loss_change": max(abs(a - b) for a, b in losses)}
 
 
 def recheck(run: dict, work: Path) -> dict[str, Any]:
@@ -77,19 +78,21 @@ def recheck(run: dict, work: Path) -> dict[str, Any]:
 
 def recheck_table(rows: list[dict]) -> str:
     header = ["task", "seed", "sweep s", "check s before", "check s now", "share before",
-              "share now", "same radii", "same drift", "max rel. loss change"]
+              "share now", "same radii", "same drift", "max rel. loss change",
+              "max abs. loss change"]
     body = [[r.get("task", "classification"), r["seed"], f"{r['sweep_s']:.0f}",
              f"{r['old_check_s']:.1f}",
              f"{r['check_s']:.1f}", f"{r['old_check_s'] / r['sweep_s']:.1%}",
              f"{r['check_share']:.1%}", r["same_radius"], r["same_drift"],
-             f"{r['max_relative_loss_change']:.1e}"] for r in rows if "check_s" in r]
+             f"{r['max_relative_loss_change']:.1e}", f"{r['max_absolute_loss_change']:.1e}"]
+            for r in rows if "check_s" in r]
     return print_table("basin check again on the benchmark's runs (same candidates)", header,
                        body)
 
 
 def sweeps_table(rows: list[dict]) -> str:
     done = [r for r in rows if r.get("check_share") is not None]
-    header = ["task", "seed", "sweep s", "check s", "share"]
+    header = ["seed", "sweep s", "check s", "share"]
     body = [[r["seed"], f"{r['sweep_s']:.0f}", f"{r['check_s']:.1f}",
              f"{r['check_share']:.1%}"] for r in done]
     if done:
