@@ -5,6 +5,7 @@ same figures. The protocol is in RESULTS.md (section 5b), written before the run
     python benchmarks/check_cost.py --recheck --task causal-lm --seeds 0 1
     python benchmarks/check_cost.py --sweeps      # the default sweep, seeds 0-4, end to end
     python benchmarks/check_cost.py --report      # the tables from the saved figures
+    python benchmarks/check_cost.py --smoke       # one tiny sweep and its recheck, a minute
 
 ``--recheck`` copies each classification (or ``--task``) run that ``benchmarks/basin_check.py``
 left in its work folder and runs ``basin check`` on the copy in a fresh process: the same
@@ -28,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.basin_check import RESULTS_NAME as CHECK_RESULTS  # noqa: E402
-from benchmarks.basin_check import SWEEPS, run_sweep  # noqa: E402
+from benchmarks.basin_check import SMOKE_SETS, SWEEPS, run_sweep  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     DEFAULT_WORK_DIR,
     PROJECT_DIR,
@@ -111,6 +112,20 @@ def report(saved: dict) -> str:
     return "\n\n".join(parts + (["Failed: " + "; ".join(failed)] if failed else []))
 
 
+def smoke(work: Path) -> int:
+    """The default sweep cut to 2 short trials, then ``basin check`` again on it."""
+    work.mkdir(parents=True, exist_ok=True)
+    sweep = run_sweep("classification", 0, work,
+                      [part for value in SMOKE_SETS for part in ("--set", value)])
+    saved = {"machine": machine_facts(), "sweeps": [{"seed": 0, **sweep}], "recheck": []}
+    if sweep["check_s"] is not None:
+        run = {"task": "classification", "seed": 0, **sweep}
+        saved["recheck"].append({"task": "classification", **recheck(run, work)})
+    save_json(RESULTS_NAME, saved, work)
+    print(report(saved))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recheck", action="store_true",
@@ -121,9 +136,13 @@ def main() -> int:
                         help="whose basin_check.py runs --recheck measures [classification]")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--report", action="store_true", help="print the tables only")
+    parser.add_argument("--smoke", action="store_true",
+                        help="one tiny sweep and its recheck; figures in --work-dir")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / RESULTS_NAME)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
+    if args.smoke:
+        return smoke(args.work_dir)
     path = args.out / f"{RESULTS_NAME}.json"
     saved = json.loads(path.read_text()) if path.is_file() else \
         {"machine": machine_facts(), "recheck": [], "sweeps": []}

@@ -82,3 +82,14 @@ def test_basin_check_smoke(tmp_path: Path) -> None:
     assert len(run["checked"]) == 2
     for candidate in run["checked"]:
         assert candidate["basin_radius"] >= 0 and candidate["drift"] >= 0
+
+
+def test_check_cost_smoke(tmp_path: Path) -> None:
+    figures = run_smoke("check_cost.py", tmp_path)
+    (sweep,) = figures["sweeps"]
+    assert sweep["exit_code"] == 0 and 0 < sweep["check_share"] < 1
+    # The same candidates checked again in a fresh process: the same figures.
+    (again,) = figures["recheck"]
+    assert again["exit_code"] == 0 and again["same_candidates"]
+    assert again["same_radius"] and again["same_drift"]
+    assert again["max_absolute_loss_change"] < 1e-6
