@@ -158,7 +158,7 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
         [sys.executable, "-m", "search.cli", "run", str(sweep), "--quiet"],
         env={k: v for k, v in {**os.environ, **env}.items() if k != "RAY_ADDRESS"},
         stdout=log.open("w"), stderr=subprocess.STDOUT)
-    started = time.monotonic()
+    started, in_flight = time.monotonic(), [0]
 
     def mid_sweep() -> bool:
         try:
@@ -170,6 +170,7 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
         completed = [t for t in trials if t.user_attrs.get(STATUS_ATTR) == "completed"]
         running = [t for t in trials if t.state == TrialState.RUNNING
                    and len(t.intermediate_values) >= 3]
+        in_flight[0] = sum(t.state == TrialState.RUNNING for t in trials)
         # Ray uploads its experiment state every sync period (30 s): wait for one upload.
         return bool(completed) and bool(running) and time.monotonic() - started > 45
 
@@ -192,10 +193,11 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
     results = json.loads(store_read(remote, "results.json"))
     ids = [t["trial_id"] for t in results["trials"]]
     assert len(ids) == len(set(ids)) == 6
-    # Every trial completed, except one that Ray cannot restore: its snapshot in the bucket
-    # (uploaded after each checkpoint, asynchronously) may still name the checkpoint that the
-    # trial's next one replaced. Ray then fails the trial instead of restarting it; basin
-    # reports it failed with Ray's reason rather than hiding it (README: Running on a cluster).
+    # Every trial completed, except those Ray cannot restore: a trial running at the kill whose
+    # snapshot in the bucket (uploaded asynchronously) still names the checkpoint its next one
+    # replaced. Ray then fails the trial instead of restarting it; basin reports it failed with
+    # Ray's reason rather than hiding it (README: Running on a cluster). Any trial in flight at
+    # the kill can be one (both of 2 were, in one CI run); none that was not can.
     errors = {f.split("/")[0]: store_read(remote, f) for f in _stored(remote)
               if f.endswith("error.txt")}
     for trial in results["trials"]:
@@ -203,7 +205,9 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
             assert trial["outcome"]["status"] == "failed", trial
             (error,) = [text for folder, text in errors.items() if trial["trial_id"] in folder]
             assert "does not exist on storage anymore" in error, error[-2000:]
-    assert sum(t["outcome"]["status"] == "completed" for t in results["trials"]) >= 5
+    assert 0 < in_flight[0] <= 2
+    completed = sum(t["outcome"]["status"] == "completed" for t in results["trials"])
+    assert completed >= 6 - in_flight[0]
     study = optuna.load_study(study_name=store.name_of(remote), storage=postgres_url)
     told = [t.user_attrs[RAY_TRIAL_ATTR] for t in study.trials
             if t.user_attrs.get(STATUS_ATTR) != "orphaned"]
