@@ -34,20 +34,17 @@ def general_prompts(count: int) -> list[str]:
     return list(PROMPTS[:count])
 
 
-def _mean_embeddings(model: Any, encoded: dict[str, torch.Tensor]) -> torch.Tensor:
-    hidden = model(**encoded, output_hidden_states=True).hidden_states[-1].float()
+def sentence_embeddings(model: Any, tokenizer: Any, texts: list[str], max_length: int,
+                        device: torch.device) -> torch.Tensor:
+    """The mean of the last hidden states over each text's tokens, in eval mode."""
+    encoded = tokenizer(texts, truncation=True, max_length=max_length, padding=True,
+                        return_tensors="pt").to(device)
+    with eval_mode(model):
+        hidden = model(**encoded, output_hidden_states=True).hidden_states[-1].float()
     mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
     return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
 
 
-def embedding_drift(model: Any, tokenizer: Any, texts: list[str], max_length: int,
-                    device: torch.device) -> float:
-    """1 - mean cosine similarity of the fine-tuned and the base model's sentence embeddings
-    of ``texts``; ``model`` is a peft model."""
-    encoded = tokenizer(texts, truncation=True, max_length=max_length, padding=True,
-                        return_tensors="pt").to(device)
-    with eval_mode(model):
-        tuned = _mean_embeddings(model, encoded)
-        with model.disable_adapter():
-            base = _mean_embeddings(model, encoded)
+def embedding_drift(tuned: torch.Tensor, base: torch.Tensor) -> float:
+    """1 - mean cosine similarity of the fine-tuned and the base model's sentence embeddings."""
     return float(1 - F.cosine_similarity(tuned, base, dim=-1).mean())

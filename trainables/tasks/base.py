@@ -13,7 +13,7 @@ import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar, Iterable
+from typing import Any, Callable, ClassVar, Iterable
 
 import torch
 from torch.utils.data import DataLoader
@@ -52,6 +52,7 @@ class Task(ABC):
     def __init__(self, settings: TrialSettings):
         self.settings = settings
         self._baseline: float | None = None
+        self._general: dict[tuple, Any] = {}
 
     @cached_property
     def tokenizer(self) -> Any:
@@ -128,6 +129,13 @@ class Task(ABC):
         """The mean loss over ``loader``'s batches in eval mode, nothing else (``basin check``
         measures it many times, on batches collated once)."""
         return self.evaluate(model, [], loader, device)["loss"]
+
+    def kept_general(self, key: tuple, measure: Callable[[], Any]) -> Any:
+        """The base model's side of ``drift`` (what ``measure`` returns), measured once per
+        ``key`` and kept: it is the same for every candidate of a check."""
+        if key not in self._general:
+            self._general[key] = measure()
+        return self._general[key]
 
     @abstractmethod
     def drift(self, model: Any, samples: int, device: torch.device) -> float:

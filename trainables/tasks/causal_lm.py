@@ -116,17 +116,17 @@ class CausalLM(Task):
         prompts, minus the base model's own (the answers and the base's loss are the same for
         every candidate of a check: kept)."""
         prompts = general_prompts(samples)
-        key = (len(prompts), str(device))
-        kept = self.__dict__.setdefault("_general", {})
-        if key not in kept:
+
+        def base_answers() -> tuple[Any, float]:
             asked = [self._general_chat(p, "") for p in prompts]
             with model.disable_adapter():
                 answers = self._answers(model, asked, device, GENERAL_ANSWER_TOKENS)
                 chats = [c for c in (self._general_chat(p, a) for p, a in zip(prompts, answers))
                          if c.has_response]
                 loader = self.make_loader(chats, 8, 0, 1, shuffle=False, seed=0)
-                kept[key] = (loader, _token_loss(model, loader, device)["loss"])
-        loader, base_loss = kept[key]
+                return loader, _token_loss(model, loader, device)["loss"]
+
+        loader, base_loss = self.kept_general((len(prompts), str(device)), base_answers)
         return _token_loss(model, loader, device)["loss"] - base_loss
 
     def _general_chat(self, prompt: str, answer: str) -> TokenizedChat:

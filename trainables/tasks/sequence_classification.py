@@ -13,7 +13,7 @@ import torch
 from trainables.data import load_splits, make_loader
 from trainables.metrics import eval_mode, evaluate, label_prior_loss
 from trainables.model import load_base_model, load_tokenizer
-from trainables.retention import embedding_drift, general_texts
+from trainables.retention import embedding_drift, general_texts, sentence_embeddings
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import Task, TaskData
 
@@ -54,8 +54,18 @@ class SequenceClassification(Task):
                                 [label for _, label in self.data.validation])
 
     def drift(self, model, samples, device) -> float:
-        return embedding_drift(model, self.tokenizer, general_texts(samples),
-                               self.settings.data.max_length, device)
+        texts = general_texts(samples)
+
+        def embeddings() -> torch.Tensor:
+            return sentence_embeddings(model, self.tokenizer, texts,
+                                       self.settings.data.max_length, device)
+
+        def base_embeddings() -> torch.Tensor:
+            with model.disable_adapter():
+                return embeddings()
+
+        base = self.kept_general((len(texts), str(device)), base_embeddings)
+        return embedding_drift(embeddings(), base)
 
     def probe(self, model, device) -> dict:
         texts = [text for text, _ in self.data.validation[:PROBE_SIZE]]
