@@ -88,16 +88,25 @@ def _params(folder: Path | None) -> dict[str, Any]:
         return {}
 
 
+def record_of(trial_id: str, reports: list[dict], told: FrozenTrial | None,
+              params: dict[str, Any], checkpoints: dict[int, str], metric: str,
+              error: str | None = None) -> TrialRecord:
+    """One trial from what it reported (oldest first), Optuna's record of it and the
+    checkpoints it kept; ``error``: the last line of its error file, if it has one."""
+    return TrialRecord(
+        trial_id=trial_id, outcome=_outcome(told, error),
+        params=params or (dict(told.params) if told else {}),
+        evaluations=_evaluations(reports, told, metric), checkpoints=checkpoints,
+        optuna_number=told.number if told else None)
+
+
 def _record(run: RunDir, trial_id: str, folder: Path | None, told: FrozenTrial | None,
             metric: str) -> TrialRecord:
     """One trial from its folder (Ray's reports and checkpoints) and Optuna's record of it."""
-    reports = RunDir.history(folder) if folder else []
-    params = _params(folder) or (dict(told.params) if told else {})
-    return TrialRecord(
-        trial_id=trial_id, outcome=_outcome(told, RunDir.error(folder) if folder else None),
-        params=params, evaluations=_evaluations(reports, told, metric),
-        checkpoints=run.checkpoints(folder) if folder else {},
-        optuna_number=told.number if told else None)
+    if folder is None:
+        return record_of(trial_id, [], told, {}, {}, metric)
+    return record_of(trial_id, RunDir.history(folder), told, _params(folder),
+                     run.checkpoints(folder), metric, RunDir.error(folder))
 
 
 def collect_records(run: RunDir) -> list[TrialRecord]:

@@ -87,12 +87,16 @@ class StudyRef:
     seed: int | None
     num_trials: int
     direction: str
+    # Replays of learning-curve tables (benchmarks/replay.py) run thousands of sweeps that
+    # nothing reads back: their studies live in memory.
+    in_memory: bool = False
 
     def open(self) -> optuna.Study:
         """Create the study, or load it if the storage already holds it."""
         study = optuna.create_study(
             study_name=self.name,
-            storage=open_storage(self.run_dir, self.storage_url),
+            storage=(optuna.storages.InMemoryStorage() if self.in_memory
+                     else open_storage(self.run_dir, self.storage_url)),
             sampler=make_sampler(self.sampler, self.seed, self.num_trials),
             direction=self.direction,
             load_if_exists=True,

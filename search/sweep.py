@@ -26,7 +26,11 @@ from search.stops import StopLedger
 from search.trackers import SweepSummary, Tracker, make_trackers
 
 if TYPE_CHECKING:
+    from ray.tune.schedulers import TrialScheduler
+
     from search.check import CheckReport
+    from search.searcher import HonestOptunaSearch, StudyRef
+    from search.stopping.stopper import RuleStopper
 
 
 def check_stores(spec: SweepSpec, source: str) -> None:
@@ -62,6 +66,47 @@ def start(spec: SweepSpec, source: str, address: str | None = None) -> RunDir:
     return RunDir.create(spec)
 
 
+def study_ref(spec: SweepSpec, name: str, folder: Path, in_memory: bool = False) -> StudyRef:
+    """How the sweep's Optuna study is opened: named ``name`` (a run directory's name, unique
+    even in a database several sweeps share), kept in ``folder`` or in the sweep's database,
+    or in memory (replays of learning-curve tables)."""
+    from search.searcher import StudyRef
+
+    return StudyRef(
+        name=name, run_dir=folder, storage_url=spec.search.storage,
+        sampler=spec.search.sampler, seed=spec.search.seed, num_trials=spec.search.num_trials,
+        direction="minimize" if spec.objective.mode == "min" else "maximize",
+        in_memory=in_memory)
+
+
+@dataclass
+class Decisions:
+    """What decides a sweep's trials: the searcher (which configuration next, and what Optuna
+    hears of each trial), the scheduler (ASHA's rungs) and the stopper (the sweep's stopping
+    rules; None when it has none). Ray Tune runs them in a sweep; the replay benchmark runs the
+    same objects over learning-curve tables."""
+
+    searcher: HonestOptunaSearch
+    scheduler: TrialScheduler
+    stopper: RuleStopper | None
+
+
+def decisions(spec: SweepSpec, study: StudyRef, ledger: StopLedger) -> Decisions:
+    """The searcher, scheduler and stopper of a sweep, built from its file."""
+    from search.searcher import HonestOptunaSearch
+    from search.space import split_space
+    from search.stopping.stopper import RuleStopper
+    from search.tuner import make_scheduler
+
+    distributions, constants = split_space(spec.space)
+    metric, mode = spec.objective.metric, spec.objective.mode
+    rules = spec.stopping.rules()
+    return Decisions(
+        searcher=HonestOptunaSearch(study, distributions, constants, ledger, metric, mode),
+        scheduler=make_scheduler(spec),
+        stopper=RuleStopper(rules, ledger, metric, mode) if rules else None)
+
+
 def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = None,
         log: DriverLog | None = None) -> list[Tracker]:
     """Run every trial of the sweep; returns its trackers (for ``finish``). ``log``: where
@@ -72,25 +117,15 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
     """
     from search.mirroring import RunDirUploader
     from search.progress import ProgressPrinter
-    from search.searcher import HonestOptunaSearch, StudyRef
-    from search.space import split_space
-    from search.stopping.stopper import RuleStopper
     from search.trackers.callback import TrackerCallback
-    from search.tuner import build_tuner, fit, make_scheduler, make_trainable, start_ray
+    from search.tuner import build_tuner, fit, make_trainable, start_ray
     from trainables.entry import run_trial
 
     start_ray()
     ledger = StopLedger(run_dir.stops_file)
     trackers = make_trackers(spec, run_dir, quiet)
-    distributions, constants = split_space(spec.space)
     metric, mode = spec.objective.metric, spec.objective.mode
-    # The study is named after the run directory, unique even in a database several sweeps
-    # (or several runs of one sweep) share.
-    study_ref = StudyRef(
-        name=run_dir.path.name, run_dir=run_dir.path, storage_url=spec.search.storage,
-        sampler=spec.search.sampler, seed=spec.search.seed, num_trials=spec.search.num_trials,
-        direction="minimize" if mode == "min" else "maximize")
-    rules = spec.stopping.rules()
+    decided_by = decisions(spec, study_ref(spec, run_dir.path.name, run_dir.path), ledger)
     progress = ProgressPrinter(metric, spec.search.num_trials, ledger, quiet=quiet, mode=mode)
     callbacks = [progress, TrackerCallback(trackers, ledger)]
     if run_dir.remote:
@@ -98,11 +133,8 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
     tuner = build_tuner(
         spec, run_dir, name=run_dir.path.name,
         trainable=make_trainable(spec, function=function or run_trial),
-        num_samples=spec.search.num_trials,
-        search_alg=HonestOptunaSearch(study_ref, distributions, constants, ledger, metric, mode),
-        scheduler=make_scheduler(spec),
-        stopper=RuleStopper(rules, ledger, metric, mode) if rules else None,
-        callbacks=callbacks)
+        num_samples=spec.search.num_trials, search_alg=decided_by.searcher,
+        scheduler=decided_by.scheduler, stopper=decided_by.stopper, callbacks=callbacks)
     try:
         fit(tuner, run_dir, log)
     finally:

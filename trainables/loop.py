@@ -229,6 +229,14 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
                 continue
             train_seconds = time.perf_counter() - clock
             train_eval, val = measure("train_eval"), measure("val")
+            measured_test = {}
+            if test_loader is not None and settings.evaluate_test == "every_evaluation":
+                # Learning-curve tables (benchmarks/curve_tables.py): the test split at every
+                # evaluation, for scoring what a replayed search hands on; no search reads it.
+                test_clock = time.perf_counter()
+                measured_test = {**_named("test", task.evaluate_test(engine, test_loader,
+                                                                     ctx.device)),
+                                 "test_seconds": time.perf_counter() - test_clock}
             metrics = {
                 "step": step,
                 "total_steps": last_step,
@@ -253,6 +261,7 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
                 "trial_started_at": started_at,
                 "reported_at": time.time(),
                 TRAIN_LOSS_CURVE: loss_curve,
+                **measured_test,
             }
             improved = is_better(metrics[objective], best_value, mode)
             if improved:
@@ -266,12 +275,13 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
                                          settings.deepspeed.zero_stage)
             if improved and test_loader is not None and settings.evaluate_test == "best_step":
                 best_weights = snapshot_trainable(engine.module)
-            if test_loader is not None and step == last_step:
+            if (test_loader is not None and step == last_step
+                    and settings.evaluate_test != "every_evaluation"):
                 # The weights a recipe hands on: the best step's, or those at the step it names.
                 if best_weights is not None:
                     restore_trainable(engine.module, best_weights)
-                metrics.update(_named("test", task.evaluate(engine, splits.test, test_loader,
-                                                            ctx.device)))
+                metrics.update(_named("test", task.evaluate_test(engine, test_loader,
+                                                                 ctx.device)))
             report(metrics, checkpoint)
             running_losses, loss_curve, samples, tokens = [], [], 0, 0
             clock = time.perf_counter()

@@ -190,7 +190,8 @@ class TrialSettings(Strict):
     gpus_per_worker: float = 0
     cpus_per_worker: float = 1
     placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
-    evaluate_test: Literal["never", "best_step", "last_step"] = Field(
+    evaluate_test: Literal["never", "best_step", "last_step", "every_evaluation"] = Field(
         "never", description="Evaluate the weights of the best (or the last) step on the test "
-        "split once, at the end.")
+        "split once, at the end; or at every evaluation (learning-curve tables only: no search "
+        "may read it).")
 

@@ -93,3 +93,27 @@ def test_check_cost_smoke(tmp_path: Path) -> None:
     assert again["exit_code"] == 0 and again["same_candidates"]
     assert again["same_radius"] and again["same_drift"]
     assert again["max_absolute_loss_change"] < 1e-6
+
+
+def test_search_replay_smoke(tmp_path: Path) -> None:
+    """A tiny table built with basin's trial loop, then every method replayed over it."""
+    from benchmarks.curve_table import read_table
+    from benchmarks.replay.methods import METHODS
+
+    rows = run_smoke("search_replay.py", tmp_path)["rows"]
+    table = read_table(tmp_path / "smoke-table.json")
+    assert len(table["configs"]) == 4
+    for entry in table["configs"]:
+        assert entry["outcome"] == "completed" and len(entry["evaluations"]) == 2
+        for row in entry["evaluations"]:
+            # Every evaluation: the losses a search sees, the test figures it must not, costs.
+            assert {"val_loss", "val_loss_se", "train_eval_loss", "test_loss", "test_accuracy",
+                    "seconds_per_step", "eval_seconds"} <= set(row)
+            assert row["seconds_per_step"] > 0
+    assert {r["method"] for r in rows} == set(METHODS)
+    assert {r["seed"] for r in rows} == {0, 1}
+    for row in rows:
+        assert row["regret"] is not None and math.isfinite(row["regret"]), row
+        assert 0 < row["steps_share"] <= 1 and len(row["anytime"]) == 10, row
+    random_search = [r for r in rows if r["method"] == "random"]
+    assert all(r["steps_share"] == 1 and not r["stopped"] for r in random_search)

@@ -103,6 +103,12 @@ class Task(ABC):
         and the task's own figures (reported as ``<split>_<name>``) over every worker's shard
         of ``examples`` (all-reduced), in eval mode."""
 
+    def evaluate_test(self, model: Any, loader: DataLoader, device: torch.device
+                      ) -> dict[str, float]:
+        """``evaluate`` on the test split, whose figures score what a sweep hands on (a task
+        may measure more of it than of the splits it evaluates at every step)."""
+        return self.evaluate(model, self.data.test, loader, device)
+
     @abstractmethod
     def baseline_loss(self, model: Any, validation: DataLoader, device: torch.device) -> float:
         """The validation loss of a model that learned nothing; ``model`` is the trial's model

@@ -105,6 +105,14 @@ class CausalLM(Task):
             figures["exact_match"] = self._exact_match(model, examples[:samples], device)
         return figures
 
+    def evaluate_test(self, model, loader, device) -> dict:
+        """The test split's loss, and exact match over every test example whenever exact match
+        is measured at all (the validation's few examples steer a sweep; the test's score it)."""
+        figures = _token_loss(model, loader, device)
+        if self.settings.generation.exact_match_samples:
+            figures["exact_match"] = self._exact_match(model, self.data.test, device)
+        return figures
+
     def baseline_loss(self, model, validation, device) -> float:
         return _token_loss(model, validation, device)["loss"]
 

@@ -1,0 +1,1 @@
+"""Replaying search methods over learning-curve tables (``benchmarks/search_replay.py``)."""

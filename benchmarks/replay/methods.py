@@ -1,0 +1,218 @@
+"""The search methods the replay benchmark compares, each as its users would run it.
+
+  random       basin's sweep: random sampler, no scheduler, no stopping rule; every trial
+               trains its whole budget; hands on the best-validation checkpoint of any trial
+  random+asha  Ray Tune with random search (Optuna's RandomSampler behind Ray's OptunaSearch)
+               and ASHAScheduler; hands on ResultGrid.get_best_result()'s configuration
+  tpe          basin's sweep with TPE at full budget (no scheduler, no stopping rule)
+  ray          Ray Tune's OptunaSearch (TPE) + ASHAScheduler as Ray ships them
+  hf           transformers' hyperparameter_search: Optuna TPE with its SuccessiveHalvingPruner,
+               hands on the study's best trial's configuration
+  hyperband    Optuna TPE with its HyperbandPruner, handing on like hf
+  one-epoch    every configuration (random) to the first rung, then the best quarter to the end
+               (Egele et al. 2023, "Is one epoch all you need?"); the best checkpoint
+  basin        basin as shipped: the table's sweep file's searcher, ASHA, stopping rules and
+               selection, built by search/sweep.py's ``decisions`` as ``basin run`` builds them
+
+The ASHA and pruner rungs are the sweep file's (``scheduler.grace_period`` and
+``reduction_factor``) for every method that has rungs. Ray's and Optuna's methods keep no
+checkpoint they hand on: their configuration is trained once more to the full budget and scored
+at its best validation step (as RESULTS.md section 1 did); those steps are counted apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from benchmarks.curve_table import CurveTable
+from benchmarks.replay.clock import Budget
+from benchmarks.replay.controller import ReplayTrial, TuneReplay
+from benchmarks.replay.optuna_loop import one_epoch_replay, optuna_replay
+
+# A pick: (configuration, step) handed on as it is, or (configuration, None) for a
+# configuration trained once more to the full budget and scored at its best validation step.
+Pick = tuple[int, "int | None"]
+
+
+@dataclass
+class Replayed:
+    """What one method did on one replayed sweep."""
+
+    method: str
+    pick: Pick | None
+    steps: int
+    seconds: float
+    anytime: list[Pick | None]
+    stopped: list[tuple[int, str, int]] = field(default_factory=list)  # config, kind, step
+    configs: list[int] = field(default_factory=list)  # every trial's configuration
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One replayed sweep's size: trials, trials at a time, the search seed."""
+
+    trials: int
+    concurrency: int
+    seed: int
+
+
+def _spec(table: CurveTable, setting: Setting, overrides: dict[str, Any]) -> Any:
+    search = {"num_trials": setting.trials, "max_concurrent_trials": setting.concurrency,
+              "seed": setting.seed, **overrides.pop("search", {})}
+    return table.sweep_spec({"search": search, **overrides})
+
+
+NO_RULES = {"not_learning": None, "gap": None, "early_stopping": None}
+
+
+Overrides = "dict[str, Any] | Callable[[CurveTable], dict[str, Any]]"
+
+
+def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
+    """A method that is a basin sweep: the table's sweep file with ``overrides`` (or those a
+    function of the table gives)."""
+
+    def run(table: CurveTable, setting: Setting, thresholds: list[float], name: str
+            ) -> Replayed:
+        from search.records import record_of
+        from search.searcher import RAY_TRIAL_ATTR
+        from search.selection.choice import choose
+        from search.stops import StopLedger
+        from search.sweep import decisions, study_ref
+
+        laid = overrides(table) if callable(overrides) else overrides
+        spec = _spec(table, setting, {k: dict(v) if isinstance(v, dict) else v
+                                      for k, v in laid.items()})
+        metric, mode = spec.objective.metric, spec.objective.mode
+        decided = decisions(spec, study_ref(spec, f"replay-{name}", table.path, in_memory=True),
+                            StopLedger())
+        trials: dict[str, ReplayTrial] = {}
+
+        def records() -> list[Any]:
+            study = decided.searcher.study
+            told = {t.user_attrs.get(RAY_TRIAL_ATTR): t
+                    for t in study.get_trials(deepcopy=False)}
+            return [record_of(t.trial_id, t.results, told.get(t.trial_id), t.params,
+                              _checkpoints(t), metric) for t in trials.values()]
+
+        def pick() -> Pick | None:
+            chosen = choose(records(), spec.selection, metric, mode).chosen
+            return None if chosen is None else (trials[chosen.trial_id].config, chosen.step)
+
+        budget = Budget(thresholds, pick)
+        replay = TuneReplay(table, decided.searcher, decided.scheduler, decided.stopper,
+                            setting.trials, setting.concurrency, metric, mode, budget)
+        replay.trials = trials
+        np.random.seed(setting.seed)  # ASHA draws each trial's bracket from NumPy's generator
+        replay.run()
+        anytime = budget.close()
+        stopped = [(trials[r.trial_id].config, r.outcome.kind, r.outcome.step or 0)
+                   for r in records() if r.outcome.status != "completed"]
+        return Replayed(name, anytime[-1], budget.steps, replay.clock.now, anytime, stopped,
+                        [t.config for t in trials.values()])
+
+    return run
+
+
+def _checkpoints(trial: ReplayTrial) -> dict[int, str]:
+    """Every evaluation a trial reported saved a candidate checkpoint (as basin's trial does)."""
+    from trainables.reporting import OUTCOME
+
+    return {int(r["step"]): f"table:{trial.config}@{int(r['step'])}" for r in trial.results
+            if OUTCOME not in r and isinstance(r.get("step"), (int, float))
+            and math.isfinite(r["step"])}
+
+
+def ray_tune(sampler: str) -> Callable[..., Replayed]:
+    """Ray Tune's OptunaSearch with ``sampler`` and Ray's ASHAScheduler, the sweep file's
+    rungs; hands on ``ResultGrid.get_best_result()`` (scope "last": the trial whose last
+    reported objective is best, NaN left out)."""
+
+    def run(table: CurveTable, setting: Setting, thresholds: list[float], name: str
+            ) -> Replayed:
+        from ray.tune.search.optuna import OptunaSearch
+
+        from search.searcher import make_sampler
+        from search.space import split_space
+        from search.tuner import make_scheduler
+
+        spec = _spec(table, setting, {})
+        metric, mode = spec.objective.metric, spec.objective.mode
+        distributions, _ = split_space(spec.space)
+        searcher = OptunaSearch(space=distributions, metric=metric, mode=mode,
+                                sampler=make_sampler(sampler, setting.seed, setting.trials))
+        trials: dict[str, ReplayTrial] = {}
+
+        def pick() -> Pick | None:
+            sign = 1 if mode == "min" else -1
+            last = [(sign * t.results[-1][metric], t.number, t.config) for t in trials.values()
+                    if t.results and _finite(t.results[-1].get(metric))]
+            return (min(last)[2], None) if last else None
+
+        budget = Budget(thresholds, pick)
+        replay = TuneReplay(table, searcher, make_scheduler(spec), None, setting.trials,
+                            setting.concurrency, metric, mode, budget)
+        replay.trials = trials
+        np.random.seed(setting.seed)
+        replay.run()
+        anytime = budget.close()
+        stopped = [(t.config, _ray_kind(t), t.last_step) for t in trials.values()
+                   if not t.results or not t.results[-1].get("is_final")]
+        return Replayed(name, anytime[-1], budget.steps, replay.clock.now, anytime, stopped,
+                        [t.config for t in trials.values()])
+
+    return run
+
+
+def _ray_kind(trial: ReplayTrial) -> str:
+    from trainables.reporting import OUTCOME
+
+    return trial.results[-1].get(OUTCOME, "asha") if trial.results else "asha"
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def optuna_pruned(pruner: str) -> Callable[..., Replayed]:
+    """Optuna on its own with ``pruner`` ("sha": HF's hyperparameter_search, or "hyperband")."""
+
+    def run(table: CurveTable, setting: Setting, thresholds: list[float], name: str
+            ) -> Replayed:
+        spec = _spec(table, setting, {})
+        return optuna_replay(table, spec, setting, pruner, thresholds, name)
+
+    return run
+
+
+def one_epoch(table: CurveTable, setting: Setting, thresholds: list[float], name: str
+              ) -> Replayed:
+    return one_epoch_replay(table, _spec(table, setting, {}), setting, thresholds, name)
+
+
+FIFO = {"type": "fifo"}
+METHODS: dict[str, Callable[..., Replayed]] = {
+    "random": basin_sweep({"search": {"sampler": "random"}, "scheduler": FIFO,
+                           "stopping": NO_RULES, "selection": {"criterion": "objective"}}),
+    "random+asha": ray_tune("random"),
+    "tpe": basin_sweep({"scheduler": FIFO, "stopping": NO_RULES,
+                        "selection": {"criterion": "objective"}}),
+    "ray": ray_tune("tpe"),
+    "hf": optuna_pruned("sha"),
+    "hyperband": optuna_pruned("hyperband"),
+    "one-epoch": one_epoch,
+    "basin": basin_sweep({}),
+}
+# Diagnostics, to say which of basin's parts wins or loses where (not methods users run).
+VARIANTS: dict[str, Callable[..., Replayed]] = {
+    "basin-no-asha": basin_sweep({"scheduler": FIFO}),
+    "basin-no-rules": basin_sweep({"stopping": NO_RULES}),
+    # Section 1's rungs on classification: the first a quarter of the budget, the best third on.
+    "basin-asha-quarter": basin_sweep(lambda table: {"scheduler": {
+        "type": "asha", "grace_period": table.spec.training.max_steps // 4,
+        "reduction_factor": 3}}),
+}

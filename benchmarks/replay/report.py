@@ -1,0 +1,187 @@
+"""The replay benchmark's tables and plot: regret, steps, paired differences against basin with
+bootstrap intervals, lost winners, the anytime curve; and the lookup's held-out error."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.curve_table import CurveTable
+
+REFERENCE = "basin"
+
+
+def bootstrap_interval(values: list[float], seed: int = 0, resamples: int = 4000
+                       ) -> tuple[float, float]:
+    """The 95% percentile-bootstrap interval of the mean of ``values``."""
+    data = np.asarray(values, dtype=float)
+    if len(data) < 2:
+        return (math.nan, math.nan)
+    draws = np.random.default_rng(seed).integers(0, len(data), (resamples, len(data)))
+    means = data[draws].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def _cells(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, dict[int, dict]]]:
+    """(table, trials, concurrency) -> method -> seed -> row."""
+    cells: dict[tuple, dict[str, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        cells[(row["table"], row["trials"], row["concurrency"])][row["method"]][row["seed"]] = row
+    return cells
+
+
+def _mean_se(values: list[float]) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:+.4f}"
+    return f"{statistics.fmean(values):+.4f} ± {statistics.stdev(values) / len(values) ** 0.5:.4f}"
+
+
+def _paired(method_rows: dict[int, dict], reference: dict[int, dict]) -> str:
+    seeds = [s for s in method_rows if s in reference and method_rows[s]["regret"] is not None
+             and reference[s]["regret"] is not None]
+    if not seeds:
+        return "-"
+    diffs = [reference[s]["regret"] - method_rows[s]["regret"] for s in seeds]
+    low, high = bootstrap_interval(diffs)
+    better = sum(d < 0 for d in diffs)
+    worse = sum(d > 0 for d in diffs)
+    return f"{statistics.fmean(diffs):+.4f} [{low:+.4f}, {high:+.4f}] ({better}/{worse})"
+
+
+def cell_table(method_rows: dict[str, dict[int, dict]], methods: list[str]) -> list[list[str]]:
+    """One (table, trials, concurrency): a line per method."""
+    lines = []
+    reference = method_rows.get(REFERENCE, {})
+    for method in methods:
+        seeds = method_rows.get(method)
+        if not seeds:
+            continue
+        rows = list(seeds.values())
+        regrets = [r["regret"] for r in rows if r["regret"] is not None]
+        figures = [r["test_figure"] for r in rows if r["test_figure"] is not None]
+        ended, lost = Counter(), Counter()
+        for r in rows:
+            ended.update(r["winners"]["ended"])
+            lost.update(r["winners"]["lost"])
+        lines.append([
+            method, f"{len(regrets)}/{len(rows)}", _mean_se(regrets),
+            f"{statistics.median(regrets):+.4f}" if regrets else "-",
+            f"{statistics.fmean(figures):.4f}" if figures else "-",
+            f"{statistics.fmean(r['steps_share'] for r in rows):.0%}",
+            f"{statistics.fmean(_with_retraining(r) for r in rows):.0%}",
+            "-" if method == REFERENCE else _paired(seeds, reference),
+            ", ".join(f"{k} {v}/{lost.get(k, 0)}" for k, v in sorted(ended.items())) or "-",
+        ])
+    return lines
+
+
+def _with_retraining(row: dict) -> float:
+    """Steps spent, with the re-training of a handed-on configuration, as a share of random
+    search's full budget."""
+    return (row["steps"] + row["retrain_steps"]) / row["steps"] * row["steps_share"]
+
+
+HEADER = ["method", "answered", "regret (mean ± se)", "median", "test figure", "steps",
+          "+ re-train", "basin − method [95% CI] (basin better/worse)",
+          "top-5% winners ended/lost, by rule"]
+
+
+def report(results: dict[str, Any], tables: list[CurveTable], plot: Path | None = None) -> str:
+    """Markdown tables of every cell, and the anytime plot."""
+    from benchmarks.common import print_table
+    from benchmarks.replay.methods import METHODS, VARIANTS
+
+    rows = results["rows"]
+    methods = [m for m in [*METHODS, *VARIANTS] if any(r["method"] == m for r in rows)]
+    parts = []
+    for key, method_rows in sorted(_cells(rows).items()):
+        table, trials, concurrency = key
+        title = f"{table}: {trials} trials, {concurrency} at a time"
+        parts.append(f"**{title}**\n\n" + print_table(title, HEADER,
+                                                      cell_table(method_rows, methods)))
+    if plot is not None:
+        draw_anytime(rows, methods, plot)
+        parts.append(f"anytime plot: {plot}")
+    return "\n\n".join(parts)
+
+
+def draw_anytime(rows: list[dict[str, Any]], methods: list[str], path: Path,
+                 concurrency: int | None = None) -> None:
+    """Mean regret of what each method would hand on after each tenth of random search's full
+    budget: a panel per (table, trials), a line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    concurrency = concurrency or min(r["concurrency"] for r in rows)
+    keys = sorted({(r["table"], r["trials"]) for r in rows if r["concurrency"] == concurrency})
+    tables = sorted({k[0] for k in keys})
+    counts = sorted({k[1] for k in keys})
+    figure, axes = plt.subplots(len(tables), len(counts), squeeze=False,
+                                figsize=(4.2 * len(counts), 3.2 * len(tables)))
+    colours = plt.get_cmap("tab10")
+    for i, table in enumerate(tables):
+        for j, trials in enumerate(counts):
+            axis = axes[i][j]
+            for k, method in enumerate(methods):
+                picked = [r["anytime"] for r in rows if (r["table"], r["trials"], r["method"],
+                          r["concurrency"]) == (table, trials, method, concurrency)]
+                if not picked:
+                    continue
+                means = [statistics.fmean(v[t] for v in picked if v[t] is not None)
+                         if any(v[t] is not None for v in picked) else math.nan
+                         for t in range(len(picked[0]))]
+                shares = [10 * (t + 1) for t in range(len(means))]
+                axis.plot(shares, means, marker="o", markersize=3, color=colours(k % 10),
+                          linewidth=2.2 if method == REFERENCE else 1.2, label=method)
+            axis.set_title(f"{table}, {trials} trials ({concurrency} at a time)", fontsize=9)
+            axis.set_xlabel("% of random search's full-budget steps", fontsize=8)
+            axis.set_ylabel("mean test-loss regret", fontsize=8)
+            axis.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8)
+    figure.tight_layout(rect=(0, 0.06, 1, 1))
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def holdout_report(tables: list[CurveTable]) -> str:
+    """Leave-one-out error of the nearest-neighbour lookup: each configuration answered by its
+    nearest *other* configuration, compared with its own curve."""
+    from scipy.stats import spearmanr
+
+    lines = ["| table | configs | best val_loss MAE (nearest / table mean) | test loss at best "
+             "step MAE (nearest / table mean) | Spearman of best val_loss | curve MAE |",
+             "|---|---|---|---|---|---|"]
+    for table in tables:
+        own, near, own_test, near_test, curve = [], [], [], [], []
+        for index, entry in enumerate(table.configs):
+            other = table.nearest(entry["params"], exclude=index)
+            a, b = table.best_val_loss(index), table.best_val_loss(other)
+            if not (math.isfinite(a) and math.isfinite(b)):
+                continue
+            own.append(a)
+            near.append(b)
+            own_test.append(table.row_at(index, table.best_val_step(index))["test_loss"])
+            near_test.append(table.row_at(other, table.best_val_step(other))["test_loss"])
+            pairs = zip(entry["evaluations"], table.configs[other]["evaluations"])
+            curve += [abs(x["val_loss"] - y["val_loss"]) for x, y in pairs
+                      if math.isfinite(x["val_loss"]) and math.isfinite(y["val_loss"])]
+
+        def mae(xs: list[float], ys: list[float]) -> float:
+            return statistics.fmean(abs(x - y) for x, y in zip(xs, ys))
+
+        lines.append(
+            f"| {table.name} | {len(own)} | {mae(own, near):.4f} / "
+            f"{mae(own, [statistics.fmean(own)] * len(own)):.4f} | {mae(own_test, near_test):.4f}"
+            f" / {mae(own_test, [statistics.fmean(own_test)] * len(own)):.4f} | "
+            f"{spearmanr(own, near).statistic:.3f} | {statistics.fmean(curve):.4f} |")
+    return "\n".join(lines)

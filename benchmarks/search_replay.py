@@ -1,0 +1,161 @@
+"""The replay benchmark: search methods compared over learning-curve tables, hundreds of paired
+seeds in minutes, through basin's own decision code (``benchmarks/replay/``).
+
+Each (table, method, trials, trials at a time, seed) is one replayed sweep: the method proposes
+configurations, the table answers each with the curve of its nearest tabulated configuration,
+and the method's searcher, scheduler, stopping rules and selection decide as they would in a
+real sweep. What the method hands on is scored on the table's test figures, which it never saw.
+
+    python benchmarks/search_replay.py                       # every table in benchmarks/curves
+    python benchmarks/search_replay.py --resume              # finish an interrupted replay
+    python benchmarks/search_replay.py --report              # tables and plot from the results
+    python benchmarks/search_replay.py --holdout             # the nearest-neighbour lookup's error
+    python benchmarks/search_replay.py --smoke               # a tiny table, 2 seeds (a test)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from benchmarks.common import DEFAULT_WORK_DIR, RESULTS_DIR  # noqa: E402
+from benchmarks.curve_table import TABLES_DIR, CurveTable  # noqa: E402
+
+DEFAULT_TRIALS = (10, 20, 40)
+DEFAULT_CONCURRENCY = (2, 8)
+_TABLES: dict[str, CurveTable] = {}
+
+
+def _table(path: str) -> CurveTable:
+    if path not in _TABLES:
+        _TABLES[path] = CurveTable.load(Path(path))
+    return _TABLES[path]
+
+
+def replay_cell(job: tuple[str, str, int, int, list[int]]) -> list[dict[str, Any]]:
+    """Every seed of one (table, method, trials, trials at a time): rows of the results."""
+    import logging
+
+    import optuna
+
+    from benchmarks.replay.methods import METHODS, VARIANTS, Setting
+    from benchmarks.replay.scoring import ANYTIME_SHARES, row_of
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    path, method, trials, concurrency, seeds = job
+    table = _table(path)
+    run = {**METHODS, **VARIANTS}[method]
+    full = trials * table.spec.training.max_steps
+    rows = []
+    for seed in seeds:
+        setting = Setting(trials, concurrency, seed)
+        started = time.perf_counter()
+        replayed = run(table, setting, [share * full for share in ANYTIME_SHARES], method)
+        rows.append({**row_of(table, setting, replayed),
+                     "cpu_seconds": round(time.perf_counter() - started, 3)})
+    return rows
+
+
+def run_all(paths: list[str], methods: list[str], trials: list[int], concurrency: list[int],
+            seeds: list[int], workers: int, out: Path, resume: bool) -> list[dict[str, Any]]:
+    """Replay every cell not in ``out`` yet, ``workers`` processes at a time, saving after each
+    cell; returns every row."""
+    rows = json.loads(out.read_text())["rows"] if resume and out.is_file() else []
+    done = {(r["table"], r["method"], r["trials"], r["concurrency"], r["seed"]) for r in rows}
+    jobs = []
+    for path in paths:
+        name = _table(path).name
+        for method in methods:
+            for n in trials:
+                for c in concurrency:
+                    todo = [s for s in seeds if (name, method, n, c, s) not in done]
+                    if todo:
+                        jobs.append((path, method, n, c, todo))
+    # Long cells first, so that the two workers end together.
+    jobs.sort(key=lambda job: -job[2] * len(job[4]))
+    started = time.perf_counter()
+    print(f"replaying {sum(len(j[4]) for j in jobs)} sweeps in {len(jobs)} cells, "
+          f"{workers} at a time", flush=True)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        for index, cell in enumerate(pool.imap_unordered(replay_cell, jobs), start=1):
+            rows += cell
+            first = cell[0]
+            print(f"  [{index}/{len(jobs)}] {first['table']} {first['method']} "
+                  f"{first['trials']} trials x{first['concurrency']}: {len(cell)} seeds, "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)
+            _save(out, rows, paths, time.perf_counter() - started)
+    return rows
+
+
+def _save(out: Path, rows: list[dict[str, Any]], paths: list[str], seconds: float) -> None:
+    from benchmarks.common import machine_facts
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(out.read_text()) if out.is_file() else {}
+    meta = {"machine": machine_facts(), "tables": paths, "command": " ".join(sys.argv),
+            "pieces": previous.get("meta", {}).get("pieces", [])}
+    meta["last_piece_seconds"] = round(seconds, 1)
+    lines = ",\n".join(json.dumps(row, separators=(",", ":")) for row in rows)
+    out.write_text(f'{{"meta": {json.dumps(meta)},\n"rows": [\n{lines}\n]}}\n')
+
+
+def main(argv: list[str] | None = None) -> None:
+    from benchmarks.replay.methods import METHODS, VARIANTS
+
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tables", nargs="+", type=Path,
+                        help="table files (default: every table in benchmarks/curves)")
+    parser.add_argument("--methods", nargs="+", choices=[*METHODS, *VARIANTS],
+                        default=list(METHODS), help="methods (and diagnostic variants)")
+    parser.add_argument("--trials", nargs="+", type=int, default=list(DEFAULT_TRIALS))
+    parser.add_argument("--concurrency", nargs="+", type=int, default=list(DEFAULT_CONCURRENCY))
+    parser.add_argument("--seeds", type=int, default=50, help="seeds 0..N-1 (default: 50)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (2 cores)")
+    parser.add_argument("--out", type=Path, help="results file (default: "
+                        "benchmarks/results/search_replay.json; --smoke: in --work-dir)")
+    parser.add_argument("--resume", action="store_true", help="keep the rows the file holds")
+    parser.add_argument("--report", action="store_true",
+                        help="only print the tables and draw the plot from the results file")
+    parser.add_argument("--holdout", action="store_true",
+                        help="only measure the nearest-neighbour lookup on held-out configurations")
+    parser.add_argument("--smoke", action="store_true",
+                        help="build a tiny table (tiny random model) and replay it, 2 seeds")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "replay")
+    args = parser.parse_args(argv)
+
+    out = args.out or ((args.work_dir if args.smoke else RESULTS_DIR) / "search_replay.json")
+    if args.smoke:
+        from benchmarks.curve_tables import main as build_table
+
+        table = args.work_dir / "smoke-table.json"
+        if not table.is_file():
+            build_table(["demo", "--smoke", "--configs", "4", "--out", str(table),
+                         "--work-dir", str(args.work_dir)])
+        args.tables, args.trials, args.concurrency, args.seeds = [table], [4], [2], 2
+    paths = [str(p) for p in (args.tables or sorted(TABLES_DIR.glob("*.json.gz")))]
+    if not paths:
+        raise SystemExit(f"no tables in {TABLES_DIR}: build them with benchmarks/curve_tables.py")
+    from benchmarks.replay.report import holdout_report, report
+
+    if args.holdout:
+        print(holdout_report([_table(p) for p in paths]))
+        return
+    if not args.report:
+        run_all(paths, args.methods, args.trials, args.concurrency, list(range(args.seeds)),
+                args.workers, out, args.resume)
+    print(report(json.loads(out.read_text()), [_table(p) for p in paths],
+                 plot=out.with_suffix(".png")))
+
+
+if __name__ == "__main__":
+    main()
