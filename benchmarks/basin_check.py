@@ -48,7 +48,7 @@ def run_sweep(task: str, seed: int, work: Path, extra: list[str]) -> dict[str, A
     """``basin run`` of the task's shipped sweep with this seed (sampler and training), W&B
     off; returns the run directory, wall time and the check's cost line."""
     out = work / f"{task}-seed{seed}"
-    command = [sys.executable, "-m", "search.cli", "run", SWEEPS[task], "--quiet",
+    command = [sys.executable, "-m", "search.cli.main", "run", SWEEPS[task], "--quiet",
                "--set", f"search.seed={seed}", "--set", f"training.seed={seed}",
                "--set", "tracking.wandb.mode=disabled", "--set", f"output_dir={out}", *extra]
     with Stopwatch() as clock:
@@ -70,8 +70,8 @@ def score(spec: Any, params: dict, checkpoint: str, cache: dict[str, dict]) -> d
     if checkpoint not in cache:
         import torch
 
-        from search.spec import trial_settings
-        from trainables.scoring import score_checkpoint
+        from search.spec.model import trial_settings
+        from trainables.check.scoring import score_checkpoint
         from trainables.settings import Hyperparameters
 
         torch.set_num_threads(2)
@@ -83,11 +83,11 @@ def score(spec: Any, params: dict, checkpoint: str, cache: dict[str, dict]) -> d
 def measure(task: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any]:
     """One (task, seed): the sweep, each criterion's choice and every checked candidate,
     scored on the test split."""
-    from search.records import collect_records
-    from search.results import choice_of
-    from search.rundir import RunDir
+    from search.report.results import choice_of
     from search.selection import OneStandardErrorCriterion, RobustCriterion
     from search.selection.objective import ObjectiveCriterion
+    from search.store.records import collect_records
+    from search.store.rundir import RunDir
 
     row: dict[str, Any] = {"task": task, "seed": seed, **run_sweep(task, seed, work, extra)}
     if row["run_dir"] is None or not Path(row["run_dir"], "check.json").is_file():

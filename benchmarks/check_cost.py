@@ -64,7 +64,7 @@ def recheck(run: dict, work: Path) -> dict[str, Any]:
     copy = work / f"recheck-{run['task']}-seed{run['seed']}" / original.name
     shutil.rmtree(copy.parent, ignore_errors=True)
     shutil.copytree(original, copy)
-    done = subprocess.run([sys.executable, "-m", "search.cli", "check", str(copy)],
+    done = subprocess.run([sys.executable, "-m", "search.cli.main", "check", str(copy)],
                           cwd=PROJECT_DIR, capture_output=True, text=True)
     (copy.parent.with_suffix(".log")).write_text(done.stdout + done.stderr)
     row = {"seed": run["seed"], "exit_code": done.returncode, "sweep_s": run["sweep_s"],

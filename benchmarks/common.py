@@ -22,7 +22,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from search.spec import SweepSpec
+from search.spec.model import SweepSpec
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
@@ -96,7 +96,7 @@ def one_process_group() -> None:
     """
     import torch.distributed as dist
 
-    from trainables.entry import init_single_process_group
+    from trainables.trial.entry import init_single_process_group
 
     if dist.is_initialized():
         return
@@ -114,8 +114,8 @@ def score_on_test(spec: SweepSpec, params: dict[str, Any], threads: int = 2) -> 
     """Train one configuration with basin's loop (full budget, the sweep's seed) and score the
     best validation step's weights on the test split, which no search saw: for methods that
     name a configuration but keep no checkpoint of it (Ray's, HF's)."""
-    from search.spec import trial_settings
-    from trainables.loop import train
+    from search.spec.model import trial_settings
+    from trainables.recipe.loop import train
     from trainables.settings import Hyperparameters
 
     training = spec.training.model_copy(update={"threads_per_worker": threads})
@@ -133,8 +133,8 @@ def score_checkpoint_on_test(spec: SweepSpec, params: dict[str, Any], checkpoint
     split, which no search saw: the weights scored are those an export ships."""
     import torch
 
-    from search.spec import trial_settings
-    from trainables.scoring import score_checkpoint
+    from search.spec.model import trial_settings
+    from trainables.check.scoring import score_checkpoint
     from trainables.settings import Hyperparameters
 
     torch.set_num_threads(threads)

@@ -83,7 +83,7 @@ class CurveTable:
     def __init__(self, table: dict[str, Any], path: Path | None = None):
         import numpy as np
 
-        from search.space import split_space
+        from search.sampling.space import split_space
 
         self.path = path
         self.meta = table["meta"]
@@ -104,7 +104,7 @@ class CurveTable:
     def sweep_spec(self, overrides: dict[str, Any] | None = None) -> Any:
         """The table's sweep (its decision blocks are what "basin as shipped" replays), with
         ``overrides`` laid over it."""
-        from search.spec import validate_spec
+        from search.spec.model import validate_spec
 
         raw = merge(json.loads(json.dumps(self.meta["sweep"])), overrides or {})
         return validate_spec(raw, f"table {self.meta['table']}")

@@ -118,7 +118,7 @@ _WORKER: dict[str, Any] = {}
 
 def _start_worker(raw: dict[str, Any]) -> None:
     from benchmarks.common import one_process_group
-    from search.spec import trial_settings, validate_spec
+    from search.spec.model import trial_settings, validate_spec
 
     spec = validate_spec(raw, "curve table")
     _WORKER["settings"] = trial_settings(spec).model_copy(
@@ -130,7 +130,7 @@ def _train_one(job: tuple[int, dict[str, Any]]) -> dict[str, Any]:
     """Train one configuration to its full budget; its evaluations as table rows."""
     import shutil
 
-    from trainables.loop import Diverged, train
+    from trainables.recipe.loop import Diverged, train
     from trainables.settings import Hyperparameters
 
     index, params = job
@@ -172,8 +172,8 @@ def build(table: str, count: int, seed: int, workers: int, resume: bool, smoke: 
           work_dir: Path, out: Path, command: str = "") -> Path:
     """Train every configuration of the table that is not in ``out`` yet, two at a time,
     writing the table after each one (a stopped build loses at most the trials in flight)."""
-    from search.space import split_space
-    from search.spec import validate_spec
+    from search.sampling.space import split_space
+    from search.spec.model import validate_spec
 
     raw = sweep_of(table, work_dir, smoke)
     spec = validate_spec(raw, f"table {table}")
@@ -196,7 +196,7 @@ def build(table: str, count: int, seed: int, workers: int, resume: bool, smoke: 
     print(f"{table}: {len(done)} of {count} configurations in {out}; training {len(todo)}, "
           f"{workers} at a time", flush=True)
     if spec.model.name.startswith("builtin:"):
-        from trainables.builtin_llm import prepare_model
+        from trainables.models.builtin_llm import prepare_model
 
         prepare_model(spec.model.name)  # once, before the workers race for it
     started = time.perf_counter()

@@ -40,8 +40,8 @@ from benchmarks.common import (  # noqa: E402
     save_json,
 )
 from benchmarks.trial_anatomy import compare  # noqa: E402
-from search.spec import SweepSpec, validate_spec  # noqa: E402
-from trainables.reporting import REPORTED_METRICS, TRAIN_LOSS_CURVE  # noqa: E402
+from search.spec.model import SweepSpec, validate_spec  # noqa: E402
+from trainables.contract import REPORTED_METRICS, TRAIN_LOSS_CURVE  # noqa: E402
 
 SLOTS = 2
 
@@ -97,8 +97,8 @@ def run_raw_tune(trials: int, seconds: float, work_dir: Path, reuse: bool = Fals
 
 def run_basin(trials: int, seconds: float, wandb_mode: str, work_dir: Path) -> float:
     """Wall seconds of basin's ``sweep.run`` (run dir, study, searcher, stopper, callbacks)."""
-    from search import sweep
-    from search.rundir import RunDir
+    from search.lifecycle import sweep
+    from search.store.rundir import RunDir
 
     spec = sleep_spec(trials, wandb_mode, work_dir)
     start = time.perf_counter()
@@ -108,7 +108,7 @@ def run_basin(trials: int, seconds: float, wandb_mode: str, work_dir: Path) -> f
 
 def framework_overhead(trials: int, seconds: float, repeats: int, work_dir: Path) -> tuple:
     """Part 1: the sleep trainable through raw Tune and basin, alternating."""
-    from search.tuner import start_ray
+    from search.tune.tuner import start_ray
 
     start_ray()
     variants = {

@@ -47,7 +47,7 @@ from benchmarks.common import (  # noqa: E402
 )
 from benchmarks.search_methods import METHODS  # noqa: E402
 from benchmarks.search_tables import default_criterion_verdict, summarise  # noqa: E402
-from search.spec import SweepSpec, validate_spec  # noqa: E402
+from search.spec.model import SweepSpec, validate_spec  # noqa: E402
 
 TASKS = ("demo", "sst2")
 SST2_SIZES = {"train": 500, "validation": 300, "test": 1000}

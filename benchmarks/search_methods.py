@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-from search.spec import SweepSpec
+from search.spec.model import SweepSpec
 
 Method = Callable[[SweepSpec, Path], dict[str, Any]]
 
@@ -41,10 +41,10 @@ def _basin_sweep(spec: SweepSpec, criteria: bool = True) -> dict[str, Any]:
     """
     import ray
 
-    from search import sweep
-    from search.records import collect_records
-    from search.results import choice_of
-    from search.rundir import RunDir
+    from search.lifecycle import sweep
+    from search.report.results import choice_of
+    from search.store.records import collect_records
+    from search.store.rundir import RunDir
 
     run = RunDir.create(spec)
     sweep.run(spec, run, quiet=True)
@@ -98,9 +98,9 @@ def ray_optuna_asha(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
 
-    from search.searcher import make_sampler
-    from search.space import split_space
-    from search.tuner import make_scheduler, make_trainable, start_ray
+    from search.sampling.space import split_space
+    from search.tune.optuna_search import make_sampler
+    from search.tune.tuner import make_scheduler, make_trainable, start_ray
 
     distributions, constants = split_space(spec.space)
     if constants:
@@ -147,11 +147,11 @@ def hf_hyperparameter_search(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
-    from search.searcher import make_sampler
-    from search.space import split_space
-    from trainables.data import load_splits, make_collate
-    from trainables.model import apply_lora, load_base_model, load_tokenizer
+    from search.sampling.space import split_space
+    from search.tune.optuna_search import make_sampler
+    from trainables.models.lora import apply_lora, load_base_model, load_tokenizer
     from trainables.settings import Hyperparameters
+    from trainables.tasks.classification.data import load_splits, make_collate
 
     distributions, _ = split_space(spec.space)
     training, data = spec.training, spec.data

@@ -58,7 +58,7 @@ def trial_settings(train_file: str | None, steps: int, batch: int, length: int, 
 
 def basin_loop(settings: TrialSettings) -> dict[str, float]:
     """basin's own loop (DeepSpeed engine, data, LoRA) as a trial runs it."""
-    from trainables.loop import train
+    from trainables.recipe.loop import train
 
     one_process_group()
     final = train(HYPERPARAMETERS, settings, discard_checkpoint)
@@ -71,9 +71,9 @@ def plain_loop(settings: TrialSettings) -> dict[str, float]:
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
 
-    from trainables.data import load_splits, make_loader
-    from trainables.loop import seed_everything
-    from trainables.model import load_base_model, load_tokenizer
+    from trainables.models.lora import load_base_model, load_tokenizer
+    from trainables.recipe.loop import seed_everything
+    from trainables.tasks.classification.data import load_splits, make_loader
 
     hp, training = HYPERPARAMETERS, settings.training
     torch.set_num_threads(training.threads_per_worker)

@@ -1,7 +1,7 @@
 """Part 2 of the overhead benchmark: where a real sweep's trial time goes, and how busy its slots
 were, with warm workers and with a fresh process per trial, side by side.
 
-Every trial stamps its reports (``trainables/loop.py``): when its Tune function started
+Every trial stamps its reports (``trainables/recipe/loop.py``): when its Tune function started
 (``trial_started_at``), how long it took from there to its first optimizer step
 (``startup_seconds``: imports, data, model load, DeepSpeed init), whether its process had run a
 trial before (``warm_start``), and when it reported last (``reported_at``).
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import median, print_table
-from search.spec import load_spec
+from search.spec.model import load_spec
 
 
 def run_sweep(sweep: Path, work_dir: Path, overrides: list[str]) -> tuple[list[dict], float,
@@ -22,10 +22,10 @@ def run_sweep(sweep: Path, work_dir: Path, overrides: list[str]) -> tuple[list[d
     """Run the sweep once; (a span per trial that reported, wall seconds, slots)."""
     import ray
 
-    from search import sweep as lifecycle
-    from search.records import collect_records
-    from search.rundir import RunDir
-    from search.tuner import start_ray
+    from search.lifecycle import sweep as lifecycle
+    from search.store.records import collect_records
+    from search.store.rundir import RunDir
+    from search.tune.tuner import start_ray
 
     spec = load_spec(sweep, [f"output_dir={work_dir}", *overrides])
     start_ray()

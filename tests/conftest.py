@@ -97,7 +97,7 @@ def tiny_pretrained(tmp_path_factory) -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-    from trainables.model_source import builtin_minilm_path
+    from trainables.models.source import builtin_minilm_path
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     torch.manual_seed(0)
@@ -114,7 +114,7 @@ def tiny_llama_folder(tmp_path_factory) -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    from trainables.builtin_llm import tokenizer_for_random_models
+    from trainables.models.builtin_llm import tokenizer_for_random_models
 
     folder = tmp_path_factory.mktemp("tiny-llama")
     torch.manual_seed(0)
@@ -174,7 +174,7 @@ def refused_when(key: str, value, refused: dict):
     them before it trains and it fails with an error. A closure, so Ray ships it to the
     workers by value."""
     def run_trial(config: dict, settings: dict) -> None:  # named so: Ray names folders by it
-        from trainables.entry import run_trial as the_real_one
+        from trainables.trial.entry import run_trial as the_real_one
 
         if config[key] == value:
             config = {**config, **refused}

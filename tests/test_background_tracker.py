@@ -6,7 +6,7 @@ from __future__ import annotations
 import pickle
 import threading
 
-from search.outcome import Outcome
+from search.core.outcome import Outcome
 from search.trackers.background import BackgroundTracker
 from search.trackers.base import SweepSummary, Tracker
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from search.cli import main
+from search.cli.main import main
 from tests.conftest import tiny_sweep, write_sweep
 
 ROOT = Path(__file__).parent.parent

@@ -8,19 +8,19 @@ import math
 
 import pytest
 
-from trainables.builtin_llm import tokenizer_for_random_models
-from trainables.chat_data import chat_of_row, load_chat_splits, prompt_response_chat
 from trainables.data_files import DataFileError
-from trainables.instruction_task import make_instruction_splits
-from trainables.lm_batches import (
+from trainables.models.builtin_llm import tokenizer_for_random_models
+from trainables.settings import DataSettings
+from trainables.tasks.causal_lm.batches import (
     IGNORE,
     ChatTemplateError,
     make_collate,
     tokenize_all,
     tokenize_chat,
 )
-from trainables.settings import DataSettings
-from trainables.tasks.causal_lm import _loss_figures
+from trainables.tasks.causal_lm.chats import chat_of_row, load_chat_splits, prompt_response_chat
+from trainables.tasks.causal_lm.instructions import make_instruction_splits
+from trainables.tasks.causal_lm.task import _loss_figures
 
 
 @pytest.fixture(scope="module")

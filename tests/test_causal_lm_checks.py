@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from search.cli import main
-from search.preflight import preflight
-from search.spec import SpecError, load_spec
+from search.cli.main import main
+from search.lifecycle.preflight import preflight
+from search.spec.model import SpecError, load_spec
 from tests.conftest import TINY_BERT, TINY_LLAMA, write_sweep
 from tests.integration.test_causal_lm_sweep import causal_sweep
 
@@ -69,7 +69,7 @@ def test_an_encoder_is_not_a_causal_lm_and_the_reverse_is_named_too(tmp_path):
 def test_chats_need_a_tokenizer_with_a_chat_template(tmp_path):
     from transformers import AutoConfig, AutoTokenizer
 
-    from trainables.builtin_llm import tokenizer_for_random_models
+    from trainables.models.builtin_llm import tokenizer_for_random_models
 
     folder = tmp_path / "no-template"
     AutoConfig.for_model(**TINY_LLAMA).save_pretrained(folder)

@@ -14,14 +14,14 @@ from peft import LoraConfig, get_peft_model
 
 from search.selection.candidates import Candidate
 from search.selection.robust import RobustCriterion
-from search.spec import trial_settings, validate_spec
+from search.spec.model import trial_settings, validate_spec
 from tests.conftest import tiny_sweep
 from tests.integration.test_causal_lm_sweep import causal_sweep
-from trainables.check_candidate import check_checkpoint, length_sorted_batches
-from trainables.check_settings import CheckSettings
-from trainables.flatness import adapted_layers, basin_radius, measure_flatness, perturbed
-from trainables.loop import seed_everything
-from trainables.scoring import checkpoint_model
+from trainables.check.candidate import check_checkpoint, length_sorted_batches
+from trainables.check.flatness import adapted_layers, basin_radius, measure_flatness, perturbed
+from trainables.check.scoring import checkpoint_model
+from trainables.check.settings import CheckSettings
+from trainables.recipe.loop import seed_everything
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import fixed_sample
 from trainables.warm import kept_task
@@ -198,7 +198,7 @@ def test_bad_check_settings_name_the_field(field, value, message):
 def test_check_on_a_run_whose_base_model_is_gone_is_one_line_and_exit_2(tmp_path, capsys):
     import yaml
 
-    from search.cli import main
+    from search.cli.main import main
 
     run = tmp_path / "runs" / "tiny-20260101-000000"
     run.mkdir(parents=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from search.cli import main
-from search.cli_parser import EXAMPLES
-from search.rundir import RunDir
-from search.spec import load_spec
+from search.cli.main import main
+from search.cli.parser import EXAMPLES
+from search.spec.model import load_spec
+from search.store.rundir import RunDir
 
 
 def test_version_names_the_installed_package(capsys):

@@ -12,7 +12,7 @@ import pytest
 import ray
 import yaml
 
-from search.cluster import workers_that_fit
+from search.tune.cluster import workers_that_fit
 
 CLUSTERS = Path(__file__).parent.parent / "clusters"
 LAUNCHER_FILES = ["aws-gpu.yaml", "gcp-gpu.yaml"]

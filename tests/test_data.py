@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from trainables.data import load_splits
-from trainables.demo_task import make_demo_splits
 from trainables.settings import DataSettings
 from trainables.tasks.base import fixed_sample
+from trainables.tasks.classification.data import load_splits
+from trainables.tasks.classification.demo import make_demo_splits
 
 
 def test_demo_task_is_deterministic_and_noisy():

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from search import location as store
-from search.cli import main
-from search.rundir import RunDir
-from search.spec import SpecError
+from search.cli.main import main
+from search.spec.model import SpecError
+from search.store import object_store as store
+from search.store.rundir import RunDir
 
 QUERY = "?endpoint_override=127.0.0.1:9000&scheme=http"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from trainables.model import load_base_model, load_tokenizer
-from trainables.model_source import builtin_minilm_path
+from trainables.models.lora import load_base_model, load_tokenizer
+from trainables.models.source import builtin_minilm_path
 from trainables.settings import Hyperparameters, ModelSettings
 
 

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from search.preflight import output_dir_problem, preflight, resource_problems
-from search.spec import SpecError, load_spec
+from search.lifecycle.preflight import output_dir_problem, preflight, resource_problems
+from search.spec.model import SpecError, load_spec
 from tests.conftest import TINY_BERT
 
 

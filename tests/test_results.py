@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from search.results import leaderboard_rows, ordered, recipe, write_results
-from search.rundir import RunDir
+from search.report.results import leaderboard_rows, ordered, recipe, write_results
 from search.selection import ObjectiveCriterion
 from search.selection.choice import choose
-from search.spec import load_spec, validate_spec
+from search.spec.model import load_spec, validate_spec
+from search.store.rundir import RunDir
 from tests.test_selection import RECORDS
 
 
@@ -79,7 +79,7 @@ def test_two_runs_started_in_the_same_second_get_their_own_folders(sweep_factory
         def now(cls, tz=None):
             return cls(2026, 1, 1, 12, 0, 0)
 
-    monkeypatch.setattr("search.rundir.datetime", FrozenClock)
+    monkeypatch.setattr("search.store.rundir.datetime", FrozenClock)
     spec = load_spec(sweep_factory())
     first, second, third = (RunDir.create(spec) for _ in range(3))
     assert first.path.name == f"{spec.name}-20260101-120000"
@@ -90,7 +90,7 @@ def test_two_runs_started_in_the_same_second_get_their_own_folders(sweep_factory
 
 def test_records_survive_a_trial_folder_that_a_killed_driver_left_half_written(sweep_factory):
     # Ray writes params.json as a trial starts; a driver killed at that moment leaves it empty.
-    from search.records import collect_records
+    from search.store.records import collect_records
 
     run = RunDir.create(load_spec(sweep_factory()))
     folder = run.path / "abcdef12"

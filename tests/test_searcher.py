@@ -8,17 +8,17 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
-from search.outcome import PRUNED, STOPPED, Outcome
-from search.searcher import (
+from search.core.outcome import PRUNED, STOPPED, Outcome
+from search.sampling.space import split_space
+from search.spec.model import load_spec
+from search.store.stop_ledger import StopLedger
+from search.tune.optuna_search import (
     GAP_AT_BEST_ATTR,
     STATUS_ATTR,
     HonestOptunaSearch,
     StudyRef,
     told_outcome,
 )
-from search.space import split_space
-from search.spec import load_spec
-from search.stops import StopLedger
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from search.cli import main
-from search.spec import SpecError, apply_override, load_spec, trial_settings, validate_spec
+from search.cli.main import main
+from search.spec.model import SpecError, apply_override, load_spec, trial_settings, validate_spec
 
 
 def problems_for(sweep_factory, **sections) -> list[str]:
@@ -153,7 +153,7 @@ def test_defaults_stop_overfitting_and_non_learning_trials_and_choose_by_objecti
 
 
 def test_a_key_given_twice_is_refused_wherever_it_is(tmp_path):
-    from search.yaml_reading import DuplicateKeyError, read_yaml
+    from search.spec.yaml_reading import DuplicateKeyError, read_yaml
 
     assert read_yaml("base: &b {x: 1}\nuse:\n  <<: *b\n  y: 2\n") == {
         "base": {"x": 1}, "use": {"x": 1, "y": 2}}  # merge keys are not duplicates
@@ -176,7 +176,7 @@ def test_no_number_in_a_sweep_may_be_infinite_or_nan(sweep_factory):
 
 
 def test_warm_workers_are_on_by_default_and_only_for_one_worker_trials(sweep_factory):
-    from search.tuner import reuses_workers
+    from search.tune.tuner import reuses_workers
 
     assert reuses_workers(load_spec(sweep_factory()))
     assert not reuses_workers(load_spec(sweep_factory(), ["resources.warm_workers=false"]))

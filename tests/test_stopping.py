@@ -8,10 +8,10 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from search.outcome import PRUNED, STOPPED
+from search.core.outcome import PRUNED, STOPPED
 from search.stopping import EarlyStopping, Evaluation, GapRule, NotLearning, StoppingSpec
-from search.stopping.stopper import RuleStopper
-from search.stops import StopLedger
+from search.store.stop_ledger import StopLedger
+from search.tune.stopper import RuleStopper
 
 BASELINE = 0.69
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from search.preflight import preflight
-from search.spec import load_spec
+from search.lifecycle.preflight import preflight
+from search.spec.model import load_spec
 
 ROOT = Path(__file__).parent.parent
 SWEEPS = sorted((ROOT / "sweeps").glob("*.yaml"))

@@ -2,7 +2,8 @@
 assembling a task's splits from them (or from a hub dataset). Torch-free.
 
 Training reads them through ``read_examples``; ``basin validate`` reads them through the same
-code (``trainables/data_checks.py``), so a file that validates is a file that trains.
+code (``trainables/tasks/classification/checks.py``), so a file that validates is a file that
+trains.
 """
 
 from __future__ import annotations

@@ -57,8 +57,8 @@ class ModelSettings(Strict):
 
 class DemoTaskSettings(Strict):
     """Size and label noise of the built-in demo task: sentiment sentences for classification
-    (``trainables/demo_task.py``), short instructions for causal LM
-    (``trainables/instruction_task.py``), where the noise is a wrong response."""
+    (``trainables/tasks/classification/demo.py``), short instructions for causal LM
+    (``trainables/tasks/causal_lm/instructions.py``), where the noise is a wrong response."""
 
     train_size: int = Field(256, gt=0, le=1_000_000)
     validation_size: int = Field(256, gt=0, le=1_000_000)

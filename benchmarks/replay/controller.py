@@ -57,8 +57,8 @@ def _is_number(value: Any) -> bool:
 
 def diverged_report(objective: str, reason: str) -> dict[str, Any]:
     """What basin's trainable reports when a trial's loss becomes non-finite
-    (``trainables/entry.py``, ``_report_outcome``)."""
-    from trainables.reporting import OUTCOME, OUTCOME_DIVERGED, OUTCOME_REASON, REPORTED_METRICS
+    (``trainables/trial/entry.py``, ``_report_outcome``)."""
+    from trainables.contract import OUTCOME, OUTCOME_DIVERGED, OUTCOME_REASON, REPORTED_METRICS
 
     report = {name: math.nan for name in REPORTED_METRICS}
     report.update({"is_final": False, OUTCOME: OUTCOME_DIVERGED, OUTCOME_REASON: reason,

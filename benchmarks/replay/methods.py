@@ -12,7 +12,8 @@
   one-epoch    every configuration (random) to the first rung, then the best quarter to the end
                (Egele et al. 2023, "Is one epoch all you need?"); the best checkpoint
   basin        basin as shipped: the table's sweep file's searcher, ASHA, stopping rules and
-               selection, built by search/sweep.py's ``decisions`` as ``basin run`` builds them
+               selection, built by search/lifecycle/sweep.py's ``decisions`` as ``basin run``
+               builds them
 
 The ASHA and pruner rungs are the sweep file's (``scheduler.grace_period`` and
 ``reduction_factor``) for every method that has rungs. Ray's and Optuna's methods keep no
@@ -78,11 +79,11 @@ def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
 
     def run(table: CurveTable, setting: Setting, thresholds: list[float], name: str
             ) -> Replayed:
-        from search.records import record_of
-        from search.searcher import RAY_TRIAL_ATTR
+        from search.lifecycle.sweep import decisions, study_ref
         from search.selection.choice import choose
-        from search.stops import StopLedger
-        from search.sweep import decisions, study_ref
+        from search.store.records import record_of
+        from search.store.stop_ledger import StopLedger
+        from search.tune.optuna_search import RAY_TRIAL_ATTR
 
         laid = overrides(table) if callable(overrides) else overrides
         spec = _spec(table, setting, {k: dict(v) if isinstance(v, dict) else v
@@ -120,7 +121,7 @@ def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
 
 def _checkpoints(trial: ReplayTrial) -> dict[int, str]:
     """Every evaluation a trial reported saved a candidate checkpoint (as basin's trial does)."""
-    from trainables.reporting import OUTCOME
+    from trainables.contract import OUTCOME
 
     return {int(r["step"]): f"table:{trial.config}@{int(r['step'])}" for r in trial.results
             if OUTCOME not in r and isinstance(r.get("step"), (int, float))
@@ -136,9 +137,9 @@ def ray_tune(sampler: str) -> Callable[..., Replayed]:
             ) -> Replayed:
         from ray.tune.search.optuna import OptunaSearch
 
-        from search.searcher import make_sampler
-        from search.space import split_space
-        from search.tuner import make_scheduler
+        from search.sampling.space import split_space
+        from search.tune.optuna_search import make_sampler
+        from search.tune.tuner import make_scheduler
 
         spec = _spec(table, setting, {})
         metric, mode = spec.objective.metric, spec.objective.mode
@@ -169,7 +170,7 @@ def ray_tune(sampler: str) -> Callable[..., Replayed]:
 
 
 def _ray_kind(trial: ReplayTrial) -> str:
-    from trainables.reporting import OUTCOME
+    from trainables.contract import OUTCOME
 
     return trial.results[-1].get(OUTCOME, "asha") if trial.results else "asha"
 

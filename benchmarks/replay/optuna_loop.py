@@ -40,8 +40,8 @@ def optuna_replay(table: CurveTable, spec: Any, setting: Setting, pruner: str,
     import optuna
 
     from benchmarks.replay.methods import Replayed
-    from search.searcher import make_sampler
-    from search.space import split_space
+    from search.sampling.space import split_space
+    from search.tune.optuna_search import make_sampler
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     metric, mode = spec.objective.metric, spec.objective.mode
@@ -125,7 +125,7 @@ def one_epoch_replay(table: CurveTable, spec: Any, setting: Setting, thresholds:
     import optuna
 
     from benchmarks.replay.methods import Replayed
-    from search.space import split_space
+    from search.sampling.space import split_space
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     metric, mode = spec.objective.metric, spec.objective.mode

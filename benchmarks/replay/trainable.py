@@ -1,10 +1,11 @@
 """A Ray Tune trainable that answers a configuration with its tabulated curve, for a real
 ``basin run`` over a learning-curve table (``sweep.run(..., function=replay_function(...))``).
 
-Each evaluation is reported the way basin's own trainable reports it (``trainables/entry.py``):
-the metrics with a checkpoint folder whose candidate is published to the trial's folder, so the
-run directory, the study, the stop ledger and the selection are exactly a real sweep's. Time is
-the table's, scaled down: a trial sleeps ``time_scale`` times the seconds each interval took.
+Each evaluation is reported the way basin's own trainable reports it
+(``trainables/trial/entry.py``): the metrics with a checkpoint folder whose candidate is published
+to the trial's folder, so the run directory, the study, the stop ledger and the selection are
+exactly a real sweep's. Time is the table's, scaled down: a trial sleeps ``time_scale`` times the
+seconds each interval took.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ def replay_trial(config: dict[str, Any], settings: dict[str, Any], table: str,
                  time_scale: float) -> None:
     """Report the curve of the tabulated configuration nearest to ``config``."""
     from benchmarks.curve_table import CurveTable
-    from trainables.candidates import store_of_this_trial
-    from trainables.entry import _report_outcome, _report_to_tune
-    from trainables.reporting import OUTCOME_DIVERGED, TRIAL_METRICS_FILE
+    from trainables.contract import OUTCOME_DIVERGED, TRIAL_METRICS_FILE
+    from trainables.trial.candidate_store import store_of_this_trial
+    from trainables.trial.entry import _report_outcome, _report_to_tune
 
     if table not in _LOADED:
         _LOADED[table] = CurveTable.load(Path(table))

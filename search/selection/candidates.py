@@ -12,13 +12,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trainables.reporting import finite
+from trainables.contract import finite
 
 if TYPE_CHECKING:
-    from search.records import TrialRecord
+    from search.store.records import TrialRecord
 
 COLLAPSED = "collapsed to one output"
-# basin check's figures a candidate carries once it was measured (search/check.py).
+# basin check's figures a candidate carries once it was measured (search/lifecycle/check.py).
 CHECK_FIGURES = ("basin_radius", "drift", "seed_sd")
 
 
@@ -38,7 +38,7 @@ class Candidate:
     gap: float | None
     checkpoint: str
     trial_outcome: str
-    # basin check's figures (search/check.py), once it has measured this candidate.
+    # basin check's figures (search/lifecycle/check.py), once it has measured this candidate.
     basin_radius: float | None = None
     drift: float | None = None
     seed_sd: float | None = None

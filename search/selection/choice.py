@@ -12,7 +12,7 @@ from search.selection.base import Criterion
 from search.selection.candidates import CHECK_FIGURES, Candidate, Pool, gather
 
 if TYPE_CHECKING:
-    from search.records import TrialRecord
+    from search.store.records import TrialRecord
 
 
 @dataclass

@@ -3,7 +3,7 @@
 A rule is a small, typed, self-validating settings model (its fields are the sweep file's
 ``stopping.<name>`` block) with one method to implement, ``reason``: given a trial's
 evaluations so far, oldest first, it says why the trial must stop, or None to let it go on.
-Pure Python: no Ray. ``search/stopping/stopper.py`` runs the sweep's rules inside Ray Tune.
+Pure Python: no Ray. ``search/tune/stopper.py`` runs the sweep's rules inside Ray Tune.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, Sequence
 
-from search.outcome import PRUNED, STOPPED, Outcome
+from search.core.outcome import PRUNED, STOPPED, Outcome
 from trainables.settings import Strict
 
 
@@ -43,7 +43,7 @@ class Evaluation:
     @classmethod
     def from_result(cls, result: dict, objective: str = "val_loss",
                     mode: str = "min") -> Evaluation:
-        """An evaluation from a trial's report (the metric names of ``trainables.reporting``)."""
+        """An evaluation from a trial's report (the metric names of ``trainables.contract``)."""
         value = _number(result.get(objective))
         total = result.get("total_steps")
         return cls(step=int(result["step"]), val_loss=_number(result.get("val_loss")),

@@ -13,7 +13,7 @@ from typing import ClassVar, Sequence
 
 from pydantic import Field
 
-from search.outcome import PRUNED
+from search.core.outcome import PRUNED
 from search.stopping.base import Evaluation, StopRule
 
 

@@ -11,15 +11,15 @@ from search.trackers.base import SweepSummary, Tracker
 from search.trackers.wandb import WandbTracker
 
 if TYPE_CHECKING:
-    from search.rundir import RunDir
-    from search.spec import SweepSpec
+    from search.spec.model import SweepSpec
+    from search.store.rundir import RunDir
 
 
 def make_trackers(spec: SweepSpec, run: RunDir, quiet: bool = False, job_type: str = "trial"
                   ) -> list[Tracker]:
     """The trackers the sweep file switches on (W&B unless its mode is ``disabled``);
     ``job_type`` says what their runs are (``confirm``: basin confirm's re-trainings)."""
-    from search.console import make_console
+    from search.core.console import make_console
 
     fixed = spec.model_dump(mode="json", exclude={"space"})
     trackers: list[Tracker] = []

@@ -17,7 +17,7 @@ import queue
 import threading
 from typing import Any
 
-from search.outcome import Outcome
+from search.core.outcome import Outcome
 from search.trackers.base import SweepSummary, Tracker
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """What a tracker is: somewhere every trial of a sweep is recorded as it runs, plus a summary of
 the sweep at its end. W&B is one (``wandb.py``); MLflow or TensorBoard would be another file
-beside it, with its settings model, and one field in ``TrackingSpec`` (``search/spec.py``).
+beside it, with its settings model, and one field in ``TrackingSpec`` (``search/spec/model.py``).
 
 A tracker knows nothing of Ray: ``callback.py`` turns Tune's events into these calls, with each
 trial's ``Outcome`` (status, kind, reason, step) already decided. A tracker's trouble must
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from search.outcome import Outcome
+from search.core.outcome import Outcome
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Tracker:
         """A trial began with these hyperparameters."""
 
     def trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        """A trial reported an evaluation (the metric names of ``trainables.reporting``)."""
+        """A trial reported an evaluation (the metric names of ``trainables.contract``)."""
 
     def trial_ended(self, trial_id: str, outcome: Outcome, last_result: dict[str, Any]) -> None:
         """A trial ended; ``outcome`` says how."""

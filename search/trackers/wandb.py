@@ -20,10 +20,10 @@ from typing import Any, Literal
 
 from rich.console import Console
 
-from search.console import say
-from search.outcome import Outcome
+from search.core.console import say
+from search.core.outcome import Outcome
 from search.trackers.base import SweepSummary, Tracker
-from trainables.reporting import OUTCOME, TRAIN_LOSS_CURVE
+from trainables.contract import OUTCOME, TRAIN_LOSS_CURVE
 from trainables.settings import Strict
 
 logger = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ class WandbTracker(Tracker):
         last replaces the other: the new run logs the trial's whole history again, and the
         earlier ones move to ``wandb/superseded/``, outside what ``wandb sync`` is told to
         upload."""
-        from search.rundir import RunDir  # imported late: rundir imports the sweep spec
+        from search.store.rundir import RunDir  # imported late: rundir imports the sweep spec
 
         folder = RunDir.trial_folders_in(self.run_dir).get(trial_id)
         for row in RunDir.history(folder) if folder else []:

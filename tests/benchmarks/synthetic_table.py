@@ -34,8 +34,8 @@ def synthetic_table(path: Path, count: int = 32, max_steps: int = 120, eval_ever
     """Write a table of ``count`` Sobol configurations of the shipped sweep's space, each with
     the curve ``curve`` gives (test loss: the validation loss plus a little)."""
     from benchmarks.curve_table import merge
-    from search.space import split_space
-    from search.spec import validate_spec
+    from search.sampling.space import split_space
+    from search.spec.model import validate_spec
 
     raw = yaml.safe_load((PROJECT / "sweeps" / sweep).read_text())
     raw = merge(raw, {"training": {"max_steps": max_steps, "eval_every": eval_every},

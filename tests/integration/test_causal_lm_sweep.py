@@ -13,13 +13,13 @@ import pandas
 import pytest
 from safetensors.torch import load_file
 
-from search.cli import main
-from search.records import collect_records
-from search.rundir import RunDir
-from search.spec import load_spec
+from search.cli.main import main
+from search.spec.model import load_spec
+from search.store.records import collect_records
+from search.store.rundir import RunDir
 from tests.conftest import TINY_LLAMA, tiny_sweep, write_sweep
 from tests.integration.test_sweep_end_to_end import run_spec
-from trainables.reporting import REPORTED_METRICS, TASK_METRICS
+from trainables.contract import REPORTED_METRICS, TASK_METRICS
 
 pytestmark = pytest.mark.integration
 

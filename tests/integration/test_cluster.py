@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from search.cli import main
-from search.rundir import RunDir
-from trainables.entry import _free_port as free_port
+from search.cli.main import main
+from search.store.rundir import RunDir
+from trainables.trial.entry import _free_port as free_port
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,7 @@ def two_node_cluster(tmp_path):
 
 def _basin_run(sweep, address, tmp_path) -> dict:
     env = {key: value for key, value in os.environ.items() if key != "RAY_ADDRESS"}
-    done = subprocess.run([sys.executable, "-m", "search.cli", "run", str(sweep), "--quiet",
+    done = subprocess.run([sys.executable, "-m", "search.cli.main", "run", str(sweep), "--quiet",
                            "--address", address], env=env, capture_output=True, text=True,
                           timeout=400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

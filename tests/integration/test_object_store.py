@@ -17,8 +17,8 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from search import location as store
-from search.searcher import RAY_TRIAL_ATTR, STATUS_ATTR
+from search.store import object_store as store
+from search.tune.optuna_search import RAY_TRIAL_ATTR, STATUS_ATTR
 from tests.conftest import tiny_sweep, write_sweep
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,7 @@ def basin(argv: list[str], env: dict, timeout: int = 600) -> subprocess.Complete
     """`basin ...` in a fresh process that starts its own Ray, as a user's would: its Ray
     workers inherit this environment (the store's credentials), as on a cluster node."""
     env = {key: value for key, value in {**os.environ, **env}.items() if key != "RAY_ADDRESS"}
-    return subprocess.run([sys.executable, "-m", "search.cli", *argv], env=env,
+    return subprocess.run([sys.executable, "-m", "search.cli.main", *argv], env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -155,7 +155,7 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
         tracking={"wandb": {"mode": "disabled"}}))
     log = tmp_path / "driver.log"
     driver = subprocess.Popen(
-        [sys.executable, "-m", "search.cli", "run", str(sweep), "--quiet"],
+        [sys.executable, "-m", "search.cli.main", "run", str(sweep), "--quiet"],
         env={k: v for k, v in {**os.environ, **env}.items() if k != "RAY_ADDRESS"},
         stdout=log.open("w"), stderr=subprocess.STDOUT)
     started, in_flight = time.monotonic(), [0]

@@ -22,10 +22,10 @@ TRIALS = 6
 def _real_sweep(table: CurveTable, overrides: dict, tmp_path: Path) -> dict:
     """A real basin run over the table (one trial at a time: Ray's timing cannot reorder
     anything), read back as basin reads any run directory."""
-    from search import sweep
-    from search.records import collect_records
-    from search.results import choice_of
-    from search.rundir import RunDir
+    from search.lifecycle import sweep
+    from search.report.results import choice_of
+    from search.store.records import collect_records
+    from search.store.rundir import RunDir
 
     spec = table.sweep_spec({**overrides, "output_dir": str(tmp_path / "runs"),
                              "search": {"num_trials": TRIALS, "max_concurrent_trials": 1,

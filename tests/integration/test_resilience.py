@@ -16,12 +16,12 @@ import pytest
 import ray
 from optuna.trial import TrialState
 
-from search import sweep
-from search.cli import main
-from search.rundir import RunDir
-from search.searcher import RAY_TRIAL_ATTR, STATUS_ATTR
-from search.spec import load_spec
+from search.cli.main import main
+from search.lifecycle import sweep
+from search.spec.model import load_spec
+from search.store.rundir import RunDir
 from search.trackers.wandb import run_id
+from search.tune.optuna_search import RAY_TRIAL_ATTR, STATUS_ATTR
 from tests.conftest import refused_when
 from tests.wandb_runs import read_offline_runs
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration
 def start_driver(argv: list[str], log: Path) -> subprocess.Popen:
     """`basin ...` in a real subprocess, on this test session's Ray cluster."""
     env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
-    return subprocess.Popen([sys.executable, "-m", "search.cli", *argv], env=env,
+    return subprocess.Popen([sys.executable, "-m", "search.cli.main", *argv], env=env,
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 

@@ -16,10 +16,10 @@ import pytest
 import ray
 import yaml
 
-from search.cli import main
-from search.rundir import RunDir
-from search.searcher import STATUS_ATTR
-from search.spec import load_spec
+from search.cli.main import main
+from search.spec.model import load_spec
+from search.store.rundir import RunDir
+from search.tune.optuna_search import STATUS_ATTR
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +145,7 @@ def test_a_bundle_copied_elsewhere_loads_by_its_hub_base_with_real_label_names(
     (run / "sweep.yaml").write_text(yaml.safe_dump(sweep, sort_keys=False))
     env = {**os.environ, "HF_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     written = tmp_path / "written"
-    done = subprocess.run([sys.executable, "-m", "search.cli", "export", str(run), "--out",
+    done = subprocess.run([sys.executable, "-m", "search.cli.main", "export", str(run), "--out",
                            str(written), "--merge"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "WARNING" not in done.stdout + done.stderr  # the libraries' noise is not shown
@@ -258,7 +258,7 @@ def test_status_and_best_on_a_half_finished_run(sweep_factory, tmp_path, capsys)
         search={"num_trials": 4, "max_concurrent_trials": 1, "seed": 0},
         tracking={"wandb": {"mode": "disabled"}})
     env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
-    driver = subprocess.Popen([sys.executable, "-m", "search.cli", "run", str(sweep), "--quiet"],
+    driver = subprocess.Popen([sys.executable, "-m", "search.cli.main", "run", str(sweep), "--quiet"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     run = None

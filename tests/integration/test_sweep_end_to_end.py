@@ -13,16 +13,16 @@ import pytest
 from optuna.trial import TrialState
 from safetensors.torch import load_file
 
-from search import sweep as lifecycle
-from search.cli import main
-from search.records import collect_records
-from search.results import choice_of
-from search.rundir import RunDir
-from search.searcher import OUTCOME_ATTRS
-from search.spec import load_spec
-from search.study_storage import open_storage
+from search.cli.main import main
+from search.lifecycle import sweep as lifecycle
+from search.report.results import choice_of
+from search.spec.model import load_spec
+from search.store.records import collect_records
+from search.store.rundir import RunDir
+from search.store.study import open_storage
+from search.tune.optuna_search import OUTCOME_ATTRS
 from tests.conftest import overfitting_data
-from trainables.reporting import REPORTED_METRICS
+from trainables.contract import REPORTED_METRICS
 
 pytestmark = pytest.mark.integration
 

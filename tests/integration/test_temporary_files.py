@@ -28,7 +28,7 @@ def test_no_temporary_checkpoint_outlives_its_trial(tmp_path):
     # a sweep in its own process so that its Ray workers inherit it.
     private = Path(tempfile.mkdtemp(prefix="bt", dir="/tmp"))
     try:
-        done = subprocess.run([sys.executable, "-m", "search.cli", "run", str(sweep)],
+        done = subprocess.run([sys.executable, "-m", "search.cli.main", "run", str(sweep)],
                               cwd=PROJECT, env={**os.environ, "TMPDIR": str(private)},
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from search.cli import main
+from search.cli.main import main
 from tests.conftest import overfitting_data
 from tests.wandb_runs import read_offline_runs
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from ray import tune
 
-from search.rundir import RunDir
-from search.spec import load_spec
-from search.tuner import build_tuner, fit, make_trainable
+from search.spec.model import load_spec
+from search.store.rundir import RunDir
+from search.tune.tuner import build_tuner, fit, make_trainable
 from tests.conftest import refused_when
-from trainables.reporting import OUTCOME, OUTCOME_DIVERGED, OUTCOME_FAILED
+from trainables.contract import OUTCOME, OUTCOME_DIVERGED, OUTCOME_FAILED
 
 HEALTHY = 0.01
 DIVERGING = 1e30  # its weights blow up to NaN: the trial ends as diverged

@@ -11,9 +11,9 @@ __all__ = ["Task", "TaskData", "task_for"]
 def task_for(settings: TrialSettings) -> Task:
     """The task of a sweep's settings (imported on demand: each pulls in its own libraries)."""
     if settings.model.task == "causal-lm":
-        from trainables.tasks.causal_lm import CausalLM
+        from trainables.tasks.causal_lm.task import CausalLM
 
         return CausalLM(settings)
-    from trainables.tasks.sequence_classification import SequenceClassification
+    from trainables.tasks.classification.task import SequenceClassification
 
     return SequenceClassification(settings)

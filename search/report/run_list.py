@@ -1,0 +1,71 @@
+"""``basin ls``: the run directories in a folder (a sweep's ``output_dir``), newest first: name,
+start, trials ended of those requested, the best objective (of the checkpoint the sweep hands
+on) and whether the sweep finished."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from search.core.outcome import FINISHED
+from search.report.results import choice_of
+from search.spec.model import SpecError
+from search.store.records import collect_records
+from search.store.rundir import SWEEP_FILE, RunDir
+
+STAMP = re.compile(r"-(\d{8}-\d{6})$")  # RunDir.create names a run <sweep>-<YYYYmmdd-HHMMSS>
+
+
+def run_directories(folder: Path) -> list[Path]:
+    """The basin run directories directly in ``folder``, newest first."""
+    if not folder.is_dir():
+        raise SpecError([f"{folder}: no such folder"])
+    found = [path for path in folder.iterdir() if (path / SWEEP_FILE).is_file()]
+    return sorted(found, key=_started, reverse=True)
+
+
+def _started(path: Path) -> datetime:
+    """When the sweep started: the stamp basin put in its folder's name, else its sweep.yaml's
+    time (a folder copied elsewhere keeps its name, not its times)."""
+    stamp = STAMP.search(path.name)
+    if stamp:
+        return datetime.strptime(stamp.group(1), "%Y%m%d-%H%M%S")
+    return datetime.fromtimestamp((path / SWEEP_FILE).stat().st_mtime)
+
+
+def _row(path: Path) -> list[str]:
+    started = _started(path)
+    try:
+        run = RunDir.open(path)
+        spec = run.spec
+        records = collect_records(run)
+        choice = choice_of(run, records)
+    except (SpecError, OSError, ValueError):  # a damaged run directory: still listed
+        return [path.name, started.strftime("%Y-%m-%d %H:%M"), "-", "-",
+                "unreadable (basin status says why)"]
+    ended = sum(r.outcome.status in FINISHED for r in records)
+    best = (f"{spec.objective.metric} {choice.chosen.objective:.4f} ({choice.chosen.trial_id})"
+            if choice.chosen else "-")
+    return [path.name, started.strftime("%Y-%m-%d %H:%M"), f"{ended}/{spec.search.num_trials}",
+            best,
+            "finished" if run.finished else "unfinished (running, or: basin resume)"]
+
+
+def print_runs(folder: Path, console: Console) -> int:
+    """Print one row per run directory in ``folder``; returns how many there are."""
+    paths = run_directories(folder)
+    if not paths:
+        console.print(f"{folder}: no run directories (a sweep's output_dir holds them)")
+        return 0
+    table = Table(box=None, padding=(0, 1), collapse_padding=True, pad_edge=False,
+                  header_style="bold underline")
+    for column in ("run directory", "started", "trials", "best", "state"):
+        table.add_column(column, no_wrap=column != "state")
+    for path in paths:
+        table.add_row(*_row(path))
+    console.print(table)
+    return len(paths)

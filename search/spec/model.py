@@ -1,0 +1,297 @@
+"""The sweep file: a validated ``SweepSpec``, and every mistake in it reported before Ray starts.
+
+A mistake is reported as one line naming the file, the field path and the bad value, e.g.::
+
+    sweeps/x.yaml: space.learning_rate: low must be > 0 on a log scale (got low=0.0)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from search.sampling.space import Param, as_param, check_against_trial
+from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
+from search.spec.messages import format_error, one_line
+from search.spec.yaml_reading import DuplicateKeyError, read_yaml
+from search.stopping import StoppingSpec
+from search.store.object_store import OBJECT_STORE_SCHEMES, is_object_store, without_query
+from search.store.study import check_database_url
+from search.trackers.wandb import WandbSpec
+from trainables.check.settings import CheckSettings
+from trainables.contract import EXACT_MATCH_METRICS, OBJECTIVE_METRICS, TASK_OBJECTIVES
+from trainables.settings import (
+    HYPERPARAMETER_NAMES,
+    MAX_SEED,
+    DataSettings,
+    DeepSpeedSettings,
+    GenerationSettings,
+    ModelSettings,
+    Strict,
+    TrainingSettings,
+    TrialSettings,
+)
+
+
+class SpecError(Exception):
+    """A sweep file (or a command-line override) that cannot be run; one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class ObjectiveSpec(Strict):
+    metric: str = "val_loss"
+    mode: Literal["min", "max"] = "min"
+
+    @field_validator("metric")
+    @classmethod
+    def _reported(cls, metric: str) -> str:
+        if metric not in OBJECTIVE_METRICS:
+            raise ValueError(f"no trial reports {metric!r} (choose from {list(OBJECTIVE_METRICS)})")
+        return metric
+
+
+class SearchSpec(Strict):
+    sampler: Literal["tpe", "random"] = "tpe"
+    num_trials: int = Field(8, gt=0)
+    max_concurrent_trials: int | None = Field(None, gt=0)
+    seed: int | None = Field(0, ge=0, le=MAX_SEED)
+    storage: str | None = Field(
+        None, description="Optuna RDB URL (e.g. postgresql://...); default: a journal file."
+    )
+
+    @field_validator("storage")
+    @classmethod
+    def _database_url(cls, url: str | None) -> str | None:
+        return check_database_url(url) if url is not None else None
+
+
+class SchedulerSpec(Strict):
+    type: Literal["asha", "fifo"] = "asha"
+    grace_period: int = Field(20, gt=0, description="Steps before ASHA may stop a trial.")
+    reduction_factor: float = Field(2.0, gt=1)
+    brackets: int = Field(1, gt=0)
+
+
+class ResourcesSpec(Strict):
+    workers: int = Field(1, ge=1, le=1024)
+    gpus_per_worker: float = Field(0, ge=0, le=64)
+    cpus_per_worker: float = Field(1, gt=0, le=1024)
+    placement_strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
+    cluster_autoscales: bool = Field(
+        False, description="Nodes may join later: do not refuse trials today's nodes can't hold.")
+    max_failures: int = Field(
+        1, ge=0, le=100, description="Restarts of a trial whose worker or node died (from its "
+        "latest checkpoint). A trial that raises or diverges is not restarted.")
+    warm_workers: bool = Field(
+        True, description="A one-worker trial slot keeps its process, imports, data and base "
+        "model weights for the next trial (Ray Tune's reuse_actors); false: a fresh process per "
+        "trial. Multi-worker trials always start fresh.")
+
+
+class TrackingSpec(Strict):
+    """One field per tracker (see ``search/trackers``)."""
+
+    wandb: WandbSpec = WandbSpec()
+
+
+class SweepSpec(Strict):
+    """A whole sweep: what to train, what to search, how to schedule and prune, where to write."""
+
+    # The run directory is named after the sweep; 100 characters leave room for the date.
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    model: ModelSettings = ModelSettings()
+    data: DataSettings = DataSettings()
+    training: TrainingSettings = TrainingSettings()
+    deepspeed: DeepSpeedSettings = DeepSpeedSettings()
+    generation: GenerationSettings = GenerationSettings()
+    space: dict[str, Param] = Field(min_length=1)
+    objective: ObjectiveSpec = ObjectiveSpec()
+    search: SearchSpec = SearchSpec()
+    scheduler: SchedulerSpec = SchedulerSpec()
+    stopping: StoppingSpec = StoppingSpec()
+    selection: Selection = Field(default_factory=lambda: {"criterion": DEFAULT_CRITERION},
+                                 validate_default=True)
+    resources: ResourcesSpec = ResourcesSpec()
+    tracking: TrackingSpec = TrackingSpec()
+    check: CheckSettings | None = None  # basin check at the sweep's end (search/lifecycle/check.py)
+    output_dir: str = "runs"
+
+    @field_validator("selection", mode="before")
+    @classmethod
+    def _criterion_by_name(cls, selection: Any) -> Any:
+        """``selection: one-se`` is short for ``selection: {criterion: one-se}``; an unknown
+        criterion is named with the ones there are."""
+        if isinstance(selection, str):
+            selection = {"criterion": selection}
+        if isinstance(selection, dict) and selection.get("criterion", DEFAULT_CRITERION) \
+                not in CRITERIA:
+            raise ValueError(f"unknown criterion (choose from {list(CRITERIA)}) "
+                             f"(got {selection['criterion']!r})")
+        if isinstance(selection, dict) and "criterion" not in selection:
+            selection = {**selection, "criterion": DEFAULT_CRITERION}
+        return selection
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _bare_values_are_constants(cls, space: Any) -> Any:
+        if not isinstance(space, dict):
+            return space
+        unknown = [name for name in space if name not in HYPERPARAMETER_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown hyperparameter {unknown[0]!r} (choose from {list(HYPERPARAMETER_NAMES)})"
+            )
+        return {name: as_param(raw) for name, raw in space.items()}
+
+    @field_validator("output_dir")
+    @classmethod
+    def _path_or_object_store(cls, output_dir: str) -> str:
+        scheme, sep, rest = output_dir.partition("://")
+        if sep and not is_object_store(output_dir):
+            raise ValueError(f"{scheme}:// is not a store basin writes to; use a path every node "
+                             f"sees (a shared filesystem) or an object store "
+                             f"({', '.join(s + '://' for s in OBJECT_STORE_SCHEMES)}) "
+                             f"(got {without_query(output_dir)!r})")
+        if sep and not rest.partition("?")[0].strip("/"):
+            raise ValueError(f"name a bucket (got {without_query(output_dir)!r})")
+        return output_dir
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SweepSpec:
+        self._objective_of_the_task()
+        if is_object_store(self.output_dir) and not self.search.storage:
+            # The default study storage, Optuna's journal file, appends to a file in the run
+            # directory; object stores cannot append.
+            raise ValueError(
+                "output_dir in an object store needs search.storage, a database URL for the "
+                "Optuna study (e.g. postgresql://user:password@host:5432/basin) "
+                f"(got output_dir={without_query(self.output_dir)!r}, no search.storage)")
+        if self.scheduler.type == "asha":
+            if self.training.max_steps is None:
+                raise ValueError("scheduler.type asha needs training.max_steps (not epochs)")
+            if self.scheduler.grace_period > self.training.max_steps:
+                raise ValueError(
+                    f"scheduler.grace_period must not exceed training.max_steps "
+                    f"(got {self.scheduler.grace_period} > {self.training.max_steps})")
+        return self
+
+    def _objective_of_the_task(self) -> None:
+        task, metric = self.model.task, self.objective.metric
+        if metric not in TASK_OBJECTIVES[task]:
+            raise ValueError(f"objective.metric: task {task!r} reports no {metric!r} (choose "
+                             f"from {list(TASK_OBJECTIVES[task])})")
+        if metric in EXACT_MATCH_METRICS and not self.generation.exact_match_samples:
+            raise ValueError(f"objective.metric {metric!r} needs generation.exact_match_samples "
+                             f"> 0 (got 0)")
+
+
+def trial_settings(spec: SweepSpec) -> TrialSettings:
+    """The fixed part of every trial of this sweep, as the trial side receives it."""
+    return TrialSettings(
+        model=spec.model,
+        data=spec.data,
+        training=spec.training,
+        deepspeed=spec.deepspeed,
+        generation=spec.generation,
+        objective_metric=spec.objective.metric,
+        objective_mode=spec.objective.mode,
+        workers=spec.resources.workers,
+        gpus_per_worker=spec.resources.gpus_per_worker,
+        cpus_per_worker=spec.resources.cpus_per_worker,
+        placement_strategy=spec.resources.placement_strategy,
+    )
+
+
+def apply_override(raw: dict, assignment: str) -> None:
+    """Apply one ``--set key.path=value`` to the raw sweep dict (value parsed as YAML)."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise SpecError([f"--set {assignment!r}: expected key.path=value"])
+    parts = key.strip().split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise SpecError([f"--set {assignment!r}: {part!r} is not a section"])
+        node = child
+    try:
+        node[parts[-1]] = read_yaml(text) if text.strip() else None
+    except yaml.YAMLError as error:
+        raise SpecError([f"--set {assignment!r}: the value is not valid YAML: "
+                         f"{one_line(error)}"]) from None
+
+
+# Keys of earlier sweep files, and what replaced them.
+_RENAMED = {"gap_pruning": "replaced by stopping.gap (see sweeps/README.md: the gap rule now "
+                           "stops on the turn of the validation loss; threshold is optional)"}
+
+
+def _resolve_paths(spec: SweepSpec) -> SweepSpec:
+    """Make file paths absolute, so a best.yaml written elsewhere still finds them."""
+    data = spec.data
+    for field in ("train_file", "validation_file", "test_file"):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(data, field, str(Path(value).expanduser().resolve()))
+    if spec.model.name.startswith((".", "/", "~")):
+        spec.model.name = str(Path(spec.model.name).expanduser().resolve())
+    if not is_object_store(spec.output_dir):
+        spec.output_dir = str(Path(spec.output_dir).expanduser().resolve())
+    return spec
+
+
+def validate_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
+    """Validate a raw sweep dict: every field and every value of the space (what the file
+    points at, data and model, is checked by ``search.lifecycle.preflight``)."""
+    if not isinstance(raw, dict):
+        kind = type(raw).__name__
+        raise SpecError([f"{source}: expected a mapping of sweep settings (got {kind})"])
+    renamed = [f"{source}: {key}: {why}" for key, why in _RENAMED.items() if key in raw]
+    if renamed:
+        raise SpecError(renamed)
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as error:
+        raise SpecError([format_error(source, e, SweepSpec, CRITERIA) for e in error.errors()]
+                        ) from None
+    problems = [
+        f"{source}: space.{name}: {message}"
+        for name, param in spec.space.items()
+        if (message := check_against_trial(name, param))
+    ]
+    if problems:
+        raise SpecError(problems)
+    return _resolve_paths(spec)
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
+    """Read, override and validate a sweep file; raises ``SpecError`` with every problem."""
+    source = str(path)
+    path = Path(path)
+    if path.is_dir():
+        raise SpecError([f"{source}: is a directory, not a sweep file"])
+    if not path.is_file():
+        raise SpecError([f"{source}: file not found"])
+    try:
+        raw = read_yaml(path.read_text(encoding="utf-8"))
+    except DuplicateKeyError as error:
+        raise SpecError([f"{source}: {error}"]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise SpecError([f"{source}: not valid YAML: {one_line(error)}"]) from None
+    for assignment in overrides or []:
+        if isinstance(raw, dict):
+            apply_override(raw, assignment)
+    return validate_spec(raw, source)
+
+
+def dump_spec(spec: SweepSpec) -> str:
+    """The sweep as YAML, every field explicit."""
+    return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,312 @@
+"""Reading a run directory back, while its sweep runs or after: the sweep, the study, the trials.
+
+Everything here comes from files that are written as the sweep goes (``sweep.yaml`` first, the
+Optuna journal at every report, Ray's per-trial folders), so a half-finished or crashed run
+directory reads as well as a finished one. A run directory in an object store is read through
+its mirror on this machine (``search.store.object_store``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+import optuna
+
+from search.spec.model import SpecError, SweepSpec, dump_spec, load_spec
+from search.store import object_store as store
+from search.store.journal import JournalDamage
+from search.store.study import JOURNAL_FILE, open_to_read
+from search.tune.optuna_search import RAY_TRIAL_ATTR
+from trainables.contract import CANDIDATES_FOLDER, TRIAL_METRICS_FILE
+
+SWEEP_FILE = "sweep.yaml"
+RESULTS_FILE = "results.json"
+BEST_FILE = "best.yaml"
+STOPS_FILE = "stops.jsonl"
+CONFIRM_FILE = "confirm.json"
+CHECK_FILE = "check.json"
+# A trial's folder is named by its id alone (Ray's default, run_trial_<id>_<index>_<params>_<time>,
+# is still read: run directories made before).
+TRIAL_FOLDER = re.compile(r"^(?:run_trial_([0-9a-f]+)_.*|([0-9a-f]{8}))$")
+CHECKPOINT_FOLDER = "checkpoint_"
+
+
+def trial_id_of(trial) -> str:
+    """A Tune trial's id: the one name it has in every table, progress line, W&B run, Optuna
+    attribute and, as ``TuneConfig.trial_dirname_creator``, its folder."""
+    return trial.trial_id
+
+# What the driver writes (Ray uploads the trials' folders itself). W&B's folder is uploaded
+# but never downloaded: only `wandb sync` reads it, on the machine that wrote it.
+WANDB_FOLDER = "wandb"
+
+
+def _driver_file(relative: str) -> bool:
+    top = relative.split("/", 1)[0]
+    return (top in (SWEEP_FILE, RESULTS_FILE, BEST_FILE, STOPS_FILE, CONFIRM_FILE, CHECK_FILE,
+                    WANDB_FOLDER, JOURNAL_FILE)
+            or ("/" not in relative and relative.endswith(".png")))
+
+
+def _worth_downloading(relative: str) -> bool:
+    """Everything but W&B's files and checkpoint payloads; a candidate's metrics file comes,
+    so that the candidates kept are known without fetching them."""
+    parts = relative.split("/")
+    if parts[0] == WANDB_FOLDER:
+        return False
+    in_checkpoint = any(part.startswith(CHECKPOINT_FOLDER) or part == CANDIDATES_FOLDER
+                        for part in parts[:-1])
+    return not in_checkpoint or (CANDIDATES_FOLDER in parts and parts[-1] == TRIAL_METRICS_FILE)
+
+
+@dataclass
+class RunDir:
+    """A sweep's run directory: ``path`` on this machine, and ``remote``, the object-store URI
+    it is kept at (None for a local or shared path, where ``path`` is the run directory)."""
+
+    path: Path
+    remote: str | None = None
+    _uploaded: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
+    # Set by study(): what followed the journal's last complete record, if anything.
+    journal_damage: JournalDamage | None = field(default=None, repr=False)
+
+    @classmethod
+    def create(cls, spec: SweepSpec) -> RunDir:
+        """A fresh run directory ``<output_dir>/<name>-<timestamp>`` holding the validated sweep.
+
+        In an object store, the files are written to the run's mirror on this machine and
+        uploaded; a store that cannot be written to is refused before any trial starts.
+        """
+        stamp = f"{spec.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        for attempt in itertools.count(1):
+            # Two runs started in the same second: the second takes the next free suffix
+            # (mkdir is atomic, so two drivers never share a folder).
+            name = stamp if attempt == 1 else f"{stamp}-{attempt}"
+            if not store.is_object_store(spec.output_dir):
+                run = cls(Path(spec.output_dir) / name)
+            else:
+                remote = store.join(spec.output_dir, name)
+                run = cls(store.mirror_of(remote), remote=remote)
+            run.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                run.path.mkdir()
+                break
+            except FileExistsError:
+                continue
+        run.sweep_file.write_text(dump_spec(spec))
+        try:
+            run.push()
+        except store.LocationError as error:
+            shutil.rmtree(run.path, ignore_errors=True)
+            raise SpecError([f"output_dir: cannot write the run directory: {error}"]) from error
+        return run
+
+    @classmethod
+    def open(cls, where: str | Path) -> RunDir:
+        """Check that ``where`` is a basin run directory (a path or an object-store URI; the
+        latter is downloaded to its mirror first); raises ``SpecError`` otherwise."""
+        if store.is_object_store(where):
+            return cls._open_remote(str(where))
+        path = Path(where)
+        if not path.is_dir():
+            raise SpecError([f"{path}: no such run directory"])
+        if not (path / SWEEP_FILE).is_file():
+            raise SpecError([f"{path}: not a basin run directory (no {SWEEP_FILE})"])
+        return cls(path.resolve())
+
+    @classmethod
+    def _open_remote(cls, uri: str) -> RunDir:
+        shown = store.without_query(uri)
+        try:
+            if not store.exists(uri, SWEEP_FILE):
+                raise SpecError([f"{shown}: not a basin run directory (no {SWEEP_FILE})"])
+            run = cls(store.mirror_of(uri), remote=uri)
+            run.pull()
+        except store.LocationError as error:
+            raise SpecError([str(error)]) from error
+        return run
+
+    # -- the files the driver writes -----------------------------------------------------
+
+    @property
+    def sweep_file(self) -> Path:
+        """The validated sweep, every field explicit (written first)."""
+        return self.path / SWEEP_FILE
+
+    @property
+    def results_file(self) -> Path:
+        """Every trial and the choice, written when the sweep ends."""
+        return self.path / RESULTS_FILE
+
+    @property
+    def best_file(self) -> Path:
+        """The recipe of the chosen checkpoint: a sweep file that re-trains it."""
+        return self.path / BEST_FILE
+
+    @property
+    def stops_file(self) -> Path:
+        """The stop ledger: why each rule-stopped trial stopped, as it happens."""
+        return self.path / STOPS_FILE
+
+    @property
+    def confirm_file(self) -> Path:
+        """``basin confirm``'s ranking of the top candidates re-trained with new seeds."""
+        return self.path / CONFIRM_FILE
+
+    @property
+    def check_file(self) -> Path:
+        """``basin check``'s figures of the top candidates (flatness, retention, seeds)."""
+        return self.path / CHECK_FILE
+
+    @property
+    def wandb_dir(self) -> Path:
+        """Where W&B writes its runs (offline runs stay there until ``wandb sync``)."""
+        return self.path / WANDB_FOLDER
+
+    def shown_file(self, file: Path) -> str:
+        """Where one of this run's files is kept, for messages (a URI for an object store)."""
+        return f"{self.shown}/{file.relative_to(self.path).as_posix()}"
+
+    def plot_file(self, name: str) -> Path:
+        """A plot's PNG file (plots sit at the top of the run directory)."""
+        return self.path / f"{name}.png"
+
+    @property
+    def location(self) -> str:
+        """Where the run directory is kept, as a user names it on the command line."""
+        return self.remote if self.remote else str(self.path)
+
+    @property
+    def shown(self) -> str:
+        """``location`` for messages: an object store's query (endpoint, keys) left out."""
+        return store.without_query(self.remote) if self.remote else str(self.path)
+
+    def pull(self) -> None:
+        """Refresh the mirror of an object-store run directory (no-op for a path): Ray's
+        folders and reports, basin's files; checkpoints only by their metrics file."""
+        if self.remote:
+            self.path.mkdir(parents=True, exist_ok=True)
+            # What this process uploaded is current here already.
+            store.download(self.remote, self.path,
+                           lambda relative: _worth_downloading(relative)
+                           and relative not in self._uploaded)
+
+    def push(self) -> None:
+        """Upload the driver's files that changed since the last push (no-op for a path)."""
+        if not self.remote or not self.path.is_dir():
+            return
+        changed = []
+        for file in self.path.rglob("*"):
+            relative = file.relative_to(self.path).as_posix()
+            if not file.is_file() or not _driver_file(relative):
+                continue
+            stat = file.stat()
+            if self._uploaded.get(relative) != (stat.st_size, stat.st_mtime):
+                changed.append((relative, (stat.st_size, stat.st_mtime)))
+        store.upload(self.path, self.remote, [relative for relative, _ in changed])
+        self._uploaded.update(changed)
+
+    def fetch(self, where: str) -> Path:
+        """A local folder with the whole of ``where`` (a path, or a URI in this run's object
+        store: a checkpoint, downloaded on demand)."""
+        if not store.is_object_store(where):
+            return Path(where)
+        relative = store.without_query(where)[len(store.without_query(self.remote or "")):]
+        local = self.path / relative.strip("/")
+        try:
+            store.download(where, local)
+        except store.LocationError as error:
+            raise SpecError([str(error)]) from error
+        return local
+
+    @cached_property
+    def spec(self) -> SweepSpec:
+        return load_spec(self.sweep_file)
+
+    @property
+    def finished(self) -> bool:
+        return self.results_file.is_file()
+
+    def study(self) -> optuna.Study:
+        """The sweep's Optuna study, to read: a journal's complete records only (a damaged
+        tail is left in the file and described in ``journal_damage``)."""
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage, self.journal_damage = open_to_read(self.path, self.spec.search.storage)
+        try:
+            return optuna.load_study(study_name=self.path.name, storage=storage)
+        except KeyError:  # a run directory written before studies were named after it
+            return optuna.load_study(study_name=self.spec.name, storage=storage)
+
+    def optuna_trials(self) -> dict[str, optuna.trial.FrozenTrial]:
+        """Optuna's record of every trial, by Ray trial id (none before the study exists)."""
+        try:
+            trials = self.study().trials
+        except KeyError:  # the sweep has not created its study yet
+            return {}
+        return {t.user_attrs[RAY_TRIAL_ATTR]: t for t in trials if RAY_TRIAL_ATTR in t.user_attrs}
+
+    def trial_folders(self) -> dict[str, Path]:
+        """Ray's folder of every started trial, by trial id."""
+        return RunDir.trial_folders_in(self.path)
+
+    @staticmethod
+    def trial_folders_in(path: Path) -> dict[str, Path]:
+        """The trial folders in a local run directory, by trial id."""
+        folders = {}
+        for folder in sorted(path.iterdir()):
+            match = TRIAL_FOLDER.match(folder.name)
+            if match and folder.is_dir():
+                folders[match.group(1) or match.group(2)] = folder
+        return folders
+
+    def size_bytes(self) -> int:
+        """Space used by the run directory (checkpoints, W&B runs, study, plots)."""
+        if self.remote:
+            return sum(info.size or 0 for info in store.list_files(self.remote))
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
+    @staticmethod
+    def history(folder: Path) -> list[dict]:
+        """Every report of one trial, oldest first (Ray appends them to result.json)."""
+        path = folder / "result.json"
+        if not path.is_file():
+            return []
+        rows: dict = {}
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                break  # a line cut short by a crash
+            # A trial resumed from its final checkpoint repeats its last report: keep the first.
+            rows.setdefault(row.get("step", len(rows)), row)
+        return list(rows.values())
+
+    def checkpoints(self, folder: Path) -> dict[int, str]:
+        """Every candidate checkpoint of a trial, by its step: a path, or a URI for an
+        object-store run. They sit in the trial folder's ``candidates`` folder, one per
+        evaluation (``trainables/trial/candidate_store.py``), each with its step's metrics file."""
+        found: dict[int, str] = {}
+        for metrics in sorted((folder / CANDIDATES_FOLDER).glob(f"*/{TRIAL_METRICS_FILE}")):
+            candidate = metrics.parent
+            try:
+                step = int(json.loads(metrics.read_text())["step"])
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue  # cut short by a crash
+            found[step] = (store.join(self.remote, candidate.relative_to(self.path).as_posix())
+                           if self.remote else str(candidate))
+        return found
+
+    @staticmethod
+    def error(folder: Path) -> str | None:
+        path = folder / "error.txt"
+        if not path.is_file():
+            return None
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        return lines[-1] if lines else "the trial raised an error"

@@ -1,0 +1,159 @@
+"""What the Ray cluster can hold: refuse trials that no node could ever run, before they start.
+
+Ray would otherwise leave such a trial PENDING forever, waiting for a node that never comes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import ray
+
+from search.spec.model import SpecError, SweepSpec
+
+# What the Tune function of a multi-worker trial reserves: it only drives the TorchTrainer.
+DRIVER_CPU = 0.01
+
+
+# Long enough for a slow network, short enough that a wrong address is said within 15 s
+# (Ray itself retries for minutes).
+ADDRESS_PROBE_SECONDS = 10.0
+GCS_CONNECT_ATTEMPTS = 8
+
+
+def _given_address(address: str | None) -> tuple[str | None, str]:
+    """(the address Ray will connect to, where the user gave it), or (None, ...) when Ray
+    finds or starts the cluster itself (no address, ``auto``, ``local``)."""
+    flag = "--address"
+    if not address:
+        address, flag = os.environ.get("RAY_ADDRESS"), "RAY_ADDRESS"
+    return (None if address in ("auto", "local") else address or None), flag
+
+
+def address_problem(address: str | None) -> str | None:
+    """Why the cluster at ``address`` (else ``RAY_ADDRESS``) cannot be reached, in one line, or
+    None. ``auto`` and no address at all are left to Ray (a local cluster, or a new one)."""
+    address, flag = _given_address(address)
+    if address is None:
+        return None
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return f"{flag}: expected host:port, e.g. 10.0.0.5:6379 (got {address!r})"
+    try:
+        socket.create_connection((host, int(port)), timeout=ADDRESS_PROBE_SECONDS).close()
+    except OSError as error:
+        return _no_cluster(flag, address, error.strerror or str(error))
+    return None
+
+
+def _no_cluster(flag: str, address: str, why: str) -> str:
+    return (f"{flag}: no Ray cluster answers at {address} ({why}); check the address, or start "
+            f"the head node with `ray start --head`")
+
+
+def join(address: str | None) -> None:
+    """Connect to the cluster at ``address`` (else ``RAY_ADDRESS``), or start a local Ray.
+
+    A wrong address is a ``SpecError`` in one line within ~15 s: the port must accept a
+    connection, and Ray gets 8 attempts (about a second each) to find a GCS behind it instead
+    of its default 20, with its retry messages kept off the terminal.
+    """
+    from search.tune.tuner import start_ray
+
+    problem = address_problem(address)
+    if problem:
+        raise SpecError([problem])
+    given, flag = _given_address(address)
+    if given is None or given.startswith("ray://"):
+        start_ray(address)
+        return
+    try:
+        with _connect_attempts(GCS_CONNECT_ATTEMPTS), _stderr_silenced():
+            start_ray(address)
+    except (ConnectionError, RuntimeError) as error:
+        cause = error.__cause__ or error
+        why = " ".join(str(cause).split("Last connection error")[0].split())[:200]
+        raise SpecError([_no_cluster(flag, given, why)]) from None
+
+
+@contextmanager
+def _connect_attempts(attempts: int) -> Iterator[None]:
+    """Ray reads this budget (``RAY_gcs_server_port_wait_time_s``, one attempt a second) when it
+    connects; a user's own setting wins."""
+    key = "RAY_gcs_server_port_wait_time_s"
+    saved = os.environ.get(key)
+    os.environ.setdefault(key, str(attempts))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(key, None)
+
+
+@contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Ray's C++ client logs every failed attempt to stderr, below Python's logging."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _worker_need(spec: SweepSpec) -> dict[str, float]:
+    resources = spec.resources
+    return {"CPU": resources.cpus_per_worker, "GPU": resources.gpus_per_worker}
+
+
+def workers_that_fit(node: dict[str, float], need: dict[str, float]) -> int:
+    """How many workers with ``need`` one node's resources hold."""
+    counts = [math.floor(node.get(name, 0) / amount + 1e-9)
+              for name, amount in need.items() if amount > 0]
+    return min(counts) if counts else 0
+
+
+def _capacity_beside_driver(nodes: list[dict], need: dict[str, float], driver_node: int,
+                            strict: bool) -> int:
+    """Workers the cluster holds when the trial's driver sits on ``driver_node``."""
+    fits = [workers_that_fit({**node, "CPU": node.get("CPU", 0) - DRIVER_CPU}
+                             if index == driver_node else node, need)
+            for index, node in enumerate(nodes)]
+    return max(fits) if strict else sum(fits)
+
+
+def check_feasible(spec: SweepSpec, source: str) -> None:
+    """Raise ``SpecError`` if the cluster as it is can never hold one trial of the sweep.
+
+    Skipped with ``resources.cluster_autoscales: true``: bigger nodes may join later.
+    """
+    if spec.resources.cluster_autoscales:
+        return
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    need = _worker_need(spec)
+    fits = [workers_that_fit(node, need) for node in nodes]
+    largest = {name: max((node.get(name, 0) for node in nodes), default=0) for name in need}
+    have = ", ".join(f"{largest[name]:g} {name}" for name in need)
+    want = ", ".join(f"{amount:g} {name}" for name, amount in need.items())
+    hint = " (set resources.cluster_autoscales: true if larger nodes will join)"
+    if not any(fits):
+        field = "gpus_per_worker" if need["GPU"] > largest["GPU"] else "cpus_per_worker"
+        raise SpecError([f"{source}: resources.{field}: no node can hold one worker (it needs "
+                         f"{want}; the largest node has {have}){hint}"])
+    workers = spec.resources.workers
+    strict = spec.resources.placement_strategy == "STRICT_PACK"
+    capacity = max(fits) if strict else sum(fits)
+    if workers > 1:
+        # The trial's own driver process reserves a sliver of a CPU on some node as well.
+        capacity = max(_capacity_beside_driver(nodes, need, index, strict)
+                       for index in range(len(nodes)))
+    if capacity < workers:
+        where = "one node holds" if strict else "the cluster holds"
+        raise SpecError([f"{source}: resources.workers: a trial needs {workers} workers of "
+                         f"{want} but {where} at most {capacity}{hint}"])

@@ -1,0 +1,238 @@
+"""A Ray Tune searcher that drives an Optuna study with ask/tell and tells it the truth.
+
+Ray's own ``OptunaSearch`` records every trial that a scheduler or stopper ended as COMPLETE
+with its last value, so a trial that ASHA cut at its first rung teaches TPE that its
+configuration was as good as that value. Here each trial is told what its outcome means
+(``search/core/outcome.py``): a trial that trained its budget, or that a rule stopped because it had
+stopped learning (it began to overfit), is COMPLETE with its best objective, the value of the
+checkpoint it would hand on; a trial not worth more training (ASHA's rung cut-off, not
+learning, diverged) is PRUNED with its intermediate values; a trial that raised is FAIL.
+
+Why stopped-for-overfitting is COMPLETE, not PRUNED: TPE ranks every PRUNED trial below every
+COMPLETE one, and PRUNED trials among themselves by the deepest step reached
+(``optuna/samplers/_tpe/sampler.py``, ``_get_pruned_trial_score``). Told PRUNED, the fast
+learners that overfit first would rank below slow ones that ran longer: TPE would learn "ran
+long" instead of "low loss". The gap at the best step is kept as a user attribute, not as a
+constraint: a larger gap went with lower held-out loss in a held-out check, so it must not push
+a trial out of TPE's good group.
+The study lives in persistent storage (a journal file in the run directory by default).
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.trial import TrialState
+from ray.tune.search import Searcher
+
+from search.core.outcome import COMPLETED, FAILED, PRUNED, STOPPED, Outcome, trial_outcome
+from search.store.stop_ledger import StopLedger
+from search.store.study import open_storage
+
+# The outcome's fields, each a user attribute of the Optuna trial (see search/core/outcome.py).
+OUTCOME_ATTRS = {"status": "basin_status", "kind": "basin_kind", "reason": "basin_reason",
+                 "step": "basin_step", "excluded": "basin_excluded"}
+STATUS_ATTR, REASON_ATTR = OUTCOME_ATTRS["status"], OUTCOME_ATTRS["reason"]
+GAP_AT_BEST_ATTR = "gap_at_best_step"
+RAY_TRIAL_ATTR = "ray_trial_id"
+ORPHANED = "orphaned"
+STATES = {COMPLETED: TrialState.COMPLETE, STOPPED: TrialState.COMPLETE,
+          PRUNED: TrialState.PRUNED, FAILED: TrialState.FAIL}
+
+
+def record_outcome(trial: optuna.Trial, outcome: Outcome) -> None:
+    """Write an outcome's fields into the Optuna trial's user attributes."""
+    for field, attr in OUTCOME_ATTRS.items():
+        trial.set_user_attr(attr, getattr(outcome, field))
+
+
+def told_outcome(frozen: optuna.trial.FrozenTrial) -> Outcome | None:
+    """The outcome an Optuna trial was told (None: not told yet)."""
+    attrs = frozen.user_attrs
+    if OUTCOME_ATTRS["status"] not in attrs:
+        return None
+    return Outcome.from_dict({field: attrs.get(attr) for field, attr in OUTCOME_ATTRS.items()
+                              if attr in attrs})
+
+
+def make_sampler(kind: str, seed: int | None, num_trials: int) -> optuna.samplers.BaseSampler:
+    """TPE (with a constant liar, as trials run in parallel) or random sampling."""
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    # Optuna's default of 10 random start-up trials would make a small sweep pure random search.
+    startup = min(10, max(2, num_trials // 3))
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
+
+
+def resume_seed(seed: int, asked: int) -> int:
+    """The sampler's seed for a study reopened after ``asked`` trials."""
+    return int(np.random.SeedSequence([seed, asked]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class StudyRef:
+    """How to open the sweep's Optuna study: picklable, unlike the study and its storage."""
+
+    name: str
+    run_dir: Path
+    storage_url: str | None
+    sampler: str
+    seed: int | None
+    num_trials: int
+    direction: str
+    # Replays of learning-curve tables (benchmarks/replay.py) run thousands of sweeps that
+    # nothing reads back: their studies live in memory.
+    in_memory: bool = False
+
+    def open(self) -> optuna.Study:
+        """Create the study, or load it if the storage already holds it."""
+        study = optuna.create_study(
+            study_name=self.name,
+            storage=(optuna.storages.InMemoryStorage() if self.in_memory
+                     else open_storage(self.run_dir, self.storage_url)),
+            sampler=make_sampler(self.sampler, self.seed, self.num_trials),
+            direction=self.direction,
+            load_if_exists=True,
+        )
+        asked = len(study.get_trials(deepcopy=False))
+        if asked and self.seed is not None:
+            # A reopened study (basin resume). The sampler's random state is not stored, and
+            # seeded again from the sweep's seed it would draw the configurations it drew
+            # before the driver stopped. Seeded from the seed and the trials asked so far, it
+            # draws new ones, and the same ones on every resume at the same point.
+            study.sampler = make_sampler(self.sampler, resume_seed(self.seed, asked),
+                                         self.num_trials)
+        return study
+
+
+class HonestOptunaSearch(Searcher):
+    """Optuna ask/tell behind Ray Tune's ``Searcher`` interface."""
+
+    def __init__(self, study_ref: StudyRef, distributions: dict[str, BaseDistribution],
+                 constants: dict[str, Any], ledger: StopLedger, metric: str, mode: str):
+        # Tune only calls set_search_properties when it has a param_space, and basin passes
+        # none (the space lives here), so the objective must be given up front.
+        super().__init__(metric=metric, mode=mode)
+        self.study_ref = study_ref
+        self.study = study_ref.open()
+        self.distributions = distributions
+        self.constants = constants
+        self.ledger = ledger
+        self._live: dict[str, optuna.Trial] = {}
+        self._reported: dict[str, set[int]] = {}
+        self._gap_at_best: dict[str, float] = {}
+
+    def __getstate__(self) -> dict:
+        # Ray pickles the searcher with the experiment state. The study holds locks; keep only
+        # which Optuna trial (by number) each running Ray trial is, and reopen on unpickling.
+        state = self.__dict__.copy()
+        state["study"] = None
+        state["_live"] = {ray_id: trial.number for ray_id, trial in self._live.items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        numbers = state.pop("_live")
+        state.setdefault("_gap_at_best", {})
+        self.__dict__.update(state)
+        self.study = self.study_ref.open()
+        by_number = {t.number: t._trial_id for t in self.study.get_trials(deepcopy=False)}
+        self._live = {ray_id: optuna.trial.Trial(self.study, by_number[number])
+                      for ray_id, number in numbers.items() if number in by_number}
+
+    def save(self, checkpoint_path: str) -> None:
+        """Ray saves the searcher with the experiment state; the study itself is in storage."""
+        with open(checkpoint_path, "wb") as handle:
+            pickle.dump(self, handle)
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Take back the state Ray saved with the experiment (on ``basin resume``)."""
+        with open(checkpoint_path, "rb") as handle:
+            self.__dict__.update(pickle.load(handle).__dict__)
+        self._requeue_orphans()
+
+    def _requeue_orphans(self) -> None:
+        """Settle Optuna trials that a crashed driver asked for but Ray never recorded.
+
+        Between two experiment snapshots the driver may ask Optuna for a configuration and die
+        before Ray writes the trial down; Ray will not resume it. Such a trial is told FAIL
+        (it never trained) and its configuration is queued again, so nothing learned is lost
+        and the resumed sweep tries it.
+        """
+        running = {t.number for t in self.study.get_trials(deepcopy=False,
+                                                           states=(TrialState.RUNNING,))}
+        # A trial told before the crash but after Ray's last snapshot is resumed by Ray from
+        # its final checkpoint, which only repeats its last report: Optuna must not hear it
+        # twice.
+        self._live = {ray_id: trial for ray_id, trial in self._live.items()
+                      if trial.number in running}
+        known = {trial.number for trial in self._live.values()}
+        for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if frozen.number in known:
+                continue
+            orphan = optuna.trial.Trial(self.study, frozen._trial_id)
+            record_outcome(orphan, Outcome(ORPHANED, ORPHANED, "the driver stopped before Ray "
+                                           "recorded it; its configuration was queued again",
+                                           excluded=True))
+            self.study.tell(orphan, state=TrialState.FAIL)
+            self.study.enqueue_trial(frozen.params, skip_if_exists=False)
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
+                              **spec: Any) -> bool:
+        """Accept the TuneConfig's objective (the space comes from the sweep, not from Tune)."""
+        if metric:
+            self._metric = metric
+        if mode:
+            self._mode = mode
+        return True
+
+    def suggest(self, trial_id: str) -> dict | None:
+        trial = self.study.ask(self.distributions)
+        trial.set_user_attr(RAY_TRIAL_ATTR, trial_id)
+        self._live[trial_id] = trial
+        self._reported[trial_id] = set()
+        return {**self.constants, **trial.params}
+
+    def _report(self, trial_id: str, result: dict) -> None:
+        trial = self._live.get(trial_id)
+        value, step = result.get(self.metric), result.get("step")
+        if trial is None or value is None or step is None:
+            return
+        if math.isfinite(value) and int(step) not in self._reported[trial_id]:
+            trial.report(float(value), int(step))
+            self._reported[trial_id].add(int(step))
+        if result.get("best_step") == step and math.isfinite(result.get("gap", math.nan)):
+            self._gap_at_best[trial_id] = float(result["gap"])
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        self._report(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        # Ray does not pass the result that made a stopper or scheduler stop the trial to
+        # on_trial_result, only here: record it as an intermediate value first.
+        if result:
+            self._report(trial_id, result)
+        trial = self._live.pop(trial_id, None)
+        if trial is None:
+            return
+        outcome = trial_outcome(result, error, self.ledger.decision(trial_id))
+        value = None
+        if STATES[outcome.status] == TrialState.COMPLETE:
+            best = (result or {}).get("best_objective", (result or {}).get(self.metric))
+            if best is not None and math.isfinite(best):
+                value = float(best)
+            else:
+                outcome = Outcome(FAILED, "no-objective", "no finite objective was reported",
+                                  outcome.step, excluded=True)
+        record_outcome(trial, outcome)
+        gap = self._gap_at_best.pop(trial_id, None)
+        if gap is not None:
+            trial.set_user_attr(GAP_AT_BEST_ATTR, gap)
+        self.study.tell(trial, value, state=STATES[outcome.status])

@@ -1,0 +1,161 @@
+"""Progress while a sweep runs: a line per trial start, evaluation and end (the end with its
+reason), and a live status line on a terminal: done, running, queued, the best so far, elapsed
+time and an estimate of what is left. Where the output is not a terminal (CI, ``ray job
+submit``, a log file) the same facts go on each trial's end line instead."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from ray.tune import Callback
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.text import Text
+
+from search.core.console import make_console, say
+from search.core.outcome import FAILED, PRUNED, trial_outcome
+from search.report.leaderboard import short_name
+from search.store.rundir import trial_id_of
+from search.store.stop_ledger import StopLedger
+from trainables.contract import OUTCOME, finite
+
+
+def format_params(config: dict) -> str:
+    """Hyperparameters as a short ``name=value`` list (floats to 3 significant digits);
+    nested dicts are spelled out inline."""
+    return " ".join(
+        format_params(value) if isinstance(value, dict)
+        else f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in sorted(config.items())
+    )
+
+
+def short_names(config: dict) -> dict:
+    """Hyperparameters by the leaderboard's column names (lr, wd, dropout, r, alpha)."""
+    return {short_name(k): short_names(v) if isinstance(v, dict) else v
+            for k, v in config.items()}
+
+
+def duration(seconds: float) -> str:
+    """``45s``, ``3m05s``, ``1h02m``."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+class ProgressPrinter(Callback):
+    """Prints what happens to every trial, so a long sweep never looks stuck, and keeps a live
+    status line under those lines on a terminal. ``name_of`` names a trial (default: its id)."""
+
+    def __init__(self, objective: str, num_trials: int, ledger: StopLedger | None = None,
+                 quiet: bool = False, console: Console | None = None, mode: str = "min",
+                 name_of: Callable[[Any], str] = trial_id_of):
+        self.objective = objective
+        self.mode = mode
+        self.num_trials = num_trials
+        self.ledger = ledger or StopLedger()
+        self.quiet = quiet
+        self.name_of = name_of
+        self.console = console or make_console()
+        self._started = time.monotonic()
+        self._finished = 0
+        self._ended_here = 0  # by this driver: the pace of the estimate
+        self._running: set[str] = set()
+        self._best: tuple[float, str] | None = None  # (objective, trial name)
+        self._live: Live | None = None
+
+    def __getstate__(self) -> dict:
+        # Ray pickles callbacks with the experiment state; a Console and a Live hold locks.
+        return {**self.__dict__, "console": None, "_live": None}
+
+    def __setstate__(self, state: dict) -> None:
+        # Restored by `basin resume`: the counts stand, the clock and the running set restart.
+        # A printer pickled by an earlier basin lacks the newer fields.
+        self.__dict__.update({"mode": "min", "name_of": trial_id_of, "_best": None,
+                              "_live": None, **state})
+        self.console = make_console()
+        self._started, self._ended_here, self._running = time.monotonic(), 0, set()
+
+    # -- the status ----------------------------------------------------------------------
+
+    def status(self) -> str:
+        """``6/10 done, 2 running, 2 queued, best val_loss 0.5729 (38b85c46), 1m32s, ~1m10s
+        left``."""
+        elapsed = time.monotonic() - self._started
+        queued = max(0, self.num_trials - self._finished - len(self._running))
+        parts = [f"{self._finished}/{self.num_trials} done", f"{len(self._running)} running",
+                 f"{queued} queued"]
+        if self._best is not None:
+            parts.append(f"best {self.objective} {self._best[0]:.4f} ({self._best[1]})")
+        parts.append(f"{duration(elapsed)} elapsed")
+        left = self.num_trials - self._finished
+        if self._ended_here and left:  # trials so far took this long each, at this concurrency
+            parts.append(f"~{duration(elapsed / self._ended_here * left)} left")
+        return ", ".join(parts)
+
+    def _status_line(self) -> Text:
+        return Text(f"basin: {self.status()}", style="bold")
+
+    def setup(self, **info) -> None:
+        if self.console.is_terminal and not self.quiet:
+            self._live = Live(get_renderable=self._status_line, console=self.console,
+                              refresh_per_second=1, transient=True,
+                              # stdout may go to the driver log meanwhile (driver_log.py)
+                              redirect_stdout=False, redirect_stderr=False)
+            self._live.start()
+
+    def close(self) -> None:
+        """Take the live status line down (the sweep ended, or was interrupted)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def on_experiment_end(self, trials, **info) -> None:
+        self.close()
+
+    # -- the lines -----------------------------------------------------------------------
+
+    def _say(self, message: str) -> None:
+        if not self.quiet:
+            elapsed = time.monotonic() - self._started
+            say(self.console, f"[dim]{elapsed:7.0f}s[/dim] {message}")
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        self._running.add(trial.trial_id)
+        self._say(f"[bold]{self.name_of(trial)}[/bold] started  "
+                  f"{format_params(short_names(trial.config))}")
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        if OUTCOME in result or "val_loss" not in result:
+            return  # an outcome is said when the trial ends
+        best = finite(result.get("best_objective"))
+        sign = 1 if self.mode == "min" else -1
+        if best is not None and (self._best is None or sign * best < sign * self._best[0]):
+            self._best = (best, self.name_of(trial))
+        self._say(
+            f"{self.name_of(trial)} step {result['step']:>5}  val_loss {result['val_loss']:.4f}  "
+            f"train_loss {result['train_eval_loss']:.4f}  gap {result['gap']:+.4f}  "
+            f"best {self.objective} {result['best_objective']:.4f}"
+        )
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        self._ended(trial, error=False)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self._ended(trial, error=True)
+
+    def _ended(self, trial, error: bool) -> None:
+        self._finished += 1
+        self._ended_here += 1
+        self._running.discard(trial.trial_id)
+        outcome = trial_outcome(trial.last_result, error, self.ledger.decision(trial.trial_id))
+        colour = {FAILED: "red", PRUNED: "yellow"}.get(outcome.status, "default")
+        # On a terminal the live line holds the counts; elsewhere they close each end line.
+        counts = "" if self._live is not None else f"  ({escape(self.status())})"
+        self._say(f"{self.name_of(trial)} [{colour}]{outcome.label}[/{colour}]"
+                  f"{escape(outcome.details)}{counts}")
