@@ -108,7 +108,7 @@ def run_basin(trials: int, seconds: float, wandb_mode: str, work_dir: Path) -> f
 
 def framework_overhead(trials: int, seconds: float, repeats: int, work_dir: Path) -> tuple:
     """Part 1: the sleep trainable through raw Tune and basin, alternating."""
-    from search.tune.tuner import start_ray
+    from search.tune.cluster import start_ray
 
     start_ray()
     variants = {

@@ -99,8 +99,9 @@ def ray_optuna_asha(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     from ray.tune.search.optuna import OptunaSearch
 
     from search.sampling.space import split_space
+    from search.tune.cluster import start_ray
     from search.tune.optuna_search import make_sampler
-    from search.tune.tuner import make_scheduler, make_trainable, start_ray
+    from search.tune.tuner import make_scheduler, make_trainable
 
     distributions, constants = split_space(spec.space)
     if constants:

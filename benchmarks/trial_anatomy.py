@@ -25,7 +25,7 @@ def run_sweep(sweep: Path, work_dir: Path, overrides: list[str]) -> tuple[list[d
     from search.lifecycle import sweep as lifecycle
     from search.store.records import collect_records
     from search.store.rundir import RunDir
-    from search.tune.tuner import start_ray
+    from search.tune.cluster import start_ray
 
     spec = load_spec(sweep, [f"output_dir={work_dir}", *overrides])
     start_ray()

@@ -23,8 +23,8 @@ from trainables.check.scoring import checkpoint_model
 from trainables.check.settings import CheckSettings
 from trainables.recipe.loop import seed_everything
 from trainables.settings import Hyperparameters
+from trainables.tasks import kept_task
 from trainables.tasks.base import fixed_sample
-from trainables.warm import kept_task
 
 
 def lora_toy(seed: int = 0):

@@ -10,11 +10,11 @@ import pytest
 from rich.console import Console
 
 from search.core.outcome import COMPLETED, PRUNED, STOPPED, Outcome
+from search.core.record import TrialRecord
 from search.report.results import leaderboard, leaderboard_rows
 from search.selection import ObjectiveCriterion
 from search.selection.choice import choose
 from search.spec.model import load_spec
-from search.store.records import TrialRecord
 
 SPACE = {"learning_rate": {"type": "float", "low": 3e-4, "high": 1e-2, "log": True},
          "weight_decay": {"type": "float", "low": 0.0, "high": 0.1},

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from search.cli.main import main
+from search.core import uris
 from search.spec.model import SpecError
 from search.store import object_store as store
 from search.store.rundir import RunDir
@@ -18,15 +19,15 @@ QUERY = "?endpoint_override=127.0.0.1:9000&scheme=http"
 
 
 def test_uris_keep_their_query_at_the_end():
-    assert store.is_object_store("s3://b/runs") and store.is_object_store("gs://b/x")
-    assert not store.is_object_store("/shared/runs") and not store.is_object_store("runs")
-    run = store.join(f"s3://b/runs/{QUERY}", "tiny-1")
+    assert uris.is_object_store("s3://b/runs") and uris.is_object_store("gs://b/x")
+    assert not uris.is_object_store("/shared/runs") and not uris.is_object_store("runs")
+    run = uris.join(f"s3://b/runs/{QUERY}", "tiny-1")
     assert run == f"s3://b/runs/tiny-1{QUERY}"
-    assert store.join(run, "trial", "checkpoint_000001") == \
+    assert uris.join(run, "trial", "checkpoint_000001") == \
         f"s3://b/runs/tiny-1/trial/checkpoint_000001{QUERY}"
-    assert store.parent_of(run) == f"s3://b/runs{QUERY}"
-    assert store.name_of(run) == "tiny-1"
-    assert store.without_query(run) == "s3://b/runs/tiny-1"
+    assert uris.parent_of(run) == f"s3://b/runs{QUERY}"
+    assert uris.name_of(run) == "tiny-1"
+    assert uris.without_query(run) == "s3://b/runs/tiny-1"
 
 
 def test_a_uri_always_has_the_same_mirror_and_a_name_that_says_which_run(monkeypatch, tmp_path):
@@ -39,7 +40,7 @@ def test_a_uri_always_has_the_same_mirror_and_a_name_that_says_which_run(monkeyp
 
 def test_download_fetches_only_what_changed_and_never_clobbers_newer_local_files(
         s3_store, tmp_path):
-    remote = store.join(s3_store["uri"], "transfer-test")
+    remote = uris.join(s3_store["uri"], "transfer-test")
     source = tmp_path / "source"
     (source / "deep").mkdir(parents=True)
     (source / "a.txt").write_text("a")
@@ -74,7 +75,7 @@ def test_an_unreachable_store_is_one_line_naming_it(tmp_path):
 def _fake_remote_run(s3_store, tmp_path, sweep_text: str) -> str:
     """A finished-looking run directory in the bucket: the sweep, one trial folder with a
     report, a candidate (payload and metrics) and Ray's resume checkpoint, and a W&B folder."""
-    remote = store.join(s3_store["uri"], "tiny-20260101-000000")
+    remote = uris.join(s3_store["uri"], "tiny-20260101-000000")
     local = tmp_path / "written-by-the-driver"
     trial = local / "run_trial_abc12_00000_0_2026-01-01"
     candidate = trial / "candidates" / "step_00000004"
@@ -99,7 +100,7 @@ def test_reading_a_run_from_a_bucket_downloads_reports_but_not_checkpoints(
     remote = _fake_remote_run(s3_store, tmp_path, sweep_factory().read_text())
     run = RunDir.open(remote)
     assert run.remote == remote and run.path == store.mirror_of(remote)
-    assert run.shown == store.without_query(remote)
+    assert run.shown == uris.without_query(remote)
     (folder,) = run.trial_folders().values()
     assert RunDir.history(folder)[0]["best_objective"] == 0.5
     assert not (run.path / "wandb").exists()
@@ -109,7 +110,7 @@ def test_reading_a_run_from_a_bucket_downloads_reports_but_not_checkpoints(
     assert not (folder / "checkpoint_000001").exists()  # resume checkpoints: never downloaded
 
     (where,) = run.checkpoints(folder).values()
-    assert run.checkpoints(folder) == {4: store.join(remote, folder.name, "candidates",
+    assert run.checkpoints(folder) == {4: uris.join(remote, folder.name, "candidates",
                                                      "step_00000004")}
     assert run.fetch(where) == candidate
     assert (candidate / "adapter_model.safetensors").stat().st_size == 1000
@@ -119,7 +120,7 @@ def test_reading_a_run_from_a_bucket_downloads_reports_but_not_checkpoints(
 def test_a_bucket_path_that_is_not_a_run_directory_is_refused_in_one_line(
         s3_store, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(store.MIRROR_ROOT_ENV, str(tmp_path / "mirrors"))
-    missing = store.join(s3_store["uri"], "no-such-run")
+    missing = uris.join(s3_store["uri"], "no-such-run")
     with pytest.raises(SpecError, match=r"^s3://basin/runs/no-such-run: not a basin run "
                                         r"directory \(no sweep.yaml\)$"):
         RunDir.open(missing)

@@ -12,13 +12,8 @@ from search.core.outcome import PRUNED, STOPPED, Outcome
 from search.sampling.space import split_space
 from search.spec.model import load_spec
 from search.store.stop_ledger import StopLedger
-from search.tune.optuna_search import (
-    GAP_AT_BEST_ATTR,
-    STATUS_ATTR,
-    HonestOptunaSearch,
-    StudyRef,
-    told_outcome,
-)
+from search.store.study import GAP_AT_BEST_ATTR, STATUS_ATTR, told_outcome
+from search.tune.optuna_search import HonestOptunaSearch, StudyRef
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from search.core.outcome import COMPLETED, FAILED, PRUNED, RUNNING, STOPPED, Outcome
+from search.core.record import TrialRecord
 from search.selection import (
     LastStepCriterion,
     MaxGapCriterion,
@@ -14,7 +15,6 @@ from search.selection import (
 )
 from search.selection.candidates import COLLAPSED, gather
 from search.selection.choice import choose
-from search.store.records import TrialRecord
 
 
 def trial(trial_id, outcome, rows, checkpoints=None, lr=0.001):

@@ -5,8 +5,8 @@ finished trial's process to the next trial instead of starting a new one (``reus
 That process keeps what is the same for every trial of a sweep and costly to redo:
 
 - its imports (torch, transformers, peft, DeepSpeed), simply by living on;
-- the task with its tokenizer and tokenized splits (``kept_task``), keyed by the sweep's fixed
-  settings, which every trial of a sweep shares;
+- the task with its tokenizer and tokenized splits (``trainables.tasks.kept_task``), keyed by
+  the sweep's fixed settings, which every trial of a sweep shares;
 - the base model's pretrained weights (``from_pretrained_once``), read from disk once.
 
 Nothing a trial trains is kept: every trial builds its model anew from the kept weights (the
@@ -27,10 +27,7 @@ from typing import Any
 
 import torch
 
-from trainables.settings import TrialSettings
-
 # What this process kept, and how many trials it has run (0 until its first trial starts).
-_tasks: dict[str, Any] = {}
 _weights: dict[tuple, tuple[type, dict[str, torch.Tensor]]] = {}
 _trials_started = 0
 
@@ -40,18 +37,6 @@ def trial_starts() -> bool:
     global _trials_started
     _trials_started += 1
     return _trials_started > 1
-
-
-def kept_task(settings: TrialSettings) -> Any:
-    """The sweep's task (tokenizer and tokenized splits loaded on first use), kept per process
-    for the trials that share these settings; only the latest settings are kept."""
-    from trainables.tasks import task_for as make_task
-
-    key = settings.model_dump_json()
-    if key not in _tasks:
-        _tasks.clear()  # another sweep's (or confirm's) data is not coming back
-        _tasks[key] = make_task(settings)
-    return _tasks[key]
 
 
 def from_pretrained_once(model_class: Any, name: str, config: Any, **kwargs: Any) -> Any:

@@ -83,7 +83,7 @@ def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
         from search.selection.choice import choose
         from search.store.records import record_of
         from search.store.stop_ledger import StopLedger
-        from search.tune.optuna_search import RAY_TRIAL_ATTR
+        from search.store.study import RAY_TRIAL_ATTR
 
         laid = overrides(table) if callable(overrides) else overrides
         spec = _spec(table, setting, {k: dict(v) if isinstance(v, dict) else v

@@ -152,11 +152,11 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     from search.core.driver_log import DriverLog
     from search.lifecycle import sweep
     from search.lifecycle.check import check_settings, print_check, run_check, track_check
+    from search.lifecycle.tracking import make_trackers
     from search.report.plots.check import plot_check
     from search.report.results import choice_of, describe_choice, write_results
     from search.store.records import collect_records
     from search.store.rundir import RunDir
-    from search.trackers import make_trackers
 
     run_dir = RunDir.open(args.run_dir)
     settings = check_settings(run_dir, top=args.top, radii=args.radii,

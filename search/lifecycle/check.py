@@ -17,11 +17,11 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
+from search.core.record import TrialRecord
 from search.selection.base import by_objective
 from search.selection.candidates import CHECK_FIGURES, gather
-from search.selection.choice import read_confirmed
 from search.spec.model import SpecError, trial_settings
-from search.store.records import TrialRecord
+from search.store.result_files import seed_spreads
 from search.store.rundir import RunDir
 from trainables.check.settings import CheckSettings
 
@@ -56,20 +56,6 @@ def check_settings(run: RunDir, **flags: Any) -> CheckSettings:
                          f": {e['msg'].removeprefix('Value error, ')}"
                          + (f" (got {e['input']!r})" if "got" not in e["msg"] else "")
                          for e in error.errors()]) from None
-
-
-def read_check(run: RunDir) -> dict[tuple[str, int], dict[str, Any]]:
-    """check.json's figures by (trial id, step); empty when no check ran."""
-    if not run.check_file.is_file():
-        return {}
-    entries = json.loads(run.check_file.read_text())["candidates"]
-    return {(entry["trial_id"], entry["step"]): entry for entry in entries}
-
-
-def seed_spreads(run: RunDir) -> dict[tuple[str, int], float]:
-    """``basin confirm``'s spread (sd) of the objective over new seeds, by (trial, step)."""
-    return {(entry["trial_id"], entry["step"]): entry["spread"]
-            for entry in read_confirmed(run.confirm_file) if len(entry["objectives"]) > 1}
 
 
 def run_check(run: RunDir, records: list[TrialRecord], settings: CheckSettings,

@@ -22,16 +22,17 @@ from rich.console import Console
 from rich.table import Table
 
 from search.core.driver_log import DriverLog
+from search.lifecycle.tracking import make_trackers
 from search.report.leaderboard import SHORT_NAMES
 from search.selection.candidates import Candidate
 from search.selection.choice import Choice
 from search.spec.model import SpecError
 from search.store.rundir import RunDir
 from search.store.stop_ledger import StopLedger
-from search.trackers import make_trackers
+from search.tune.cluster import start_ray
 from search.tune.progress import ProgressPrinter
 from search.tune.tracker_callback import TrackerCallback
-from search.tune.tuner import build_tuner, fit, make_trainable, start_ray
+from search.tune.tuner import build_tuner, fit, make_trainable
 from trainables.contract import OUTCOME, TASK_TEST_METRICS
 from trainables.trial.entry import run_trial
 

@@ -13,8 +13,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from search.core.uris import is_object_store
 from search.spec.model import SpecError, SweepSpec
-from search.store.object_store import is_object_store
 from trainables.models.checks import check_model
 from trainables.tasks.causal_lm.checks import check_chat_data
 from trainables.tasks.classification.checks import check_data_files

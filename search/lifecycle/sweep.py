@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from search.core.driver_log import DriverLog
 from search.core.outcome import FINISHED
+from search.core.record import TrialRecord
 from search.lifecycle.preflight import preflight
+from search.lifecycle.tracking import make_trackers
 from search.report.results import choice_of, leaderboard_rows, write_results
 from search.selection.choice import Choice
 from search.spec.model import SpecError, SweepSpec, load_spec
 from search.store.object_store import LocationError
-from search.store.records import TrialRecord, collect_records
+from search.store.records import collect_records
 from search.store.rundir import RunDir
 from search.store.stop_ledger import StopLedger
-from search.trackers import SweepSummary, Tracker, make_trackers
+from search.trackers.base import SweepSummary, Tracker
 
 if TYPE_CHECKING:
     from ray.tune.schedulers import TrialScheduler
@@ -36,13 +38,14 @@ if TYPE_CHECKING:
 def check_stores(spec: SweepSpec, source: str) -> None:
     """Refuse a study database or an object store that cannot be reached, before Ray or any
     trial starts."""
+    from search.core import uris
     from search.store import object_store as store
     from search.store.study import check_reachable
 
     problem = check_reachable(spec.search.storage)
     if problem:
         raise SpecError([f"{source}: search.storage: {problem}"])
-    if store.is_object_store(spec.output_dir):
+    if uris.is_object_store(spec.output_dir):
         try:
             store.check_reachable(spec.output_dir)
         except store.LocationError as error:
@@ -115,9 +118,10 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
     ``function`` is the Tune function each trial runs; benchmarks swap in a trivial one to
     measure what basin adds around a trial.
     """
+    from search.tune.cluster import start_ray
     from search.tune.progress import ProgressPrinter
     from search.tune.tracker_callback import TrackerCallback
-    from search.tune.tuner import build_tuner, fit, make_trainable, start_ray
+    from search.tune.tuner import build_tuner, fit, make_trainable
     from search.tune.uploader import RunDirUploader
     from trainables.trial.entry import run_trial
 
@@ -197,7 +201,8 @@ def resume(run_dir: RunDir, quiet: bool = False, log: DriverLog | None = None
     restores the searcher, the stopper and the callbacks it pickled with its state."""
     from ray import tune
 
-    from search.tune.tuner import fit, make_trainable, start_ray
+    from search.tune.cluster import start_ray
+    from search.tune.tuner import fit, make_trainable
 
     spec = run_dir.spec
     start_ray()

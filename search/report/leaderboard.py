@@ -16,8 +16,8 @@ from rich.table import Table
 
 from search.core.console import say
 from search.core.outcome import COMPLETED, RUNNING
+from search.core.record import TrialRecord
 from search.selection.choice import Choice
-from search.store.records import TrialRecord
 
 # Hyperparameters by the names a table has room for.
 SHORT_NAMES = {"learning_rate": "lr", "weight_decay": "wd", "lora_dropout": "dropout",
@@ -101,3 +101,19 @@ def print_leaderboard(columns: list[str], rows: list[list], console: Console, ti
                              [[r[0], *r[first_figure:]] for r in text]))
     for line in (caption, *notes):  # wrapped at the console's width, words kept whole
         say(console, f"[dim]{escape(line)}[/dim]" if line is caption else escape(line))
+
+
+def format_params(config: dict) -> str:
+    """Hyperparameters as a short ``name=value`` list (floats to 3 significant digits);
+    nested dicts are spelled out inline."""
+    return " ".join(
+        format_params(value) if isinstance(value, dict)
+        else f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in sorted(config.items())
+    )
+
+
+def short_names(config: dict) -> dict:
+    """Hyperparameters by the leaderboard's column names (lr, wd, dropout, r, alpha)."""
+    return {short_name(k): short_names(v) if isinstance(v, dict) else v
+            for k, v in config.items()}

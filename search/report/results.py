@@ -10,16 +10,17 @@ from rich.console import Console
 from rich.markup import escape
 
 from search.core.outcome import RUNNING
-from search.lifecycle.check import read_check, seed_spreads
+from search.core.record import TrialRecord
 from search.report.leaderboard import SHORT_NAMES, print_leaderboard, reasons
 from search.sampling.space import ConstantParam
 from search.selection.base import Criterion
 from search.selection.candidates import Candidate
-from search.selection.choice import Choice, choose, read_confirmed
+from search.selection.choice import Choice, choose
 from search.selection.last_step import LastStepCriterion
 from search.spec.model import SweepSpec, dump_spec
 from search.stopping import StoppingSpec
-from search.store.records import TrialRecord, collect_records
+from search.store.records import collect_records
+from search.store.result_files import read_check, read_confirmed, seed_spreads
 from search.store.rundir import RunDir
 
 AT_STEP_METRICS = ("val_loss", "train_eval_loss", "gap")

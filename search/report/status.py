@@ -9,10 +9,11 @@ from rich.console import Console
 from rich.table import Table
 
 from search.core.outcome import FINISHED, RUNNING
+from search.core.record import TrialRecord
+from search.report.leaderboard import format_params, short_names
 from search.report.results import choice_of, describe_choice, ordered
-from search.store.records import TrialRecord, collect_records
+from search.store.records import collect_records
 from search.store.rundir import RunDir
-from search.tune.progress import format_params, short_names
 
 
 def _elapsed(run: RunDir) -> float:

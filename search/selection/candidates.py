@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from trainables.contract import finite
 
 if TYPE_CHECKING:
-    from search.store.records import TrialRecord
+    from search.core.record import TrialRecord
 
 COLLAPSED = "collapsed to one output"
 # basin check's figures a candidate carries once it was measured (search/lifecycle/check.py).

@@ -3,16 +3,14 @@ on, or ``basin confirm``'s winner once it has re-trained the top candidates with
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from search.selection.base import Criterion
 from search.selection.candidates import CHECK_FIGURES, Candidate, Pool, gather
 
 if TYPE_CHECKING:
-    from search.store.records import TrialRecord
+    from search.core.record import TrialRecord
 
 
 @dataclass
@@ -38,13 +36,6 @@ class Choice:
         return {"chosen": self.chosen.as_dict() if self.chosen else None, "why": self.why,
                 "candidates": len(self.ranked), "excluded": self.excluded,
                 "fallback": self.fallback or None}
-
-
-def read_confirmed(path: Path) -> list[dict]:
-    """``basin confirm``'s ranking (best first), or [] when it has not run."""
-    if not path.is_file():
-        return []
-    return [entry for entry in json.loads(path.read_text()) if entry.get("objectives")]
 
 
 def with_check(candidates: list[Candidate], checked: dict[tuple[str, int], dict]

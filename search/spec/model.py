@@ -13,14 +13,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from search.core.uris import OBJECT_STORE_SCHEMES, is_object_store, without_query
 from search.sampling.space import Param, as_param, check_against_trial
 from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
 from search.spec.messages import format_error, one_line
+from search.spec.storage_url import check_database_url
 from search.spec.yaml_reading import DuplicateKeyError, read_yaml
 from search.stopping import StoppingSpec
-from search.store.object_store import OBJECT_STORE_SCHEMES, is_object_store, without_query
-from search.store.study import check_database_url
-from search.trackers.wandb import WandbSpec
+from search.trackers import TrackingSpec
 from trainables.check.settings import CheckSettings
 from trainables.contract import EXACT_MATCH_METRICS, OBJECTIVE_METRICS, TASK_OBJECTIVES
 from trainables.settings import (
@@ -92,12 +92,6 @@ class ResourcesSpec(Strict):
         True, description="A one-worker trial slot keeps its process, imports, data and base "
         "model weights for the next trial (Ray Tune's reuse_actors); false: a fresh process per "
         "trial. Multi-worker trials always start fresh.")
-
-
-class TrackingSpec(Strict):
-    """One field per tracker (see ``search/trackers``)."""
-
-    wandb: WandbSpec = WandbSpec()
 
 
 class SweepSpec(Strict):

@@ -6,52 +6,16 @@ the checkpoints it still has.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from optuna.trial import FrozenTrial
 
 from search.core.outcome import ERROR, FAILED, LOST, UNFINISHED, Outcome
+from search.core.record import EVALUATION_FIELDS, TrialRecord
 from search.store.rundir import RunDir
-from search.tune.optuna_search import ORPHANED, told_outcome
-from trainables.contract import OBJECTIVE_METRICS, OUTCOME, finite
-
-# What a record keeps of each report: enough to choose a checkpoint and to explain the choice.
-EVALUATION_FIELDS: tuple[str, ...] = tuple(dict.fromkeys((
-    "step", "val_loss", "val_loss_se", "val_accuracy", "val_distinct_predictions",
-    "train_eval_loss", "gap", "baseline_loss", *OBJECTIVE_METRICS)))
-
-
-@dataclass
-class TrialRecord:
-    """What a user needs to know about one trial."""
-
-    trial_id: str
-    outcome: Outcome
-    params: dict[str, Any]
-    evaluations: list[dict[str, Any]] = field(default_factory=list)  # oldest first
-    checkpoints: dict[int, str] = field(default_factory=dict)  # step -> folder or URI
-    optuna_number: int | None = None
-
-    @property
-    def last_step(self) -> int | None:
-        return self.evaluations[-1]["step"] if self.evaluations else None
-
-    def best_evaluation(self, metric: str, mode: str) -> dict[str, Any] | None:
-        """The evaluation with the best finite ``metric`` (the earliest of equals)."""
-        scored = [row for row in self.evaluations if finite(row.get(metric)) is not None]
-        if not scored:
-            return None
-        sign = 1 if mode == "min" else -1
-        return min(scored, key=lambda row: (sign * row[metric], row["step"]))
-
-    def as_dict(self) -> dict[str, Any]:
-        """The record as plain data for results.json (checkpoint steps as strings: JSON keys)."""
-        return {"trial_id": self.trial_id, "outcome": self.outcome.as_dict(),
-                "params": self.params, "evaluations": self.evaluations,
-                "checkpoints": {str(step): where for step, where in self.checkpoints.items()},
-                "optuna_number": self.optuna_number}
+from search.store.study import ORPHANED, told_outcome
+from trainables.contract import OUTCOME
 
 
 def _evaluations(reports: list[dict], told: FrozenTrial | None, metric: str) -> list[dict]:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import optuna
 
+from search.core import uris
 from search.spec.model import SpecError, SweepSpec, dump_spec, load_spec
 from search.store import object_store as store
 from search.store.journal import JournalDamage
-from search.store.study import JOURNAL_FILE, open_to_read
-from search.tune.optuna_search import RAY_TRIAL_ATTR
+from search.store.study import JOURNAL_FILE, RAY_TRIAL_ATTR, open_to_read
 from trainables.contract import CANDIDATES_FOLDER, TRIAL_METRICS_FILE
 
 SWEEP_FILE = "sweep.yaml"
@@ -89,10 +89,10 @@ class RunDir:
             # Two runs started in the same second: the second takes the next free suffix
             # (mkdir is atomic, so two drivers never share a folder).
             name = stamp if attempt == 1 else f"{stamp}-{attempt}"
-            if not store.is_object_store(spec.output_dir):
+            if not uris.is_object_store(spec.output_dir):
                 run = cls(Path(spec.output_dir) / name)
             else:
-                remote = store.join(spec.output_dir, name)
+                remote = uris.join(spec.output_dir, name)
                 run = cls(store.mirror_of(remote), remote=remote)
             run.path.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -112,7 +112,7 @@ class RunDir:
     def open(cls, where: str | Path) -> RunDir:
         """Check that ``where`` is a basin run directory (a path or an object-store URI; the
         latter is downloaded to its mirror first); raises ``SpecError`` otherwise."""
-        if store.is_object_store(where):
+        if uris.is_object_store(where):
             return cls._open_remote(str(where))
         path = Path(where)
         if not path.is_dir():
@@ -123,7 +123,7 @@ class RunDir:
 
     @classmethod
     def _open_remote(cls, uri: str) -> RunDir:
-        shown = store.without_query(uri)
+        shown = uris.without_query(uri)
         try:
             if not store.exists(uri, SWEEP_FILE):
                 raise SpecError([f"{shown}: not a basin run directory (no {SWEEP_FILE})"])
@@ -186,7 +186,7 @@ class RunDir:
     @property
     def shown(self) -> str:
         """``location`` for messages: an object store's query (endpoint, keys) left out."""
-        return store.without_query(self.remote) if self.remote else str(self.path)
+        return uris.without_query(self.remote) if self.remote else str(self.path)
 
     def pull(self) -> None:
         """Refresh the mirror of an object-store run directory (no-op for a path): Ray's
@@ -216,9 +216,9 @@ class RunDir:
     def fetch(self, where: str) -> Path:
         """A local folder with the whole of ``where`` (a path, or a URI in this run's object
         store: a checkpoint, downloaded on demand)."""
-        if not store.is_object_store(where):
+        if not uris.is_object_store(where):
             return Path(where)
-        relative = store.without_query(where)[len(store.without_query(self.remote or "")):]
+        relative = uris.without_query(where)[len(uris.without_query(self.remote or "")):]
         local = self.path / relative.strip("/")
         try:
             store.download(where, local)
@@ -299,7 +299,7 @@ class RunDir:
                 step = int(json.loads(metrics.read_text())["step"])
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue  # cut short by a crash
-            found[step] = (store.join(self.remote, candidate.relative_to(self.path).as_posix())
+            found[step] = (uris.join(self.remote, candidate.relative_to(self.path).as_posix())
                            if self.remote else str(candidate))
         return found
 

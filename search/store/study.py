@@ -2,7 +2,9 @@
 or a database named by ``search.storage`` (SQLite, PostgreSQL, MySQL through SQLAlchemy).
 
 Only the driver writes the study, but it must outlive the driver: on a cluster whose run
-directory is an object store, the study goes to a database such as PostgreSQL.
+directory is an object store, the study goes to a database such as PostgreSQL. What basin
+writes into the study beside Optuna's own records (each trial's outcome, its Ray trial id) is
+named here too.
 """
 
 from __future__ import annotations
@@ -10,44 +12,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
+from search.core.outcome import Outcome
 from search.spec.messages import one_line
+from search.spec.storage_url import shown_url
 from search.store.journal import JournalDamage, ReadOnlyJournal, read_journal
 
 if TYPE_CHECKING:
     import optuna
 
 JOURNAL_FILE = "optuna.journal"
-DRIVER_HINTS = {"postgresql": "pip install 'basin[postgres]'"}
-
-
-def check_database_url(url: str) -> str:
-    """Refuse a ``search.storage`` that is not a database URL, or whose database driver is not
-    installed (Optuna would only fail once the sweep starts)."""
-    try:
-        parsed = make_url(url)
-        parsed.get_dialect().import_dbapi()
-    except NoSuchModuleError:  # before ArgumentError, its base class
-        raise ValueError(f"unknown database {url.split(':', 1)[0]!r} (use sqlite, postgresql "
-                         f"or mysql) (got {shown_url(url)!r})") from None
-    except ArgumentError:
-        raise ValueError(f"not a database URL such as postgresql://user:password@host:5432/basin "
-                         f"or sqlite:////shared/basin.db (got {url!r})") from None
-    except ImportError as error:
-        hint = DRIVER_HINTS.get(parsed.get_backend_name(), "install its Python driver")
-        raise ValueError(f"the driver for {parsed.drivername} is not installed ({error.name}): "
-                         f"{hint} (got {shown_url(url)!r})") from None
-    return url
-
-
-def shown_url(url: str) -> str:
-    """The URL with its password masked, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+# The outcome's fields, each a user attribute of the Optuna trial (see search/core/outcome.py).
+OUTCOME_ATTRS = {"status": "basin_status", "kind": "basin_kind", "reason": "basin_reason",
+                 "step": "basin_step", "excluded": "basin_excluded"}
+STATUS_ATTR, REASON_ATTR = OUTCOME_ATTRS["status"], OUTCOME_ATTRS["reason"]
+GAP_AT_BEST_ATTR = "gap_at_best_step"
+RAY_TRIAL_ATTR = "ray_trial_id"
+# A trial Optuna asked for but Ray never recorded (a driver died in between): told FAIL,
+# its configuration queued again (search/tune/optuna_search.py).
+ORPHANED = "orphaned"
 
 
 def open_storage(run_dir: Path, url: str | None) -> optuna.storages.BaseStorage | str:
@@ -87,3 +69,18 @@ def check_reachable(url: str | None) -> str | None:
         detail = one_line(getattr(error, "orig", None) or error)
         return f"cannot open {shown_url(url)}: {detail[:300]}"
     return None
+
+
+def record_outcome(trial: optuna.Trial, outcome: Outcome) -> None:
+    """Write an outcome's fields into the Optuna trial's user attributes."""
+    for field, attr in OUTCOME_ATTRS.items():
+        trial.set_user_attr(attr, getattr(outcome, field))
+
+
+def told_outcome(frozen: optuna.trial.FrozenTrial) -> Outcome | None:
+    """The outcome an Optuna trial was told (None: not told yet)."""
+    attrs = frozen.user_attrs
+    if OUTCOME_ATTRS["status"] not in attrs:
+        return None
+    return Outcome.from_dict({field: attrs.get(attr) for field, attr in OUTCOME_ATTRS.items()
+                              if attr in attrs})

@@ -1,19 +1,25 @@
 """What a tracker is: somewhere every trial of a sweep is recorded as it runs, plus a summary of
 the sweep at its end. W&B is one (``wandb.py``); MLflow or TensorBoard would be another file
-beside it, with its settings model, and one field in ``TrackingSpec`` (``search/spec/model.py``).
+beside it: its settings model (a ``TrackerSettings``, which builds the tracker) and one field in
+``TrackingSpec`` (``search/trackers/__init__.py``).
 
-A tracker knows nothing of Ray: ``callback.py`` turns Tune's events into these calls, with each
-trial's ``Outcome`` (status, kind, reason, step) already decided. A tracker's trouble must
-never fail a sweep: implementations guard their own calls.
+A tracker knows nothing of Ray nor of the run directory's layout:
+``search/tune/tracker_callback.py`` turns Tune's events into these calls, with each trial's
+``Outcome`` (status, kind, reason, step) already decided, and ``TrackerContext`` hands it what
+it needs of the sweep. A tracker's trouble
+must never fail a sweep: implementations guard their own calls.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from rich.console import Console
 
 from search.core.outcome import Outcome
+from trainables.settings import Strict
 
 
 @dataclass
@@ -57,3 +63,32 @@ class Tracker:
     def closing_note(self) -> str | None:
         """One line for the user once the sweep is over (e.g. how to upload), or None."""
         return None
+
+
+@dataclass
+class TrackerContext:
+    """What a tracker is told of the sweep it records: where the run directory is (its files go
+    inside), the sweep's name (``group``), its fixed settings, the objective, where to print
+    (None: quiet), what its runs are (``job_type``: ``trial``, or ``confirm`` for basin
+    confirm's re-trainings) and how to read back what a trial reported so far (``history``)."""
+
+    run_path: Path
+    group: str
+    fixed_config: dict[str, Any]
+    objective: str
+    console: Console | None = None
+    job_type: str = "trial"
+    history: Callable[[str], list[dict[str, Any]]] = lambda trial_id: []
+
+
+class TrackerSettings(Strict):
+    """Base of every tracker's settings model (a field of ``TrackingSpec``): whether the sweep
+    file switches it on, and the tracker it makes."""
+
+    @property
+    def enabled(self) -> bool:
+        raise NotImplementedError
+
+    def build(self, context: TrackerContext) -> Tracker:
+        """The tracker these settings describe, for one sweep."""
+        raise NotImplementedError

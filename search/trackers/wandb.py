@@ -22,9 +22,8 @@ from rich.console import Console
 
 from search.core.console import say
 from search.core.outcome import Outcome
-from search.trackers.base import SweepSummary, Tracker
+from search.trackers.base import SweepSummary, Tracker, TrackerContext, TrackerSettings
 from trainables.contract import OUTCOME, TRAIN_LOSS_CURVE
-from trainables.settings import Strict
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +47,23 @@ EVAL_METRICS = {
 }
 
 
-class WandbSpec(Strict):
+class WandbSpec(TrackerSettings):
     """The sweep file's ``tracking.wandb`` block."""
 
     project: str = "basin"
     entity: str | None = None
     mode: Literal["online", "offline", "disabled"] = "offline"
     tags: list[str] = []
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "disabled"
+
+    def build(self, context: TrackerContext) -> Tracker:
+        from search.trackers.background import BackgroundTracker
+
+        # Written from a thread of its own: W&B's run files never hold up Tune's loop.
+        return BackgroundTracker(WandbTracker(self, context))
 
 
 def write_through_own_service() -> None:
@@ -89,6 +98,10 @@ def resolve_mode(requested: str) -> tuple[str, str | None]:
     return "offline", "no W&B API key (run `wandb login` or set WANDB_API_KEY)"
 
 
+def _no_history(trial_id: str) -> list[dict]:
+    return []
+
+
 def sync_command(run_dir: Path) -> str:
     return f"wandb sync {run_dir / 'wandb'}/offline-run-*"
 
@@ -96,15 +109,15 @@ def sync_command(run_dir: Path) -> str:
 class WandbTracker(Tracker):
     """Mirrors every trial into its own W&B run, and the sweep's summary into one more."""
 
-    def __init__(self, settings: WandbSpec, run_dir: Path, group: str, fixed_config: dict,
-                 objective: str, console: Console | None = None, job_type: str = "trial"):
+    def __init__(self, settings: WandbSpec, context: TrackerContext):
         self.settings = settings
-        self.job_type = job_type  # "trial", or "confirm" for basin confirm's re-trainings
-        self.run_dir = run_dir
-        self.group = group
-        self.fixed_config = fixed_config
-        self.objective = objective
-        self.console = console
+        self.job_type = context.job_type  # "trial", or "confirm" for basin confirm's
+        self.run_dir = context.run_path
+        self.group = context.group
+        self.fixed_config = context.fixed_config
+        self.objective = context.objective
+        self.console: Console | None = context.console
+        self._history = context.history
         self.mode, notice = resolve_mode(settings.mode)
         self._runs: dict[str, Any] = {}
         self._notice = notice
@@ -113,7 +126,7 @@ class WandbTracker(Tracker):
 
     def __getstate__(self) -> dict:
         # Ray pickles callbacks with the experiment state; live runs and consoles stay behind.
-        return {**self.__dict__, "_runs": {}, "console": None}
+        return {**self.__dict__, "_runs": {}, "console": None, "_history": _no_history}
 
     def announce(self) -> None:
         """Say once where runs go and, when offline, how to upload them."""
@@ -200,10 +213,7 @@ class WandbTracker(Tracker):
         last replaces the other: the new run logs the trial's whole history again, and the
         earlier ones move to ``wandb/superseded/``, outside what ``wandb sync`` is told to
         upload."""
-        from search.store.rundir import RunDir  # imported late: rundir imports the sweep spec
-
-        folder = RunDir.trial_folders_in(self.run_dir).get(trial_id)
-        for row in RunDir.history(folder) if folder else []:
+        for row in self._history(trial_id):
             self._log(trial_id, row)
         superseded = self.run_dir / "wandb" / "superseded"
         superseded.mkdir(exist_ok=True)

@@ -25,6 +25,30 @@ ADDRESS_PROBE_SECONDS = 10.0
 GCS_CONNECT_ATTEMPTS = 8
 
 
+# Ray waits this long for an ended trial's thread before reusing its worker (start_ray).
+THREAD_TIMEOUT_ENV = "TUNE_FUNCTION_THREAD_TIMEOUT_S"
+
+
+def start_ray(address: str | None = None) -> None:
+    """Connect to a Ray cluster (``address``, else ``RAY_ADDRESS``; ``auto`` finds a local
+    one), or start a quiet local instance."""
+    address = address or os.environ.get("RAY_ADDRESS")
+    # Snapshots at every evaluation (see fit) are cheap on basin's sweeps; Ray's warning about
+    # them is noise.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    if ray.is_initialized():
+        return
+    # Ray hands a warm worker to its next trial only once the ended trial's thread has
+    # finished, waiting TUNE_FUNCTION_THREAD_TIMEOUT_S (2 s by default) before it fails the
+    # *next* trial instead (ray-project/ray#41362). A large model's teardown (engine, memory)
+    # may take longer than that; a minute is a generous bound.
+    env_vars = {"TOKENIZERS_PARALLELISM": "false",
+                THREAD_TIMEOUT_ENV: os.environ.get(THREAD_TIMEOUT_ENV, "60")}
+    # Worker output (DeepSpeed's banners, HF warnings) would drown basin's own progress lines.
+    ray.init(address=address, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": env_vars})
+
+
 def _given_address(address: str | None) -> tuple[str | None, str]:
     """(the address Ray will connect to, where the user gave it), or (None, ...) when Ray
     finds or starts the cluster itself (no address, ``auto``, ``local``)."""
@@ -62,7 +86,6 @@ def join(address: str | None) -> None:
     connection, and Ray gets 8 attempts (about a second each) to find a GCS behind it instead
     of its default 20, with its retry messages kept off the terminal.
     """
-    from search.tune.tuner import start_ray
 
     problem = address_problem(address)
     if problem:

@@ -34,32 +34,16 @@ from ray.tune.search import Searcher
 
 from search.core.outcome import COMPLETED, FAILED, PRUNED, STOPPED, Outcome, trial_outcome
 from search.store.stop_ledger import StopLedger
-from search.store.study import open_storage
+from search.store.study import (
+    GAP_AT_BEST_ATTR,
+    ORPHANED,
+    RAY_TRIAL_ATTR,
+    open_storage,
+    record_outcome,
+)
 
-# The outcome's fields, each a user attribute of the Optuna trial (see search/core/outcome.py).
-OUTCOME_ATTRS = {"status": "basin_status", "kind": "basin_kind", "reason": "basin_reason",
-                 "step": "basin_step", "excluded": "basin_excluded"}
-STATUS_ATTR, REASON_ATTR = OUTCOME_ATTRS["status"], OUTCOME_ATTRS["reason"]
-GAP_AT_BEST_ATTR = "gap_at_best_step"
-RAY_TRIAL_ATTR = "ray_trial_id"
-ORPHANED = "orphaned"
 STATES = {COMPLETED: TrialState.COMPLETE, STOPPED: TrialState.COMPLETE,
           PRUNED: TrialState.PRUNED, FAILED: TrialState.FAIL}
-
-
-def record_outcome(trial: optuna.Trial, outcome: Outcome) -> None:
-    """Write an outcome's fields into the Optuna trial's user attributes."""
-    for field, attr in OUTCOME_ATTRS.items():
-        trial.set_user_attr(attr, getattr(outcome, field))
-
-
-def told_outcome(frozen: optuna.trial.FrozenTrial) -> Outcome | None:
-    """The outcome an Optuna trial was told (None: not told yet)."""
-    attrs = frozen.user_attrs
-    if OUTCOME_ATTRS["status"] not in attrs:
-        return None
-    return Outcome.from_dict({field: attrs.get(attr) for field, attr in OUTCOME_ATTRS.items()
-                              if attr in attrs})
 
 
 def make_sampler(kind: str, seed: int | None, num_trials: int) -> optuna.samplers.BaseSampler:

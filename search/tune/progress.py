@@ -16,26 +16,10 @@ from rich.text import Text
 
 from search.core.console import make_console, say
 from search.core.outcome import FAILED, PRUNED, trial_outcome
-from search.report.leaderboard import short_name
+from search.report.leaderboard import format_params, short_names
 from search.store.rundir import trial_id_of
 from search.store.stop_ledger import StopLedger
 from trainables.contract import OUTCOME, finite
-
-
-def format_params(config: dict) -> str:
-    """Hyperparameters as a short ``name=value`` list (floats to 3 significant digits);
-    nested dicts are spelled out inline."""
-    return " ".join(
-        format_params(value) if isinstance(value, dict)
-        else f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
-        for key, value in sorted(config.items())
-    )
-
-
-def short_names(config: dict) -> dict:
-    """Hyperparameters by the leaderboard's column names (lr, wd, dropout, r, alpha)."""
-    return {short_name(k): short_names(v) if isinstance(v, dict) else v
-            for k, v in config.items()}
 
 
 def duration(seconds: float) -> str:

@@ -15,8 +15,8 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
 from search.core.driver_log import DriverLog
+from search.core.uris import parent_of
 from search.spec.model import SweepSpec, trial_settings
-from search.store.object_store import parent_of
 from search.store.rundir import RunDir, trial_id_of
 from search.tune.cluster import DRIVER_CPU
 from trainables.trial.entry import run_trial
@@ -24,7 +24,6 @@ from trainables.trial.entry import run_trial
 REMOTE_SYNC_PERIOD_S = 30
 # Ray reads its experiment-snapshot period from this variable when a Tuner starts fitting.
 SNAPSHOT_PERIOD_ENV = "TUNE_GLOBAL_CHECKPOINT_S"
-THREAD_TIMEOUT_ENV = "TUNE_FUNCTION_THREAD_TIMEOUT_S"
 
 
 def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.ResultGrid:
@@ -54,26 +53,6 @@ def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.Re
     finally:
         if ours:
             os.environ.pop(SNAPSHOT_PERIOD_ENV, None)
-
-
-def start_ray(address: str | None = None) -> None:
-    """Connect to a Ray cluster (``address``, else ``RAY_ADDRESS``; ``auto`` finds a local
-    one), or start a quiet local instance."""
-    address = address or os.environ.get("RAY_ADDRESS")
-    # Snapshots at every evaluation (see fit) are cheap on basin's sweeps; Ray's warning about
-    # them is noise.
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    if ray.is_initialized():
-        return
-    # Ray hands a warm worker to its next trial only once the ended trial's thread has
-    # finished, waiting TUNE_FUNCTION_THREAD_TIMEOUT_S (2 s by default) before it fails the
-    # *next* trial instead (ray-project/ray#41362). A large model's teardown (engine, memory)
-    # may take longer than that; a minute is a generous bound.
-    env_vars = {"TOKENIZERS_PARALLELISM": "false",
-                THREAD_TIMEOUT_ENV: os.environ.get(THREAD_TIMEOUT_ENV, "60")}
-    # Worker output (DeepSpeed's banners, HF warnings) would drown basin's own progress lines.
-    ray.init(address=address, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": env_vars})
 
 
 def ray_storage(run: RunDir) -> str:

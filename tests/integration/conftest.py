@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import ray
 
-from search.tune.tuner import start_ray
+from search.tune.cluster import start_ray
 
 
 @pytest.fixture(scope="session", autouse=True)

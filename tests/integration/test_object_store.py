@@ -17,8 +17,9 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
+from search.core import uris
 from search.store import object_store as store
-from search.tune.optuna_search import RAY_TRIAL_ATTR, STATUS_ATTR
+from search.store.study import RAY_TRIAL_ATTR, STATUS_ATTR
 from tests.conftest import tiny_sweep, write_sweep
 
 pytestmark = pytest.mark.integration
@@ -52,7 +53,7 @@ def bucket_sweep(s3_store, postgres_url, tiny_pretrained, tmp_path_factory):
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         (remote,) = [line.split("run directory ", 1)[1] for line in done.stdout.splitlines()
                      if line.startswith("basin: sweep")]
-        runs[name] = {"remote": store.join(s3_store["uri"], store.name_of(remote)),
+        runs[name] = {"remote": uris.join(s3_store["uri"], uris.name_of(remote)),
                       "stdout": done.stdout}
     return {"runs": runs, "env": env, "folder": folder, "postgres_url": postgres_url}
 
@@ -77,13 +78,13 @@ def test_the_bucket_holds_the_whole_run_directory(bucket_sweep):
             assert [int(step) for step in trial["checkpoints"]] == \
                 [e["step"] for e in trial["evaluations"]]
             for where in trial["checkpoints"].values():
-                assert where.startswith(store.without_query(run["remote"]))
-                relative = store.without_query(where)[len(store.without_query(run["remote"])) + 1:]
+                assert where.startswith(uris.without_query(run["remote"]))
+                relative = uris.without_query(where)[len(uris.without_query(run["remote"])) + 1:]
                 assert f"{relative}/adapter_model.safetensors" in files, (name, relative)
     two = json.loads(store_read(bucket_sweep["runs"]["two-workers"]["remote"], "results.json"))
     # A two-worker trial's candidates and Ray Train's resume checkpoint are in its folder.
     trial_folder = next(iter(two["trials"][0]["checkpoints"].values())).rsplit("/candidates/")[0]
-    relative = store.without_query(trial_folder)[len(store.without_query(
+    relative = uris.without_query(trial_folder)[len(uris.without_query(
         bucket_sweep["runs"]["two-workers"]["remote"])) + 1:]
     assert any(f.startswith(f"{relative}/train/checkpoint_") for f in files)
 
@@ -96,7 +97,7 @@ def store_read(remote: str, relative: str) -> str:
 
 def test_the_study_is_in_postgresql_with_every_trial_told(bucket_sweep):
     for name, run in bucket_sweep["runs"].items():
-        study = optuna.load_study(study_name=store.name_of(run["remote"]),
+        study = optuna.load_study(study_name=uris.name_of(run["remote"]),
                                   storage=bucket_sweep["postgres_url"])
         results = json.loads(store_read(run["remote"], "results.json"))
         assert {t.user_attrs[RAY_TRIAL_ATTR] for t in study.trials} == \
@@ -109,7 +110,7 @@ def test_a_laptop_reads_status_best_and_exports_from_the_bucket(bucket_sweep, tm
     remote = bucket_sweep["runs"]["one-worker"]["remote"]
     status = basin(["status", remote], laptop, timeout=120)
     assert status.returncode == 0, status.stderr
-    assert f"in {store.without_query(remote)}: finished" in status.stdout
+    assert f"in {uris.without_query(remote)}: finished" in status.stdout
     best = basin(["best", remote], laptop, timeout=120)
     assert best.returncode == 0, best.stderr
     assert best.stdout.count("completed") == 2
@@ -120,7 +121,7 @@ def test_a_laptop_reads_status_best_and_exports_from_the_bucket(bucket_sweep, tm
     assert "verified: the bundle reproduces the trial's probe" in export.stdout
     assert (bundle / "adapter_model.safetensors").is_file()
     metrics = json.loads((bundle / "metrics.json").read_text())
-    assert metrics["run_dir"] == store.without_query(remote)
+    assert metrics["run_dir"] == uris.without_query(remote)
     # Only the exported checkpoint was downloaded, not the others.
     mirror = store.mirror_of(remote).relative_to(store.mirror_of(remote).parents[1])
     payloads = list((tmp_path / "laptop-mirror" / mirror).rglob("adapter_model.safetensors"))
@@ -128,12 +129,12 @@ def test_a_laptop_reads_status_best_and_exports_from_the_bucket(bucket_sweep, tm
 
     plots = basin(["plots", remote], laptop, timeout=120)
     assert plots.returncode == 0, plots.stderr
-    assert f"uploaded to {store.without_query(remote)}" in plots.stdout
+    assert f"uploaded to {uris.without_query(remote)}" in plots.stdout
 
     resume = basin(["resume", remote], laptop, timeout=120)
     assert resume.returncode == 2
     assert resume.stderr.strip() == \
-        f"{store.without_query(remote)}: this sweep has finished; nothing to resume"
+        f"{uris.without_query(remote)}: this sweep has finished; nothing to resume"
 
 
 def test_the_best_yaml_from_the_bucket_names_the_same_stores(bucket_sweep, s3_store):
@@ -184,7 +185,7 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
         driver.send_signal(signal.SIGKILL)
         driver.wait()
     (line,) = [x for x in log.read_text().splitlines() if x.startswith("basin: sweep")]
-    remote = store.join(s3_store["uri"], store.name_of(line.split("run directory ", 1)[1]))
+    remote = uris.join(s3_store["uri"], uris.name_of(line.split("run directory ", 1)[1]))
     assert not store.exists(remote, "results.json")
     shutil.rmtree(tmp_path / "head-disk")  # a new head node: nothing of the old driver's disk
 
@@ -208,7 +209,7 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
     assert 0 < in_flight[0] <= 2
     completed = sum(t["outcome"]["status"] == "completed" for t in results["trials"])
     assert completed >= 6 - in_flight[0]
-    study = optuna.load_study(study_name=store.name_of(remote), storage=postgres_url)
+    study = optuna.load_study(study_name=uris.name_of(remote), storage=postgres_url)
     told = [t.user_attrs[RAY_TRIAL_ATTR] for t in study.trials
             if t.user_attrs.get(STATUS_ATTR) != "orphaned"]
     assert sorted(told) == sorted(ids)

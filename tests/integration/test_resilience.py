@@ -20,8 +20,8 @@ from search.cli.main import main
 from search.lifecycle import sweep
 from search.spec.model import load_spec
 from search.store.rundir import RunDir
+from search.store.study import RAY_TRIAL_ATTR, STATUS_ATTR
 from search.trackers.wandb import run_id
-from search.tune.optuna_search import RAY_TRIAL_ATTR, STATUS_ATTR
 from tests.conftest import refused_when
 from tests.wandb_runs import read_offline_runs
 

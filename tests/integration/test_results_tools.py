@@ -19,7 +19,7 @@ import yaml
 from search.cli.main import main
 from search.spec.model import load_spec
 from search.store.rundir import RunDir
-from search.tune.optuna_search import STATUS_ATTR
+from search.store.study import STATUS_ATTR
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,7 @@ from search.report.results import choice_of
 from search.spec.model import load_spec
 from search.store.records import collect_records
 from search.store.rundir import RunDir
-from search.store.study import open_storage
-from search.tune.optuna_search import OUTCOME_ATTRS
+from search.store.study import OUTCOME_ATTRS, open_storage
 from tests.conftest import overfitting_data
 from trainables.contract import REPORTED_METRICS
 

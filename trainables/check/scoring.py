@@ -16,7 +16,7 @@ import torch
 
 from trainables.recipe.loop import seed_everything
 from trainables.settings import Hyperparameters, TrialSettings
-from trainables.warm import kept_task
+from trainables.tasks import kept_task
 
 SPLITS = ("train", "validation", "test")
 

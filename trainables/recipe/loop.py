@@ -31,7 +31,8 @@ from trainables.recipe.checkpoint import (
 )
 from trainables.recipe.ds_config import build_ds_config
 from trainables.settings import Hyperparameters, TrialSettings
-from trainables.warm import kept_task, trial_starts
+from trainables.tasks import kept_task
+from trainables.warm import trial_starts
 
 # report(metrics, checkpoint_dir): every worker calls it at every evaluation with the same
 # metrics and its own checkpoint folder (rank 0's holds the adapter).

@@ -27,13 +27,13 @@ matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
 from search.core.outcome import COMPLETED, FAILED, PRUNED, RUNNING, STOPPED  # noqa: E402
-from search.lifecycle.check import read_check  # noqa: E402
+from search.core.record import TrialRecord  # noqa: E402
 from search.report.plots.check import plot_check  # noqa: E402
 from search.report.plots.study import plot_history, plot_importances, plot_parallel  # noqa: E402
 from search.report.results import choice_of  # noqa: E402
 from search.sampling.space import ChoiceParam, ConstantParam, FloatParam, IntParam  # noqa: E402
 from search.selection.choice import Choice  # noqa: E402
-from search.store.records import TrialRecord  # noqa: E402
+from search.store.result_files import read_check  # noqa: E402
 from search.store.rundir import RunDir  # noqa: E402
 
 STATUS_COLOURS = {COMPLETED: "tab:green", STOPPED: "tab:red", PRUNED: "tab:orange",

@@ -1,0 +1,48 @@
+"""One trial as every part of basin sees it, while it runs or once it has ended: its outcome,
+its hyperparameters, the evaluations it reported and the checkpoints it kept
+(``search/store/records.py`` reads them back from a run directory; the replay benchmark builds
+them from learning-curve tables)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from search.core.outcome import Outcome
+from trainables.contract import OBJECTIVE_METRICS, finite
+
+# What a record keeps of each report: enough to choose a checkpoint and to explain the choice.
+EVALUATION_FIELDS: tuple[str, ...] = tuple(dict.fromkeys((
+    "step", "val_loss", "val_loss_se", "val_accuracy", "val_distinct_predictions",
+    "train_eval_loss", "gap", "baseline_loss", *OBJECTIVE_METRICS)))
+
+
+@dataclass
+class TrialRecord:
+    """What a user needs to know about one trial."""
+
+    trial_id: str
+    outcome: Outcome
+    params: dict[str, Any]
+    evaluations: list[dict[str, Any]] = field(default_factory=list)  # oldest first
+    checkpoints: dict[int, str] = field(default_factory=dict)  # step -> folder or URI
+    optuna_number: int | None = None
+
+    @property
+    def last_step(self) -> int | None:
+        return self.evaluations[-1]["step"] if self.evaluations else None
+
+    def best_evaluation(self, metric: str, mode: str) -> dict[str, Any] | None:
+        """The evaluation with the best finite ``metric`` (the earliest of equals)."""
+        scored = [row for row in self.evaluations if finite(row.get(metric)) is not None]
+        if not scored:
+            return None
+        sign = 1 if mode == "min" else -1
+        return min(scored, key=lambda row: (sign * row[metric], row["step"]))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as plain data for results.json (checkpoint steps as strings: JSON keys)."""
+        return {"trial_id": self.trial_id, "outcome": self.outcome.as_dict(),
+                "params": self.params, "evaluations": self.evaluations,
+                "checkpoints": {str(step): where for step, where in self.checkpoints.items()},
+                "optuna_number": self.optuna_number}

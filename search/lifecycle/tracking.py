@@ -1,0 +1,27 @@
+"""The trackers a sweep file switches on, made for one run directory."""
+
+from __future__ import annotations
+
+from search.core.console import make_console
+from search.spec.model import SweepSpec
+from search.store.rundir import RunDir
+from search.trackers.base import Tracker, TrackerContext
+
+
+def make_trackers(spec: SweepSpec, run: RunDir, quiet: bool = False, job_type: str = "trial"
+                  ) -> list[Tracker]:
+    """A tracker for every one the sweep file switches on (W&B unless its mode is
+    ``disabled``); ``job_type`` says what their runs are (``confirm``: basin confirm's
+    re-trainings)."""
+
+    def history(trial_id: str) -> list[dict]:
+        folder = RunDir.trial_folders_in(run.path).get(trial_id)
+        return RunDir.history(folder) if folder else []
+
+    context = TrackerContext(
+        run_path=run.path, group=run.path.name,
+        fixed_config=spec.model_dump(mode="json", exclude={"space"}),
+        objective=spec.objective.metric, console=None if quiet else make_console(),
+        job_type=job_type, history=history)
+    return [settings.build(context) for settings in spec.tracking.all().values()
+            if settings.enabled]

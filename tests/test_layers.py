@@ -1,0 +1,148 @@
+"""The layering of the code (docs/architecture.md): every import, the function-level and
+``TYPE_CHECKING`` ones included, goes downward, and no module imports itself back through
+others."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+PACKAGES = ("search", "trainables")
+
+# Top to bottom. A module may import modules of its own package and of any layer below its
+# own; packages that share a layer are independent of each other.
+LAYERS: list[tuple[str, ...]] = [
+    ("search.cli",),
+    ("search.lifecycle",),
+    ("search.tune",),
+    ("search.report",),
+    ("search.store",),
+    ("search.spec",),
+    ("search.selection", "search.trackers"),
+    ("search.stopping", "search.sampling"),
+    ("search.core",),
+    # The trial side: it never imports the driver side (every layer of search is above it).
+    ("trainables.trial",),
+    ("trainables.check",),
+    ("trainables.recipe",),
+    ("trainables.tasks",),
+    ("trainables.models",),
+    ("trainables.data_files", "trainables.evaluation", "trainables.warm"),
+    ("trainables.contract", "trainables.settings"),
+]
+
+
+def project_modules() -> dict[str, Path]:
+    modules = {}
+    for package in PACKAGES:
+        for path in (PROJECT / package).rglob("*.py"):
+            parts = path.relative_to(PROJECT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            modules[name] = path
+    return modules
+
+
+def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
+    """Every project module ``path`` imports, wherever the import statement stands."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {name for name in names if name in modules}
+    return found
+
+
+def layer_of(module: str) -> tuple[int, str]:
+    """(layer index, the layer package the module belongs to)."""
+    best = None
+    for index, packages in enumerate(LAYERS):
+        for package in packages:
+            if module == package or module.startswith(package + "."):
+                if best is None or len(package) > len(best[1]):
+                    best = (index, package)
+    assert best is not None, f"{module} is in no layer: add its package to LAYERS"
+    return best
+
+
+def test_every_module_is_in_a_layer() -> None:
+    for module in project_modules():
+        if module not in PACKAGES:
+            layer_of(module)
+
+
+def test_imports_go_downward() -> None:
+    modules = project_modules()
+    wrong = []
+    for module, path in modules.items():
+        if module in PACKAGES:
+            continue
+        index, package = layer_of(module)
+        for imported in imports_of(path, modules):
+            if imported in PACKAGES:
+                continue
+            other_index, other_package = layer_of(imported)
+            if other_package == package:
+                continue
+            if other_index < index or (other_index == index and other_package != package):
+                wrong.append(f"{module} ({package}) imports {imported} ({other_package})")
+    assert not wrong, "imports against the layering:\n" + "\n".join(sorted(wrong))
+
+
+def test_trainables_never_import_search() -> None:
+    modules = project_modules()
+    wrong = [f"{module} imports {imported}" for module, path in modules.items()
+             if module.startswith("trainables")
+             for imported in imports_of(path, modules) if imported.startswith("search")]
+    assert not wrong, wrong
+
+
+def test_no_import_cycle() -> None:
+    modules = project_modules()
+    graph = defaultdict(set)
+    for module, path in modules.items():
+        graph[module] = {m for m in imports_of(path, modules) if m != module}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(modules):
+        if module not in index:
+            visit(module)
+    assert not cycles, f"import cycles: {cycles}"
+
+
+def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
+    """A function-level import that goes upward is found (the layering's own check)."""
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from search.cli.main import main\n")
+    assert imports_of(module, project_modules()) == {"search.cli.main"}
+    assert layer_of("search.cli.main")[0] < layer_of("search.core.outcome")[0]
