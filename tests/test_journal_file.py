@@ -5,9 +5,10 @@ from __future__ import annotations
 import optuna
 import pytest
 
+from search.core.layout import JOURNAL_FILE
 from search.store.journal import read_journal, repair_journal
 from search.store.rundir import RunDir
-from search.store.study import JOURNAL_FILE, open_storage, open_to_read
+from search.store.study import open_storage, open_to_read
 
 
 @pytest.fixture

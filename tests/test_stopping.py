@@ -8,8 +8,9 @@ import math
 import pytest
 from pydantic import ValidationError
 
+from search.core.evaluation import Evaluation
 from search.core.outcome import PRUNED, STOPPED
-from search.stopping import EarlyStopping, Evaluation, GapRule, NotLearning, StoppingSpec
+from search.stopping import EarlyStopping, GapRule, NotLearning, StoppingSpec
 from search.store.stop_ledger import StopLedger
 from search.tune.stopper import RuleStopper
 
@@ -19,7 +20,7 @@ BASELINE = 0.69
 def evals(rows: list[tuple[float, float]], every: int = 10, total: int = 100,
           baseline: float = BASELINE) -> list[Evaluation]:
     """(val_loss, train_loss) per evaluation; the objective is val_loss (minimised)."""
-    return [Evaluation(step=(i + 1) * every, val_loss=val, train_loss=train, objective=val,
+    return [Evaluation(step=(i + 1) * every, val_loss=val, train_eval_loss=train, objective=val,
                        score=val, baseline_loss=baseline, total_steps=total)
             for i, (val, train) in enumerate(rows)]
 
@@ -112,7 +113,7 @@ def test_early_stopping_counts_evaluations_without_improvement(rule, step):
 
 def test_early_stopping_follows_the_objective_direction():
     # Objective val_accuracy, maximised: score is its negative.
-    history = [Evaluation(step=10 * i, val_loss=0.5, train_loss=0.4, objective=acc, score=-acc)
+    history = [Evaluation(step=10 * i, val_loss=0.5, train_eval_loss=0.4, objective=acc, score=-acc)
                for i, acc in enumerate([0.7, 0.8, 0.79, 0.78], start=1)]
     decision = EarlyStopping(patience=2).decide(history)
     assert decision.kind == "early-stopping" and decision.status == STOPPED

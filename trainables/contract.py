@@ -15,25 +15,30 @@ import math
 # validation examples. `baseline_loss` is the validation loss of a model that learned nothing:
 # for classification a constant predictor of the training split's label frequencies, for causal
 # LM the base model itself before its first step.
+STEP = "step"
+TOTAL_STEPS = "total_steps"
+EPOCH = "epoch"
+TRAIN_LOSS = "train_loss"
+TRAIN_EVAL_LOSS = "train_eval_loss"
+VAL_LOSS = "val_loss"
+VAL_LOSS_SE = "val_loss_se"
+BASELINE_LOSS = "baseline_loss"
+GAP = "gap"
+LEARNING_RATE = "learning_rate"
+SAMPLES_PER_SECOND = "samples_per_second"
+TOKENS_PER_SECOND = "tokens_per_second"
+BEST_OBJECTIVE = "best_objective"
+BEST_STEP = "best_step"
+IS_FINAL = "is_final"
+WORLD_SIZE = "world_size"
+STARTUP_SECONDS = "startup_seconds"
 REPORTED_METRICS: tuple[str, ...] = (
-    "step",
-    "total_steps",
-    "epoch",
-    "train_loss",
-    "train_eval_loss",
-    "val_loss",
-    "val_loss_se",
-    "baseline_loss",
-    "gap",
-    "learning_rate",
-    "samples_per_second",
-    "tokens_per_second",
-    "best_objective",
-    "best_step",
-    "is_final",
-    "world_size",
-    "startup_seconds",
+    STEP, TOTAL_STEPS, EPOCH, TRAIN_LOSS, TRAIN_EVAL_LOSS, VAL_LOSS, VAL_LOSS_SE, BASELINE_LOSS,
+    GAP, LEARNING_RATE, SAMPLES_PER_SECOND, TOKENS_PER_SECOND, BEST_OBJECTIVE, BEST_STEP,
+    IS_FINAL, WORLD_SIZE, STARTUP_SECONDS,
 )
+# How many different classes a classifier predicts on the validation split (1: it collapsed).
+VAL_DISTINCT_PREDICTIONS = "val_distinct_predictions"
 
 # What each task adds to every report. Classification: accuracy, and how many different classes
 # the model predicts (1: it collapsed to one output). Causal LM: perplexity (exp of the mean
@@ -79,6 +84,10 @@ TASK_TEST_METRICS: dict[str, tuple[str, ...]] = {
 }
 TEST_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
     name for names in TASK_TEST_METRICS.values() for name in names))
+
+# The files a trial writes into its own folder: what it printed, and the traceback of an error.
+TRIAL_LOG = "trial.log"
+ERROR_FILE = "error.txt"
 
 # The files of a checkpoint folder.
 TRIAL_METRICS_FILE = "trial_metrics.json"

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from search.cli.parser import USE_RULE, build_parser
 from search.core.console import make_console, say
+from search.core.layout import CHECK_PLOT
 from search.lifecycle.preflight import preflight
 from search.spec.model import SpecError, load_spec
 
@@ -176,10 +177,10 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     if run_dir.finished:  # results.json (and best.yaml, for selection robust) gain the figures
         write_results(run_dir, records, choice)
     plot_check(report.entries, choice, run_dir.spec.objective.metric, run_dir.spec.name,
-               run_dir.plot_file("check"))
+               run_dir.plot_file(CHECK_PLOT))
     sweep.sync(run_dir)
     console.print(f"written to {run_dir.shown_file(run_dir.check_file)} and "
-                  f"{run_dir.shown_file(run_dir.plot_file('check'))}")
+                  f"{run_dir.shown_file(run_dir.plot_file(CHECK_PLOT))}")
     console.print(describe_choice(choice, run_dir))
     return 0
 

@@ -19,11 +19,12 @@ import sys
 from pathlib import Path
 from typing import IO, Iterator
 
+from search.core.layout import DRIVER_LOG
+
 LIBRARY_LOGGERS = ("ray", "optuna", "transformers", "DeepSpeed", "wandb", "filelock", "torch",
                    "py.warnings", "urllib3", "huggingface_hub", "datasets")
 # W&B logs every call at DEBUG and INFO into its own files already (wandb/*/logs).
 LEAST_LEVEL = {"wandb": logging.WARNING}
-LOG_FILE = "driver.log"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -72,7 +73,7 @@ class DriverLog:
         """From now on (and what was held so far) into ``folder/driver.log``."""
         if self.verbose or self._file is not None:
             return
-        self._file = open(folder / LOG_FILE, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._file = open(folder / DRIVER_LOG, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         target = logging.StreamHandler(self._file)
         target.setFormatter(logging.Formatter(FORMAT))
         target.addFilter(_worth_keeping)

@@ -17,15 +17,45 @@ running    not finished (yet)
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import Enum
 from typing import Any
 
-from trainables.contract import OUTCOME, OUTCOME_DIVERGED, OUTCOME_FAILED, OUTCOME_REASON
+from trainables.contract import (
+    IS_FINAL,
+    OUTCOME,
+    OUTCOME_DIVERGED,
+    OUTCOME_FAILED,
+    OUTCOME_REASON,
+    STEP,
+)
 
-COMPLETED, STOPPED, PRUNED, FAILED, RUNNING = "completed", "stopped", "pruned", "failed", "running"
+
+class Status(str, Enum):
+    """How a trial ended, for the search and for the choice: the closed set above. A member is
+    its string (``Status.COMPLETED == "completed"``), as files and Optuna store it."""
+
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    PRUNED = "pruned"
+    FAILED = "failed"
+    RUNNING = "running"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+COMPLETED, STOPPED, PRUNED, FAILED, RUNNING = Status
 FINISHED = (COMPLETED, STOPPED, PRUNED, FAILED)
 
-# Kinds that are not stopping rules (each rule names its own kind, e.g. "gap").
-BUDGET, ASHA, DIVERGED, ERROR, LOST = "budget", "asha", "diverged", "error", "lost"
+# What ended a trial, besides the stopping rules (each names its own kind: ``StopRule.kind``).
+BUDGET = "budget"  # it trained its whole budget
+ASHA = "asha"  # below its rung's cut-off
+DIVERGED = "diverged"  # its loss became NaN or infinite
+ERROR = "error"  # it raised
+LOST = "lost"  # its worker or node died
+ORPHANED = "orphaned"  # asked for by a driver that died before Ray recorded it
+NO_OBJECTIVE = "no-objective"  # it ended without a finite objective to tell Optuna
+KINDS: tuple[str, ...] = (BUDGET, ASHA, DIVERGED, ERROR, LOST, ORPHANED, NO_OBJECTIVE)
 
 
 @dataclass(frozen=True)
@@ -33,11 +63,14 @@ class Outcome:
     """How one trial ended. ``excluded``: none of its checkpoints may be handed on (it failed,
     diverged, or never learned anything)."""
 
-    status: str
+    status: Status
     kind: str
     reason: str = ""
     step: int | None = None
     excluded: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))  # a status outside the set fails
 
     @property
     def label(self) -> str:
@@ -51,11 +84,16 @@ class Outcome:
         return f"{where}: {self.reason}" if self.reason else where
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "status": self.status.value}
 
     @classmethod
     def from_dict(cls, fields: dict[str, Any]) -> Outcome:
-        return cls(**{name: fields[name] for name in cls.__dataclass_fields__ if name in fields})
+        given = {name: fields[name] for name in cls.__dataclass_fields__ if name in fields}
+        # Compatibility, remove in basin 0.3: studies written by basin 0.1 told an orphan the
+        # status "orphaned"; it is a failed trial of kind "orphaned".
+        if given.get("status") == ORPHANED:
+            given["status"] = FAILED
+        return cls(**given)
 
 
 UNFINISHED = Outcome(RUNNING, RUNNING)
@@ -71,7 +109,7 @@ def trial_outcome(last_result: dict | None, error: bool, decision: Outcome | Non
     was stopped by the scheduler (ASHA).
     """
     result = last_result or {}
-    step = result.get("step", step)
+    step = result.get(STEP, step)
     step = int(step) if isinstance(step, (int, float)) and step == step else None
     reported = result.get(OUTCOME)
     if reported == OUTCOME_DIVERGED:
@@ -83,6 +121,6 @@ def trial_outcome(last_result: dict | None, error: bool, decision: Outcome | Non
         return Outcome(FAILED, LOST, "the trial's worker or node died", step, excluded=True)
     if decision is not None:
         return decision
-    if not result.get("is_final"):
+    if not result.get(IS_FINAL):
         return Outcome(PRUNED, ASHA, "below its rung's cut-off", step)
     return Outcome(COMPLETED, BUDGET, "trained its whole budget", step)

@@ -8,13 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from search.core.evaluation import EVALUATION_INPUTS
 from search.core.outcome import Outcome
-from trainables.contract import OBJECTIVE_METRICS, finite
+from trainables.contract import (
+    GAP,
+    OBJECTIVE_METRICS,
+    STEP,
+    VAL_DISTINCT_PREDICTIONS,
+    finite,
+)
 
 # What a record keeps of each report: enough to choose a checkpoint and to explain the choice.
 EVALUATION_FIELDS: tuple[str, ...] = tuple(dict.fromkeys((
-    "step", "val_loss", "val_loss_se", "val_accuracy", "val_distinct_predictions",
-    "train_eval_loss", "gap", "baseline_loss", *OBJECTIVE_METRICS)))
+    *EVALUATION_INPUTS, GAP, VAL_DISTINCT_PREDICTIONS, "val_accuracy", *OBJECTIVE_METRICS)))
 
 
 @dataclass
@@ -30,7 +36,7 @@ class TrialRecord:
 
     @property
     def last_step(self) -> int | None:
-        return self.evaluations[-1]["step"] if self.evaluations else None
+        return self.evaluations[-1][STEP] if self.evaluations else None
 
     def best_evaluation(self, metric: str, mode: str) -> dict[str, Any] | None:
         """The evaluation with the best finite ``metric`` (the earliest of equals)."""
@@ -38,7 +44,7 @@ class TrialRecord:
         if not scored:
             return None
         sign = 1 if mode == "min" else -1
-        return min(scored, key=lambda row: (sign * row[metric], row["step"]))
+        return min(scored, key=lambda row: (sign * row[metric], row[STEP]))
 
     def as_dict(self) -> dict[str, Any]:
         """The record as plain data for results.json (checkpoint steps as strings: JSON keys)."""

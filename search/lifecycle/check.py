@@ -24,6 +24,7 @@ from search.spec.model import SpecError, trial_settings
 from search.store.result_files import seed_spreads
 from search.store.rundir import RunDir
 from trainables.check.settings import CheckSettings
+from trainables.contract import STEP, VAL_LOSS
 
 # ``basin check`` flags by the setting they override.
 FLAGS = {"top": "--top", "radii": "--radii", "directions": "--directions",
@@ -88,7 +89,7 @@ def run_check(run: RunDir, records: list[TrialRecord], settings: CheckSettings,
         except OSError as error:  # the base model's files, or the checkpoint's, are gone
             raise SpecError([f"{run.shown}: model.name {spec.model.name!r}: cannot load the "
                              f"base model or {candidate.name}'s adapter ({error})"]) from None
-        entry = {"trial_id": candidate.trial_id, "step": candidate.step,
+        entry = {"trial_id": candidate.trial_id, STEP: candidate.step,
                  "params": candidate.params, "objective": candidate.objective, **figures,
                  "seed_sd": spreads.get((candidate.trial_id, candidate.step))}
         entries.append(entry)
@@ -114,15 +115,15 @@ def print_check(report: CheckReport, run: RunDir, console: Any,
                         f"({settings.directions} directions, tolerance "
                         f"{settings.tolerance:.0%} of the loss)",
                   box=None, padding=(0, 1), header_style="bold underline", title_justify="left")
-    for column in ["trial", "step", metric, "check loss", *[f"+loss @{r}" for r in radii],
+    for column in ["trial", STEP, metric, "check loss", *[f"+loss @{r}" for r in radii],
                    "radius", "drift", "seed sd"]:
         table.add_column(column, no_wrap=True, justify="left" if column == "trial" else "right")
     for entry in report.entries:
         radius = f"{entry['basin_radius']:.3g}"
         if entry["basin_radius"] >= settings.max_radius:
             radius = f">={radius}"
-        table.add_row(entry["trial_id"], str(entry["step"]), cell(entry["objective"]),
-                      cell(entry["val_loss"]), *[cell(entry["increase"][r]) for r in radii],
+        table.add_row(entry["trial_id"], str(entry[STEP]), cell(entry["objective"]),
+                      cell(entry[VAL_LOSS]), *[cell(entry["increase"][r]) for r in radii],
                       radius, cell(entry["drift"]), cell(entry.get("seed_sd")))
     console.print(table)
     cost = f"check: {len(report.entries)} candidates in {report.seconds:.1f} s"
@@ -139,7 +140,7 @@ def track_check(report: CheckReport, records: list[TrialRecord], trackers: list[
     by_trial: dict[str, dict[str, Any]] = {}
     for entry in report.entries:
         by_trial.setdefault(entry["trial_id"], {})[f"step_{entry['step']}"] = {
-            name: entry[name] for name in (*CHECK_FIGURES, "val_loss", "increase")}
+            name: entry[name] for name in (*CHECK_FIGURES, VAL_LOSS, "increase")}
     for record in records:
         if record.trial_id in by_trial:
             last = record.evaluations[-1] if record.evaluations else {}

@@ -33,7 +33,7 @@ from search.tune.cluster import start_ray
 from search.tune.progress import ProgressPrinter
 from search.tune.tracker_callback import TrackerCallback
 from search.tune.tuner import build_tuner, fit, make_trainable
-from trainables.contract import OUTCOME, TASK_TEST_METRICS
+from trainables.contract import OUTCOME, STEP, TASK_TEST_METRICS
 from trainables.trial.entry import run_trial
 
 
@@ -64,7 +64,7 @@ class Confirmed:
 def _confirm_trial(config: dict, settings: dict) -> None:
     """Tune function: one (candidate, seed) pair, trained to the candidate's step."""
     recipe = config["recipe"]
-    training = {**settings["training"], "stop_at_step": recipe["step"]}
+    training = {**settings["training"], "stop_at_step": recipe[STEP]}
     run_trial({**recipe["hyperparameters"], "seed": config["seed"]},
               {**settings, "training": training})
 
@@ -94,7 +94,7 @@ def confirm(run: RunDir, choice: Choice, top: int, seeds: int, quiet: bool = Fal
     chosen = top_candidates(run, choice, top)
     new_seeds = [spec.training.seed + offset for offset in range(1, seeds + 1)]
     start_ray()
-    recipes = [{"hyperparameters": c.params, "step": c.step, "trial_id": c.trial_id}
+    recipes = [{"hyperparameters": c.params, STEP: c.step, "trial_id": c.trial_id}
                for c in chosen]
     progress = ProgressPrinter(spec.objective.metric, len(chosen) * seeds, quiet=quiet,
                                mode=spec.objective.mode, name_of=confirm_trial_name)
@@ -136,7 +136,7 @@ def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -
     headline = TASK_TEST_METRICS[spec.model.task][1]
     table = Table(title=f"{spec.name}: confirmed with {len(confirmed[0].seeds)} new seeds "
                         f"each, ranked by mean {metric} at the chosen step ({spec.objective.mode})")
-    for column in ["rank", "trial", "step", *[SHORT_NAMES.get(n, n) for n in names],
+    for column in ["rank", "trial", STEP, *[SHORT_NAMES.get(n, n) for n in names],
                    f"sweep {metric}", f"mean {metric}", "spread (sd)", "per seed",
                    f"{headline.replace('_', ' ')} (mean)"]:
         table.add_column(column, overflow="fold")

@@ -176,7 +176,7 @@ def _check_same_sweep(given: SweepSpec, recorded: SweepSpec, given_path: str,
 def dashboard_command(run_dir: RunDir) -> str:
     """The optuna-dashboard command that opens this sweep's study (its journal file as it is,
     or the shared database)."""
-    from search.store.study import JOURNAL_FILE
+    from search.core.layout import JOURNAL_FILE
 
     storage = run_dir.spec.search.storage or str(run_dir.path / JOURNAL_FILE)
     return f"optuna-dashboard {storage}"
@@ -185,8 +185,8 @@ def dashboard_command(run_dir: RunDir) -> str:
 def repair_study(run_dir: RunDir) -> str | None:
     """Before anything appends to the study's journal: move a torn or unreadable tail aside
     (what a driver killed mid-write leaves); says what it moved, or None."""
+    from search.core.layout import JOURNAL_FILE
     from search.store.journal import repair_journal
-    from search.store.study import JOURNAL_FILE
 
     if run_dir.spec.search.storage:
         return None

@@ -18,13 +18,14 @@ from search.core.console import say
 from search.core.outcome import COMPLETED, RUNNING
 from search.core.record import TrialRecord
 from search.selection.choice import Choice
+from trainables.contract import GAP, STEP, TRAIN_EVAL_LOSS
 
 # Hyperparameters by the names a table has room for.
 SHORT_NAMES = {"learning_rate": "lr", "weight_decay": "wd", "lora_dropout": "dropout",
                "lora_r": "r", "lora_alpha": "alpha", "warmup_ratio": "warmup",
                "hidden_dropout": "hidden_dropout"}
 # Figures by shorter names ("train_eval_loss" is the train loss measured like val_loss).
-SHORT_FIGURES = {"train_eval_loss": "train_loss", "step": "at step", "last step": "last"}
+SHORT_FIGURES = {TRAIN_EVAL_LOSS: "train_loss", STEP: "at step", "last step": "last"}
 CAPTION = ("at step, {figures}: at each trial's best-ranked checkpoint (first row: the one "
            "handed on); last: its last evaluated step")
 
@@ -42,7 +43,7 @@ def cell(value: Any, column: str = "", figure: bool = True) -> str:
     if isinstance(value, float):
         if not figure:
             return f"{value:.3g}"
-        return f"{value:+.4f}" if column == "gap" else f"{value:.4f}" if abs(value) < 1e3 \
+        return f"{value:+.4f}" if column == GAP else f"{value:.4f}" if abs(value) < 1e3 \
             else f"{value:.4g}"
     return str(value)
 
@@ -86,7 +87,7 @@ def print_leaderboard(columns: list[str], rows: list[list], console: Console, ti
     """Print the leaderboard rows (``search.report.results.leaderboard_rows``), split in two tables
     when one does not fit the console, then the notes."""
     shown = [short_name(c) for c in columns]
-    first_figure = columns.index("step")
+    first_figure = columns.index(STEP)
     text = [[cell(value, column, figure=index >= first_figure)
              for index, (value, column) in enumerate(zip(row, columns))] for row in rows]
     figures = ", ".join(shown[first_figure + 1:-2])

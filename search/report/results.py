@@ -22,8 +22,9 @@ from search.stopping import StoppingSpec
 from search.store.records import collect_records
 from search.store.result_files import read_check, read_confirmed, seed_spreads
 from search.store.rundir import RunDir
+from trainables.contract import BEST_STEP, GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
 
-AT_STEP_METRICS = ("val_loss", "train_eval_loss", "gap")
+AT_STEP_METRICS = (VAL_LOSS, TRAIN_EVAL_LOSS, GAP)
 # basin check's figures (search/lifecycle/check.py) as leaderboard columns, shown once there
 # are some.
 CHECK_COLUMNS = {"basin_radius": "radius", "drift": "drift", "seed_sd": "seed sd"}
@@ -72,13 +73,13 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice,
     metric = spec.objective.metric
     checked = [name for name in CHECK_COLUMNS
                if any(getattr(c, name) is not None for c in choice.ranked)]
-    columns = ["trial", *[SHORT_NAMES.get(n, n) for n in shown], "step", metric,
+    columns = ["trial", *[SHORT_NAMES.get(n, n) for n in shown], STEP, metric,
                *[m for m in AT_STEP_METRICS if m != metric],
                *[CHECK_COLUMNS[name] for name in checked], "last step", "status"]
     rows = []
     for record in ordered(records, choice):
         best = choice.best_of(record.trial_id)
-        at = next((row for row in record.evaluations if best and row["step"] == best.step), {})
+        at = next((row for row in record.evaluations if best and row[STEP] == best.step), {})
         rows.append([record.trial_id, *[record.params.get(name) for name in shown],
                      best.step if best else None, best.objective if best else None,
                      *[at.get(m) for m in AT_STEP_METRICS if m != metric],
@@ -149,7 +150,7 @@ def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> No
         "objective": {"metric": spec.objective.metric, "mode": spec.objective.mode},
         "selection": spec.selection.model_dump(mode="json"),
         "best_trial": choice.chosen.trial_id if choice.chosen else None,
-        "best_step": choice.chosen.step if choice.chosen else None,
+        BEST_STEP: choice.chosen.step if choice.chosen else None,
         "choice": choice.as_dict(),
         "leaderboard": {"columns": columns, "rows": rows},
         "trials": [record.as_dict() | {"label": record.outcome.label}

@@ -11,11 +11,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from search.core.layout import SWEEP_FILE
 from search.core.outcome import FINISHED
 from search.report.results import choice_of
 from search.spec.model import SpecError
 from search.store.records import collect_records
-from search.store.rundir import SWEEP_FILE, RunDir
+from search.store.rundir import RunDir
 
 STAMP = re.compile(r"-(\d{8}-\d{6})$")  # RunDir.create names a run <sweep>-<YYYYmmdd-HHMMSS>
 

@@ -12,7 +12,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trainables.contract import finite
+from search.core.evaluation import Evaluation
+from trainables.contract import (
+    GAP,
+    STEP,
+    TRAIN_EVAL_LOSS,
+    VAL_DISTINCT_PREDICTIONS,
+    VAL_LOSS,
+    VAL_LOSS_SE,
+    finite,
+)
 
 if TYPE_CHECKING:
     from search.core.record import TrialRecord
@@ -34,7 +43,7 @@ class Candidate:
     score: float
     val_loss: float | None
     val_loss_se: float | None
-    train_loss: float | None
+    train_eval_loss: float | None
     gap: float | None
     checkpoint: str
     trial_outcome: str
@@ -48,9 +57,9 @@ class Candidate:
         return f"trial {self.trial_id} at step {self.step}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"trial_id": self.trial_id, "step": self.step, "params": self.params,
-                "objective": self.objective, "val_loss": self.val_loss,
-                "val_loss_se": self.val_loss_se, "train_loss": self.train_loss, "gap": self.gap,
+        return {"trial_id": self.trial_id, STEP: self.step, "params": self.params,
+                "objective": self.objective, VAL_LOSS: self.val_loss,
+                VAL_LOSS_SE: self.val_loss_se, TRAIN_EVAL_LOSS: self.train_eval_loss, GAP: self.gap,
                 "checkpoint": self.checkpoint, "trial_outcome": self.trial_outcome,
                 **{name: getattr(self, name) for name in CHECK_FIGURES
                    if getattr(self, name) is not None}}
@@ -68,15 +77,15 @@ class Pool:
 
 def candidate_at(record: TrialRecord, row: dict, metric: str, mode: str) -> Candidate | None:
     """The candidate of one evaluation of a trial; None without a checkpoint or objective."""
-    objective = finite(row.get(metric))
-    where = record.checkpoints.get(row["step"])
-    if objective is None or where is None:
+    evaluation = Evaluation.from_result(row, metric, mode)
+    where = record.checkpoints.get(evaluation.step)
+    if finite(evaluation.objective) is None or where is None:
         return None
     return Candidate(
-        trial_id=record.trial_id, step=row["step"], params=record.params, objective=objective,
-        score=objective if mode == "min" else -objective, val_loss=finite(row.get("val_loss")),
-        val_loss_se=finite(row.get("val_loss_se")),
-        train_loss=finite(row.get("train_eval_loss")), gap=finite(row.get("gap")),
+        trial_id=record.trial_id, step=evaluation.step, params=record.params,
+        objective=evaluation.objective, score=evaluation.score,
+        val_loss=finite(evaluation.val_loss), val_loss_se=finite(evaluation.val_loss_se),
+        train_eval_loss=finite(evaluation.train_eval_loss), gap=finite(evaluation.gap),
         checkpoint=where, trial_outcome=record.outcome.label)
 
 
@@ -90,8 +99,8 @@ def gather(records: list[TrialRecord], metric: str, mode: str) -> Pool:
     for record in records:
         found = [c for row in record.evaluations
                  if (c := candidate_at(record, row, metric, mode)) is not None]
-        collapsed = {row["step"] for row in record.evaluations
-                     if row.get("val_distinct_predictions") == 1}
+        collapsed = {row[STEP] for row in record.evaluations
+                     if row.get(VAL_DISTINCT_PREDICTIONS) == 1}
         if record.outcome.excluded:
             excluded[record.outcome.kind].append(record.trial_id)
             others += found

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from search.selection.base import Criterion
 from search.selection.candidates import CHECK_FIGURES, Candidate, Pool, gather
+from trainables.contract import STEP
 
 if TYPE_CHECKING:
     from search.core.record import TrialRecord
@@ -63,7 +64,7 @@ def choose(records: list[TrialRecord], criterion: Criterion, metric: str, mode: 
     if confirmed:
         winner = confirmed[0]
         found = next((c for c in ranked if (c.trial_id, c.step) ==
-                      (winner["trial_id"], winner["step"])), None)
+                      (winner["trial_id"], winner[STEP])), None)
         if found is not None:
             chosen = found
             why = (f"confirmed: the best mean {metric} ({winner['mean']:.4f}, sd "

@@ -22,7 +22,7 @@ from search.spec.yaml_reading import DuplicateKeyError, read_yaml
 from search.stopping import StoppingSpec
 from search.trackers import TrackingSpec
 from trainables.check.settings import CheckSettings
-from trainables.contract import EXACT_MATCH_METRICS, OBJECTIVE_METRICS, TASK_OBJECTIVES
+from trainables.contract import EXACT_MATCH_METRICS, OBJECTIVE_METRICS, TASK_OBJECTIVES, VAL_LOSS
 from trainables.settings import (
     HYPERPARAMETER_NAMES,
     MAX_SEED,
@@ -45,7 +45,7 @@ class SpecError(Exception):
 
 
 class ObjectiveSpec(Strict):
-    metric: str = "val_loss"
+    metric: str = VAL_LOSS
     mode: Literal["min", "max"] = "min"
 
     @field_validator("metric")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from search.stopping.base import Evaluation, StopRule
+from search.stopping.base import StopRule
 from search.stopping.early_stopping import EarlyStopping
 from search.stopping.gap import GapRule, gap_within
 from search.stopping.not_learning import NotLearning
@@ -31,5 +31,5 @@ class StoppingSpec(Strict):
         return [rule for rule in rules if rule is not None and rule.enabled]
 
 
-__all__ = ["EarlyStopping", "Evaluation", "GapRule", "NotLearning", "StopRule", "StoppingSpec",
+__all__ = ["EarlyStopping", "GapRule", "NotLearning", "StopRule", "StoppingSpec",
            "gap_within"]

@@ -8,49 +8,11 @@ Pure Python: no Ray. ``search/tune/stopper.py`` runs the sweep's rules inside Ra
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import ClassVar, Sequence
 
+from search.core.evaluation import Evaluation
 from search.core.outcome import PRUNED, STOPPED, Outcome
 from trainables.settings import Strict
-
-
-def _number(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return math.nan
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One evaluation of a trial. ``score`` is the objective oriented so that lower is better;
-    ``baseline_loss`` is the validation loss of a constant predictor (NaN when not reported)."""
-
-    step: int
-    val_loss: float
-    train_loss: float
-    objective: float
-    score: float
-    baseline_loss: float = math.nan
-    total_steps: int | None = None
-
-    @property
-    def gap(self) -> float:
-        return self.val_loss - self.train_loss
-
-    @classmethod
-    def from_result(cls, result: dict, objective: str = "val_loss",
-                    mode: str = "min") -> Evaluation:
-        """An evaluation from a trial's report (the metric names of ``trainables.contract``)."""
-        value = _number(result.get(objective))
-        total = result.get("total_steps")
-        return cls(step=int(result["step"]), val_loss=_number(result.get("val_loss")),
-                   train_loss=_number(result.get("train_eval_loss")), objective=value,
-                   score=value if mode == "min" else -value,
-                   baseline_loss=_number(result.get("baseline_loss")),
-                   total_steps=int(total) if _number(total) == _number(total) else None)
 
 
 class StopRule(Strict):

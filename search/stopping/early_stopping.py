@@ -12,7 +12,8 @@ from typing import ClassVar, Sequence
 
 from pydantic import Field
 
-from search.stopping.base import Evaluation, StopRule
+from search.core.evaluation import Evaluation
+from search.stopping.base import StopRule
 
 
 class EarlyStopping(StopRule):

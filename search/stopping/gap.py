@@ -23,7 +23,8 @@ from typing import ClassVar, Sequence
 
 from pydantic import Field
 
-from search.stopping.base import Evaluation, StopRule
+from search.core.evaluation import Evaluation
+from search.stopping.base import StopRule
 
 
 def gap_within(gap: float, val_loss: float, limit: float, relative: bool) -> bool:
@@ -67,7 +68,7 @@ class GapRule(StopRule):
             learned = not (best.val_loss >= evaluation.baseline_loss)  # NaN baseline: unknown
             overfits = (evaluation.step > self.grace_steps and learned
                         and not evaluation.val_loss <= best.val_loss + self.min_delta
-                        and evaluation.train_loss < best.train_loss
+                        and evaluation.train_eval_loss < best.train_eval_loss
                         and not self.within_limit(evaluation.gap, evaluation.val_loss))
             streak = streak + 1 if overfits else 0
         if streak < self.patience:
@@ -75,5 +76,5 @@ class GapRule(StopRule):
         last = history[-1]
         evals = "eval" if streak == 1 else "evals"
         return (f"overfitting: val_loss rose from {best.val_loss:.4f} (step {best.step}) to "
-                f"{last.val_loss:.4f} while train_loss fell from {best.train_loss:.4f} to "
-                f"{last.train_loss:.4f}, gap {last.gap:.2f}, for {streak} {evals}")
+                f"{last.val_loss:.4f} while train_loss fell from {best.train_eval_loss:.4f} to "
+                f"{last.train_eval_loss:.4f}, gap {last.gap:.2f}, for {streak} {evals}")

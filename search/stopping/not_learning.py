@@ -13,8 +13,9 @@ from typing import ClassVar, Sequence
 
 from pydantic import Field
 
+from search.core.evaluation import Evaluation
 from search.core.outcome import PRUNED
-from search.stopping.base import Evaluation, StopRule
+from search.stopping.base import StopRule
 
 
 class NotLearning(StopRule):

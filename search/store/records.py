@@ -11,21 +11,22 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
-from search.core.outcome import ERROR, FAILED, LOST, UNFINISHED, Outcome
+from search.core.layout import RAY_PARAMS_FILE
+from search.core.outcome import ERROR, FAILED, LOST, ORPHANED, UNFINISHED, Outcome
 from search.core.record import EVALUATION_FIELDS, TrialRecord
 from search.store.rundir import RunDir
-from search.store.study import ORPHANED, told_outcome
-from trainables.contract import OUTCOME
+from search.store.study import told_outcome
+from trainables.contract import OUTCOME, STEP
 
 
 def _evaluations(reports: list[dict], told: FrozenTrial | None, metric: str) -> list[dict]:
     """The trial's evaluations from Ray's reports, or, before Ray has written any to disk (it
     writes in batches), the objective values Optuna holds already."""
     rows = [{name: row.get(name) for name in EVALUATION_FIELDS if name in row}
-            for row in reports if OUTCOME not in row and "step" in row]
+            for row in reports if OUTCOME not in row and STEP in row]
     if rows or told is None:
         return rows
-    return [{"step": step, metric: value}
+    return [{STEP: step, metric: value}
             for step, value in sorted(told.intermediate_values.items())]
 
 
@@ -43,7 +44,7 @@ def _outcome(told: FrozenTrial | None, error: str | None) -> Outcome:
 def _params(folder: Path | None) -> dict[str, Any]:
     """The hyperparameters Ray wrote into the trial's folder; {} when there are none yet, or
     when a driver killed while Ray wrote them left the file empty or cut short."""
-    path = folder / "params.json" if folder else None
+    path = folder / RAY_PARAMS_FILE if folder else None
     if path is None or not path.is_file():
         return {}
     try:
@@ -80,6 +81,6 @@ def collect_records(run: RunDir) -> list[TrialRecord]:
     metric = run.spec.objective.metric
     # An orphan (asked for by a driver that died before Ray recorded it) never trained; its
     # configuration was queued again under a new trial.
-    orphans = {i for i, t in told.items() if (o := told_outcome(t)) and o.status == ORPHANED}
+    orphans = {i for i, t in told.items() if (o := told_outcome(t)) and o.kind == ORPHANED}
     return [_record(run, trial_id, folders.get(trial_id), told.get(trial_id), metric)
             for trial_id in sorted((set(told) | set(folders)) - orphans)]

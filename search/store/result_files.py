@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from search.store.rundir import RunDir
+from trainables.contract import STEP
 
 
 def read_confirmed(path: Path) -> list[dict]:
@@ -22,10 +23,10 @@ def read_check(run: RunDir) -> dict[tuple[str, int], dict[str, Any]]:
     if not run.check_file.is_file():
         return {}
     entries = json.loads(run.check_file.read_text())["candidates"]
-    return {(entry["trial_id"], entry["step"]): entry for entry in entries}
+    return {(entry["trial_id"], entry[STEP]): entry for entry in entries}
 
 
 def seed_spreads(run: RunDir) -> dict[tuple[str, int], float]:
     """``basin confirm``'s spread (sd) of the objective over new seeds, by (trial, step)."""
-    return {(entry["trial_id"], entry["step"]): entry["spread"]
+    return {(entry["trial_id"], entry[STEP]): entry["spread"]
             for entry in read_confirmed(run.confirm_file) if len(entry["objectives"]) > 1}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,22 +19,25 @@ from pathlib import Path
 import optuna
 
 from search.core import uris
+from search.core.layout import (
+    BEST_FILE,
+    CHECK_FILE,
+    CONFIRM_FILE,
+    PLOT_SUFFIX,
+    RAY_CHECKPOINT_PREFIX,
+    RAY_RESULTS_FILE,
+    RESULTS_FILE,
+    STOPS_FILE,
+    SWEEP_FILE,
+    TRIAL_FOLDER,
+    WANDB_FOLDER,
+    driver_file,
+)
 from search.spec.model import SpecError, SweepSpec, dump_spec, load_spec
 from search.store import object_store as store
 from search.store.journal import JournalDamage
-from search.store.study import JOURNAL_FILE, RAY_TRIAL_ATTR, open_to_read
-from trainables.contract import CANDIDATES_FOLDER, TRIAL_METRICS_FILE
-
-SWEEP_FILE = "sweep.yaml"
-RESULTS_FILE = "results.json"
-BEST_FILE = "best.yaml"
-STOPS_FILE = "stops.jsonl"
-CONFIRM_FILE = "confirm.json"
-CHECK_FILE = "check.json"
-# A trial's folder is named by its id alone (Ray's default, run_trial_<id>_<index>_<params>_<time>,
-# is still read: run directories made before).
-TRIAL_FOLDER = re.compile(r"^(?:run_trial_([0-9a-f]+)_.*|([0-9a-f]{8}))$")
-CHECKPOINT_FOLDER = "checkpoint_"
+from search.store.study import RAY_TRIAL_ATTR, open_to_read
+from trainables.contract import CANDIDATES_FOLDER, ERROR_FILE, STEP, TRIAL_METRICS_FILE
 
 
 def trial_id_of(trial) -> str:
@@ -43,25 +45,14 @@ def trial_id_of(trial) -> str:
     attribute and, as ``TuneConfig.trial_dirname_creator``, its folder."""
     return trial.trial_id
 
-# What the driver writes (Ray uploads the trials' folders itself). W&B's folder is uploaded
-# but never downloaded: only `wandb sync` reads it, on the machine that wrote it.
-WANDB_FOLDER = "wandb"
-
-
-def _driver_file(relative: str) -> bool:
-    top = relative.split("/", 1)[0]
-    return (top in (SWEEP_FILE, RESULTS_FILE, BEST_FILE, STOPS_FILE, CONFIRM_FILE, CHECK_FILE,
-                    WANDB_FOLDER, JOURNAL_FILE)
-            or ("/" not in relative and relative.endswith(".png")))
-
-
 def _worth_downloading(relative: str) -> bool:
     """Everything but W&B's files and checkpoint payloads; a candidate's metrics file comes,
-    so that the candidates kept are known without fetching them."""
+    so that the candidates kept are known without fetching them. (W&B's folder is uploaded but
+    never downloaded: only `wandb sync` reads it, on the machine that wrote it.)"""
     parts = relative.split("/")
     if parts[0] == WANDB_FOLDER:
         return False
-    in_checkpoint = any(part.startswith(CHECKPOINT_FOLDER) or part == CANDIDATES_FOLDER
+    in_checkpoint = any(part.startswith(RAY_CHECKPOINT_PREFIX) or part == CANDIDATES_FOLDER
                         for part in parts[:-1])
     return not in_checkpoint or (CANDIDATES_FOLDER in parts and parts[-1] == TRIAL_METRICS_FILE)
 
@@ -176,7 +167,7 @@ class RunDir:
 
     def plot_file(self, name: str) -> Path:
         """A plot's PNG file (plots sit at the top of the run directory)."""
-        return self.path / f"{name}.png"
+        return self.path / f"{name}{PLOT_SUFFIX}"
 
     @property
     def location(self) -> str:
@@ -205,7 +196,7 @@ class RunDir:
         changed = []
         for file in self.path.rglob("*"):
             relative = file.relative_to(self.path).as_posix()
-            if not file.is_file() or not _driver_file(relative):
+            if not file.is_file() or not driver_file(relative):
                 continue
             stat = file.stat()
             if self._uploaded.get(relative) != (stat.st_size, stat.st_mtime):
@@ -275,7 +266,7 @@ class RunDir:
     @staticmethod
     def history(folder: Path) -> list[dict]:
         """Every report of one trial, oldest first (Ray appends them to result.json)."""
-        path = folder / "result.json"
+        path = folder / RAY_RESULTS_FILE
         if not path.is_file():
             return []
         rows: dict = {}
@@ -285,7 +276,7 @@ class RunDir:
             except json.JSONDecodeError:
                 break  # a line cut short by a crash
             # A trial resumed from its final checkpoint repeats its last report: keep the first.
-            rows.setdefault(row.get("step", len(rows)), row)
+            rows.setdefault(row.get(STEP, len(rows)), row)
         return list(rows.values())
 
     def checkpoints(self, folder: Path) -> dict[int, str]:
@@ -296,7 +287,7 @@ class RunDir:
         for metrics in sorted((folder / CANDIDATES_FOLDER).glob(f"*/{TRIAL_METRICS_FILE}")):
             candidate = metrics.parent
             try:
-                step = int(json.loads(metrics.read_text())["step"])
+                step = int(json.loads(metrics.read_text())[STEP])
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue  # cut short by a crash
             found[step] = (uris.join(self.remote, candidate.relative_to(self.path).as_posix())
@@ -305,7 +296,7 @@ class RunDir:
 
     @staticmethod
     def error(folder: Path) -> str | None:
-        path = folder / "error.txt"
+        path = folder / ERROR_FILE
         if not path.is_file():
             return None
         lines = [line for line in path.read_text().splitlines() if line.strip()]

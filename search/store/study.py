@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from search.core.layout import JOURNAL_FILE
 from search.core.outcome import Outcome
 from search.spec.messages import one_line
 from search.spec.storage_url import shown_url
@@ -20,16 +21,13 @@ from search.store.journal import JournalDamage, ReadOnlyJournal, read_journal
 if TYPE_CHECKING:
     import optuna
 
-JOURNAL_FILE = "optuna.journal"
 # The outcome's fields, each a user attribute of the Optuna trial (see search/core/outcome.py).
 OUTCOME_ATTRS = {"status": "basin_status", "kind": "basin_kind", "reason": "basin_reason",
                  "step": "basin_step", "excluded": "basin_excluded"}
-STATUS_ATTR, REASON_ATTR = OUTCOME_ATTRS["status"], OUTCOME_ATTRS["reason"]
+STATUS_ATTR, KIND_ATTR = OUTCOME_ATTRS["status"], OUTCOME_ATTRS["kind"]
+REASON_ATTR = OUTCOME_ATTRS["reason"]
 GAP_AT_BEST_ATTR = "gap_at_best_step"
 RAY_TRIAL_ATTR = "ray_trial_id"
-# A trial Optuna asked for but Ray never recorded (a driver died in between): told FAIL,
-# its configuration queued again (search/tune/optuna_search.py).
-ORPHANED = "orphaned"
 
 
 def open_storage(run_dir: Path, url: str | None) -> optuna.storages.BaseStorage | str:

@@ -21,29 +21,44 @@ from typing import Any, Literal
 from rich.console import Console
 
 from search.core.console import say
-from search.core.outcome import Outcome
+from search.core.layout import WANDB_FOLDER
+from search.core.outcome import FAILED, Outcome
 from search.trackers.base import SweepSummary, Tracker, TrackerContext, TrackerSettings
-from trainables.contract import OUTCOME, TRAIN_LOSS_CURVE
+from trainables.contract import (
+    BEST_OBJECTIVE,
+    BEST_STEP,
+    EPOCH,
+    GAP,
+    OUTCOME,
+    SAMPLES_PER_SECOND,
+    STARTUP_SECONDS,
+    STEP,
+    TOKENS_PER_SECOND,
+    TRAIN_EVAL_LOSS,
+    TRAIN_LOSS_CURVE,
+    VAL_LOSS,
+    VAL_LOSS_SE,
+)
 
 logger = logging.getLogger(__name__)
 
 # Logged at every evaluation, under the name shown in W&B.
 EVAL_METRICS = {
-    "train_eval_loss": "eval/train_loss",
-    "val_loss": "eval/val_loss",
-    "val_loss_se": "eval/val_loss_se",
+    TRAIN_EVAL_LOSS: "eval/train_loss",
+    VAL_LOSS: "eval/val_loss",
+    VAL_LOSS_SE: "eval/val_loss_se",
     "val_accuracy": "eval/val_accuracy",
     "train_eval_accuracy": "eval/train_accuracy",
     "val_perplexity": "eval/val_perplexity",  # causal LM
     "train_eval_perplexity": "eval/train_perplexity",
     "val_exact_match": "eval/val_exact_match",
     "train_eval_exact_match": "eval/train_exact_match",
-    "gap": "eval/gap",
+    GAP: "eval/gap",
     "learning_rate": "train/learning_rate",
-    "samples_per_second": "perf/samples_per_second",
-    "tokens_per_second": "perf/tokens_per_second",
-    "startup_seconds": "perf/startup_seconds",
-    "epoch": "train/epoch",
+    SAMPLES_PER_SECOND: "perf/samples_per_second",
+    TOKENS_PER_SECOND: "perf/tokens_per_second",
+    STARTUP_SECONDS: "perf/startup_seconds",
+    EPOCH: "train/epoch",
 }
 
 
@@ -103,7 +118,7 @@ def _no_history(trial_id: str) -> list[dict]:
 
 
 def sync_command(run_dir: Path) -> str:
-    return f"wandb sync {run_dir / 'wandb'}/offline-run-*"
+    return f"wandb sync {run_dir / WANDB_FOLDER}/offline-run-*"
 
 
 class WandbTracker(Tracker):
@@ -137,7 +152,7 @@ class WandbTracker(Tracker):
             why = f"{self._notice}; " if self._notice else ""
             # Prose wrapped at words; the command on a line of its own, to be copied.
             say(self.console, f"W&B: offline ({why}runs are written to "
-                              f"{self.run_dir / 'wandb'}); upload them later with:")
+                              f"{self.run_dir / WANDB_FOLDER}); upload them later with:")
             self.console.print(f"  {sync_command(self.run_dir)}")
         else:
             self.console.print(f"W&B: logging online to project {self.settings.project}")
@@ -205,7 +220,7 @@ class WandbTracker(Tracker):
             self._supersede(trial_id, earlier)
 
     def _offline_runs(self, identity: str) -> list[Path]:
-        return sorted((self.run_dir / "wandb").glob(f"offline-run-*-{identity}"))
+        return sorted((self.run_dir / WANDB_FOLDER).glob(f"offline-run-*-{identity}"))
 
     def _supersede(self, trial_id: str, earlier: list[Path]) -> None:
         """A trial restarted by ``basin resume`` keeps one W&B run. Online, W&B resumes it by
@@ -215,7 +230,7 @@ class WandbTracker(Tracker):
         upload."""
         for row in self._history(trial_id):
             self._log(trial_id, row)
-        superseded = self.run_dir / "wandb" / "superseded"
+        superseded = self.run_dir / WANDB_FOLDER / "superseded"
         superseded.mkdir(exist_ok=True)
         for folder in earlier:
             folder.rename(superseded / folder.name)
@@ -225,9 +240,9 @@ class WandbTracker(Tracker):
 
     def _log(self, trial_id: str, result: dict) -> None:
         run = self._runs.get(trial_id)
-        if run is None or "step" not in result or OUTCOME in result:
+        if run is None or STEP not in result or OUTCOME in result:
             return
-        step = int(result["step"])
+        step = int(result[STEP])
         for curve_step, loss in result.get(TRAIN_LOSS_CURVE) or []:
             if int(curve_step) < step:
                 run.log({"train/loss": loss}, step=int(curve_step))
@@ -245,10 +260,10 @@ class WandbTracker(Tracker):
         if run is None:
             return
         run.summary.update({
-            "best_objective": result.get("best_objective"),
+            BEST_OBJECTIVE: result.get(BEST_OBJECTIVE),
             "objective": self.objective,
-            "best_step": result.get("best_step"),
-            "last_step": result.get("step"),
+            BEST_STEP: result.get(BEST_STEP),
+            "last_step": result.get(STEP),
             # The outcome's fields, as in the stop ledger, the Optuna study and results.json.
             "final_status": outcome.status,
             "stop_kind": outcome.kind,
@@ -256,7 +271,7 @@ class WandbTracker(Tracker):
             "stop_step": outcome.step,
         })
         run.tags = tuple(run.tags) + (outcome.status,)
-        run.finish(exit_code=1 if outcome.status == "failed" else 0)
+        run.finish(exit_code=1 if outcome.status == FAILED else 0)
 
     def trial_checked(self, trial_id: str, config: dict[str, Any], outcome: Outcome,
                       last_result: dict[str, Any], figures: dict[str, Any]) -> None:
@@ -298,9 +313,9 @@ class WandbTracker(Tracker):
         run.log(payload)
         chosen = summary.chosen or {}
         run.summary.update({"best_trial": chosen.get("trial_id"),
-                            "best_step": chosen.get("step"),
+                            BEST_STEP: chosen.get(STEP),
                             "best_config": chosen.get("params"),
-                            "best_objective": chosen.get("objective"),
+                            BEST_OBJECTIVE: chosen.get("objective"),
                             "best_checkpoint": chosen.get("checkpoint"),
                             "choice": summary.why,
                             "trials": len(summary.rows)})

@@ -32,15 +32,19 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
-from search.core.outcome import COMPLETED, FAILED, PRUNED, STOPPED, Outcome, trial_outcome
-from search.store.stop_ledger import StopLedger
-from search.store.study import (
-    GAP_AT_BEST_ATTR,
+from search.core.outcome import (
+    COMPLETED,
+    FAILED,
+    NO_OBJECTIVE,
     ORPHANED,
-    RAY_TRIAL_ATTR,
-    open_storage,
-    record_outcome,
+    PRUNED,
+    STOPPED,
+    Outcome,
+    trial_outcome,
 )
+from search.store.stop_ledger import StopLedger
+from search.store.study import GAP_AT_BEST_ATTR, RAY_TRIAL_ATTR, open_storage, record_outcome
+from trainables.contract import BEST_OBJECTIVE, BEST_STEP, GAP, STEP
 
 STATES = {COMPLETED: TrialState.COMPLETE, STOPPED: TrialState.COMPLETE,
           PRUNED: TrialState.PRUNED, FAILED: TrialState.FAIL}
@@ -161,7 +165,7 @@ class HonestOptunaSearch(Searcher):
             if frozen.number in known:
                 continue
             orphan = optuna.trial.Trial(self.study, frozen._trial_id)
-            record_outcome(orphan, Outcome(ORPHANED, ORPHANED, "the driver stopped before Ray "
+            record_outcome(orphan, Outcome(FAILED, ORPHANED, "the driver stopped before Ray "
                                            "recorded it; its configuration was queued again",
                                            excluded=True))
             self.study.tell(orphan, state=TrialState.FAIL)
@@ -185,14 +189,14 @@ class HonestOptunaSearch(Searcher):
 
     def _report(self, trial_id: str, result: dict) -> None:
         trial = self._live.get(trial_id)
-        value, step = result.get(self.metric), result.get("step")
+        value, step = result.get(self.metric), result.get(STEP)
         if trial is None or value is None or step is None:
             return
         if math.isfinite(value) and int(step) not in self._reported[trial_id]:
             trial.report(float(value), int(step))
             self._reported[trial_id].add(int(step))
-        if result.get("best_step") == step and math.isfinite(result.get("gap", math.nan)):
-            self._gap_at_best[trial_id] = float(result["gap"])
+        if result.get(BEST_STEP) == step and math.isfinite(result.get(GAP, math.nan)):
+            self._gap_at_best[trial_id] = float(result[GAP])
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         self._report(trial_id, result)
@@ -209,11 +213,11 @@ class HonestOptunaSearch(Searcher):
         outcome = trial_outcome(result, error, self.ledger.decision(trial_id))
         value = None
         if STATES[outcome.status] == TrialState.COMPLETE:
-            best = (result or {}).get("best_objective", (result or {}).get(self.metric))
+            best = (result or {}).get(BEST_OBJECTIVE, (result or {}).get(self.metric))
             if best is not None and math.isfinite(best):
                 value = float(best)
             else:
-                outcome = Outcome(FAILED, "no-objective", "no finite objective was reported",
+                outcome = Outcome(FAILED, NO_OBJECTIVE, "no finite objective was reported",
                                   outcome.step, excluded=True)
         record_outcome(trial, outcome)
         gap = self._gap_at_best.pop(trial_id, None)

@@ -19,7 +19,7 @@ from search.core.outcome import FAILED, PRUNED, trial_outcome
 from search.report.leaderboard import format_params, short_names
 from search.store.rundir import trial_id_of
 from search.store.stop_ledger import StopLedger
-from trainables.contract import OUTCOME, finite
+from trainables.contract import BEST_OBJECTIVE, OUTCOME, VAL_LOSS, finite
 
 
 def duration(seconds: float) -> str:
@@ -115,9 +115,9 @@ class ProgressPrinter(Callback):
                   f"{format_params(short_names(trial.config))}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
-        if OUTCOME in result or "val_loss" not in result:
+        if OUTCOME in result or VAL_LOSS not in result:
             return  # an outcome is said when the trial ends
-        best = finite(result.get("best_objective"))
+        best = finite(result.get(BEST_OBJECTIVE))
         sign = 1 if self.mode == "min" else -1
         if best is not None and (self._best is None or sign * best < sign * self._best[0]):
             self._best = (best, self.name_of(trial))

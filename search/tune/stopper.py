@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ray import tune
 
-from search.stopping.base import Evaluation, StopRule
+from search.core.evaluation import Evaluation
+from search.stopping.base import StopRule
 from search.store.stop_ledger import StopLedger
-from trainables.contract import OUTCOME
+from trainables.contract import OUTCOME, STEP, VAL_LOSS
 
 
 class RuleStopper(tune.Stopper):
@@ -24,7 +25,7 @@ class RuleStopper(tune.Stopper):
         self._history: dict[str, list[Evaluation]] = {}
 
     def __call__(self, trial_id: str, result: dict) -> bool:
-        if OUTCOME in result or "val_loss" not in result or "step" not in result:
+        if OUTCOME in result or VAL_LOSS not in result or STEP not in result:
             return False  # a diverged or failed trial ends by itself; its NaNs are no evidence
         history = self._history.setdefault(trial_id, [])
         evaluation = Evaluation.from_result(result, self.objective, self.mode)

@@ -19,6 +19,7 @@ from search.core.uris import parent_of
 from search.spec.model import SweepSpec, trial_settings
 from search.store.rundir import RunDir, trial_id_of
 from search.tune.cluster import DRIVER_CPU
+from trainables.contract import STEP
 from trainables.trial.entry import run_trial
 
 REMOTE_SYNC_PERIOD_S = 30
@@ -65,7 +66,7 @@ def make_scheduler(spec: SweepSpec) -> TrialScheduler:
     if spec.scheduler.type == "fifo":
         return FIFOScheduler()
     return ASHAScheduler(
-        time_attr="step",
+        time_attr=STEP,
         max_t=spec.training.max_steps,
         grace_period=spec.scheduler.grace_period,
         reduction_factor=spec.scheduler.reduction_factor,

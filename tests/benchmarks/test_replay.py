@@ -14,8 +14,8 @@ from benchmarks.replay.clock import Budget
 from benchmarks.replay.methods import METHODS, Setting, basin_sweep
 from benchmarks.replay.report import bootstrap_interval, holdout_report
 from benchmarks.replay.scoring import lost_winners, regret, row_of
+from search.core.evaluation import Evaluation
 from search.stopping import GapRule
-from search.stopping.base import Evaluation
 from tests.benchmarks.synthetic_table import synthetic_table
 
 

@@ -18,8 +18,9 @@ import yaml
 from optuna.trial import TrialState
 
 from search.core import uris
+from search.core.outcome import ORPHANED
 from search.store import object_store as store
-from search.store.study import RAY_TRIAL_ATTR, STATUS_ATTR
+from search.store.study import KIND_ATTR, RAY_TRIAL_ATTR, STATUS_ATTR
 from tests.conftest import tiny_sweep, write_sweep
 
 pytestmark = pytest.mark.integration
@@ -211,5 +212,5 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
     assert completed >= 6 - in_flight[0]
     study = optuna.load_study(study_name=uris.name_of(remote), storage=postgres_url)
     told = [t.user_attrs[RAY_TRIAL_ATTR] for t in study.trials
-            if t.user_attrs.get(STATUS_ATTR) != "orphaned"]
+            if t.user_attrs.get(KIND_ATTR) != ORPHANED]
     assert sorted(told) == sorted(ids)

@@ -17,10 +17,11 @@ import ray
 from optuna.trial import TrialState
 
 from search.cli.main import main
+from search.core.outcome import ORPHANED
 from search.lifecycle import sweep
 from search.spec.model import load_spec
 from search.store.rundir import RunDir
-from search.store.study import RAY_TRIAL_ATTR, STATUS_ATTR
+from search.store.study import KIND_ATTR, RAY_TRIAL_ATTR, STATUS_ATTR
 from search.trackers.wandb import run_id
 from tests.conftest import refused_when
 from tests.wandb_runs import read_offline_runs
@@ -97,7 +98,7 @@ def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_fac
     ids = [t["trial_id"] for t in results["trials"]]
     assert len(ids) == len(set(ids)) == 5  # the requested count, each trial once
     study_ids = [t.user_attrs[RAY_TRIAL_ATTR] for t in run.study().trials
-                 if t.user_attrs.get(STATUS_ATTR) != "orphaned"]
+                 if t.user_attrs.get(KIND_ATTR) != ORPHANED]
     assert sorted(study_ids) == sorted(ids)  # once in the study too, none lost
     assert all(t["outcome"]["status"] == "completed" for t in results["trials"])
     configurations = [tuple(sorted(t["params"].items())) for t in results["trials"]]

@@ -22,6 +22,7 @@ import torch
 from trainables.check.flatness import measure_flatness
 from trainables.check.scoring import checkpoint_model
 from trainables.check.settings import CheckSettings
+from trainables.contract import VAL_LOSS
 from trainables.settings import Hyperparameters, TrialSettings
 from trainables.tasks.base import fixed_sample
 
@@ -59,7 +60,7 @@ def check_checkpoint(hp: Hyperparameters, settings: TrialSettings, folder: str |
         model, lambda m: task.loss(m, batches, device), check.radii, check.directions,
         check.tolerance, check.max_radius, check.bisection_steps, check.seed)
     drift = task.drift(model, check.general_samples, device)
-    return {"val_loss": flatness.loss,
+    return {VAL_LOSS: flatness.loss,
             "increase": {f"{radius:g}": value for radius, value in flatness.increases.items()},
             "basin_radius": flatness.radius, "drift": drift,
             "evaluations": flatness.evaluations,

@@ -21,7 +21,24 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from trainables.contract import TRAIN_LOSS_CURVE, TRIAL_METRICS_FILE
+from trainables.contract import (
+    BASELINE_LOSS,
+    BEST_OBJECTIVE,
+    BEST_STEP,
+    EPOCH,
+    GAP,
+    IS_FINAL,
+    SAMPLES_PER_SECOND,
+    STARTUP_SECONDS,
+    STEP,
+    TOKENS_PER_SECOND,
+    TOTAL_STEPS,
+    TRAIN_LOSS,
+    TRAIN_LOSS_CURVE,
+    TRIAL_METRICS_FILE,
+    VAL_LOSS_SE,
+    WORLD_SIZE,
+)
 from trainables.evaluation import is_better
 from trainables.recipe.checkpoint import (
     load_checkpoint,
@@ -196,8 +213,8 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
         best_step = done_steps = 0
         if resume_from is not None:
             state = load_checkpoint(engine, resume_from)
-            best_value, best_step = state["best_value"], state["best_step"]
-            done_steps = state["step"]
+            best_value, best_step = state["best_value"], state[BEST_STEP]
+            done_steps = state[STEP]
             if done_steps >= last_step:  # it had finished; only Tune had not heard the last word
                 with open(os.path.join(resume_from, TRIAL_METRICS_FILE)) as handle:
                     metrics = json.load(handle)
@@ -239,23 +256,23 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
                                                                      ctx.device)),
                                  "test_seconds": time.perf_counter() - test_clock}
             metrics = {
-                "step": step,
-                "total_steps": last_step,
-                "epoch": step * batch * training.gradient_accumulation * ctx.world_size
+                STEP: step,
+                TOTAL_STEPS: last_step,
+                EPOCH: step * batch * training.gradient_accumulation * ctx.world_size
                 / len(splits.train),
-                "train_loss": sum(running_losses) / len(running_losses),
+                TRAIN_LOSS: sum(running_losses) / len(running_losses),
                 **_named("train_eval", train_eval),
                 **_named("val", val),
-                "val_loss_se": val["loss_se"],
+                VAL_LOSS_SE: val["loss_se"],
                 **splits.facts,
-                "baseline_loss": baseline_loss,
-                "gap": val["loss"] - train_eval["loss"],
+                BASELINE_LOSS: baseline_loss,
+                GAP: val["loss"] - train_eval["loss"],
                 "learning_rate": engine.get_lr()[0],
-                "samples_per_second": samples / train_seconds,
-                "tokens_per_second": tokens / train_seconds,
-                "is_final": step == last_step,
-                "world_size": ctx.world_size,
-                "startup_seconds": startup_seconds,
+                SAMPLES_PER_SECOND: samples / train_seconds,
+                TOKENS_PER_SECOND: tokens / train_seconds,
+                IS_FINAL: step == last_step,
+                WORLD_SIZE: ctx.world_size,
+                STARTUP_SECONDS: startup_seconds,
                 "warm_start": warm_start,
                 "worker_pid": os.getpid(),  # trials of one warm worker share it
                 # Wall-clock stamps (not Ray's whole-second `timestamp`) for slot-occupancy figures.
@@ -267,14 +284,14 @@ def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
             improved = is_better(metrics[objective], best_value, mode)
             if improved:
                 best_value, best_step = metrics[objective], step
-            metrics["best_objective"] = best_value if best_value is not None else math.nan
-            metrics["best_step"] = best_step
+            metrics[BEST_OBJECTIVE] = best_value if best_value is not None else math.nan
+            metrics[BEST_STEP] = best_step
             # Every rank runs the probe and the save: under ZeRO-3 both are collective.
             probe = task.probe(engine, ctx.device)
-            trainer_state = {"step": step, "best_value": best_value, "best_step": best_step}
+            trainer_state = {STEP: step, "best_value": best_value, BEST_STEP: best_step}
             checkpoint = save_checkpoint(engine, metrics, probe, trainer_state, ctx.rank,
                                          settings.deepspeed.zero_stage)
-            if improved and test_loader is not None and settings.evaluate_test == "best_step":
+            if improved and test_loader is not None and settings.evaluate_test == BEST_STEP:
                 best_weights = snapshot_trainable(engine.module)
             if (test_loader is not None and step == last_step
                     and settings.evaluate_test != "every_evaluation"):

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from trainables.contract import IS_FINAL, STEP, VAL_LOSS
 from trainables.settings import Hyperparameters, TrialSettings
 from trainables.trial.candidate_store import CandidateStore, store_of_this_trial
 
@@ -66,7 +67,7 @@ def _report_to_tune(store: CandidateStore, metrics: dict, checkpoint_dir: str | 
     from ray import tune
 
     if checkpoint_dir:
-        store.publish(checkpoint_dir, metrics["step"])
+        store.publish(checkpoint_dir, metrics[STEP])
     metrics = _with_node(metrics)
     checkpoint = tune.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
     try:
@@ -80,7 +81,7 @@ def _report_to_train(store: CandidateStore, metrics: dict, checkpoint_dir: str |
     import ray.train
 
     if checkpoint_dir:
-        store.publish(checkpoint_dir, metrics["step"])
+        store.publish(checkpoint_dir, metrics[STEP])
     metrics = _with_node(metrics)
     checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
     try:
@@ -179,7 +180,7 @@ def _report_outcome(outcome: str, reason: str, objective_metric: str) -> None:
     from trainables.contract import OUTCOME, OUTCOME_REASON, REPORTED_METRICS
 
     metrics = {name: math.nan for name in REPORTED_METRICS}
-    metrics.update({"is_final": False, OUTCOME: outcome, OUTCOME_REASON: reason})
+    metrics.update({IS_FINAL: False, OUTCOME: outcome, OUTCOME_REASON: reason})
     metrics[objective_metric] = math.nan
     tune.report(metrics)
 
@@ -211,9 +212,9 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
 
 
 def _run_trial(config: dict[str, Any], settings: dict[str, Any], started_at: float) -> None:
-    from trainables.contract import OUTCOME_DIVERGED, OUTCOME_FAILED
+    from trainables.contract import ERROR_FILE, OUTCOME_DIVERGED, OUTCOME_FAILED
 
-    objective_metric = settings.get("objective_metric", "val_loss")
+    objective_metric = settings.get("objective_metric", VAL_LOSS)
     diverged_message = None  # known once the loop is imported
     try:
         from trainables.recipe.loop import Diverged
@@ -233,7 +234,7 @@ def _run_trial(config: dict[str, Any], settings: dict[str, Any], started_at: flo
             _report_outcome(OUTCOME_DIVERGED, str(error).splitlines()[0], objective_metric)
             return
         trial_dir = trial_folder()
-        with open(os.path.join(trial_dir, "error.txt"), "w") as handle:
+        with open(os.path.join(trial_dir, ERROR_FILE), "w") as handle:
             handle.write(traceback.format_exc())
         _report_outcome(OUTCOME_FAILED, f"{type(error).__name__}: {error}".splitlines()[0],
                         objective_metric)

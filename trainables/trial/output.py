@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Iterator
 
-TRIAL_LOG = "trial.log"
+from trainables.contract import TRIAL_LOG
 
 
 @contextlib.contextmanager

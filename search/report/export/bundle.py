@@ -19,20 +19,27 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from search.core.layout import (
+    BUNDLE_CARD,
+    BUNDLE_MERGED,
+    BUNDLE_METRICS,
+    BUNDLE_RECIPE,
+    BUNDLE_VERSIONS,
+)
 from search.report.export.model_card import model_card
 from search.report.results import choice_of, recipe_text
 from search.selection.candidates import Candidate, candidate_at
 from search.spec.model import SpecError, trial_settings
 from search.store.records import collect_records
 from search.store.rundir import RunDir
-from trainables.contract import PROBE_FILE, TRAINER_STATE_FILE, TRIAL_METRICS_FILE
+from trainables.contract import PROBE_FILE, STEP, TRAINER_STATE_FILE, TRIAL_METRICS_FILE
 from trainables.models.source import portable_name, resolve_model_name
 from trainables.settings import BUILTIN_SMOLLM2
 from trainables.tasks import task_for
 
 # Not handed on: resume state and the candidate's metrics (metrics.json holds them), and
 # peft's empty card (model_card writes the bundle's own).
-LEFT_OUT = (TRAINER_STATE_FILE, TRIAL_METRICS_FILE, "README.md")
+LEFT_OUT = (TRAINER_STATE_FILE, TRIAL_METRICS_FILE, BUNDLE_CARD)
 PACKAGES = ("torch", "transformers", "peft", "deepspeed", "ray", "optuna", "wandb", "basin")
 
 
@@ -70,7 +77,7 @@ def pick_checkpoint(run: RunDir, trial_id: str | None = None, step: int | None =
     if step not in record.checkpoints:
         raise SpecError([f"--step: trial {trial_id} has no checkpoint at step {step} (has "
                          f"{sorted(record.checkpoints)})"])
-    row = next((row for row in record.evaluations if row["step"] == step), {"step": step})
+    row = next((row for row in record.evaluations if row[STEP] == step), {STEP: step})
     match = candidate_at(record, row, run.spec.objective.metric, run.spec.objective.mode)
     if match is None:
         raise SpecError([f"--step: trial {trial_id}'s checkpoint at step {step} has no finite "
@@ -122,9 +129,9 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
         **({"label_names": probe["label_names"]} if "label_names" in probe else {}),
         "run_dir": run.shown,
     }
-    (out / "config.yaml").write_text(
-        recipe_text(spec, chosen, str(out / "config.yaml"), pick.how))
-    (out / "versions.json").write_text(json.dumps(package_versions(), indent=2))
+    (out / BUNDLE_RECIPE).write_text(
+        recipe_text(spec, chosen, str(out / BUNDLE_RECIPE), pick.how))
+    (out / BUNDLE_VERSIONS).write_text(json.dumps(package_versions(), indent=2))
     if verify or merge:
         from transformers.utils import logging as hf_logging
 
@@ -138,10 +145,10 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
             if "label_names" in probe:  # a pipeline then answers with the data's label names
                 merged.config.id2label = dict(enumerate(probe["label_names"]))
                 merged.config.label2id = {n: i for i, n in enumerate(probe["label_names"])}
-            merged.save_pretrained(out / "merged")
-            task.tokenizer.save_pretrained(out / "merged")
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
-    (out / "README.md").write_text(model_card(spec, summary, base_name, merge,
+            merged.save_pretrained(out / BUNDLE_MERGED)
+            task.tokenizer.save_pretrained(out / BUNDLE_MERGED)
+    (out / BUNDLE_METRICS).write_text(json.dumps(summary, indent=2))
+    (out / BUNDLE_CARD).write_text(model_card(spec, summary, base_name, merge,
                                               _base_note(spec.model.name, base_name)))
     _readable_by_all(out)
     return summary

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from search.spec.model import SweepSpec
+from trainables.contract import BASELINE_LOSS, GAP, STEP
 
 LOADERS = {"sequence-classification": ("AutoPeftModelForSequenceClassification",
                                        "text-classification"),
@@ -14,7 +15,7 @@ LOADERS = {"sequence-classification": ("AutoPeftModelForSequenceClassification",
 
 # The figures a card shows (timings and bookkeeping stay in metrics.json).
 FIGURE_PREFIXES = ("val_", "train_eval_", "test_")
-FIGURES = ("gap", "baseline_loss")
+FIGURES = (GAP, BASELINE_LOSS)
 
 
 def _data(spec: SweepSpec) -> str:
@@ -75,7 +76,7 @@ def model_card(spec: SweepSpec, summary: dict, base_name: str, merged: bool,
         "Export with `basin export --merge` for a merged model that needs only transformers.", "",
         "## Hyperparameters", "",
         _table({**chosen["params"], "training seed": spec.training.seed,
-                "optimizer steps": chosen["step"],
+                "optimizer steps": chosen[STEP],
                 "micro batch size": spec.training.micro_batch_size,
                 "max length": spec.data.max_length}), "",
         f"## Figures at step {chosen['step']} ({summary['objective']['metric']}, "

@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
 from search.selection.choice import Choice  # noqa: E402
+from trainables.contract import STEP
 
 
 def plot_check(entries: list[dict], choice: Choice, metric: str, title: str, path: Path
@@ -26,7 +27,7 @@ def plot_check(entries: list[dict], choice: Choice, metric: str, title: str, pat
     for axis, (figure_name, label) in zip(axes, panels):
         for entry in entries:
             x, y = entry[figure_name], entry["objective"]
-            star = (entry["trial_id"], entry["step"]) == chosen
+            star = (entry["trial_id"], entry[STEP]) == chosen
             axis.scatter(x, y, marker="*" if star else "o", s=260 if star else 50,
                          color="gold" if star else "tab:blue", edgecolors="black", zorder=3)
             axis.annotate(f"{entry['trial_id'][:8]}@{entry['step']}", (x, y), fontsize=8,

@@ -26,6 +26,15 @@ matplotlib.use("Agg")  # files only: no display on clusters and CI
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from search.core.layout import (
+    CHECK_PLOT,
+    GAP_PLOT,
+    HISTORY_PLOT,
+    LEARNING_CURVES_PLOT,
+    OBJECTIVE_VS_PARAMS_PLOT,
+    PARALLEL_PLOT,
+    PARAM_IMPORTANCES_PLOT,
+)
 from search.core.outcome import COMPLETED, FAILED, PRUNED, RUNNING, STOPPED  # noqa: E402
 from search.core.record import TrialRecord  # noqa: E402
 from search.report.plots.check import plot_check  # noqa: E402
@@ -35,6 +44,7 @@ from search.sampling.space import ChoiceParam, ConstantParam, FloatParam, IntPar
 from search.selection.choice import Choice  # noqa: E402
 from search.store.result_files import read_check  # noqa: E402
 from search.store.rundir import RunDir  # noqa: E402
+from trainables.contract import GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
 
 STATUS_COLOURS = {COMPLETED: "tab:green", STOPPED: "tab:red", PRUNED: "tab:orange",
                   FAILED: "black", RUNNING: "tab:blue"}
@@ -44,7 +54,7 @@ KIND_MARKERS = {"gap": "x", "early-stopping": "s", "asha": "v", "not-learning": 
 
 def _curve(record: TrialRecord, metric: str) -> tuple[list[int], list[float]]:
     rows = [row for row in record.evaluations if row.get(metric) is not None]
-    return [row["step"] for row in rows], [row[metric] for row in rows]
+    return [row[STEP] for row in rows], [row[metric] for row in rows]
 
 
 def _mark_ends(axis, records: list[TrialRecord], metric: str, choice: Choice) -> None:
@@ -79,8 +89,8 @@ def _save(figure, path: Path) -> Path:
 def plot_learning_curves(records, choice: Choice, title: str, path: Path) -> Path:
     figure, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
     chosen_id = choice.chosen.trial_id if choice.chosen else None
-    for axis, metric, name in ((axes[0], "val_loss", "validation loss"),
-                               (axes[1], "train_eval_loss", "train-subset loss (eval mode)")):
+    for axis, metric, name in ((axes[0], VAL_LOSS, "validation loss"),
+                               (axes[1], TRAIN_EVAL_LOSS, "train-subset loss (eval mode)")):
         for index, record in enumerate(records):
             steps, values = _curve(record, metric)
             chosen = record.trial_id == chosen_id
@@ -101,10 +111,10 @@ def plot_learning_curves(records, choice: Choice, title: str, path: Path) -> Pat
 def plot_gap(records, choice: Choice, spec, path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(9, 5))
     for index, record in enumerate(records):
-        steps, values = _curve(record, "gap")
+        steps, values = _curve(record, GAP)
         axis.plot(steps, values, color=plt.cm.tab20(index % 20), linewidth=1.2,
                   label=record.trial_id)
-    _mark_ends(axis, records, "gap", choice)
+    _mark_ends(axis, records, GAP, choice)
     rule = spec.stopping.gap
     if rule is not None and rule.enabled and rule.threshold > 0 and not rule.relative:
         axis.axhline(rule.threshold, color="tab:red", linestyle="--",
@@ -157,14 +167,14 @@ def write_plots(run: RunDir, records: list[TrialRecord], choice: Choice | None =
     choice = choice or choice_of(run, records)
     study, metric = run.study(), spec.objective.metric
     written = [
-        plot_learning_curves(records, choice, spec.name, run.plot_file("learning_curves")),
-        plot_gap(records, choice, spec, run.plot_file("gap")),
-        plot_objective_vs_params(records, choice, spec, run.plot_file("objective_vs_params")),
+        plot_learning_curves(records, choice, spec.name, run.plot_file(LEARNING_CURVES_PLOT)),
+        plot_gap(records, choice, spec, run.plot_file(GAP_PLOT)),
+        plot_objective_vs_params(records, choice, spec, run.plot_file(OBJECTIVE_VS_PARAMS_PLOT)),
         plot_importances(study, spec.name, metric, spec.search.seed,
-                         run.plot_file("param_importances")),
-        plot_history(study, spec.name, metric, run.plot_file("optimization_history")),
-        plot_parallel(study, spec.name, metric, run.plot_file("parallel_coordinates")),
+                         run.plot_file(PARAM_IMPORTANCES_PLOT)),
+        plot_history(study, spec.name, metric, run.plot_file(HISTORY_PLOT)),
+        plot_parallel(study, spec.name, metric, run.plot_file(PARALLEL_PLOT)),
         plot_check(list(read_check(run).values()), choice, metric, spec.name,
-                   run.plot_file("check")),
+                   run.plot_file(CHECK_PLOT)),
     ]
     return [path for path in written if path is not None]
