@@ -40,31 +40,8 @@ REPORTED_METRICS: tuple[str, ...] = (
 # How many different classes a classifier predicts on the validation split (1: it collapsed).
 VAL_DISTINCT_PREDICTIONS = "val_distinct_predictions"
 
-# What each task adds to every report. Classification: accuracy, and how many different classes
-# the model predicts (1: it collapsed to one output). Causal LM: perplexity (exp of the mean
-# token loss over response tokens), exact match of greedy answers (only with
-# generation.exact_match_samples), and how many examples max_length cut.
-TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "sequence-classification": (
-        "train_eval_accuracy", "val_accuracy", "train_eval_distinct_predictions",
-        "val_distinct_predictions"),
-    "causal-lm": (
-        "train_eval_perplexity", "val_perplexity", "train_eval_exact_match", "val_exact_match",
-        "train_truncated", "val_truncated"),
-}
-
-# Metrics a user may optimise: each is reported at every evaluation with a meaningful direction.
-TASK_OBJECTIVES: dict[str, tuple[str, ...]] = {
-    "sequence-classification": (
-        "val_loss", "val_accuracy", "gap", "train_eval_loss", "train_eval_accuracy"),
-    "causal-lm": (
-        "val_loss", "val_perplexity", "val_exact_match", "gap", "train_eval_loss",
-        "train_eval_perplexity"),
-}
-# Reported only when generation.exact_match_samples > 0.
-EXACT_MATCH_METRICS: tuple[str, ...] = ("train_eval_exact_match", "val_exact_match")
-OBJECTIVE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
-    name for names in TASK_OBJECTIVES.values() for name in names))
+# What each task adds to every report, and which metrics a user may optimise, is the task's
+# own declaration (trainables/tasks/<task>/__init__.py).
 
 # Also in every report: this worker's running loss at each optimizer step since the previous
 # evaluation, as [step, loss] pairs, so trackers can draw the training curve step by step.
@@ -76,14 +53,6 @@ OUTCOME = "outcome"
 OUTCOME_REASON = "outcome_reason"
 OUTCOME_DIVERGED = "diverged"
 OUTCOME_FAILED = "failed"
-
-# Set on the last report of a finished test evaluation (basin confirm, benchmarks).
-TASK_TEST_METRICS: dict[str, tuple[str, ...]] = {
-    "sequence-classification": ("test_loss", "test_accuracy"),
-    "causal-lm": ("test_loss", "test_perplexity", "test_exact_match"),
-}
-TEST_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
-    name for names in TASK_TEST_METRICS.values() for name in names))
 
 # The files a trial writes into its own folder: what it printed, and the traceback of an error.
 TRIAL_LOG = "trial.log"

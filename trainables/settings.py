@@ -33,9 +33,10 @@ class ModelSettings(Strict):
         description="Hugging Face model id, local folder, builtin:minilm (all-MiniLM-L6-v2) "
         "or builtin:smollm2-135m-instruct (SmolLM2-135M-Instruct).",
     )
-    task: Literal["sequence-classification", "causal-lm"] = Field(
-        "sequence-classification", description="What the model learns: a label per text, or "
-        "the response to a prompt (instruction fine-tuning).")
+    task: str = Field(
+        "sequence-classification", description="What the model learns: a label per text "
+        "(sequence-classification), or the response to a prompt (causal-lm: instruction "
+        "fine-tuning); the tasks are listed in trainables/tasks/__init__.py.")
     lora_target_modules: list[str] | None = Field(
         None, description="Module names to adapt; None lets peft pick for the architecture."
     )

@@ -152,7 +152,13 @@ def _confirm(args: argparse.Namespace, console: Console) -> int:
 def _check(args: argparse.Namespace, console: Console) -> int:
     from search.core.driver_log import DriverLog
     from search.lifecycle import sweep
-    from search.lifecycle.check import check_settings, print_check, run_check, track_check
+    from search.lifecycle.check import (
+        FLAGS,
+        check_settings,
+        print_check,
+        run_check,
+        track_check,
+    )
     from search.lifecycle.tracking import make_trackers
     from search.report.plots.check import plot_check
     from search.report.results import choice_of, describe_choice, write_results
@@ -160,9 +166,7 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     from search.store.rundir import RunDir
 
     run_dir = RunDir.open(args.run_dir)
-    settings = check_settings(run_dir, top=args.top, radii=args.radii,
-                              directions=args.directions, tolerance=args.tolerance,
-                              max_radius=args.max_radius, seed=args.seed)
+    settings = check_settings(run_dir, **{name: getattr(args, name) for name in FLAGS})
     records = collect_records(run_dir)
     with DriverLog(args.verbose) as log:  # loading models: transformers' noise
         log.write_to(run_dir.path)

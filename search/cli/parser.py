@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import get_args, get_origin
 
 RUN = "runs/minilm-lora-demo-20260101-120000"
 EXAMPLES = {
@@ -126,18 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "its weights) and how far it moved from the base model on general "
                             "inputs; with basin confirm's spread over seeds. Figures go to "
                             "check.json, results.json, basin best, W&B and check.png")
-    checking.add_argument("--top", type=int, metavar="K",
-                          help="candidates, best objective first [the sweep's check.top, 5]")
-    checking.add_argument("--radii", type=float, nargs="+", metavar="R",
-                          help="relative radii to report the loss increase at [4 16]")
-    checking.add_argument("--directions", type=int, metavar="N",
-                          help="random directions averaged at each radius [2]")
-    checking.add_argument("--tolerance", type=float, metavar="T",
-                          help="the basin's edge: loss increase as a fraction of the loss "
-                          "[0.05]")
-    checking.add_argument("--max-radius", type=float, metavar="R",
-                          help="the largest radius searched [64]")
-    checking.add_argument("--seed", type=int, metavar="S", help="seeds the directions [0]")
+    add_check_flags(checking)
     checking.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     export = with_run_dir("export", "a production bundle of the chosen checkpoint (or a named "
                           "one); once basin confirm has run, of its winner")
@@ -158,3 +148,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only candidates whose gap is within LIMIT (default: the sweep's "
                       "gap rule threshold, stopping.gap.threshold), e.g. --within-gap-limit 0.2")
     return parser
+
+
+def add_check_flags(parser: argparse.ArgumentParser) -> None:
+    """A flag per setting of ``basin check`` (``CheckSettings``), its help and default read off
+    the settings model, so that they never disagree."""
+    from search.lifecycle.check import FLAGS
+    from trainables.check.settings import CheckSettings
+
+    for name, field in CheckSettings.model_fields.items():
+        many = get_origin(field.annotation) is list
+        kind = get_args(field.annotation)[0] if many else field.annotation
+        default = " ".join(f"{v:g}" for v in field.default) if many else f"{field.default:g}"
+        parser.add_argument(FLAGS[name], dest=name, type=kind, nargs="+" if many else None,
+                            metavar=name.split("_")[-1][0].upper(),
+                            help=f"{field.description} [the sweep's check.{name}, else "
+                                 f"{default}]")

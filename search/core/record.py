@@ -12,15 +12,15 @@ from search.core.evaluation import EVALUATION_INPUTS
 from search.core.outcome import Outcome
 from trainables.contract import (
     GAP,
-    OBJECTIVE_METRICS,
     STEP,
     VAL_DISTINCT_PREDICTIONS,
     finite,
 )
+from trainables.tasks import OBJECTIVE_METRICS
 
 # What a record keeps of each report: enough to choose a checkpoint and to explain the choice.
 EVALUATION_FIELDS: tuple[str, ...] = tuple(dict.fromkeys((
-    *EVALUATION_INPUTS, GAP, VAL_DISTINCT_PREDICTIONS, "val_accuracy", *OBJECTIVE_METRICS)))
+    *EVALUATION_INPUTS, GAP, VAL_DISTINCT_PREDICTIONS, *OBJECTIVE_METRICS)))
 
 
 @dataclass

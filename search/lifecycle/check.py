@@ -26,9 +26,8 @@ from search.store.rundir import RunDir
 from trainables.check.settings import CheckSettings
 from trainables.contract import STEP, VAL_LOSS
 
-# ``basin check`` flags by the setting they override.
-FLAGS = {"top": "--top", "radii": "--radii", "directions": "--directions",
-         "tolerance": "--tolerance", "max_radius": "--max-radius", "seed": "--seed"}
+# ``basin check`` flags by the setting they override: one per field of CheckSettings.
+FLAGS = {name: "--" + name.replace("_", "-") for name in CheckSettings.model_fields}
 
 
 @dataclass

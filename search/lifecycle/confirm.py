@@ -33,7 +33,8 @@ from search.tune.cluster import start_ray
 from search.tune.progress import ProgressPrinter
 from search.tune.tracker_callback import TrackerCallback
 from search.tune.tuner import build_tuner, fit, make_trainable
-from trainables.contract import OUTCOME, STEP, TASK_TEST_METRICS
+from trainables.contract import OUTCOME, STEP
+from trainables.tasks import TASKS
 from trainables.trial.entry import run_trial
 
 
@@ -47,10 +48,8 @@ class Confirmed:
     sweep_objective: float
     seeds: list[int]
     objectives: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)  # classification
-    test_perplexity: list[float] = field(default_factory=list)  # causal LM
-    test_exact_match: list[float] = field(default_factory=list)  # causal LM, when generating
+    # Each test figure of the task (its declaration's test_metrics) over the seeds.
+    tests: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:
@@ -59,6 +58,11 @@ class Confirmed:
     @property
     def spread(self) -> float:
         return statistics.stdev(self.objectives) if len(self.objectives) > 1 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """An entry of confirm.json: each test figure a list of its own, as before."""
+        fields = asdict(self)
+        return {**fields.pop("tests"), **fields, "mean": self.mean, "spread": self.spread}
 
 
 def _confirm_trial(config: dict, settings: dict) -> None:
@@ -118,13 +122,13 @@ def confirm(run: RunDir, choice: Choice, top: int, seeds: int, quiet: bool = Fal
             continue
         entry = confirmed[by_recipe[json.dumps(result.config["recipe"], sort_keys=True)]]
         entry.objectives.append(result.metrics[spec.objective.metric])
-        for metric in TASK_TEST_METRICS[spec.model.task]:
+        for metric in TASKS[spec.model.task].test_metrics:
             if metric in result.metrics:
-                getattr(entry, metric).append(result.metrics[metric])
+                entry.tests.setdefault(metric, []).append(result.metrics[metric])
     sign = 1 if spec.objective.mode == "min" else -1
     ordered = sorted(confirmed.values(), key=lambda c: (not c.objectives, sign * c.mean))
     run.confirm_file.write_text(json.dumps(
-        [asdict(c) | {"mean": c.mean, "spread": c.spread} for c in ordered], indent=2))
+        [c.as_dict() for c in ordered], indent=2))
     return ordered
 
 
@@ -133,7 +137,7 @@ def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -
     metric = spec.objective.metric
     names = list(confirmed[0].params) if confirmed else []
     # The task's headline test figure: accuracy, or perplexity for a causal LM.
-    headline = TASK_TEST_METRICS[spec.model.task][1]
+    headline = TASKS[spec.model.task].headline
     table = Table(title=f"{spec.name}: confirmed with {len(confirmed[0].seeds)} new seeds "
                         f"each, ranked by mean {metric} at the chosen step ({spec.objective.mode})")
     for column in ["rank", "trial", STEP, *[SHORT_NAMES.get(n, n) for n in names],
@@ -141,7 +145,7 @@ def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -
                    f"{headline.replace('_', ' ')} (mean)"]:
         table.add_column(column, overflow="fold")
     for position, entry in enumerate(confirmed, start=1):
-        values = getattr(entry, headline)
+        values = entry.tests.get(headline, [])
         test = f"{statistics.fmean(values):.4f}" if values else "-"
         table.add_row(
             str(position), entry.trial_id, str(entry.step),

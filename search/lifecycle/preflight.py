@@ -16,8 +16,7 @@ from pathlib import Path
 from search.core.uris import is_object_store
 from search.spec.model import SpecError, SweepSpec
 from trainables.models.checks import check_model
-from trainables.tasks.causal_lm.checks import check_chat_data
-from trainables.tasks.classification.checks import check_data_files
+from trainables.tasks import TASKS
 
 # Below a run directory: <trial>/candidates/step_N/<file>, and Ray's own trial folder names.
 _DEEPEST_BELOW_RUN = 300
@@ -30,10 +29,11 @@ def preflight(spec: SweepSpec, source: str, address: str | None = None) -> None:
     connects, not against this machine.
     """
     problems = check_model(spec.model)
-    if spec.model.task != "causal-lm":
-        problems += check_data_files(spec.data)
-    elif not problems:  # causal-LM data meets the model's tokenizer: only a model that loads
-        problems = check_chat_data(spec.data, spec.model)
+    task = TASKS[spec.model.task]
+    # A task whose data meets the model's tokenizer (causal LM) checks it only once the model
+    # loads.
+    if not (task.checks_need_model and problems):
+        problems += task.check_data(spec.data, spec.model)
     problem = output_dir_problem(spec.output_dir, spec.name)
     if problem:
         problems.append(("output_dir", problem))

@@ -22,7 +22,7 @@ from search.spec.yaml_reading import DuplicateKeyError, read_yaml
 from search.stopping import StoppingSpec
 from search.trackers import TrackingSpec
 from trainables.check.settings import CheckSettings
-from trainables.contract import EXACT_MATCH_METRICS, OBJECTIVE_METRICS, TASK_OBJECTIVES, VAL_LOSS
+from trainables.contract import VAL_LOSS
 from trainables.settings import (
     HYPERPARAMETER_NAMES,
     MAX_SEED,
@@ -34,6 +34,7 @@ from trainables.settings import (
     TrainingSettings,
     TrialSettings,
 )
+from trainables.tasks import OBJECTIVE_METRICS, TASKS
 
 
 class SpecError(Exception):
@@ -176,11 +177,14 @@ class SweepSpec(Strict):
         return self
 
     def _objective_of_the_task(self) -> None:
-        task, metric = self.model.task, self.objective.metric
-        if metric not in TASK_OBJECTIVES[task]:
-            raise ValueError(f"objective.metric: task {task!r} reports no {metric!r} (choose "
-                             f"from {list(TASK_OBJECTIVES[task])})")
-        if metric in EXACT_MATCH_METRICS and not self.generation.exact_match_samples:
+        if self.model.task not in TASKS:
+            raise ValueError(f"model.task: unknown task (choose from {list(TASKS)}) "
+                             f"(got {self.model.task!r})")
+        task, metric = TASKS[self.model.task], self.objective.metric
+        if metric not in task.objectives:
+            raise ValueError(f"objective.metric: task {task.name!r} reports no {metric!r} "
+                             f"(choose from {list(task.objectives)})")
+        if metric in task.generated and not self.generation.exact_match_samples:
             raise ValueError(f"objective.metric {metric!r} needs generation.exact_match_samples "
                              f"> 0 (got 0)")
 

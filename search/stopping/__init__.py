@@ -8,6 +8,8 @@ trial first, and the first rule that decides ends the trial. A new rule is one n
 
 from __future__ import annotations
 
+from typing import get_args
+
 from pydantic import Field
 
 from search.stopping.base import StopRule
@@ -31,5 +33,12 @@ class StoppingSpec(Strict):
         return [rule for rule in rules if rule is not None and rule.enabled]
 
 
+def rule_types() -> dict[str, type[StopRule]]:
+    """Every stopping rule there is, by its name in the sweep file (the fields above: each
+    ``Rule | None``)."""
+    return {name: next(t for t in get_args(field.annotation) if t is not type(None))
+            for name, field in StoppingSpec.model_fields.items()}
+
+
 __all__ = ["EarlyStopping", "GapRule", "NotLearning", "StopRule", "StoppingSpec",
-           "gap_within"]
+           "gap_within", "rule_types"]

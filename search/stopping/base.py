@@ -17,11 +17,13 @@ from trainables.settings import Strict
 
 class StopRule(Strict):
     """Base of every stopping rule. Subclasses set ``kind`` (how the outcome is labelled),
-    ``status`` (STOPPED: it stopped learning, Optuna hears its best objective as COMPLETE;
+    ``marker`` (how the plots mark its stops), ``status`` (STOPPED: it stopped learning, Optuna
+    hears its best objective as COMPLETE;
     PRUNED: not worth more training) and ``excludes_trial`` (its checkpoints are never handed
     on), and implement ``reason``."""
 
     kind: ClassVar[str]
+    marker: ClassVar[str]  # how plots mark a trial this rule stopped (a matplotlib marker)
     status: ClassVar[str] = STOPPED
     excludes_trial: ClassVar[bool] = False
 

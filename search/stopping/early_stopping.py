@@ -20,6 +20,7 @@ class EarlyStopping(StopRule):
     """Stop after ``patience`` evaluations without improving the best objective."""
 
     kind: ClassVar[str] = "early-stopping"
+    marker: ClassVar[str] = "s"
 
     patience: int = Field(3, ge=1, description="Evaluations without improvement.")
     min_delta: float = Field(0.0, ge=0, allow_inf_nan=False,

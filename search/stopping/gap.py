@@ -39,6 +39,7 @@ class GapRule(StopRule):
     """Stop after ``patience`` consecutive evaluations showing the overfitting turn."""
 
     kind: ClassVar[str] = "gap"
+    marker: ClassVar[str] = "x"
 
     patience: int = Field(2, ge=1, description="Consecutive overfitting evaluations.")
     threshold: float = Field(0.0, ge=0, allow_inf_nan=False,

@@ -23,6 +23,7 @@ class NotLearning(StopRule):
     constant-prediction baseline once it is past ``grace_steps`` (default: half its steps)."""
 
     kind: ClassVar[str] = "not-learning"
+    marker: ClassVar[str] = "D"
     status: ClassVar[str] = PRUNED
     excludes_trial: ClassVar[bool] = True
 

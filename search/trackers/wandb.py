@@ -29,6 +29,7 @@ from trainables.contract import (
     BEST_STEP,
     EPOCH,
     GAP,
+    LEARNING_RATE,
     OUTCOME,
     SAMPLES_PER_SECOND,
     STARTUP_SECONDS,
@@ -39,22 +40,22 @@ from trainables.contract import (
     VAL_LOSS,
     VAL_LOSS_SE,
 )
+from trainables.tasks import TASKS
 
 logger = logging.getLogger(__name__)
 
-# Logged at every evaluation, under the name shown in W&B.
+
+def eval_name(metric: str) -> str:
+    """A task's evaluation figure under its W&B name: ``val_accuracy`` -> ``eval/val_accuracy``,
+    ``train_eval_accuracy`` -> ``eval/train_accuracy``."""
+    return "eval/" + metric.replace("train_eval_", "train_", 1)
+
+
+# Logged at every evaluation, under the name shown in W&B: every task's figures, and these.
 EVAL_METRICS = {
-    TRAIN_EVAL_LOSS: "eval/train_loss",
-    VAL_LOSS: "eval/val_loss",
-    VAL_LOSS_SE: "eval/val_loss_se",
-    "val_accuracy": "eval/val_accuracy",
-    "train_eval_accuracy": "eval/train_accuracy",
-    "val_perplexity": "eval/val_perplexity",  # causal LM
-    "train_eval_perplexity": "eval/train_perplexity",
-    "val_exact_match": "eval/val_exact_match",
-    "train_eval_exact_match": "eval/train_exact_match",
-    GAP: "eval/gap",
-    "learning_rate": "train/learning_rate",
+    **{metric: eval_name(metric) for metric in (TRAIN_EVAL_LOSS, VAL_LOSS, VAL_LOSS_SE, GAP)},
+    **{metric: eval_name(metric) for task in TASKS.values() for metric in task.curves},
+    LEARNING_RATE: "train/learning_rate",
     SAMPLES_PER_SECOND: "perf/samples_per_second",
     TOKENS_PER_SECOND: "perf/tokens_per_second",
     STARTUP_SECONDS: "perf/startup_seconds",

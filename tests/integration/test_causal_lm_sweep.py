@@ -19,7 +19,8 @@ from search.store.records import collect_records
 from search.store.rundir import RunDir
 from tests.conftest import TINY_LLAMA, tiny_sweep, write_sweep
 from tests.integration.test_sweep_end_to_end import run_spec
-from trainables.contract import REPORTED_METRICS, TASK_METRICS
+from trainables.contract import REPORTED_METRICS
+from trainables.tasks import TASKS
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +51,7 @@ def test_a_causal_lm_sweep_reports_exports_and_its_merged_model_generates(tmp_pa
     assert record.outcome.status == "completed" and sorted(record.checkpoints) == [4, 8]
     (folder,) = run.trial_folders().values()
     history = pandas.DataFrame(RunDir.history(folder))
-    for name in (*REPORTED_METRICS, *TASK_METRICS["causal-lm"]):
+    for name in (*REPORTED_METRICS, *TASKS["causal-lm"].metrics):
         assert name in history, name
     last = history.iloc[-1]
     assert last["val_perplexity"] == pytest.approx(math.exp(last["val_loss"]))

@@ -1,27 +1,45 @@
 """The tasks a trial can fine-tune for, by the name ``model.task`` gives them, and the one a
-process keeps for the trials it runs (a warm worker: ``trainables/warm.py``)."""
+process keeps for the trials it runs (a warm worker: ``trainables/warm.py``).
+
+A new task is a folder here (its ``Task`` in ``task.py``, its ``TaskDeclaration`` in its
+``__init__.py``) and one entry in ``TASKS`` below; everything that lists tasks (the sweep file's
+checks, basin validate, basin confirm, W&B, the model card) reads ``TASKS``. This module and the
+declarations import no torch.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from trainables.tasks.causal_lm import TASK as CAUSAL_LM
+from trainables.tasks.classification import TASK as CLASSIFICATION
+from trainables.tasks.declaration import TaskDeclaration
+
 if TYPE_CHECKING:
     from trainables.settings import TrialSettings
     from trainables.tasks.base import Task
+
+TASKS: dict[str, TaskDeclaration] = {task.name: task for task in (CLASSIFICATION, CAUSAL_LM)}
+# Every metric some task lets a user optimise, and every test figure some task reports.
+OBJECTIVE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
+    name for task in TASKS.values() for name in task.objectives))
+TEST_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
+    name for task in TASKS.values() for name in task.test_metrics))
 
 # The task this process keeps, by the sweep settings it serves (only the latest is kept).
 _kept: dict[str, Task] = {}
 
 
+def declared(name: str) -> TaskDeclaration:
+    """The declaration of the task ``model.task`` names."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task (choose from {list(TASKS)}) (got {name!r})")
+    return TASKS[name]
+
+
 def task_for(settings: TrialSettings) -> Task:
     """The task of a sweep's settings (imported on demand: each pulls in its own libraries)."""
-    if settings.model.task == "causal-lm":
-        from trainables.tasks.causal_lm.task import CausalLM
-
-        return CausalLM(settings)
-    from trainables.tasks.classification.task import SequenceClassification
-
-    return SequenceClassification(settings)
+    return declared(settings.model.task).task_class()(settings)
 
 
 def kept_task(settings: TrialSettings) -> Task:

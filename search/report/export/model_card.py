@@ -8,10 +8,7 @@ from typing import Any
 
 from search.spec.model import SweepSpec
 from trainables.contract import BASELINE_LOSS, GAP, STEP
-
-LOADERS = {"sequence-classification": ("AutoPeftModelForSequenceClassification",
-                                       "text-classification"),
-           "causal-lm": ("AutoPeftModelForCausalLM", "text-generation")}
+from trainables.tasks import TASKS
 
 # The figures a card shows (timings and bookkeeping stay in metrics.json).
 FIGURE_PREFIXES = ("val_", "train_eval_", "test_")
@@ -38,7 +35,8 @@ def _table(rows: dict[str, Any]) -> str:
 
 
 def _load_lines(spec: SweepSpec, labels: list[str] | None, merged: bool) -> str:
-    auto_class, pipeline_task = LOADERS[spec.model.task]
+    task = TASKS[spec.model.task]
+    auto_class, pipeline_task = task.peft_loader, task.pipeline
     id2label = f", id2label={dict(enumerate(labels))!r}" if labels else ""
     lines = ["```python", f"from peft import {auto_class}", "",
              f'model = {auto_class}.from_pretrained("path/to/bundle"{id2label})']
@@ -58,7 +56,7 @@ def model_card(spec: SweepSpec, summary: dict, base_name: str, merged: bool,
                and (name.startswith(FIGURE_PREFIXES) or name in FIGURES)
                and not name.endswith("_distinct_predictions")}
     labels = summary.get("label_names")
-    _, pipeline_task = LOADERS[spec.model.task]
+    pipeline_task = TASKS[spec.model.task].pipeline
     header = "\n".join(["---", f"base_model: {base_name}", "library_name: peft",
                         f"pipeline_tag: {pipeline_task}", "tags:", "- basin", "- lora", "---"])
     parts = [

@@ -35,13 +35,14 @@ from search.core.layout import (
     PARALLEL_PLOT,
     PARAM_IMPORTANCES_PLOT,
 )
-from search.core.outcome import COMPLETED, FAILED, PRUNED, RUNNING, STOPPED  # noqa: E402
+from search.core.outcome import ASHA, COMPLETED, FAILED, PRUNED, RUNNING, STOPPED  # noqa: E402
 from search.core.record import TrialRecord  # noqa: E402
 from search.report.plots.check import plot_check  # noqa: E402
 from search.report.plots.study import plot_history, plot_importances, plot_parallel  # noqa: E402
 from search.report.results import choice_of  # noqa: E402
 from search.sampling.space import ChoiceParam, ConstantParam, FloatParam, IntParam  # noqa: E402
-from search.selection.choice import Choice  # noqa: E402
+from search.selection.choice import Choice
+from search.stopping import rule_types  # noqa: E402
 from search.store.result_files import read_check  # noqa: E402
 from search.store.rundir import RunDir  # noqa: E402
 from trainables.contract import GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
@@ -49,7 +50,8 @@ from trainables.contract import GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
 STATUS_COLOURS = {COMPLETED: "tab:green", STOPPED: "tab:red", PRUNED: "tab:orange",
                   FAILED: "black", RUNNING: "tab:blue"}
 # What ended a trial early, by the outcome's kind; any other kind is drawn as a dot.
-KIND_MARKERS = {"gap": "x", "early-stopping": "s", "asha": "v", "not-learning": "D"}
+# How a trial's early end is marked: ASHA's cut, and each stopping rule's own marker.
+KIND_MARKERS = {ASHA: "v", **{rule.kind: rule.marker for rule in rule_types().values()}}
 
 
 def _curve(record: TrialRecord, metric: str) -> tuple[list[int], list[float]]:

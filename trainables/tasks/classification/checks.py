@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from trainables.data_files import DataFileError, example_of, read_rows
-from trainables.settings import DataSettings
+from trainables.settings import DataSettings, ModelSettings
 
 FILE_FIELDS = ("train_file", "validation_file", "test_file")
 
@@ -74,6 +74,11 @@ def each_data_file(data: DataSettings, read: Callable[[str, Path, str], Any]
         except DataFileError as error:
             problems.append((f"data.{field}", f"cannot read {shown}: {error}"))
     return results, problems
+
+
+def check_data(data: DataSettings, model: ModelSettings) -> list[tuple[str, str]]:
+    """The task's data check (``TaskDeclaration.check_data``): the data files' problems."""
+    return check_data_files(data)
 
 
 def check_data_files(data: DataSettings) -> list[tuple[str, str]]:
