@@ -72,7 +72,7 @@ def plain_loop(settings: TrialSettings) -> dict[str, float]:
     from peft import LoraConfig, TaskType, get_peft_model
 
     from trainables.models.lora import load_base_model, load_tokenizer
-    from trainables.recipe.loop import seed_everything
+    from trainables.recipe.setup import seed_everything
     from trainables.tasks.classification.data import load_splits, make_loader
 
     hp, training = HYPERPARAMETERS, settings.training

@@ -21,7 +21,7 @@ from trainables.check.candidate import check_checkpoint, length_sorted_batches
 from trainables.check.flatness import adapted_layers, basin_radius, measure_flatness, perturbed
 from trainables.check.scoring import checkpoint_model
 from trainables.check.settings import CheckSettings
-from trainables.recipe.loop import seed_everything
+from trainables.recipe.setup import seed_everything
 from trainables.settings import Hyperparameters
 from trainables.tasks import kept_task
 from trainables.tasks.base import fixed_sample

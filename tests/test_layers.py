@@ -146,3 +146,22 @@ def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
     module.write_text("def f():\n    from search.cli.main import main\n")
     assert imports_of(module, project_modules()) == {"search.cli.main"}
     assert layer_of("search.cli.main")[0] < layer_of("search.core.outcome")[0]
+
+
+MAX_FILE_LINES, MAX_FUNCTION_LINES = 300, 60
+
+
+def test_files_and_functions_stay_small() -> None:
+    """No module over 300 lines, no function over 60 (its def line to its last, docstring
+    included): the size at which a module or a function starts doing two jobs."""
+    too_long = []
+    for module, path in project_modules().items():
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_FILE_LINES:
+            too_long.append(f"{path.relative_to(PROJECT)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{module}.{node.name}: {length} lines")
+    assert not too_long, too_long

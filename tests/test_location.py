@@ -13,6 +13,7 @@ from search.cli.main import main
 from search.core import uris
 from search.spec.model import SpecError
 from search.store import object_store as store
+from search.store import trial_folder
 from search.store.rundir import RunDir
 
 QUERY = "?endpoint_override=127.0.0.1:9000&scheme=http"
@@ -102,7 +103,7 @@ def test_reading_a_run_from_a_bucket_downloads_reports_but_not_checkpoints(
     assert run.remote == remote and run.path == store.mirror_of(remote)
     assert run.shown == uris.without_query(remote)
     (folder,) = run.trial_folders().values()
-    assert RunDir.history(folder)[0]["best_objective"] == 0.5
+    assert trial_folder.history(folder)[0]["best_objective"] == 0.5
     assert not (run.path / "wandb").exists()
     candidate = folder / "candidates" / "step_00000004"
     assert (candidate / "trial_metrics.json").is_file()

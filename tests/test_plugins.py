@@ -155,7 +155,7 @@ def test_registries_are_what_consumers_list() -> None:
     flags."""
     from search.lifecycle.check import FLAGS
     from search.report.plots.sweep import KIND_MARKERS
-    from search.trackers.wandb import EVAL_METRICS
+    from search.trackers.wandb_runs import EVAL_METRICS
     from trainables.check.settings import CheckSettings
 
     assert {rule.kind for rule in RULES.values()} <= set(KIND_MARKERS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from search.trackers.wandb import write_through_own_service
+from search.trackers.wandb_runs import write_through_own_service
 
 
 def test_an_inherited_service_is_dropped_and_our_own_is_kept(monkeypatch):

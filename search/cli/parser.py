@@ -56,6 +56,42 @@ def basin_version() -> str:
         return "unknown"
 
 
+class _Commands:
+    """The subcommands' parsers, with the arguments several of them share."""
+
+    def __init__(self, parser: argparse.ArgumentParser):
+        self._commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(self, name: str, help_text: str) -> argparse.ArgumentParser:
+        return self._commands.add_parser(name, help=help_text, description=help_text,
+                                         epilog=_examples(name),
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def with_sweep(self, name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = self.command(name, help_text)
+        sub.add_argument("sweep", metavar="SWEEP_FILE",
+                         help="a sweep file, e.g. sweeps/minilm_lora.yaml")
+        sub.add_argument("--set", dest="overrides", action="append", default=[],
+                         metavar="KEY=VALUE",
+                         help="override a field, e.g. --set search.num_trials=4 (repeatable)")
+        return sub
+
+    def with_run_dir(self, name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = self.command(name, help_text)
+        sub.add_argument("run_dir", metavar="RUN_DIR",
+                         help=f"a sweep's run directory, e.g. {RUN}"
+                         " or s3://my-bucket/basin/minilm-lora-demo-20260101-120000")
+        return sub
+
+
+def _driving(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of a command that runs trials."""
+    sub.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+    sub.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    sub.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
+    return sub
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -69,68 +105,75 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"basin {basin_version()}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = _Commands(parser)
+    for add in (_add_run, _add_validate, _add_resume, _add_status, _add_ls, _add_plots,
+                _add_confirm, _add_check, _add_export, _add_best):
+        add(commands)
+    return parser
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=help_text, description=help_text,
-                                   epilog=_examples(name),
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    def with_sweep(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = command(name, help_text)
-        sub.add_argument("sweep", metavar="SWEEP_FILE",
-                         help="a sweep file, e.g. sweeps/minilm_lora.yaml")
-        sub.add_argument("--set", dest="overrides", action="append", default=[],
-                         metavar="KEY=VALUE",
-                         help="override a field, e.g. --set search.num_trials=4 (repeatable)")
-        return sub
+def _add_run(commands: _Commands) -> None:
+    _driving(commands.with_sweep("run", "run a sweep: trials, the chosen checkpoint, "
+                                 "leaderboard, results.json and best.yaml"))
 
-    def with_run_dir(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = command(name, help_text)
-        sub.add_argument("run_dir", metavar="RUN_DIR",
-                         help=f"a sweep's run directory, e.g. {RUN}"
-                         " or s3://my-bucket/basin/minilm-lora-demo-20260101-120000")
-        return sub
 
-    def driving(sub: argparse.ArgumentParser) -> None:
-        """The options of a command that runs trials."""
-        sub.add_argument("--quiet", action="store_true", help=QUIET_HELP)
-        sub.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
-        sub.add_argument("--address", metavar="ADDR", help=ADDRESS_HELP)
-
-    driving(with_sweep("run", "run a sweep: trials, the chosen checkpoint, leaderboard, "
-                       "results.json and best.yaml"))
-    validate = with_sweep("validate", "check a sweep file and what it points at (data files, "
-                          "model, output_dir, this machine's cores) without running anything")
+def _add_validate(commands: _Commands) -> None:
+    validate = commands.with_sweep(
+        "validate", "check a sweep file and what it points at (data files, model, output_dir, "
+        "this machine's cores) without running anything")
     validate.add_argument("--address", metavar="ADDR",
                           help="the cluster the sweep will run on: its resources are checked "
                           "by basin run, not against this machine")
-    resume = with_run_dir("resume", "continue a sweep whose driver was killed or interrupted")
+
+
+def _add_resume(commands: _Commands) -> None:
+    resume = commands.with_run_dir("resume", "continue a sweep whose driver was killed or "
+                                   "interrupted")
     resume.add_argument("--sweep", metavar="SWEEP_FILE",
                         help="refuse to resume unless the run directory ran this sweep file")
-    driving(resume)
-    with_run_dir("status", "trials of a sweep (running or finished): status, best so far, time")
-    listing = command("ls", "past and running sweeps in a folder: name, start, trials, best, "
-                      "state")
+    _driving(resume)
+
+
+def _add_status(commands: _Commands) -> None:
+    commands.with_run_dir("status", "trials of a sweep (running or finished): status, best so "
+                          "far, time")
+
+
+def _add_ls(commands: _Commands) -> None:
+    listing = commands.command("ls", "past and running sweeps in a folder: name, start, "
+                               "trials, best, state")
     listing.add_argument("folder", nargs="?", default="runs", type=Path, metavar="DIR",
                          help="the folder that holds run directories (a sweep's output_dir) "
                          "[runs]")
-    with_run_dir("plots", "write the sweep's PNG plots into its run directory (again)")
-    check = with_run_dir("confirm", "re-train the top candidate checkpoints' recipes with new "
-                         "seeds and rank them by mean and spread (and test score, if there is "
-                         "a test split); the winner becomes the run's choice")
-    check.add_argument("--top", type=int, default=3, metavar="K", help="candidates [3]")
-    check.add_argument("--seeds", type=int, default=2, metavar="N", help="new seeds each [2]")
-    driving(check)
-    checking = with_run_dir("check", "measure the top candidates beyond the leaderboard: how "
-                            "flat each one's basin is (the loss along random directions around "
-                            "its weights) and how far it moved from the base model on general "
-                            "inputs; with basin confirm's spread over seeds. Figures go to "
-                            "check.json, results.json, basin best, W&B and check.png")
+
+
+def _add_plots(commands: _Commands) -> None:
+    commands.with_run_dir("plots", "write the sweep's PNG plots into its run directory (again)")
+
+
+def _add_confirm(commands: _Commands) -> None:
+    confirm = commands.with_run_dir(
+        "confirm", "re-train the top candidate checkpoints' recipes with new seeds and rank "
+        "them by mean and spread (and test score, if there is a test split); the winner "
+        "becomes the run's choice")
+    confirm.add_argument("--top", type=int, default=3, metavar="K", help="candidates [3]")
+    confirm.add_argument("--seeds", type=int, default=2, metavar="N", help="new seeds each [2]")
+    _driving(confirm)
+
+
+def _add_check(commands: _Commands) -> None:
+    checking = commands.with_run_dir(
+        "check", "measure the top candidates beyond the leaderboard: how flat each one's basin "
+        "is (the loss along random directions around its weights) and how far it moved from "
+        "the base model on general inputs; with basin confirm's spread over seeds. Figures go "
+        "to check.json, results.json, basin best, W&B and check.png")
     add_check_flags(checking)
     checking.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
-    export = with_run_dir("export", "a production bundle of the chosen checkpoint (or a named "
-                          "one); once basin confirm has run, of its winner")
+
+
+def _add_export(commands: _Commands) -> None:
+    export = commands.with_run_dir("export", "a production bundle of the chosen checkpoint (or "
+                                   "a named one); once basin confirm has run, of its winner")
     export.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="folder to write the bundle into (new or empty)")
     export.add_argument("--trial", metavar="ID",
@@ -142,12 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--no-verify", dest="verify", action="store_false",
                         help="skip re-loading the bundle to check its predictions")
     export.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
-    best = with_run_dir("best", "the checkpoint a sweep hands on, why, and the leaderboard")
+
+
+def _add_best(commands: _Commands) -> None:
+    best = commands.with_run_dir("best", "the checkpoint a sweep hands on, why, and the "
+                                 "leaderboard")
     best.add_argument("--top", type=int, metavar="K", help="show only the best K trials")
     best.add_argument("--within-gap-limit", nargs="?", const=USE_RULE, metavar="LIMIT",
                       help="only candidates whose gap is within LIMIT (default: the sweep's "
                       "gap rule threshold, stopping.gap.threshold), e.g. --within-gap-limit 0.2")
-    return parser
 
 
 def add_check_flags(parser: argparse.ArgumentParser) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from search.core.console import make_console
 from search.spec.model import SweepSpec
+from search.store import trial_folder
 from search.store.rundir import RunDir
 from search.trackers.base import Tracker, TrackerContext
 
@@ -15,8 +16,8 @@ def make_trackers(spec: SweepSpec, run: RunDir, quiet: bool = False, job_type: s
     re-trainings)."""
 
     def history(trial_id: str) -> list[dict]:
-        folder = RunDir.trial_folders_in(run.path).get(trial_id)
-        return RunDir.history(folder) if folder else []
+        folder = trial_folder.trial_folders_in(run.path).get(trial_id)
+        return trial_folder.history(folder) if folder else []
 
     context = TrackerContext(
         run_path=run.path, group=run.path.name,

@@ -14,6 +14,7 @@ from optuna.trial import FrozenTrial
 from search.core.layout import RAY_PARAMS_FILE
 from search.core.outcome import ERROR, FAILED, LOST, ORPHANED, UNFINISHED, Outcome
 from search.core.record import EVALUATION_FIELDS, TrialRecord
+from search.store import trial_folder
 from search.store.rundir import RunDir
 from search.store.study import told_outcome
 from trainables.contract import OUTCOME, STEP
@@ -70,8 +71,8 @@ def _record(run: RunDir, trial_id: str, folder: Path | None, told: FrozenTrial |
     """One trial from its folder (Ray's reports and checkpoints) and Optuna's record of it."""
     if folder is None:
         return record_of(trial_id, [], told, {}, {}, metric)
-    return record_of(trial_id, RunDir.history(folder), told, _params(folder),
-                     run.checkpoints(folder), metric, RunDir.error(folder))
+    return record_of(trial_id, trial_folder.history(folder), told, _params(folder),
+                     run.checkpoints(folder), metric, trial_folder.error(folder))
 
 
 def collect_records(run: RunDir) -> list[TrialRecord]:

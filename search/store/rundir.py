@@ -9,7 +9,6 @@ its mirror on this machine (``search.store.object_store``).
 from __future__ import annotations
 
 import itertools
-import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,11 +24,9 @@ from search.core.layout import (
     CONFIRM_FILE,
     PLOT_SUFFIX,
     RAY_CHECKPOINT_PREFIX,
-    RAY_RESULTS_FILE,
     RESULTS_FILE,
     STOPS_FILE,
     SWEEP_FILE,
-    TRIAL_FOLDER,
     WANDB_FOLDER,
     driver_file,
 )
@@ -37,7 +34,8 @@ from search.spec.model import SpecError, SweepSpec, dump_spec, load_spec
 from search.store import object_store as store
 from search.store.journal import JournalDamage
 from search.store.study import RAY_TRIAL_ATTR, open_to_read
-from trainables.contract import CANDIDATES_FOLDER, ERROR_FILE, STEP, TRIAL_METRICS_FILE
+from search.store.trial_folder import candidate_folders, trial_folders_in
+from trainables.contract import CANDIDATES_FOLDER, TRIAL_METRICS_FILE
 
 
 def trial_id_of(trial) -> str:
@@ -245,17 +243,7 @@ class RunDir:
 
     def trial_folders(self) -> dict[str, Path]:
         """Ray's folder of every started trial, by trial id."""
-        return RunDir.trial_folders_in(self.path)
-
-    @staticmethod
-    def trial_folders_in(path: Path) -> dict[str, Path]:
-        """The trial folders in a local run directory, by trial id."""
-        folders = {}
-        for folder in sorted(path.iterdir()):
-            match = TRIAL_FOLDER.match(folder.name)
-            if match and folder.is_dir():
-                folders[match.group(1) or match.group(2)] = folder
-        return folders
+        return trial_folders_in(self.path)
 
     def size_bytes(self) -> int:
         """Space used by the run directory (checkpoints, W&B runs, study, plots)."""
@@ -263,41 +251,9 @@ class RunDir:
             return sum(info.size or 0 for info in store.list_files(self.remote))
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
 
-    @staticmethod
-    def history(folder: Path) -> list[dict]:
-        """Every report of one trial, oldest first (Ray appends them to result.json)."""
-        path = folder / RAY_RESULTS_FILE
-        if not path.is_file():
-            return []
-        rows: dict = {}
-        for line in path.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                break  # a line cut short by a crash
-            # A trial resumed from its final checkpoint repeats its last report: keep the first.
-            rows.setdefault(row.get(STEP, len(rows)), row)
-        return list(rows.values())
-
     def checkpoints(self, folder: Path) -> dict[int, str]:
         """Every candidate checkpoint of a trial, by its step: a path, or a URI for an
-        object-store run. They sit in the trial folder's ``candidates`` folder, one per
-        evaluation (``trainables/trial/candidate_store.py``), each with its step's metrics file."""
-        found: dict[int, str] = {}
-        for metrics in sorted((folder / CANDIDATES_FOLDER).glob(f"*/{TRIAL_METRICS_FILE}")):
-            candidate = metrics.parent
-            try:
-                step = int(json.loads(metrics.read_text())[STEP])
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                continue  # cut short by a crash
-            found[step] = (uris.join(self.remote, candidate.relative_to(self.path).as_posix())
-                           if self.remote else str(candidate))
-        return found
-
-    @staticmethod
-    def error(folder: Path) -> str | None:
-        path = folder / ERROR_FILE
-        if not path.is_file():
-            return None
-        lines = [line for line in path.read_text().splitlines() if line.strip()]
-        return lines[-1] if lines else "the trial raised an error"
+        object-store run."""
+        return {step: (uris.join(self.remote, candidate.relative_to(self.path).as_posix())
+                       if self.remote else str(candidate))
+                for step, candidate in candidate_folders(folder).items()}

@@ -13,8 +13,6 @@ W&B trouble never fails a sweep: every call is guarded and turns tracking off wi
 from __future__ import annotations
 
 import logging
-import os
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,43 +22,23 @@ from search.core.console import say
 from search.core.layout import WANDB_FOLDER
 from search.core.outcome import FAILED, Outcome
 from search.trackers.base import SweepSummary, Tracker, TrackerContext, TrackerSettings
+from search.trackers.wandb_runs import (
+    EVAL_METRICS,
+    no_history,
+    resolve_mode,
+    run_id,
+    sync_command,
+    write_through_own_service,
+)
 from trainables.contract import (
     BEST_OBJECTIVE,
     BEST_STEP,
-    EPOCH,
-    GAP,
-    LEARNING_RATE,
     OUTCOME,
-    SAMPLES_PER_SECOND,
-    STARTUP_SECONDS,
     STEP,
-    TOKENS_PER_SECOND,
-    TRAIN_EVAL_LOSS,
     TRAIN_LOSS_CURVE,
-    VAL_LOSS,
-    VAL_LOSS_SE,
 )
-from trainables.tasks import TASKS
 
 logger = logging.getLogger(__name__)
-
-
-def eval_name(metric: str) -> str:
-    """A task's evaluation figure under its W&B name: ``val_accuracy`` -> ``eval/val_accuracy``,
-    ``train_eval_accuracy`` -> ``eval/train_accuracy``."""
-    return "eval/" + metric.replace("train_eval_", "train_", 1)
-
-
-# Logged at every evaluation, under the name shown in W&B: every task's figures, and these.
-EVAL_METRICS = {
-    **{metric: eval_name(metric) for metric in (TRAIN_EVAL_LOSS, VAL_LOSS, VAL_LOSS_SE, GAP)},
-    **{metric: eval_name(metric) for task in TASKS.values() for metric in task.curves},
-    LEARNING_RATE: "train/learning_rate",
-    SAMPLES_PER_SECOND: "perf/samples_per_second",
-    TOKENS_PER_SECOND: "perf/tokens_per_second",
-    STARTUP_SECONDS: "perf/startup_seconds",
-    EPOCH: "train/epoch",
-}
 
 
 class WandbSpec(TrackerSettings):
@@ -80,46 +58,6 @@ class WandbSpec(TrackerSettings):
 
         # Written from a thread of its own: W&B's run files never hold up Tune's loop.
         return BackgroundTracker(WandbTracker(self, context))
-
-
-def write_through_own_service() -> None:
-    """Make this driver start a wandb-core service of its own instead of joining its parent's.
-
-    W&B puts the address of the service it starts in ``WANDB_SERVICE``, so a ``basin run``
-    launched by a Python process that used W&B (a notebook, a script, a test) inherits it and
-    writes its runs through the parent's service. When such a driver is killed, its unfinished
-    runs stay open there, and a ``basin resume`` from that parent then finds every restarted
-    trial's run id "in use". The token names the process that started the service; an inherited
-    one is dropped (a service of our own ends with this process).
-    """
-    token = os.environ.get("WANDB_SERVICE", "")
-    parts = token.split("-")
-    if token and not (len(parts) > 1 and parts[1] == str(os.getpid())):
-        os.environ.pop("WANDB_SERVICE")
-
-
-def run_id(group: str, suffix: str) -> str:
-    """A stable W&B run id, so a resumed sweep continues the same runs instead of adding."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{group}-{suffix}")[-64:]
-
-
-def resolve_mode(requested: str) -> tuple[str, str | None]:
-    """(mode to use, notice for the user). Online without an API key falls back to offline."""
-    if requested != "online":
-        return requested, None
-    import wandb
-
-    if os.environ.get("WANDB_API_KEY") or wandb.api.api_key:
-        return "online", None
-    return "offline", "no W&B API key (run `wandb login` or set WANDB_API_KEY)"
-
-
-def _no_history(trial_id: str) -> list[dict]:
-    return []
-
-
-def sync_command(run_dir: Path) -> str:
-    return f"wandb sync {run_dir / WANDB_FOLDER}/offline-run-*"
 
 
 class WandbTracker(Tracker):
@@ -142,7 +80,7 @@ class WandbTracker(Tracker):
 
     def __getstate__(self) -> dict:
         # Ray pickles callbacks with the experiment state; live runs and consoles stay behind.
-        return {**self.__dict__, "_runs": {}, "console": None, "_history": _no_history}
+        return {**self.__dict__, "_runs": {}, "console": None, "_history": no_history}
 
     def announce(self) -> None:
         """Say once where runs go and, when offline, how to upload them."""

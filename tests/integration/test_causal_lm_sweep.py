@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 from search.cli.main import main
 from search.spec.model import load_spec
+from search.store import trial_folder
 from search.store.records import collect_records
 from search.store.rundir import RunDir
 from tests.conftest import TINY_LLAMA, tiny_sweep, write_sweep
@@ -50,7 +51,7 @@ def test_a_causal_lm_sweep_reports_exports_and_its_merged_model_generates(tmp_pa
     (record,) = collect_records(run)
     assert record.outcome.status == "completed" and sorted(record.checkpoints) == [4, 8]
     (folder,) = run.trial_folders().values()
-    history = pandas.DataFrame(RunDir.history(folder))
+    history = pandas.DataFrame(trial_folder.history(folder))
     for name in (*REPORTED_METRICS, *TASKS["causal-lm"].metrics):
         assert name in history, name
     last = history.iloc[-1]
@@ -109,7 +110,7 @@ def test_a_two_worker_zero2_causal_lm_trial(tmp_path):
         tmp_path, deepspeed={"zero_stage": 2},
         resources={"workers": 2, "cpus_per_worker": 0.5})))
     run, folder = run_spec(spec)
-    history = pandas.DataFrame(RunDir.history(folder))
+    history = pandas.DataFrame(trial_folder.history(folder))
     assert history["world_size"].tolist() == [2, 2]
     assert all(math.isfinite(v) for v in history["gap"])
     assert 0 <= history["val_exact_match"].iloc[-1] <= 1
@@ -127,6 +128,6 @@ def test_the_real_smollm2_trains_a_few_steps_and_learns(tmp_path):
     sweep["data"]["demo"] = {"train_size": 16, "validation_size": 16, "test_size": 0,
                              "label_noise": 0.0}
     run, folder = run_spec(load_spec(write_sweep(tmp_path / "sft.yaml", sweep)))
-    history = pandas.DataFrame(RunDir.history(folder))
+    history = pandas.DataFrame(trial_folder.history(folder))
     # The pretrained model answers at length; a few steps teach it the short answers.
     assert history["val_loss"].iloc[-1] < history["baseline_loss"].iloc[0]

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from search.cli.main import main
-from search.store.rundir import RunDir
+from search.store import trial_folder
 from trainables.trial.entry import _free_port as free_port
 
 pytestmark = pytest.mark.integration
@@ -85,7 +85,7 @@ def _basin_run(sweep, address, tmp_path) -> dict:
 
 def _reports(run_dir) -> list[list[dict]]:
     return [[json.loads(line) for line in folder.joinpath("result.json").read_text().splitlines()]
-            for folder in RunDir.trial_folders_in(run_dir).values()]
+            for folder in trial_folder.trial_folders_in(run_dir).values()]
 
 
 def test_sweep_on_a_two_node_cluster_uses_both_nodes_and_spans_a_trial_across_them(

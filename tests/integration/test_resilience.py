@@ -20,9 +20,10 @@ from search.cli.main import main
 from search.core.outcome import ORPHANED
 from search.lifecycle import sweep
 from search.spec.model import load_spec
+from search.store import trial_folder
 from search.store.rundir import RunDir
 from search.store.study import KIND_ATTR, RAY_TRIAL_ATTR, STATUS_ATTR
-from search.trackers.wandb import run_id
+from search.trackers.wandb_runs import run_id
 from tests.conftest import refused_when
 from tests.wandb_runs import read_offline_runs
 
@@ -118,7 +119,7 @@ def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_fac
     folders = run.trial_folders()
     for trial_id, text in before.items():
         steps = [json.loads(line)["step"] for line in text.splitlines()]
-        again = [r["step"] for r in RunDir.history(folders[trial_id])]
+        again = [r["step"] for r in trial_folder.history(folders[trial_id])]
         assert again == steps, trial_id
     # A trial killed midway continued from its latest checkpoint, not from the start. Ray
     # records a trial's checkpoint in its experiment snapshot at most one evaluation late, so
@@ -128,10 +129,10 @@ def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_fac
                  for line in (folders[trial_id] / "result.json").read_text().splitlines()]
         assert steps[-1] == 40 and steps == sorted(steps), (trial_id, last_step, steps)
         assert len(steps) - len(set(steps)) <= 1, (trial_id, last_step, steps)
-        assert [r["step"] for r in RunDir.history(folders[trial_id])] == sorted(set(steps))
+        assert [r["step"] for r in trial_folder.history(folders[trial_id])] == sorted(set(steps))
     # Every evaluation keeps its candidate; Ray keeps at most two resume checkpoints per trial.
     for trial_id, folder in folders.items():
-        steps = [r["step"] for r in RunDir.history(folder)]
+        steps = [r["step"] for r in trial_folder.history(folder)]
         assert sorted(run.checkpoints(folder)) == steps, trial_id
         assert 1 <= len(list(folder.glob("checkpoint_*"))) <= 2, trial_id
 

@@ -17,6 +17,7 @@ from search.cli.main import main
 from search.lifecycle import sweep as lifecycle
 from search.report.results import choice_of
 from search.spec.model import load_spec
+from search.store import trial_folder
 from search.store.records import collect_records
 from search.store.rundir import RunDir
 from search.store.study import OUTCOME_ATTRS, open_storage
@@ -36,13 +37,13 @@ def run_spec(spec) -> tuple[RunDir, Path]:
     run = RunDir.create(spec)
     lifecycle.run(spec, run, quiet=True)
     (folder,) = run.trial_folders().values()
-    assert RunDir.error(folder) is None, RunDir.error(folder)
+    assert trial_folder.error(folder) is None, trial_folder.error(folder)
     return run, folder
 
 
 def test_one_trial_reports_every_metric_with_a_finite_gap(sweep_factory):
     run, folder = run_spec(load_spec(sweep_factory()))
-    history = pandas.DataFrame(RunDir.history(folder))
+    history = pandas.DataFrame(trial_folder.history(folder))
     assert list(history["step"]) == [4, 8, 12]
     for name in REPORTED_METRICS:
         assert name in history, name
@@ -168,7 +169,7 @@ def test_a_sweep_whose_every_trial_is_gap_stopped_still_names_and_exports_a_chec
 def test_two_worker_trial_runs_deepspeed_across_two_processes(sweep_factory):
     spec = load_spec(sweep_factory(resources={"workers": 2, "cpus_per_worker": 0.5}))
     run, folder = run_spec(spec)
-    history = pandas.DataFrame(RunDir.history(folder))
+    history = pandas.DataFrame(trial_folder.history(folder))
     assert history["world_size"].tolist() == [2, 2, 2]
     assert history["is_final"].iloc[-1]
     assert math.isfinite(history["gap"].iloc[-1])

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from trainables.recipe.loop import seed_everything
+from trainables.recipe.setup import seed_everything
 from trainables.settings import Hyperparameters, TrialSettings
 from trainables.tasks import kept_task
 
