@@ -8,8 +8,9 @@ import json
 import pytest
 
 from search.cli.main import main
+from search.core.errors import SpecError
 from search.lifecycle.preflight import preflight
-from search.spec.model import SpecError, load_spec
+from search.spec.model import load_spec
 from tests.conftest import TINY_BERT, TINY_LLAMA, write_sweep
 from tests.integration.test_causal_lm_sweep import causal_sweep
 

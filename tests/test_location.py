@@ -11,7 +11,7 @@ import pytest
 
 from search.cli.main import main
 from search.core import uris
-from search.spec.model import SpecError
+from search.core.errors import SpecError
 from search.store import object_store as store
 from search.store import trial_folder
 from search.store.rundir import RunDir

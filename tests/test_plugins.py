@@ -141,7 +141,8 @@ def test_task_implementation_and_checks_load(name: str) -> None:
 
 
 def test_an_unknown_task_is_refused_with_the_known_ones() -> None:
-    from search.spec.model import SpecError, validate_spec
+    from search.core.errors import SpecError
+    from search.spec.model import validate_spec
 
     raw = {"name": "x", "model": {"task": "translation"},
            "space": {"learning_rate": 1e-3}, "tracking": {"wandb": {"mode": "disabled"}}}
@@ -153,10 +154,9 @@ def test_an_unknown_task_is_refused_with_the_known_ones() -> None:
 def test_registries_are_what_consumers_list() -> None:
     """What lists plug-ins reads the registries: the plots' markers, W&B's names, the check's
     flags."""
-    from search.lifecycle.check import FLAGS
     from search.report.plots.sweep import KIND_MARKERS
     from search.trackers.wandb_runs import EVAL_METRICS
-    from trainables.check.settings import CheckSettings
+    from trainables.check.settings import FLAGS, CheckSettings
 
     assert {rule.kind for rule in RULES.values()} <= set(KIND_MARKERS)
     assert {m for task in TASKS.values() for m in task.curves} <= set(EVAL_METRICS)

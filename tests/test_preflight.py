@@ -9,8 +9,9 @@ import os
 
 import pytest
 
+from search.core.errors import SpecError
 from search.lifecycle.preflight import output_dir_problem, preflight, resource_problems
-from search.spec.model import SpecError, load_spec
+from search.spec.model import load_spec
 from tests.conftest import TINY_BERT
 
 

@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from search.cli.main import main
-from search.spec.model import SpecError, apply_override, load_spec, trial_settings, validate_spec
+from search.core.errors import SpecError
+from search.spec.model import apply_override, load_spec, trial_settings, validate_spec
 
 
 def problems_for(sweep_factory, **sections) -> list[str]:

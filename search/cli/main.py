@@ -10,14 +10,27 @@ from rich.console import Console
 
 from search.cli.parser import USE_RULE, build_parser
 from search.core.console import make_console, say
+from search.core.errors import SpecError
 from search.core.layout import CHECK_PLOT
-from search.lifecycle.preflight import preflight
-from search.spec.model import SpecError, load_spec
+
+
+def _validate(args: argparse.Namespace, console: Console) -> int:
+    from search.lifecycle.preflight import preflight
+    from search.spec.model import load_spec
+
+    spec = load_spec(args.sweep, args.overrides)
+    preflight(spec, args.sweep, args.address)
+    console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
+                  f"{spec.search.num_trials} trials)")
+    return 0
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
+    from search.spec.model import load_spec
+
     spec = load_spec(args.sweep, args.overrides)
-    # Imported here: Ray and torch take seconds to import, `validate` needs neither.
+    # Imported here: Ray and torch take seconds to import, `validate` needs neither (and every
+    # command imports only what it needs: reading a run imports neither).
     from search.core.driver_log import DriverLog
     from search.lifecycle import sweep
 
@@ -152,18 +165,13 @@ def _confirm(args: argparse.Namespace, console: Console) -> int:
 def _check(args: argparse.Namespace, console: Console) -> int:
     from search.core.driver_log import DriverLog
     from search.lifecycle import sweep
-    from search.lifecycle.check import (
-        FLAGS,
-        check_settings,
-        print_check,
-        run_check,
-        track_check,
-    )
+    from search.lifecycle.check import check_settings, print_check, run_check, track_check
     from search.lifecycle.tracking import make_trackers
     from search.report.plots.check import plot_check
     from search.report.results import choice_of, describe_choice, write_results
     from search.store.records import collect_records
     from search.store.rundir import RunDir
+    from trainables.check.settings import FLAGS
 
     run_dir = RunDir.open(args.run_dir)
     settings = check_settings(run_dir, **{name: getattr(args, name) for name in FLAGS})
@@ -266,15 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = make_console()
     try:
-        if args.command == "validate":
-            spec = load_spec(args.sweep, args.overrides)
-            preflight(spec, args.sweep, args.address)
-            console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
-                          f"{spec.search.num_trials} trials)")
-            return 0
-        handlers = {"run": _run, "status": _status, "ls": _ls, "best": _best, "plots": _plots,
-                    "export": _export, "confirm": _confirm, "resume": _resume,
-                    "check": _check}
+        handlers = {"validate": _validate, "run": _run, "status": _status, "ls": _ls,
+                    "best": _best, "plots": _plots, "export": _export, "confirm": _confirm,
+                    "resume": _resume, "check": _check}
         return handlers[args.command](args, console)
     except SpecError as error:
         for problem in error.problems:

@@ -199,8 +199,7 @@ def _add_best(commands: _Commands) -> None:
 def add_check_flags(parser: argparse.ArgumentParser) -> None:
     """A flag per setting of ``basin check`` (``CheckSettings``), its help and default read off
     the settings model, so that they never disagree."""
-    from search.lifecycle.check import FLAGS
-    from trainables.check.settings import CheckSettings
+    from trainables.check.settings import FLAGS, CheckSettings
 
     for name, field in CheckSettings.model_fields.items():
         many = get_origin(field.annotation) is list

@@ -17,17 +17,15 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
+from search.core.errors import SpecError
 from search.core.record import TrialRecord
 from search.selection.base import by_objective
 from search.selection.candidates import CHECK_FIGURES, gather
-from search.spec.model import SpecError, trial_settings
+from search.spec.model import trial_settings
 from search.store.result_files import seed_spreads
 from search.store.rundir import RunDir
-from trainables.check.settings import CheckSettings
+from trainables.check.settings import FLAGS, CheckSettings
 from trainables.contract import STEP, VAL_LOSS
-
-# ``basin check`` flags by the setting they override: one per field of CheckSettings.
-FLAGS = {name: "--" + name.replace("_", "-") for name in CheckSettings.model_fields}
 
 
 @dataclass

@@ -22,11 +22,11 @@ from rich.console import Console
 from rich.table import Table
 
 from search.core.driver_log import DriverLog
+from search.core.errors import SpecError
 from search.lifecycle.tracking import make_trackers
 from search.report.leaderboard import SHORT_NAMES
 from search.selection.candidates import Candidate
 from search.selection.choice import Choice
-from search.spec.model import SpecError
 from search.store.rundir import RunDir
 from search.store.stop_ledger import StopLedger
 from search.tune.cluster import start_ray

@@ -13,8 +13,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from search.core.errors import SpecError
 from search.core.uris import is_object_store
-from search.spec.model import SpecError, SweepSpec
+from search.spec.model import SweepSpec
 from trainables.models.checks import check_model
 from trainables.tasks import TASKS
 

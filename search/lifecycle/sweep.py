@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from search.core.driver_log import DriverLog
+from search.core.errors import SpecError
 from search.core.outcome import FINISHED
 from search.core.record import TrialRecord
 from search.lifecycle.preflight import preflight
 from search.lifecycle.tracking import make_trackers
 from search.report.results import choice_of, leaderboard_rows, write_results
 from search.selection.choice import Choice
-from search.spec.model import SpecError, SweepSpec, load_spec
+from search.spec.model import SweepSpec, load_spec
 from search.store.object_store import LocationError
 from search.store.records import collect_records
 from search.store.rundir import RunDir

@@ -11,10 +11,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from search.core.errors import SpecError
 from search.core.layout import SWEEP_FILE
 from search.core.outcome import FINISHED
 from search.report.results import choice_of
-from search.spec.model import SpecError
 from search.store.records import collect_records
 from search.store.rundir import RunDir
 

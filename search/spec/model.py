@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from search.core.errors import SpecError
 from search.core.uris import OBJECT_STORE_SCHEMES, is_object_store, without_query
 from search.sampling.space import Param, as_param, check_against_trial
 from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
@@ -35,14 +36,6 @@ from trainables.settings import (
     TrialSettings,
 )
 from trainables.tasks import OBJECTIVE_METRICS, TASKS
-
-
-class SpecError(Exception):
-    """A sweep file (or a command-line override) that cannot be run; one line per problem."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class ObjectiveSpec(Strict):

@@ -18,6 +18,7 @@ from pathlib import Path
 import optuna
 
 from search.core import uris
+from search.core.errors import SpecError
 from search.core.layout import (
     BEST_FILE,
     CHECK_FILE,
@@ -30,7 +31,7 @@ from search.core.layout import (
     WANDB_FOLDER,
     driver_file,
 )
-from search.spec.model import SpecError, SweepSpec, dump_spec, load_spec
+from search.spec.model import SweepSpec, dump_spec, load_spec
 from search.store import object_store as store
 from search.store.journal import JournalDamage
 from search.store.study import RAY_TRIAL_ATTR, open_to_read

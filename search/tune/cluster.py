@@ -13,7 +13,8 @@ from contextlib import contextmanager
 
 import ray
 
-from search.spec.model import SpecError, SweepSpec
+from search.core.errors import SpecError
+from search.spec.model import SweepSpec
 
 # What the Tune function of a multi-worker trial reserves: it only drives the TorchTrainer.
 DRIVER_CPU = 0.01

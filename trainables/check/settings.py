@@ -47,3 +47,7 @@ class CheckSettings(Strict):
             raise ValueError(f"radii: {max(self.radii)!r} is beyond max_radius "
                              f"{self.max_radius!r}")
         return self
+
+
+# ``basin check``'s flag for each setting (the flags override the sweep file's ``check`` block).
+FLAGS = {name: "--" + name.replace("_", "-") for name in CheckSettings.model_fields}

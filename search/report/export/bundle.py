@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from search.core.errors import SpecError
 from search.core.layout import (
     BUNDLE_CARD,
     BUNDLE_MERGED,
@@ -29,7 +30,7 @@ from search.core.layout import (
 from search.report.export.model_card import model_card
 from search.report.results import choice_of, recipe_text
 from search.selection.candidates import Candidate, candidate_at
-from search.spec.model import SpecError, trial_settings
+from search.spec.model import trial_settings
 from search.store.records import collect_records
 from search.store.rundir import RunDir
 from trainables.contract import PROBE_FILE, STEP, TRAINER_STATE_FILE, TRIAL_METRICS_FILE
