@@ -220,7 +220,8 @@ def apply_override(raw: dict, assignment: str) -> None:
                          f"{one_line(error)}"]) from None
 
 
-# Keys of earlier sweep files, and what replaced them.
+# Keys of earlier sweep files, and what replaced them: a message, not a translation.
+# Compatibility (sweep files of basin 0.1): remove in basin 0.3.
 _RENAMED = {"gap_pruning": "replaced by stopping.gap (see sweeps/README.md: the gap rule now "
                            "stops on the turn of the validation loss; threshold is optional)"}
 

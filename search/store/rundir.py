@@ -231,7 +231,9 @@ class RunDir:
         storage, self.journal_damage = open_to_read(self.path, self.spec.search.storage)
         try:
             return optuna.load_study(study_name=self.path.name, storage=storage)
-        except KeyError:  # a run directory written before studies were named after it
+        except KeyError:
+            # Compatibility (run directories of basin 0.1, whose study was named after the
+            # sweep, not the run directory). Remove in basin 0.3.
             return optuna.load_study(study_name=self.spec.name, storage=storage)
 
     def optuna_trials(self) -> dict[str, optuna.trial.FrozenTrial]:

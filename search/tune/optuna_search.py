@@ -127,6 +127,8 @@ class HonestOptunaSearch(Searcher):
 
     def __setstate__(self, state: dict) -> None:
         numbers = state.pop("_live")
+        # Compatibility (resuming a sweep that basin 0.1 started): its searcher lacked it.
+        # Remove in basin 0.3.
         state.setdefault("_gap_at_best", {})
         self.__dict__.update(state)
         self.study = self.study_ref.open()

@@ -59,7 +59,8 @@ class ProgressPrinter(Callback):
 
     def __setstate__(self, state: dict) -> None:
         # Restored by `basin resume`: the counts stand, the clock and the running set restart.
-        # A printer pickled by an earlier basin lacks the newer fields.
+        # Compatibility (resuming a sweep that basin 0.1 started): a printer it pickled lacks
+        # the newer fields. Remove in basin 0.3.
         self.__dict__.update({"mode": "min", "name_of": trial_id_of, "_best": None,
                               "_live": None, **state})
         self.console = make_console()

@@ -11,7 +11,7 @@ import pytest
 from search.cli.main import main
 from tests.conftest import tiny_sweep, write_sweep
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 CATALOGUE = sorted((ROOT / "tests" / "bad_inputs").glob("*.yaml"))
 
 

@@ -9,7 +9,7 @@ from search.selection import ObjectiveCriterion
 from search.selection.choice import choose
 from search.spec.model import load_spec, validate_spec
 from search.store.rundir import RunDir
-from tests.test_selection import RECORDS
+from tests.search.selection.test_selection import RECORDS
 
 
 def the_choice():

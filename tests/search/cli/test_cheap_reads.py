@@ -48,6 +48,6 @@ def test_reading_commands_import_neither_ray_tune_nor_torch(finished_run: RunDir
               f"try:\n    code = main({argv!r})\nexcept SystemExit as end:\n    code = end.code\n"
               f"print([m for m in {HEAVY!r} if m in sys.modules], code)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+                          cwd=Path(__file__).resolve().parents[3], timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] in ("[] 0", "[] None"), done.stdout[-2000:]
