@@ -32,6 +32,22 @@ SST2_TSV = PROJECT_DIR.parent / "shared" / "data" / "sst2" / "train.tsv"
 DEFAULT_WORK_DIR = Path(tempfile.gettempdir()) / "basin-benchmarks"
 
 console = Console(width=180)  # tables stay readable when output goes to a file
+# A 2-layer BERT built from a config: the benchmarks' smoke runs train it in seconds.
+SMOKE_MODEL = {
+    "name": "tiny-bert",
+    "random_init_config": {"model_type": "bert", "vocab_size": 30522, "hidden_size": 32,
+                           "num_hidden_layers": 2, "num_attention_heads": 2,
+                           "intermediate_size": 64, "max_position_embeddings": 128},
+    "lora_target_modules": ["query", "value"],
+}
+
+
+def merge(base: dict, extra: dict) -> dict:
+    """``base`` with ``extra`` laid over it, nested blocks merged key by key."""
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = merge(base.get(key) or {}, value) if isinstance(value, dict) else value
+    return merged
 
 
 def carve_sst2(out_dir: Path, sizes: dict[str, int], seed: int = 0,

@@ -15,15 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import merge
+
 TABLES_DIR = Path(__file__).resolve().parent / "curves"
-
-
-def merge(base: dict, extra: dict) -> dict:
-    """``base`` with ``extra`` laid over it, nested blocks merged key by key."""
-    merged = dict(base)
-    for key, value in extra.items():
-        merged[key] = merge(base.get(key) or {}, value) if isinstance(value, dict) else value
-    return merged
 
 
 def read_table(path: Path) -> dict[str, Any]:

@@ -34,24 +34,21 @@ from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from benchmarks.common import DEFAULT_WORK_DIR, PROJECT_DIR, SST2_TSV, carve_sst2  # noqa: E402
-from benchmarks.curve_table import TABLES_DIR, merge, read_table, write_table  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    DEFAULT_WORK_DIR,
+    PROJECT_DIR,
+    SMOKE_MODEL,
+    SST2_TSV,
+    carve_sst2,
+    merge,
+)
+from benchmarks.curve_table import TABLES_DIR, read_table, write_table  # noqa: E402
 
 SST2_SIZES = {"train": 500, "validation": 300, "test": 1000}
-TRIAL_SIDE = ("model", "data", "training", "deepspeed", "generation", "objective")
 # What a row keeps of a report: the curve and its costs, not the trial's bookkeeping.
 DROPPED = {"train_loss_curve", "samples_per_second", "tokens_per_second", "epoch", "world_size",
            "warm_start", "worker_pid", "trial_started_at", "reported_at", "startup_seconds",
            "node_id", "train_truncated", "val_truncated", "is_final"}
-SMOKE_MODEL = {
-    "name": "tiny-bert",
-    "random_init_config": {"model_type": "bert", "vocab_size": 30522, "hidden_size": 32,
-                           "num_hidden_layers": 2, "num_attention_heads": 2,
-                           "intermediate_size": 64, "max_position_embeddings": 128},
-    "lora_target_modules": ["query", "value"],
-}
-
-
 def sweep_of(table: str, work_dir: Path, smoke: bool = False) -> dict[str, Any]:
     """The sweep file a table's trials are trained by (its data, model and budget) and whose
     search, scheduling, stopping and selection the replay's "basin as shipped" uses."""

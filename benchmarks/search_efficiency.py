@@ -37,10 +37,12 @@ from benchmarks.common import (  # noqa: E402
     DEFAULT_WORK_DIR,
     PROJECT_DIR,
     RESULTS_DIR,
+    SMOKE_MODEL,
     SST2_TSV,
     Stopwatch,
     carve_sst2,
     machine_facts,
+    merge,
     save_json,
     score_checkpoint_on_test,
     score_on_test,
@@ -63,41 +65,25 @@ BUDGET = {
     "scheduler": {"type": "asha", "grace_period": 30, "reduction_factor": 3},
     "tracking": {"wandb": {"mode": "disabled"}},
 }
-SMOKE_MODEL = {
-    "name": "tiny-bert",
-    "random_init_config": {"model_type": "bert", "vocab_size": 30522, "hidden_size": 32,
-                           "num_hidden_layers": 2, "num_attention_heads": 2,
-                           "intermediate_size": 64, "max_position_embeddings": 128},
-    "lora_target_modules": ["query", "value"],
-}
-
-
-def _merge(base: dict, extra: dict) -> dict:
-    merged = dict(base)
-    for key, value in extra.items():
-        merged[key] = _merge(base.get(key) or {}, value) if isinstance(value, dict) else value
-    return merged
-
-
 def task_spec(task: str, seed: int, work_dir: Path, smoke: bool) -> SweepSpec:
     """The project's own sweep file for the task, with the benchmark's budget and seed."""
     import yaml
 
     source = {"demo": "minilm_lora.yaml", "sst2": "sst2_files.yaml"}[task]
     raw = yaml.safe_load((PROJECT_DIR / "sweeps" / source).read_text())
-    raw = _merge(raw, BUDGET)
-    raw = _merge(raw, {"name": f"bench-{task}", "output_dir": str(work_dir / "runs"),
+    raw = merge(raw, BUDGET)
+    raw = merge(raw, {"name": f"bench-{task}", "output_dir": str(work_dir / "runs"),
                        "training": {"seed": seed}, "search": {"seed": seed}})
     if task == "sst2":
         files = carve_sst2(work_dir / "sst2", SST2_SIZES, seed=0)
-        raw["data"] = _merge({k: v for k, v in raw["data"].items()
+        raw["data"] = merge({k: v for k, v in raw["data"].items()
                               if k not in ("max_train_examples", "validation_fraction")},
                              {"train_file": files["train"], "validation_file": files["validation"],
                               "test_file": files["test"], "max_length": 32})
         # The same adapters as the demo task: LoRA on every linear layer tripled a trial's time.
         raw["model"]["lora_target_modules"] = ["query", "value"]
     if smoke:
-        raw = _merge(raw, {"model": SMOKE_MODEL, "training": {"max_steps": 8, "eval_every": 4},
+        raw = merge(raw, {"model": SMOKE_MODEL, "training": {"max_steps": 8, "eval_every": 4},
                            "search": {"num_trials": 3},
                            "scheduler": {"grace_period": 4},
                            "stopping": {"gap": {"grace_steps": 4}}})

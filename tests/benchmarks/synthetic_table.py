@@ -33,7 +33,7 @@ def synthetic_table(path: Path, count: int = 32, max_steps: int = 120, eval_ever
                     overrides: dict[str, Any] | None = None) -> Path:
     """Write a table of ``count`` Sobol configurations of the shipped sweep's space, each with
     the curve ``curve`` gives (test loss: the validation loss plus a little)."""
-    from benchmarks.curve_table import merge
+    from benchmarks.common import merge
     from search.sampling.space import split_space
     from search.spec.model import validate_spec
 
