@@ -63,14 +63,15 @@ class Outcome:
     """How one trial ended. ``excluded``: none of its checkpoints may be handed on (it failed,
     diverged, or never learned anything)."""
 
-    status: Status
+    status: str  # a Status (a closed set), kept as its plain string
     kind: str
     reason: str = ""
     step: int | None = None
     excluded: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "status", Status(self.status))  # a status outside the set fails
+        # A status outside the set fails here; files, Optuna and trackers get the plain string.
+        object.__setattr__(self, "status", Status(self.status).value)
 
     @property
     def label(self) -> str:
@@ -84,7 +85,7 @@ class Outcome:
         return f"{where}: {self.reason}" if self.reason else where
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "status": self.status.value}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, fields: dict[str, Any]) -> Outcome:

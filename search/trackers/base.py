@@ -65,6 +65,11 @@ class Tracker:
         return None
 
 
+def no_history(trial_id: str) -> list[dict[str, Any]]:
+    """No reports to read back (a tracker made without a run directory's)."""
+    return []
+
+
 @dataclass
 class TrackerContext:
     """What a tracker is told of the sweep it records: where the run directory is (its files go
@@ -78,7 +83,7 @@ class TrackerContext:
     objective: str
     console: Console | None = None
     job_type: str = "trial"
-    history: Callable[[str], list[dict[str, Any]]] = lambda trial_id: []
+    history: Callable[[str], list[dict[str, Any]]] = field(default_factory=lambda: no_history)
 
 
 class TrackerSettings(Strict):

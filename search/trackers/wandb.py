@@ -24,7 +24,6 @@ from search.core.outcome import FAILED, Outcome
 from search.trackers.base import SweepSummary, Tracker, TrackerContext, TrackerSettings
 from search.trackers.wandb_runs import (
     EVAL_METRICS,
-    no_history,
     resolve_mode,
     run_id,
     sync_command,
@@ -80,7 +79,7 @@ class WandbTracker(Tracker):
 
     def __getstate__(self) -> dict:
         # Ray pickles callbacks with the experiment state; live runs and consoles stay behind.
-        return {**self.__dict__, "_runs": {}, "console": None, "_history": no_history}
+        return {**self.__dict__, "_runs": {}, "console": None}
 
     def announce(self) -> None:
         """Say once where runs go and, when offline, how to upload them."""

@@ -73,10 +73,5 @@ def resolve_mode(requested: str) -> tuple[str, str | None]:
     return "offline", "no W&B API key (run `wandb login` or set WANDB_API_KEY)"
 
 
-def no_history(trial_id: str) -> list[dict]:
-    """No reports to replay (a tracker unpickled by Ray reads no run directory)."""
-    return []
-
-
 def sync_command(run_dir: Path) -> str:
     return f"wandb sync {run_dir / WANDB_FOLDER}/offline-run-*"
