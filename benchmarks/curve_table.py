@@ -46,6 +46,42 @@ def write_table(path: Path, meta: dict[str, Any], configs: list[dict[str, Any]])
     os.replace(temporary, path)
 
 
+# The weights a hyperparameter's distance may take in the lookup (fit_weights).
+WEIGHT_GRID = (1.0, 0.3, 0.1, 0.03, 0.0)
+
+
+def nearest_errors(coords: Any, targets: Any, weights: Any, exclude: int | None = None) -> Any:
+    """Leave-one-out: how far each configuration's target is from its nearest other's under
+    ``weights`` (``exclude``: a configuration that is neither predicted nor predicts)."""
+    import numpy as np
+
+    scaled = coords * weights
+    distances = ((scaled[:, None, :] - scaled[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(distances, np.inf)
+    keep = np.ones(len(coords), dtype=bool)
+    if exclude is not None:
+        distances[:, exclude] = np.inf
+        keep[exclude] = False
+    return np.abs(targets[distances.argmin(axis=1)] - targets)[keep]
+
+
+def fit_weights(coords: Any, targets: Any, exclude: int | None = None, passes: int = 2) -> Any:
+    """Per-hyperparameter weights of the lookup's distance, each chosen from ``WEIGHT_GRID``
+    in turn so that every configuration's nearest other predicts its best validation loss best
+    (leave-one-out; ties to the larger weight). The test split plays no part."""
+    import numpy as np
+
+    weights = np.ones(coords.shape[1])
+    for _ in range(passes):
+        for k in range(len(weights)):
+            def error(weight: float) -> float:
+                trial = weights.copy()
+                trial[k] = weight
+                return float(nearest_errors(coords, targets, trial, exclude).mean())
+            weights[k] = min(WEIGHT_GRID, key=lambda weight: (error(weight), -weight))
+    return weights
+
+
 def normalised(value: Any, distribution: Any) -> float:
     """A hyperparameter's position in [0, 1] along its distribution (log scale where the
     space says so; a choice of numbers by its value, log-scaled when all are positive)."""
@@ -86,6 +122,7 @@ class CurveTable:
         self.distributions, _ = split_space(self.spec.space)
         self.names = sorted(self.distributions)
         self.coords = np.array([self.position(entry["params"]) for entry in self.configs])
+        self.weights = fit_weights(self.coords, self.best_val_losses())
 
     @classmethod
     def load(cls, path: Path) -> CurveTable:
@@ -107,15 +144,25 @@ class CurveTable:
         """A configuration's coordinates in the normalised space (each in [0, 1])."""
         return [normalised(params[name], self.distributions[name]) for name in self.names]
 
-    def nearest(self, params: dict[str, Any], exclude: int | None = None) -> int:
-        """The index of the tabulated configuration nearest to ``params`` (Euclidean distance
-        in the normalised space; ``exclude``: an index left out, for held-out errors)."""
+    def nearest(self, params: dict[str, Any], weights: Any = None,
+                exclude: int | None = None) -> int:
+        """The index of the tabulated configuration nearest to ``params``: Euclidean distance
+        in the normalised space, each hyperparameter weighted (default: the table's fitted
+        ``weights``; ``exclude``: an index left out, for held-out errors)."""
         import numpy as np
 
-        distances = ((self.coords - np.array(self.position(params))) ** 2).sum(axis=1)
+        weights = self.weights if weights is None else weights
+        offsets = (self.coords - np.array(self.position(params))) * weights
+        distances = (offsets ** 2).sum(axis=1)
         if exclude is not None:
             distances[exclude] = np.inf
         return int(distances.argmin())
+
+    def best_val_losses(self) -> Any:
+        """Every configuration's best validation loss over its curve (inf: none finite)."""
+        import numpy as np
+
+        return np.array([self.best_val_loss(i) for i in range(len(self.configs))])
 
     def reports(self, index: int) -> list[dict[str, Any]]:
         """What the tabulated trial reported at each evaluation, as a search may see it: the

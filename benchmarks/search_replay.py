@@ -10,6 +10,7 @@ real sweep. What the method hands on is scored on the table's test figures, whic
     python benchmarks/search_replay.py --resume              # finish an interrupted replay
     python benchmarks/search_replay.py --report              # tables and plot from the results
     python benchmarks/search_replay.py --holdout             # the nearest-neighbour lookup's error
+    python benchmarks/search_replay.py --fidelity 3          # replay vs a real run, 2 at a time
     python benchmarks/search_replay.py --smoke               # a tiny table, 2 seeds (a test)
 """
 
@@ -128,6 +129,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="only print the tables and draw the plot from the results file")
     parser.add_argument("--holdout", action="store_true",
                         help="only measure the nearest-neighbour lookup on held-out configurations")
+    parser.add_argument("--fidelity", type=int, metavar="SEEDS",
+                        help="only run the first table's sweep (20 trials, 2 at a time) for "
+                        "SEEDS seeds both under real Ray Tune (time scaled by 0.02) and as a "
+                        "replay, and say how many trials' outcomes agree")
     parser.add_argument("--smoke", action="store_true",
                         help="build a tiny table (tiny random model) and replay it, 2 seeds")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "replay")
@@ -149,6 +154,17 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.holdout:
         print(holdout_report([_table(p) for p in paths]))
+        return
+    if args.fidelity:
+        from benchmarks.common import save_json
+        from benchmarks.replay.fidelity import agreement
+
+        found = agreement(_table(paths[0]), list(range(args.fidelity)))
+        for row in found["seeds"]:
+            print(f"seed {row['seed']}: {row['agree']}/{row['trials']} trials agree "
+                  f"(first difference at trial {row['first_difference']})")
+        save_json("search_replay_fidelity", found,
+                  args.work_dir if args.smoke else RESULTS_DIR)
         return
     if not args.report:
         run_all(paths, args.methods, args.trials, args.concurrency, list(range(args.seeds)),

@@ -11,7 +11,11 @@ The searcher, scheduler and stopper are the real objects a sweep builds (basin's
   (``on_trial_result``); only if neither stops it, to the searcher (``on_trial_result``);
 - a stopped trial, and a trial whose function returned (Ray's "done" result, which the stopper
   sees again), ends with the scheduler's and then the searcher's ``on_trial_complete`` with its
-  last result, and its slot goes to the next suggestion at once.
+  last result, and its slot goes to the next suggestion at once;
+- a trial the scheduler pauses (PAUSE) keeps its place in its curve and gives its slot up; the
+  scheduler's ``choose_trial_to_run`` resumes it, after the searcher was asked, from where it
+  stopped (a paused trial the scheduler stops hears ``on_trial_remove`` and the searcher's
+  ``on_trial_complete`` without a result).
 
 What is simulated is only what a trial is: the tabulated curve of the configuration nearest to
 the one suggested, each evaluation reported after the seconds its steps and its evaluation took
@@ -88,9 +92,30 @@ class TuneReplay:
         self.running = 0
         self.startup = table.startup_seconds()
 
-    # The controller the scheduler's hooks receive; ASHA and FIFO read nothing from it.
+    # The controller the scheduler's hooks receive (the part of it Ray lets schedulers use).
     def get_trials(self) -> list[Any]:
         return [trial.ray_trial for trial in self.trials.values()]
+
+    @property
+    def search_alg(self) -> Any:
+        return self
+
+    def is_finished(self) -> bool:
+        """Whether the searcher was asked for every trial (Ray's SearchGenerator)."""
+        return len(self.trials) >= self.num_samples
+
+    def _set_trial_status(self, ray_trial: Any, status: str) -> None:
+        ray_trial.set_status(status)
+
+    def stop_trial(self, ray_trial: Any) -> None:
+        """Ray's ``stop_trial`` of a paused trial."""
+        from ray.tune.experiment import Trial
+
+        trial = self.trials[ray_trial.trial_id]
+        self.scheduler.on_trial_remove(self, ray_trial)
+        self.searcher.on_trial_complete(trial.trial_id)
+        ray_trial.set_status(Trial.TERMINATED)
+        trial.ended = True
 
     def run(self) -> list[ReplayTrial]:
         """Replay the sweep to its end; its trials in the order they were suggested."""
@@ -105,7 +130,23 @@ class TuneReplay:
         return list(self.trials.values())
 
     def _fill(self) -> None:
-        """Ask for configurations while a slot is free and the sweep wants more trials."""
+        """Ask for configurations while a slot is free and the sweep wants more trials, then
+        let the scheduler resume paused ones (Ray asks the searcher first)."""
+        self._suggest()
+        self._resume()
+
+    def _resume(self) -> None:
+        from ray.tune.experiment import Trial
+
+        while (ray_trial := self.scheduler.choose_trial_to_run(self)) is not None:
+            if ray_trial.status != Trial.PAUSED:
+                return
+            trial = self.trials[ray_trial.trial_id]
+            ray_trial.set_status(Trial.RUNNING)
+            self.running += 1
+            self._schedule_next(trial, self.clock.now + self.startup)
+
+    def _suggest(self) -> None:
         from ray.tune.experiment import Trial
 
         while len(self.trials) < self.num_samples:
@@ -155,6 +196,11 @@ class TuneReplay:
         if decision == TrialScheduler.STOP:
             result["done"] = True
             self._end(trial)
+        elif decision == TrialScheduler.PAUSE:
+            from ray.tune.experiment import Trial
+
+            trial.ray_trial.set_status(Trial.PAUSED)
+            self.running -= 1
         else:
             self._schedule_next(trial, self.clock.now)
 

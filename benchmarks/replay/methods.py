@@ -50,6 +50,8 @@ class Replayed:
     anytime: list[Pick | None]
     stopped: list[tuple[int, str, int]] = field(default_factory=list)  # config, kind, step
     configs: list[int] = field(default_factory=list)  # every trial's configuration
+    # Every trial's end, in the order the trials were asked for: (config, kind, step).
+    ended: list[tuple[int, str, int | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -111,10 +113,12 @@ def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
         np.random.seed(setting.seed)  # ASHA draws each trial's bracket from NumPy's generator
         replay.run()
         anytime = budget.close()
+        final = sorted(records(), key=lambda r: r.trial_id)
         stopped = [(trials[r.trial_id].config, r.outcome.kind, r.outcome.step or 0)
-                   for r in records() if r.outcome.status != "completed"]
+                   for r in final if r.outcome.status != "completed"]
+        ended = [(trials[r.trial_id].config, r.outcome.kind, r.outcome.step) for r in final]
         return Replayed(name, anytime[-1], budget.steps, replay.clock.now, anytime, stopped,
-                        [t.config for t in trials.values()])
+                        [t.config for t in trials.values()], ended)
 
     return run
 

@@ -154,34 +154,41 @@ def draw_anytime(rows: list[dict[str, Any]], methods: list[str], path: Path,
 
 
 def holdout_report(tables: list[CurveTable]) -> str:
-    """Leave-one-out error of the nearest-neighbour lookup: each configuration answered by its
-    nearest *other* configuration, compared with its own curve."""
+    """Leave-one-out error of the lookup: each configuration answered by its nearest *other*
+    configuration, compared with its own curve; under plain distance, and under weights fitted
+    without it (nested), against answering with the table's mean."""
+    import numpy as np
     from scipy.stats import spearmanr
 
-    lines = ["| table | configs | best val_loss MAE (nearest / table mean) | test loss at best "
-             "step MAE (nearest / table mean) | Spearman of best val_loss | curve MAE |",
-             "|---|---|---|---|---|---|"]
+    from benchmarks.curve_table import fit_weights
+
+    lines = ["| table | configs | lookup | best val_loss MAE | Spearman | test loss at best step "
+             "MAE | val curve MAE |", "|---|---|---|---|---|---|---|"]
     for table in tables:
-        own, near, own_test, near_test, curve = [], [], [], [], []
-        for index, entry in enumerate(table.configs):
-            other = table.nearest(entry["params"], exclude=index)
-            a, b = table.best_val_loss(index), table.best_val_loss(other)
-            if not (math.isfinite(a) and math.isfinite(b)):
-                continue
-            own.append(a)
-            near.append(b)
-            own_test.append(table.row_at(index, table.best_val_step(index))["test_loss"])
-            near_test.append(table.row_at(other, table.best_val_step(other))["test_loss"])
-            pairs = zip(entry["evaluations"], table.configs[other]["evaluations"])
-            curve += [abs(x["val_loss"] - y["val_loss"]) for x, y in pairs
-                      if math.isfinite(x["val_loss"]) and math.isfinite(y["val_loss"])]
-
-        def mae(xs: list[float], ys: list[float]) -> float:
-            return statistics.fmean(abs(x - y) for x, y in zip(xs, ys))
-
-        lines.append(
-            f"| {table.name} | {len(own)} | {mae(own, near):.4f} / "
-            f"{mae(own, [statistics.fmean(own)] * len(own)):.4f} | {mae(own_test, near_test):.4f}"
-            f" / {mae(own_test, [statistics.fmean(own_test)] * len(own)):.4f} | "
-            f"{spearmanr(own, near).statistic:.3f} | {statistics.fmean(curve):.4f} |")
+        best = table.best_val_losses()
+        ok = np.isfinite(best)
+        test = np.array([table.row_at(i, table.best_val_step(i))["test_loss"] if ok[i]
+                         else np.nan for i in range(len(best))])
+        plain = np.ones(len(table.names))
+        for name, weights_of in (("nearest", lambda i: plain),
+                                 ("weighted nearest (nested)",
+                                  lambda i: fit_weights(table.coords, best, exclude=i))):
+            answer = [table.nearest(table.configs[i]["params"], weights_of(i), exclude=i)
+                      for i in range(len(best))]
+            pairs = [(i, j) for i, j in enumerate(answer) if ok[i] and ok[j]]
+            own, near = best[[i for i, _ in pairs]], best[[j for _, j in pairs]]
+            curve = [abs(x["val_loss"] - y["val_loss"]) for i, j in pairs
+                     for x, y in zip(table.configs[i]["evaluations"],
+                                     table.configs[j]["evaluations"])
+                     if math.isfinite(x["val_loss"]) and math.isfinite(y["val_loss"])]
+            lines.append(
+                f"| {table.name} | {len(pairs)} | {name} | {np.mean(abs(own - near)):.4f} | "
+                f"{spearmanr(own, near).statistic:.3f} | "
+                f"{np.nanmean(abs(test[[i for i, _ in pairs]] - test[[j for _, j in pairs]])):.4f}"
+                f" | {statistics.fmean(curve):.4f} |")
+        lines.append(f"| {table.name} | {int(ok.sum())} | the table's mean | "
+                     f"{np.mean(abs(best[ok] - best[ok].mean())):.4f} | - | "
+                     f"{np.nanmean(abs(test[ok] - np.nanmean(test[ok]))):.4f} | - |")
+        lines.append(f"| {table.name} | | fitted weights | " + ", ".join(
+            f"{name} {weight:g}" for name, weight in zip(table.names, table.weights)) + " | | | |")
     return "\n".join(lines)

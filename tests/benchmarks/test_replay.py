@@ -171,4 +171,18 @@ def test_bootstrap_interval_brackets_the_mean() -> None:
 
 def test_holdout_report_measures_the_lookup(table: CurveTable) -> None:
     text = holdout_report([table])
-    assert text.count("\n") == 2 and "| table |" in text
+    assert "| table |" in text and "weighted nearest (nested)" in text
+    assert "the table's mean" in text and "fitted weights" in text
+
+
+def test_fitted_weights_find_the_hyperparameter_that_matters(table: CurveTable) -> None:
+    """The made-up curves depend on the learning rate alone: the fitted distance weighs it
+    most, and the weighted lookup predicts a held-out configuration's best loss better than
+    the plain one."""
+    from benchmarks.curve_table import nearest_errors
+
+    weights = dict(zip(table.names, table.weights))
+    assert weights["learning_rate"] == max(weights.values())
+    best = table.best_val_losses()
+    plain = nearest_errors(table.coords, best, [1.0] * len(table.names)).mean()
+    assert nearest_errors(table.coords, best, table.weights).mean() < plain
