@@ -90,3 +90,10 @@ def is_better(value: float, best: float | None, mode: str) -> bool:
     if best is None:
         return math.isfinite(value)
     return value < best if mode == "min" else value > best
+
+
+def own_generator(seed: int) -> torch.Generator:
+    """A loader's own random generator: a DataLoader draws a seed from it for every pass over
+    its data, so starting an epoch or an evaluation never moves the trial's random stream (the
+    dropout masks), and a resumed trial's stream can be put back exactly."""
+    return torch.Generator().manual_seed(seed)

@@ -72,7 +72,7 @@ def _spec(table: CurveTable, setting: Setting, overrides: dict[str, Any]) -> Any
 NO_RULES = {"not_learning": None, "gap": None, "early_stopping": None}
 
 
-Overrides = "dict[str, Any] | Callable[[CurveTable], dict[str, Any]]"
+Overrides = "dict[str, Any] | Callable[[CurveTable, Setting], dict[str, Any]]"
 
 
 def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
@@ -87,7 +87,7 @@ def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
         from search.store.stop_ledger import StopLedger
         from search.store.study import RAY_TRIAL_ATTR
 
-        laid = overrides(table) if callable(overrides) else overrides
+        laid = overrides(table, setting) if callable(overrides) else overrides
         spec = _spec(table, setting, {k: dict(v) if isinstance(v, dict) else v
                                       for k, v in laid.items()})
         metric, mode = spec.objective.metric, spec.objective.mode
@@ -217,7 +217,34 @@ VARIANTS: dict[str, Callable[..., Replayed]] = {
     "basin-no-asha": basin_sweep({"scheduler": FIFO}),
     "basin-no-rules": basin_sweep({"stopping": NO_RULES}),
     # Section 1's rungs on classification: the first a quarter of the budget, the best third on.
-    "basin-asha-quarter": basin_sweep(lambda table: {"scheduler": {
+    "basin-asha-quarter": basin_sweep(lambda table, setting: {"scheduler": {
         "type": "asha", "grace_period": table.spec.training.max_steps // 4,
         "reduction_factor": 3}}),
 }
+
+
+def _freezing(thaw: str = "rank", quarter: bool = False, budget: float | None = None
+              ) -> Callable[..., Replayed]:
+    """basin as shipped with the freezing scheduler (issue 30's variants): thaw order, the first
+    rung at a quarter of the budget (else the sweep file's), a step budget as a share of random
+    search's full budget."""
+
+    def overrides(table: CurveTable, setting: Setting) -> dict[str, Any]:
+        steps = table.spec.training.max_steps
+        scheduler: dict[str, Any] = {"type": "freeze", "thaw": thaw}
+        if quarter:
+            scheduler["grace_period"] = steps // 4
+        search = {"max_total_steps": int(budget * setting.trials * steps)} if budget else {}
+        return {"scheduler": scheduler, "search": search}
+
+    return basin_sweep(overrides)
+
+
+FREEZING: dict[str, Callable[..., Replayed]] = {
+    "freeze": _freezing(),
+    "freeze-half": _freezing(budget=0.5),
+    "freeze-undecided-half": _freezing("undecided", budget=0.5),
+    "freeze-quarter-half": _freezing(quarter=True, budget=0.5),
+    "freeze-quarter-undecided-half": _freezing("undecided", quarter=True, budget=0.5),
+}
+VARIANTS.update(FREEZING)

@@ -11,6 +11,7 @@ SWEEP_FILE = "sweep.yaml"  # the validated sweep, every field explicit; written 
 RESULTS_FILE = "results.json"  # every trial and the choice, when the sweep ends
 BEST_FILE = "best.yaml"  # the chosen checkpoint's recipe
 STOPS_FILE = "stops.jsonl"  # the stop ledger: why each rule-stopped trial stopped
+FREEZES_FILE = "freezes.jsonl"  # the freeze ledger: rungs, frozen and thawed trials
 CONFIRM_FILE = "confirm.json"  # basin confirm's ranking
 CHECK_FILE = "check.json"  # basin check's figures
 JOURNAL_FILE = "optuna.journal"  # the Optuna study (unless search.storage names a database)
@@ -44,6 +45,6 @@ TRIAL_FOLDER = re.compile(r"^(?:run_trial_([0-9a-f]+)_.*|([0-9a-f]{8}))$")
 def driver_file(relative: str) -> bool:
     """Whether a path relative to the run directory is one the driver writes."""
     top = relative.split("/", 1)[0]
-    return (top in (SWEEP_FILE, RESULTS_FILE, BEST_FILE, STOPS_FILE, CONFIRM_FILE, CHECK_FILE,
-                    WANDB_FOLDER, JOURNAL_FILE)
+    return (top in (SWEEP_FILE, RESULTS_FILE, BEST_FILE, STOPS_FILE, FREEZES_FILE, CONFIRM_FILE,
+                    CHECK_FILE, WANDB_FOLDER, JOURNAL_FILE)
             or ("/" not in relative and relative.endswith(PLOT_SUFFIX)))

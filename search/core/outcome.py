@@ -55,7 +55,8 @@ ERROR = "error"  # it raised
 LOST = "lost"  # its worker or node died
 ORPHANED = "orphaned"  # asked for by a driver that died before Ray recorded it
 NO_OBJECTIVE = "no-objective"  # it ended without a finite objective to tell Optuna
-KINDS: tuple[str, ...] = (BUDGET, ASHA, DIVERGED, ERROR, LOST, ORPHANED, NO_OBJECTIVE)
+FROZEN = "frozen"  # frozen below a rung's cut-off and never thawed (scheduler type freeze)
+KINDS: tuple[str, ...] = (BUDGET, ASHA, DIVERGED, ERROR, LOST, ORPHANED, NO_OBJECTIVE, FROZEN)
 
 
 @dataclass(frozen=True)

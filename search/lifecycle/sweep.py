@@ -22,6 +22,7 @@ from search.lifecycle.tracking import make_trackers
 from search.report.results import choice_of, leaderboard_rows, write_results
 from search.selection.choice import Choice
 from search.spec.model import SweepSpec, load_spec
+from search.store.freeze_ledger import FreezeLedger
 from search.store.object_store import LocationError
 from search.store.records import collect_records
 from search.store.rundir import RunDir
@@ -95,8 +96,10 @@ class Decisions:
     stopper: RuleStopper | None
 
 
-def decisions(spec: SweepSpec, study: StudyRef, ledger: StopLedger) -> Decisions:
-    """The searcher, scheduler and stopper of a sweep, built from its file."""
+def decisions(spec: SweepSpec, study: StudyRef, ledger: StopLedger,
+              freezes: FreezeLedger | None = None) -> Decisions:
+    """The searcher, scheduler and stopper of a sweep, built from its file (``freezes``: the
+    freeze ledger a freezing scheduler and the searcher share)."""
     from search.sampling.space import split_space
     from search.tune.optuna_search import HonestOptunaSearch
     from search.tune.stopper import RuleStopper
@@ -105,9 +108,12 @@ def decisions(spec: SweepSpec, study: StudyRef, ledger: StopLedger) -> Decisions
     distributions, constants = split_space(spec.space)
     metric, mode = spec.objective.metric, spec.objective.mode
     rules = spec.stopping.rules()
+    freezing = spec.scheduler.type == "freeze"
+    freezes = (freezes or FreezeLedger()) if freezing else None
     return Decisions(
-        searcher=HonestOptunaSearch(study, distributions, constants, ledger, metric, mode),
-        scheduler=make_scheduler(spec),
+        searcher=HonestOptunaSearch(study, distributions, constants, ledger, metric, mode,
+                                    freezes=freezes),
+        scheduler=make_scheduler(spec, freezes, ledger),
         stopper=RuleStopper(rules, ledger, metric, mode) if rules else None)
 
 
@@ -130,7 +136,8 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
     ledger = StopLedger(run_dir.stops_file)
     trackers = make_trackers(spec, run_dir, quiet)
     metric, mode = spec.objective.metric, spec.objective.mode
-    decided_by = decisions(spec, study_ref(spec, run_dir.path.name, run_dir.path), ledger)
+    decided_by = decisions(spec, study_ref(spec, run_dir.path.name, run_dir.path), ledger,
+                           FreezeLedger(run_dir.freezes_file))
     progress = ProgressPrinter(metric, spec.search.num_trials, ledger, quiet=quiet, mode=mode)
     callbacks = [progress, TrackerCallback(trackers, ledger)]
     if run_dir.remote:

@@ -58,6 +58,9 @@ class SearchSpec(Strict):
     storage: str | None = Field(
         None, description="Optuna RDB URL (e.g. postgresql://...); default: a journal file."
     )
+    max_total_steps: int | None = Field(
+        None, gt=0, description="scheduler freeze: the sweep's step budget; frozen trials are "
+        "thawed only while it lasts (default: no bound).")
 
     @field_validator("storage")
     @classmethod
@@ -66,10 +69,17 @@ class SearchSpec(Strict):
 
 
 class SchedulerSpec(Strict):
-    type: Literal["asha", "fifo"] = "asha"
-    grace_period: int = Field(20, gt=0, description="Steps before ASHA may stop a trial.")
-    reduction_factor: float = Field(2.0, gt=1)
-    brackets: int = Field(1, gt=0)
+    """How trials share the budget: ASHA (a trial below its rung's cut-off stops), freeze (it
+    is paused with its checkpoint and may be thawed later: search/tune/freezing.py), or FIFO
+    (every trial trains until a stopping rule or its budget ends it)."""
+
+    type: Literal["asha", "freeze", "fifo"] = "asha"
+    grace_period: int = Field(20, gt=0, description="Steps before the first rung.")
+    reduction_factor: float = Field(2.0, gt=1, description="The best 1/factor of a rung go on.")
+    brackets: int = Field(1, gt=0, description="ASHA's brackets.")
+    thaw: Literal["rank", "undecided"] = Field(
+        "rank", description="freeze: which frozen trial is thawed first: the best at its rung "
+        "(rank), or those still within noise of their baseline when frozen (undecided).")
 
 
 class ResourcesSpec(Strict):
@@ -160,9 +170,10 @@ class SweepSpec(Strict):
                 "output_dir in an object store needs search.storage, a database URL for the "
                 "Optuna study (e.g. postgresql://user:password@host:5432/basin) "
                 f"(got output_dir={without_query(self.output_dir)!r}, no search.storage)")
-        if self.scheduler.type == "asha":
+        if self.scheduler.type in ("asha", "freeze"):
             if self.training.max_steps is None:
-                raise ValueError("scheduler.type asha needs training.max_steps (not epochs)")
+                raise ValueError(f"scheduler.type {self.scheduler.type} needs training.max_steps "
+                                 f"(not epochs)")
             if self.scheduler.grace_period > self.training.max_steps:
                 raise ValueError(
                     f"scheduler.grace_period must not exceed training.max_steps "

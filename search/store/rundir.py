@@ -23,6 +23,7 @@ from search.core.layout import (
     BEST_FILE,
     CHECK_FILE,
     CONFIRM_FILE,
+    FREEZES_FILE,
     PLOT_SUFFIX,
     RAY_CHECKPOINT_PREFIX,
     RESULTS_FILE,
@@ -144,6 +145,11 @@ class RunDir:
     def stops_file(self) -> Path:
         """The stop ledger: why each rule-stopped trial stopped, as it happens."""
         return self.path / STOPS_FILE
+
+    @property
+    def freezes_file(self) -> Path:
+        """The freeze ledger: rungs, frozen and thawed trials, as it happens."""
+        return self.path / FREEZES_FILE
 
     @property
     def confirm_file(self) -> Path:

@@ -42,6 +42,7 @@ from search.core.outcome import (
     Outcome,
     trial_outcome,
 )
+from search.store.freeze_ledger import FreezeLedger
 from search.store.stop_ledger import StopLedger
 from search.store.study import GAP_AT_BEST_ATTR, RAY_TRIAL_ATTR, open_storage, record_outcome
 from trainables.contract import BEST_OBJECTIVE, BEST_STEP, GAP, STEP
@@ -104,7 +105,8 @@ class HonestOptunaSearch(Searcher):
     """Optuna ask/tell behind Ray Tune's ``Searcher`` interface."""
 
     def __init__(self, study_ref: StudyRef, distributions: dict[str, BaseDistribution],
-                 constants: dict[str, Any], ledger: StopLedger, metric: str, mode: str):
+                 constants: dict[str, Any], ledger: StopLedger, metric: str, mode: str,
+                 freezes: FreezeLedger | None = None):
         # Tune only calls set_search_properties when it has a param_space, and basin passes
         # none (the space lives here), so the objective must be given up front.
         super().__init__(metric=metric, mode=mode)
@@ -113,6 +115,9 @@ class HonestOptunaSearch(Searcher):
         self.distributions = distributions
         self.constants = constants
         self.ledger = ledger
+        # With a freezing scheduler: the frozen trials, which hold no slot.
+        self.freezes = freezes
+        self._slots: int | None = None
         self._live: dict[str, optuna.Trial] = {}
         self._reported: dict[str, set[int]] = {}
         self._gap_at_best: dict[str, float] = {}
@@ -130,6 +135,8 @@ class HonestOptunaSearch(Searcher):
         # Compatibility (resuming a sweep that basin 0.1 started): its searcher lacked it.
         # Remove in basin 0.3.
         state.setdefault("_gap_at_best", {})
+        state.setdefault("freezes", None)
+        state.setdefault("_slots", None)
         self.__dict__.update(state)
         self.study = self.study_ref.open()
         by_number = {t.number: t._trial_id for t in self.study.get_trials(deepcopy=False)}
@@ -182,7 +189,21 @@ class HonestOptunaSearch(Searcher):
             self._mode = mode
         return True
 
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """With a freezing scheduler, count the trials that hold a slot here: Ray's
+        ConcurrencyLimiter would count a frozen (paused) trial as running, and no new trial
+        could take its slot. Otherwise Ray's limiter counts."""
+        if self.freezes is None:
+            return False
+        self._slots = max_concurrent
+        return True
+
     def suggest(self, trial_id: str) -> dict | None:
+        if self._slots is not None:
+            self.freezes.refresh()
+            frozen = set(self.freezes.frozen())
+            if sum(ray_id not in frozen for ray_id in self._live) >= self._slots:
+                return None
         trial = self.study.ask(self.distributions)
         trial.set_user_attr(RAY_TRIAL_ATTR, trial_id)
         self._live[trial_id] = trial

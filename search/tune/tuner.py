@@ -17,8 +17,11 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from search.core.driver_log import DriverLog
 from search.core.uris import parent_of
 from search.spec.model import SweepSpec, trial_settings
+from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import RunDir, trial_id_of
+from search.store.stop_ledger import StopLedger
 from search.tune.cluster import DRIVER_CPU
+from search.tune.freezing import FreezingScheduler
 from trainables.contract import STEP
 from trainables.trial.entry import run_trial
 
@@ -61,10 +64,19 @@ def ray_storage(run: RunDir) -> str:
     return parent_of(run.remote) if run.remote else str(run.path.parent)
 
 
-def make_scheduler(spec: SweepSpec) -> TrialScheduler:
-    """ASHA over optimizer steps (the trials report ``step``), or FIFO."""
+def make_scheduler(spec: SweepSpec, freezes: FreezeLedger | None = None,
+                   stops: StopLedger | None = None) -> TrialScheduler:
+    """ASHA over optimizer steps (the trials report ``step``), freezing successive halving
+    (its ledgers: the freezes and the stops), or FIFO."""
     if spec.scheduler.type == "fifo":
         return FIFOScheduler()
+    if spec.scheduler.type == "freeze":
+        return FreezingScheduler(
+            max_t=spec.training.max_steps, grace_period=spec.scheduler.grace_period,
+            reduction_factor=spec.scheduler.reduction_factor,
+            freezes=freezes or FreezeLedger(), stops=stops or StopLedger(),
+            slots=trial_slots(spec), thaw=spec.scheduler.thaw,
+            max_total_steps=spec.search.max_total_steps)
     return ASHAScheduler(
         time_attr=STEP,
         max_t=spec.training.max_steps,
@@ -97,6 +109,16 @@ def max_concurrent_trials(spec: SweepSpec) -> int | None:
                  "GPU": spec.resources.workers * spec.resources.gpus_per_worker}
     fits = [int(total.get(name, 0) // need) for name, need in per_trial.items() if need > 0]
     return max(1, min(fits))
+
+
+def trial_slots(spec: SweepSpec) -> int:
+    """How many trials run at once: the sweep's limit, or as many as the cluster holds."""
+    if spec.search.max_concurrent_trials:
+        return spec.search.max_concurrent_trials
+    if spec.resources.workers > 1:
+        return max_concurrent_trials(spec) or 1
+    cpus = ray.cluster_resources().get("CPU", 1) if ray.is_initialized() else 1
+    return max(1, int(cpus // spec.resources.cpus_per_worker))
 
 
 def reuses_workers(spec: SweepSpec) -> bool:

@@ -1,9 +1,9 @@
 """What a trial saves at every evaluation: the LoRA adapter (with a classifier's head), the
 metrics of that step, the task's probe (a few figures on fixed inputs: a classifier's logits, a
 causal LM's losses and answers, so that an exported bundle can prove it computes what the
-trial's model did at that step), and the
-DeepSpeed state a resumed trial continues from. The exportable part of each (everything but the
-DeepSpeed state) is a candidate for what the sweep hands on and is kept for every evaluation
+trial's model did at that step), and the DeepSpeed state a resumed trial continues from, with
+each rank's random generators. The exportable part of each (everything but the DeepSpeed
+state) is a candidate for what the sweep hands on and is kept for every evaluation
 (``trainables/trial/entry.py`` publishes it); Ray keeps only the latest two whole checkpoints,
 for resume.
 
@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import tempfile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 
 from trainables.contract import PROBE_FILE, STATE_DIR, TRAINER_STATE_FILE, TRIAL_METRICS_FILE
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from deepspeed import DeepSpeedEngine
 
 STATE_TAG = "state"
+# Each rank's random generators at the step, beside its DeepSpeed state: a resumed trial draws
+# the dropout masks it would have drawn had it never stopped.
+RANDOM_STATE_FILE = "random_state_rank{rank}.pt"
 
 
 def save_checkpoint(engine: DeepSpeedEngine, metrics: dict, probe: dict,
@@ -43,6 +48,8 @@ def save_checkpoint(engine: DeepSpeedEngine, metrics: dict, probe: dict,
     folder = tempfile.mkdtemp(prefix="basin-ckpt-")
     engine.save_checkpoint(os.path.join(folder, STATE_DIR), tag=STATE_TAG,
                            exclude_frozen_parameters=True)
+    torch.save(_random_state(), os.path.join(folder, STATE_DIR,
+                                             RANDOM_STATE_FILE.format(rank=rank)))
     if rank == 0:
         engine.module.save_pretrained(folder, state_dict=state_dict)
         for name, content in ((TRIAL_METRICS_FILE, metrics), (PROBE_FILE, probe),
@@ -81,6 +88,27 @@ def load_checkpoint(engine: DeepSpeedEngine, folder: str) -> dict:
                            load_module_strict=False)
     with open(os.path.join(folder, TRAINER_STATE_FILE)) as handle:
         return json.load(handle)
+
+
+def _random_state() -> dict[str, Any]:
+    return {"torch": torch.get_rng_state(), "python": random.getstate(),
+            "numpy": np.random.get_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def restore_random_state(folder: str, rank: int) -> None:
+    """Put this rank's random generators back as they were when ``folder`` was saved.
+    Compatibility (checkpoints of basin 0.1 hold none: their trials resume with freshly seeded
+    generators). Remove in basin 0.3."""
+    path = os.path.join(folder, STATE_DIR, RANDOM_STATE_FILE.format(rank=rank))
+    if not os.path.isfile(path):
+        return
+    state = torch.load(path, weights_only=False)  # this trial's own file
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    if state["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def snapshot_trainable(model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -40,6 +40,7 @@ from trainables.contract import (
 from trainables.evaluation import is_better
 from trainables.recipe.checkpoint import (
     load_checkpoint,
+    restore_random_state,
     restore_trainable,
     save_checkpoint,
     snapshot_trainable,
@@ -159,6 +160,9 @@ class Recipe:
                     metrics = json.load(handle)
                 self.report(metrics, None)
                 return metrics
+            # The dropout masks it would have drawn had it never stopped (a paused trial, a
+            # trial restarted after a crash continue their curve exactly).
+            restore_random_state(resume_from, self.ctx.rank)
         return self.train_steps(done_steps)
 
     def train_steps(self, done_steps: int) -> dict:

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from trainables.evaluation import own_generator
 from trainables.tasks.causal_lm.chats import Chat
 
 IGNORE = -100
@@ -134,7 +135,8 @@ def make_chat_loader(chats: list[TokenizedChat], pad_id: int, batch_size: int, r
     collate = make_collate(pad_id)
     if not shuffle:
         return DataLoader(_Chats(chats[rank::world_size]), batch_size=batch_size,
-                          shuffle=False, collate_fn=collate)
+                          shuffle=False, collate_fn=collate, generator=own_generator(seed))
     sampler = DistributedSampler(_Chats(chats), num_replicas=world_size, rank=rank,
                                  shuffle=True, seed=seed)
-    return DataLoader(_Chats(chats), batch_size=batch_size, sampler=sampler, collate_fn=collate)
+    return DataLoader(_Chats(chats), batch_size=batch_size, sampler=sampler, collate_fn=collate,
+                      generator=own_generator(seed))

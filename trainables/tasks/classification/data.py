@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from trainables.data_files import assemble_splits, read_examples
+from trainables.evaluation import own_generator
 from trainables.settings import DataSettings
 from trainables.tasks.classification.demo import make_demo_splits
 
@@ -111,9 +112,10 @@ def make_loader(
         # Evaluation: a plain strided shard, so no example is padded in twice and the summed
         # losses over workers cover every example exactly once.
         shard = _Examples(examples[rank::world_size])
-        return DataLoader(shard, batch_size=batch_size, shuffle=False, collate_fn=collate)
+        return DataLoader(shard, batch_size=batch_size, shuffle=False, collate_fn=collate,
+                          generator=own_generator(seed))
     sampler = DistributedSampler(
         _Examples(examples), num_replicas=world_size, rank=rank, shuffle=True, seed=seed
     )
     return DataLoader(_Examples(examples), batch_size=batch_size, sampler=sampler,
-                      collate_fn=collate)
+                      collate_fn=collate, generator=own_generator(seed))
