@@ -192,6 +192,7 @@ class TuneReplay:
             decision = self.scheduler.on_trial_result(self, trial.ray_trial, result)
         if decision != TrialScheduler.STOP:
             self.searcher.on_trial_result(trial.trial_id, result)
+        trial.ray_trial.update_last_result(result)
         trial.results.append(result)
         if decision == TrialScheduler.STOP:
             result["done"] = True

@@ -35,7 +35,10 @@ def replay_trial(config: dict[str, Any], settings: dict[str, Any], table: str,
     index = curves.nearest({k: v for k, v in config.items() if k in curves.names})
     store = store_of_this_trial()
     time.sleep(curves.startup_seconds() * time_scale)
+    done = _resumed_at()
     for report, seconds in zip(curves.reports(index), curves.interval_seconds(index)):
+        if report["step"] <= done:  # a paused or restarted trial goes on from its checkpoint
+            continue
         time.sleep(seconds * time_scale)
         folder = tempfile.mkdtemp(prefix="replay-checkpoint-")
         with open(os.path.join(folder, TRIAL_METRICS_FILE), "w") as handle:
@@ -44,6 +47,20 @@ def replay_trial(config: dict[str, Any], settings: dict[str, Any], table: str,
     if curves.diverged_at(index) is not None:
         _report_outcome(OUTCOME_DIVERGED, curves.configs[index]["reason"],
                         settings.get("objective_metric", "val_loss"))
+
+
+def _resumed_at() -> int:
+    """The step of the checkpoint Ray hands a resumed trial (0: a fresh start)."""
+    from ray import tune
+
+    from trainables.contract import STEP, TRIAL_METRICS_FILE
+
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None:
+        return 0
+    with checkpoint.as_directory() as folder:
+        with open(os.path.join(folder, TRIAL_METRICS_FILE)) as handle:
+            return int(json.load(handle)[STEP])
 
 
 def replay_function(table: Path, time_scale: float = 0.001) -> Callable[..., None]:

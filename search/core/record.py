@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from search.core.evaluation import EVALUATION_INPUTS
-from search.core.outcome import Outcome
+from search.core.outcome import RUNNING, Outcome
 from trainables.contract import (
     GAP,
     STEP,
@@ -33,6 +33,25 @@ class TrialRecord:
     evaluations: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     checkpoints: dict[int, str] = field(default_factory=dict)  # step -> folder or URI
     optuna_number: int | None = None
+    # A freezing scheduler's pauses and thaws of the trial, oldest first: {event, step, reason}.
+    freezes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def frozen_at(self) -> int | None:
+        """The step a trial is frozen at now (paused, thawable), or None."""
+        if self.outcome.status == RUNNING and self.freezes and \
+                self.freezes[-1]["event"] == "frozen":
+            return self.freezes[-1]["step"]
+        return None
+
+    @property
+    def state(self) -> str:
+        """How the trial stands, as tables say it: its outcome's label, or ``frozen``."""
+        return "frozen" if self.frozen_at is not None else self.outcome.label
+
+    @property
+    def thaws(self) -> list[dict[str, Any]]:
+        return [event for event in self.freezes if event["event"] == "thawed"]
 
     @property
     def last_step(self) -> int | None:
@@ -51,4 +70,4 @@ class TrialRecord:
         return {"trial_id": self.trial_id, "outcome": self.outcome.as_dict(),
                 "params": self.params, "evaluations": self.evaluations,
                 "checkpoints": {str(step): where for step, where in self.checkpoints.items()},
-                "optuna_number": self.optuna_number}
+                "optuna_number": self.optuna_number, "freezes": self.freezes}

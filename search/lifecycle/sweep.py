@@ -136,10 +136,13 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
     ledger = StopLedger(run_dir.stops_file)
     trackers = make_trackers(spec, run_dir, quiet)
     metric, mode = spec.objective.metric, spec.objective.mode
+    freezes = FreezeLedger(run_dir.freezes_file)
     decided_by = decisions(spec, study_ref(spec, run_dir.path.name, run_dir.path), ledger,
-                           FreezeLedger(run_dir.freezes_file))
-    progress = ProgressPrinter(metric, spec.search.num_trials, ledger, quiet=quiet, mode=mode)
-    callbacks = [progress, TrackerCallback(trackers, ledger)]
+                           freezes)
+    progress = ProgressPrinter(metric, spec.search.num_trials, ledger, quiet=quiet, mode=mode,
+                               freezes=freezes if spec.scheduler.type == "freeze" else None)
+    callbacks = [progress, TrackerCallback(
+        trackers, ledger, freezes=freezes if spec.scheduler.type == "freeze" else None)]
     if run_dir.remote:
         callbacks.append(RunDirUploader(run_dir))
     tuner = build_tuner(

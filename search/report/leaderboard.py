@@ -75,6 +75,9 @@ def reasons(records: list[TrialRecord], choice: Choice) -> list[str]:
         parts = []
         if outcome.status not in (COMPLETED, RUNNING) and outcome.reason:
             parts.append(f"{outcome.label}{outcome.details}")
+        if record.frozen_at is not None:
+            parts.append(f"frozen at step {record.frozen_at}: {record.freezes[-1]['reason']}")
+        parts += [f"thawed at step {event['step']}" for event in record.thaws]
         if record.trial_id in no_candidate and not outcome.excluded:
             parts.append(f"no candidate checkpoint ({no_candidate[record.trial_id]})")
         if parts:

@@ -84,7 +84,7 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice,
                      best.step if best else None, best.objective if best else None,
                      *[at.get(m) for m in AT_STEP_METRICS if m != metric],
                      *[getattr(best, name) if best else None for name in checked],
-                     record.last_step, record.outcome.label])
+                     record.last_step, record.state])
     return columns, rows
 
 
@@ -153,7 +153,7 @@ def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> No
         BEST_STEP: choice.chosen.step if choice.chosen else None,
         "choice": choice.as_dict(),
         "leaderboard": {"columns": columns, "rows": rows},
-        "trials": [record.as_dict() | {"label": record.outcome.label}
+        "trials": [record.as_dict() | {"label": record.state}
                    for record in ordered(records, choice)],
     }
     if run.check_file.is_file():  # basin check's figures of the top candidates

@@ -31,13 +31,15 @@ def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
     choice = choice_of(run, records)
     statuses = Counter(r.outcome.status for r in records)
     finished = sum(statuses[s] for s in FINISHED)
+    frozen = sum(r.frozen_at is not None for r in records)
     left = max(0, spec.search.num_trials - len(records))
     state = "finished" if run.finished else "running (or interrupted)"
     console.print(f"sweep [bold]{spec.name}[/bold] in {run.shown}: {state}, "
                   f"{_elapsed(run) / 60:.1f} min elapsed")
     by_status = ", ".join(f"{statuses[s]} {s}" for s in FINISHED)
     console.print(f"trials: {spec.search.num_trials} requested, {finished} finished "
-                  f"({by_status}), {statuses[RUNNING]} running, {left} not started")
+                  f"({by_status}), {statuses[RUNNING] - frozen} running, "
+                  + (f"{frozen} frozen, " if frozen else "") + f"{left} not started")
     console.print(describe_choice(choice, run).replace("chosen:", "best so far:", 1))
     if run.journal_damage:
         console.print(f"[yellow]{run.journal_damage.describe()}[/yellow]")
@@ -51,7 +53,7 @@ def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
     for record in ordered(records, choice):
         best = choice.best_of(record.trial_id)
         step = f"{record.last_step or 0}/{spec.training.max_steps or '?'}"
-        table.add_row(record.trial_id, record.outcome.label, step,
+        table.add_row(record.trial_id, record.state, step,
                       str(best.step) if best else "-",
                       f"{best.objective:.4f}" if best else "-",
                       format_params(short_names(record.params)))

@@ -15,6 +15,7 @@ from search.core.layout import RAY_PARAMS_FILE
 from search.core.outcome import ERROR, FAILED, LOST, ORPHANED, UNFINISHED, Outcome
 from search.core.record import EVALUATION_FIELDS, TrialRecord
 from search.store import trial_folder
+from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import RunDir
 from search.store.study import told_outcome
 from trainables.contract import OUTCOME, STEP
@@ -83,5 +84,11 @@ def collect_records(run: RunDir) -> list[TrialRecord]:
     # An orphan (asked for by a driver that died before Ray recorded it) never trained; its
     # configuration was queued again under a new trial.
     orphans = {i for i, t in told.items() if (o := told_outcome(t)) and o.kind == ORPHANED}
-    return [_record(run, trial_id, folders.get(trial_id), told.get(trial_id), metric)
-            for trial_id in sorted((set(told) | set(folders)) - orphans)]
+    records = [_record(run, trial_id, folders.get(trial_id), told.get(trial_id), metric)
+               for trial_id in sorted((set(told) | set(folders)) - orphans)]
+    if run.freezes_file.is_file():  # a freezing scheduler ran: each trial's pauses and thaws
+        freezes = FreezeLedger(run.freezes_file)
+        for record in records:
+            record.freezes = [{"event": e.event, "step": e.step, "reason": e.reason}
+                              for e in freezes.history(record.trial_id)]
+    return records

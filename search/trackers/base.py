@@ -65,6 +65,11 @@ class Tracker:
         return None
 
 
+# Added to a trial's last result for ``trial_ended`` under a freezing scheduler: the trial's
+# pauses and thaws, oldest first ({event, step, reason}).
+FREEZES = "freezes"
+
+
 def no_history(trial_id: str) -> list[dict[str, Any]]:
     """No reports to read back (a tracker made without a run directory's)."""
     return []

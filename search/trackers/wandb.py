@@ -21,7 +21,7 @@ from rich.console import Console
 from search.core.console import say
 from search.core.layout import WANDB_FOLDER
 from search.core.outcome import FAILED, Outcome
-from search.trackers.base import SweepSummary, Tracker, TrackerContext, TrackerSettings
+from search.trackers.base import FREEZES, SweepSummary, Tracker, TrackerContext, TrackerSettings
 from search.trackers.wandb_runs import (
     EVAL_METRICS,
     resolve_mode,
@@ -207,6 +207,8 @@ class WandbTracker(Tracker):
             "stop_kind": outcome.kind,
             "stop_reason": outcome.reason,
             "stop_step": outcome.step,
+            # A freezing scheduler's pauses and thaws of the trial (none under ASHA).
+            "freezes": result.get(FREEZES) or [],
         })
         run.tags = tuple(run.tags) + (outcome.status,)
         run.finish(exit_code=1 if outcome.status == FAILED else 0)

@@ -17,9 +17,10 @@ from rich.text import Text
 from search.core.console import make_console, say
 from search.core.outcome import FAILED, PRUNED, trial_outcome
 from search.report.leaderboard import format_params, short_names
+from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import trial_id_of
 from search.store.stop_ledger import StopLedger
-from trainables.contract import BEST_OBJECTIVE, OUTCOME, VAL_LOSS, finite
+from trainables.contract import BEST_OBJECTIVE, OUTCOME, STEP, VAL_LOSS, finite
 
 
 def duration(seconds: float) -> str:
@@ -38,7 +39,8 @@ class ProgressPrinter(Callback):
 
     def __init__(self, objective: str, num_trials: int, ledger: StopLedger | None = None,
                  quiet: bool = False, console: Console | None = None, mode: str = "min",
-                 name_of: Callable[[Any], str] = trial_id_of):
+                 name_of: Callable[[Any], str] = trial_id_of,
+                 freezes: FreezeLedger | None = None):
         self.objective = objective
         self.mode = mode
         self.num_trials = num_trials
@@ -52,6 +54,8 @@ class ProgressPrinter(Callback):
         self._running: set[str] = set()
         self._best: tuple[float, str] | None = None  # (objective, trial name)
         self._live: Live | None = None
+        self.freezes = freezes  # a freezing scheduler's pauses and thaws
+        self._frozen: set[str] = set()
 
     def __getstate__(self) -> dict:
         # Ray pickles callbacks with the experiment state; a Console and a Live hold locks.
@@ -62,7 +66,7 @@ class ProgressPrinter(Callback):
         # Compatibility (resuming a sweep that basin 0.1 started): a printer it pickled lacks
         # the newer fields. Remove in basin 0.3.
         self.__dict__.update({"mode": "min", "name_of": trial_id_of, "_best": None,
-                              "_live": None, **state})
+                              "_live": None, "freezes": None, "_frozen": set(), **state})
         self.console = make_console()
         self._started, self._ended_here, self._running = time.monotonic(), 0, set()
 
@@ -73,8 +77,9 @@ class ProgressPrinter(Callback):
         left``."""
         elapsed = time.monotonic() - self._started
         queued = max(0, self.num_trials - self._finished - len(self._running))
+        queued = max(0, queued - len(self._frozen))
         parts = [f"{self._finished}/{self.num_trials} done", f"{len(self._running)} running",
-                 f"{queued} queued"]
+                 *([f"{len(self._frozen)} frozen"] if self._frozen else []), f"{queued} queued"]
         if self._best is not None:
             parts.append(f"best {self.objective} {self._best[0]:.4f} ({self._best[1]})")
         parts.append(f"{duration(elapsed)} elapsed")
@@ -112,6 +117,11 @@ class ProgressPrinter(Callback):
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
         self._running.add(trial.trial_id)
+        if trial.trial_id in self._frozen:  # Ray starts a thawed trial again
+            self._frozen.discard(trial.trial_id)
+            self._say(f"[bold]{self.name_of(trial)}[/bold] thawed  (at step "
+                      f"{(trial.last_result or {}).get(STEP, '?')})")
+            return
         self._say(f"[bold]{self.name_of(trial)}[/bold] started  "
                   f"{format_params(short_names(trial.config))}")
 
@@ -127,6 +137,19 @@ class ProgressPrinter(Callback):
             f"train_loss {result['train_eval_loss']:.4f}  gap {result['gap']:+.4f}  "
             f"best {self.objective} {result['best_objective']:.4f}"
         )
+        self._frozen_now(trial, result)
+
+    def _frozen_now(self, trial, result: dict) -> None:
+        """Say so when the scheduler has just frozen the trial at this step."""
+        if self.freezes is None:
+            return
+        self.freezes.refresh()
+        event = self.freezes.frozen().get(trial.trial_id)
+        if event is not None and event.step == result.get(STEP):
+            self._running.discard(trial.trial_id)
+            self._frozen.add(trial.trial_id)
+            self._say(f"{self.name_of(trial)} [cyan]frozen[/cyan] at step {event.step}: "
+                      f"{escape(event.reason)}")
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         self._ended(trial, error=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -186,3 +187,24 @@ def test_fitted_weights_find_the_hyperparameter_that_matters(table: CurveTable) 
     best = table.best_val_losses()
     plain = nearest_errors(table.coords, best, [1.0] * len(table.names)).mean()
     assert nearest_errors(table.coords, best, table.weights).mean() < plain
+
+
+def test_freezing_thaws_within_the_step_budget(table: CurveTable) -> None:
+    """Frozen trials are thawed only while the budget lasts: with none every frozen trial is
+    thawed and trains its whole budget; with one, the thaws stop where a thaw would pass it and
+    the rest end pruned: frozen."""
+    def freeze(budget: int | None) -> Any:
+        search = {"max_total_steps": budget} if budget else {}
+        return basin_sweep({"scheduler": {"type": "freeze", "grace_period": 30,
+                                          "reduction_factor": 2},
+                            "stopping": {"gap": None, "not_learning": None},
+                            "search": search})(table, Setting(12, 2, 0), [1e9], "freeze")
+
+    free = freeze(None)
+    assert free.steps == 12 * 120 and not free.stopped
+    explored = freeze(1)  # no thaw fits: what the exploration alone spends
+    assert {kind for _, kind, _ in explored.stopped} == {"frozen"}
+    budget = explored.steps + 200
+    bounded = freeze(budget)
+    assert explored.steps < bounded.steps <= budget
+    assert {kind for _, kind, _ in bounded.stopped} == {"frozen"}

@@ -58,6 +58,8 @@ def test_replay_and_real_sweep_decide_alike(tmp_path: Path) -> None:
                        "scheduler": asha},
         "grace 30": {"stopping": {"gap": {"patience": 3, "grace_steps": 30}},
                      "scheduler": {**asha, "grace_period": 30}},
+        "freeze": {"stopping": {"gap": None, "not_learning": None},
+                   "scheduler": {"type": "freeze", "grace_period": 30, "reduction_factor": 2}},
     }
     outcomes = {}
     for name, overrides in sweeps.items():
@@ -71,4 +73,6 @@ def test_replay_and_real_sweep_decide_alike(tmp_path: Path) -> None:
     assert {kind for _, kind, _ in outcomes["shipped"]} == {"asha"}
     assert {(kind, step) for _, kind, step in outcomes["patience 1"]} >= {("gap", 45)}
     assert {step for _, _, step in outcomes["shipped"]} == {60}
-    assert {step for _, _, step in outcomes["grace 30"]} == {30}
+    assert 30 in {step for _, _, step in outcomes["grace 30"]}
+    # Frozen, not killed: every trial trains its whole budget, the losers after a thaw.
+    assert outcomes["freeze"] == set()
