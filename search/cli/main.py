@@ -25,6 +25,15 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace, console: Console) -> int:
+    from search.lifecycle.foreground import train_here
+    from search.spec.model import load_spec
+
+    spec = load_spec(args.sweep, args.overrides)
+    train_here(spec, args.sweep, args.out, say=console.print)
+    return 0
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
     from search.spec.model import load_spec
 
@@ -274,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = make_console()
     try:
-        handlers = {"validate": _validate, "run": _run, "status": _status, "ls": _ls,
+        handlers = {"validate": _validate, "run": _run, "train": _train, "status": _status,
+                    "ls": _ls,
                     "best": _best, "plots": _plots, "export": _export, "confirm": _confirm,
                     "resume": _resume, "check": _check}
         return handlers[args.command](args, console)

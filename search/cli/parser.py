@@ -20,6 +20,11 @@ EXAMPLES = {
             "basin run sweeps/minilm_lora.yaml --set scheduler.type=freeze  # pause, don't kill",
             "basin run sweeps/llm_lora_gpu.yaml --address auto          # on a running Ray cluster",
             f"basin run {RUN}/best.yaml                # re-train the chosen checkpoint"],
+    "train": [f"basin train {RUN}/best.yaml                 # the chosen recipe, here, no Ray",
+              "basin train sweeps/minilm_lora.yaml --set space.learning_rate=1e-3 --set "
+              "space.weight_decay=0 --set space.lora_dropout=0.1 --set space.lora_r=8 --set "
+              "space.lora_alpha=16",
+              "torchrun --nproc_per_node 4 -m search.cli train bundle/config.yaml  # 4 GPUs"],
     "resume": [f"basin resume {RUN}",
                f"basin resume {RUN} --sweep sweeps/minilm_lora.yaml"],
     "status": [f"basin status {RUN}",
@@ -107,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"basin {basin_version()}")
     commands = _Commands(parser)
-    for add in (_add_run, _add_validate, _add_resume, _add_status, _add_ls, _add_plots,
-                _add_confirm, _add_check, _add_export, _add_best):
+    for add in (_add_run, _add_validate, _add_train, _add_resume, _add_status, _add_ls,
+                _add_plots, _add_confirm, _add_check, _add_export, _add_best):
         add(commands)
     return parser
 
@@ -125,6 +130,16 @@ def _add_validate(commands: _Commands) -> None:
     validate.add_argument("--address", metavar="ADDR",
                           help="the cluster the sweep will run on: its resources are checked "
                           "by basin run, not against this machine")
+
+
+def _add_train(commands: _Commands) -> None:
+    train = commands.with_sweep(
+        "train", "train one configuration in this process, without Ray, Optuna or W&B: a "
+        "best.yaml or an export's config.yaml (the chosen recipe, for production), or a sweep "
+        "file whose space is set to values; figures as it goes, a traceback you can debug")
+    train.add_argument("--out", type=Path, metavar="DIR",
+                       help="where each evaluation's checkpoint goes [OUTPUT_DIR/NAME-train-"
+                       "TIMESTAMP]")
 
 
 def _add_resume(commands: _Commands) -> None:

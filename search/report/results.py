@@ -136,7 +136,8 @@ def recipe_text(spec: SweepSpec, chosen: Candidate, command_path: str, why: str)
               f"# Re-train it (same configuration and seed, stopped at step {chosen.step} of a "
               f"{spec.training.max_steps or spec.training.epochs} "
               f"{'step' if spec.training.max_steps else 'epoch'} schedule):\n"
-              f"#   basin run {command_path}\n")
+              f"#   basin run {command_path}\n"
+              f"# or in this process, without Ray: basin train {command_path}\n")
     return header + dump_spec(recipe(spec, chosen))
 
 

@@ -123,7 +123,7 @@ class Recipe:
     def __init__(self, hp: Hyperparameters, settings: TrialSettings, report: Report,
                  started_at: float):
         self.hp, self.settings, self.report, self.started_at = hp, settings, report, started_at
-        self.ctx = WorkerContext.from_process_group()
+        self.ctx = WorkerContext.from_process_group(settings.gpus_per_worker)
         training = settings.training
         torch.set_num_threads(training.threads_per_worker or max(1, int(settings.cpus_per_worker)))
         self.seed = hp.seed if hp.seed is not None else training.seed

@@ -31,13 +31,19 @@ class WorkerContext:
     device: torch.device
 
     @classmethod
-    def from_process_group(cls) -> WorkerContext:
-        """Read rank and world size from the initialised process group and pick the device."""
+    def from_process_group(cls, gpus_asked: float = 0) -> WorkerContext:
+        """Read rank and world size from the initialised process group and pick the device;
+        a worker asked to train on GPUs (``gpus_asked``) that has none refuses, in one line."""
         rank, world_size = dist.get_rank(), dist.get_world_size()
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         if torch.cuda.is_available():
             torch.cuda.set_device(local_rank)
             device = torch.device("cuda", local_rank)
+        elif gpus_asked > 0:
+            raise RuntimeError(f"resources.gpus_per_worker is {gpus_asked:g} but this worker "
+                               f"has no CUDA device (CUDA_VISIBLE_DEVICES="
+                               f"{os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}); not "
+                               f"training on the CPU instead")
         else:
             device = torch.device("cpu")
         return cls(rank, local_rank, world_size, device)

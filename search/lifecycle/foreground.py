@@ -1,0 +1,114 @@
+"""``basin train``: one configuration's trial, in this process, without Ray, Optuna or W&B.
+
+The same recipe, task, DeepSpeed engine, evaluations and checkpoints as a trial inside a sweep,
+its figures printed as it goes and its traceback a user can read (and a debugger stop in). It is
+how the chosen recipe (a ``best.yaml`` or an export's ``config.yaml``) is trained again for
+production on one machine, and how a failing trial is debugged. ``torchrun`` or ``deepspeed``
+launch it on several GPUs of one machine: each process joins the group their environment names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from search.core.errors import SpecError
+from search.sampling.space import ConstantParam
+from search.spec.model import SweepSpec, trial_settings
+from trainables.contract import BEST_OBJECTIVE, GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
+
+TRAIN_FOLDER = "{name}-train-{stamp}"
+
+
+def one_configuration(spec: SweepSpec, source: str) -> dict[str, Any]:
+    """The single configuration a sweep file names: every hyperparameter of its space a value
+    (a best.yaml's or an export's are); a range is refused, naming it and how to fix it."""
+    ranges = [name for name, param in spec.space.items() if not isinstance(param, ConstantParam)]
+    if ranges:
+        raise SpecError([f"{source}: space.{name}: basin train trains one configuration, and "
+                         f"this is a range; give it a value, e.g. --set space.{name}=..."
+                         for name in ranges])
+    return {name: param.value for name, param in spec.space.items()}
+
+
+def gpus_problem(spec: SweepSpec, cuda_available: bool) -> str | None:
+    """Why this machine cannot train what the sweep asks for (GPUs it does not have), or None."""
+    if spec.resources.gpus_per_worker > 0 and not cuda_available:
+        return (f"resources.gpus_per_worker: the sweep asks for {spec.resources.gpus_per_worker:g}"
+                f" GPU per worker and this machine has no CUDA device (set it to 0 to train on "
+                f"the CPU)")
+    return None
+
+
+def join_process_group(on_gpu: bool) -> None:
+    """This process's place in its group: the one torchrun or deepspeed set up in the
+    environment (several GPUs), else a group of its own."""
+    import torch.distributed as dist
+
+    from trainables.trial.entry import init_single_process_group
+
+    if dist.is_initialized():
+        return
+    backend = "nccl" if on_gpu else "gloo"
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # launched by torchrun or deepspeed
+        dist.init_process_group(backend)
+    else:
+        init_single_process_group(backend)
+
+
+def train_here(spec: SweepSpec, source: str, out: Path | None = None,
+               say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train the sweep file's one configuration here; every evaluation's checkpoint (adapter,
+    metrics, probe) goes to ``out/candidates``. Returns the last report."""
+    import torch
+
+    from trainables.recipe.loop import train
+    from trainables.settings import Hyperparameters
+
+    params = one_configuration(spec, source)
+    problem = gpus_problem(spec, torch.cuda.is_available())
+    if problem:
+        raise SpecError([f"{source}: {problem}"])
+    out = out or Path(spec.output_dir) / TRAIN_FOLDER.format(
+        name=spec.name, stamp=datetime.now().strftime("%Y%m%d-%H%M%S"))
+    out.mkdir(parents=True, exist_ok=True)
+    join_process_group(spec.resources.gpus_per_worker > 0)
+    settings = trial_settings(spec)
+    say(f"basin: training {spec.name} in this process, checkpoints in {out}")
+    started = time.monotonic()
+    metrics = train(Hyperparameters(**params), settings, _reporter(out, started, say))
+    say(f"best {spec.objective.metric} {metrics[BEST_OBJECTIVE]:.4f} at step "
+        f"{metrics['best_step']}; its checkpoint: {_candidate(out, metrics['best_step'])}")
+    return metrics
+
+
+def _reporter(out: Path, started: float, say: Callable[[str], None]) -> Any:
+    import pyarrow.fs as pafs
+    import torch.distributed as dist
+
+    from trainables.trial.candidate_store import CandidateStore
+
+    store = CandidateStore(str(out), pafs.LocalFileSystem())
+    rank = dist.get_rank()
+
+    def report(metrics: dict, folder: str | None) -> None:
+        if folder:
+            if rank == 0:
+                store.publish(folder, metrics[STEP])
+            shutil.rmtree(folder, ignore_errors=True)
+        if rank == 0:
+            say(f"{time.monotonic() - started:7.0f}s step {metrics[STEP]:>5}  val_loss "
+                f"{metrics[VAL_LOSS]:.4f}  train_loss {metrics[TRAIN_EVAL_LOSS]:.4f}  gap "
+                f"{metrics[GAP]:+.4f}  best {metrics[BEST_OBJECTIVE]:.4f}")
+
+    return report
+
+
+def _candidate(out: Path, step: int) -> Path:
+    from trainables.contract import CANDIDATES_FOLDER, candidate_name
+
+    return out / CANDIDATES_FOLDER / candidate_name(step)
