@@ -129,8 +129,12 @@ def _train_worker(loop_config: dict) -> None:
              functools.partial(_report_to_train, loop_config["candidates"]))
 
 
-def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> None:
-    """Several workers: a TorchTrainer whose rank-0 reports are forwarded to this Tune trial."""
+def worker_group_trainer(hp: Hyperparameters, settings: TrialSettings,
+                         worker: Any = None, backend: str | None = None) -> Any:
+    """The TorchTrainer of a trial with several workers: ``settings.workers`` workers with
+    their CPUs and GPUs and placement strategy, whose rank-0 reports are forwarded to this
+    Tune trial. ``worker`` (default: the recipe) is what each worker runs; ``backend``
+    (default: nccl on GPUs, else gloo) its process group's."""
     import ray.train
     from ray import tune
     from ray.train.torch import TorchConfig, TorchTrainer
@@ -141,14 +145,14 @@ def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> No
     resources = {"CPU": settings.cpus_per_worker}
     if use_gpu:
         resources["GPU"] = settings.gpus_per_worker
-    trainer = TorchTrainer(
-        _train_worker,
+    return TorchTrainer(
+        worker or _train_worker,
         train_loop_config={
             "hyperparameters": hp.model_dump(),
             "settings": settings.model_dump(),
             "candidates": store_of_this_trial(),
         },
-        torch_config=TorchConfig(backend="nccl" if use_gpu else "gloo"),
+        torch_config=TorchConfig(backend=backend or ("nccl" if use_gpu else "gloo")),
         scaling_config=ray.train.ScalingConfig(
             num_workers=settings.workers,
             use_gpu=use_gpu,
@@ -166,7 +170,11 @@ def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> No
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
         ),
     )
-    trainer.fit()
+
+
+def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> None:
+    """Several workers: a TorchTrainer whose rank-0 reports are forwarded to this Tune trial."""
+    worker_group_trainer(hp, settings).fit()
 
 
 def _report_outcome(outcome: str, reason: str, objective_metric: str) -> None:
