@@ -44,6 +44,15 @@ def wait_for(condition, timeout: float = 300) -> None:
         time.sleep(0.5)
 
 
+def kill_when(driver: subprocess.Popen, condition) -> None:
+    """SIGKILL the driver once ``condition()`` holds (and in any case, when waiting fails)."""
+    try:
+        wait_for(condition)
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+
+
 def the_run(tmp_path: Path) -> RunDir | None:
     runs = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
     return RunDir(runs[0]) if runs and (runs[0] / "optuna.journal").exists() else None
@@ -69,11 +78,7 @@ def test_sigkill_then_resume_finishes_the_sweep_without_repeating_work(sweep_fac
                   and len(t.intermediate_values) >= 3]
         return bool(completed) and bool(midway)
 
-    try:
-        wait_for(mid_sweep)
-    finally:
-        driver.send_signal(signal.SIGKILL)
-        driver.wait()
+    kill_when(driver, mid_sweep)
     run = the_run(tmp_path)
     assert not run.finished
     folders = run.trial_folders()
