@@ -150,9 +150,10 @@ def hf_hyperparameter_search(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
 
     from search.sampling.space import split_space
     from search.tune.optuna_search import make_sampler
-    from trainables.models.lora import apply_lora, load_base_model, load_tokenizer
+    from trainables.models.lora import apply_lora
     from trainables.settings import Hyperparameters
     from trainables.tasks.classification.data import load_splits, make_collate
+    from trainables.tasks.classification.model import load_base_model, load_tokenizer
 
     distributions, _ = split_space(spec.space)
     training, data = spec.training, spec.data

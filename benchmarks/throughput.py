@@ -71,9 +71,9 @@ def plain_loop(settings: TrialSettings) -> dict[str, float]:
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
 
-    from trainables.models.lora import load_base_model, load_tokenizer
     from trainables.recipe.setup import seed_everything
     from trainables.tasks.classification.data import load_splits, make_loader
+    from trainables.tasks.classification.model import load_base_model, load_tokenizer
 
     hp, training = HYPERPARAMETERS, settings.training
     torch.set_num_threads(training.threads_per_worker)

@@ -1,8 +1,7 @@
 """Sequence classification: a label per text, scored by cross-entropy and accuracy.
 
-The data, model and metrics live in ``trainables/tasks/classification/data.py``,
-``trainables/models/lora.py`` and ``trainables/evaluation.py``; this file is what the recipe asks of
-them.
+The data, model and metrics live beside it in ``data.py``, ``model.py`` and ``metrics.py``; this
+file is what the recipe asks of them.
 """
 
 from __future__ import annotations
@@ -11,11 +10,12 @@ from typing import Any
 
 import torch
 
-from trainables.evaluation import eval_mode, evaluate, label_prior_loss
-from trainables.models.lora import load_base_model, load_tokenizer
+from trainables.evaluation import eval_mode
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import Task, TaskData
 from trainables.tasks.classification.data import load_splits, make_loader
+from trainables.tasks.classification.metrics import evaluate, label_prior_loss
+from trainables.tasks.classification.model import load_base_model, load_tokenizer
 from trainables.tasks.retention import embedding_drift, general_texts, sentence_embeddings
 
 PROBE_SIZE = 4

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from trainables.models.lora import load_base_model, load_tokenizer
 from trainables.models.source import builtin_minilm_path
 from trainables.settings import Hyperparameters, ModelSettings
+from trainables.tasks.classification.model import load_base_model, load_tokenizer
 
 
 def test_a_decoder_model_without_a_pad_token_classifies_padded_batches(tmp_path):
