@@ -121,8 +121,12 @@ def main(argv: list[str] | None = None) -> int:
                     "export": export, "confirm": confirm, "check": check}
         return handlers[args.command](args, console)
     except SpecError as error:
+        from search.spec.messages import blame_overrides
+
+        sweep, overrides = getattr(args, "sweep", None), getattr(args, "overrides", None)
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            print(blame_overrides(problem, sweep, overrides) if sweep else problem,
+                  file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("basin: interrupted", file=sys.stderr)

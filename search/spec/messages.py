@@ -36,9 +36,11 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
-def format_error(source: str, error: dict, root: type[BaseModel], criteria: Iterable[str]
-                 ) -> str:
-    """One pydantic error of the sweep file (model ``root``) as one line: file, field, value."""
+def format_error(source: str, error: dict, root: type[BaseModel], criteria: Iterable[str],
+                 overrides: list[str] | None = None) -> str:
+    """One pydantic error of the sweep file (model ``root``) as one line: file (or the ``--set``
+    of ``overrides`` that set the field), field, value."""
+
     loc = tuple(error["loc"])
     # Pydantic puts the union tag in the path (space.lr.float.low, selection.one-se.x); a user
     # never wrote it.
@@ -59,4 +61,31 @@ def format_error(source: str, error: dict, root: type[BaseModel], criteria: Iter
     first = re.match(r"([a-z_]+)[. ]", message)
     if not loc and first and first.group(1) in root.model_fields:
         return f"{source}: {message}{shown}"  # the same, phrased "a.b must ..."
-    return f"{source}: {path}: {message}{shown}"
+    return f"{where(source, path, overrides)}: {message}{shown}"
+
+
+def where(source: str, path: str, overrides: list[str] | None = None) -> str:
+    """How a mistake at the dotted field ``path`` is located: ``"FILE: path"``, or, where the
+    last ``--set`` of ``overrides`` touching that field (or one inside or above it) put it
+    there, ``"--set path"`` (``"--set key: path"`` when the ``--set`` named another level)."""
+    for assignment in reversed(overrides or []):
+        key = assignment.partition("=")[0].strip()
+        if path == key:
+            return f"--set {key}"
+        if path.startswith(key + ".") or key.startswith(path + "."):
+            return f"--set {key}: {path}"
+    return f"{source}: {path}"
+
+
+def blame_overrides(problem: str, source: str, overrides: list[str] | None) -> str:
+    """A ``"source: field: message"`` line found once the sweep was loaded (preflight, the
+    cluster), blamed on the ``--set`` that set ``field`` where one did."""
+    prefix = f"{source}: "
+    if not overrides or not problem.startswith(prefix):
+        return problem
+    rest = problem[len(prefix):]
+    field = rest.partition(": ")[0]
+    if " " in field or not field:
+        return problem  # not a field: a sentence about the whole sweep
+    return f"{where(source, field, overrides)}: {rest.partition(': ')[2]}"
+

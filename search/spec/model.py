@@ -17,7 +17,8 @@ from search.core.errors import SpecError
 from search.core.uris import OBJECT_STORE_SCHEMES, is_object_store, without_query
 from search.sampling.space import Param, as_param, check_against_trial
 from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
-from search.spec.messages import format_error, one_line
+from search.spec.messages import format_error, one_line, where
+from search.spec.overrides import apply_override, switch_off_disabled_blocks
 from search.spec.storage_url import check_database_url
 from search.spec.yaml_reading import DuplicateKeyError, read_yaml
 from search.stopping import StoppingSpec
@@ -210,27 +211,6 @@ def trial_settings(spec: SweepSpec) -> TrialSettings:
     )
 
 
-def apply_override(raw: dict, assignment: str) -> None:
-    """Apply one ``--set key.path=value`` to the raw sweep dict (value parsed as YAML)."""
-    key, sep, text = assignment.partition("=")
-    if not sep or not key.strip():
-        raise SpecError([f"--set {assignment!r}: expected key.path=value"])
-    parts = key.strip().split(".")
-    node = raw
-    for part in parts[:-1]:
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise SpecError([f"--set {assignment!r}: {part!r} is not a section"])
-        node = child
-    try:
-        node[parts[-1]] = read_yaml(text) if text.strip() else None
-    except yaml.YAMLError as error:
-        raise SpecError([f"--set {assignment!r}: the value is not valid YAML: "
-                         f"{one_line(error)}"]) from None
-
-
 # Keys of earlier sweep files, and what replaced them: a message, not a translation.
 # Compatibility (sweep files of basin 0.1): remove in basin 0.3.
 _RENAMED = {"gap_pruning": "replaced by stopping.gap (see sweeps/README.md: the gap rule now "
@@ -251,9 +231,11 @@ def _resolve_paths(spec: SweepSpec) -> SweepSpec:
     return spec
 
 
-def validate_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
+def validate_spec(raw: Any, source: str = "<sweep>", overrides: list[str] | None = None
+                  ) -> SweepSpec:
     """Validate a raw sweep dict: every field and every value of the space (what the file
-    points at, data and model, is checked by ``search.lifecycle.preflight``)."""
+    points at, data and model, is checked by ``search.lifecycle.preflight``). A mistake in a
+    field that one of ``overrides`` (``--set`` assignments) set is blamed on that ``--set``."""
     if not isinstance(raw, dict):
         kind = type(raw).__name__
         raise SpecError([f"{source}: expected a mapping of sweep settings (got {kind})"])
@@ -261,12 +243,12 @@ def validate_spec(raw: Any, source: str = "<sweep>") -> SweepSpec:
     if renamed:
         raise SpecError(renamed)
     try:
-        spec = SweepSpec.model_validate(raw)
+        spec = SweepSpec.model_validate(switch_off_disabled_blocks(raw, source, overrides))
     except ValidationError as error:
-        raise SpecError([format_error(source, e, SweepSpec, CRITERIA) for e in error.errors()]
-                        ) from None
+        raise SpecError([format_error(source, e, SweepSpec, CRITERIA, overrides)
+                         for e in error.errors()]) from None
     problems = [
-        f"{source}: space.{name}: {message}"
+        f"{where(source, f'space.{name}', overrides)}: {message}"
         for name, param in spec.space.items()
         if (message := check_against_trial(name, param))
     ]
@@ -292,7 +274,7 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
     for assignment in overrides or []:
         if isinstance(raw, dict):
             apply_override(raw, assignment)
-    return validate_spec(raw, source)
+    return validate_spec(raw, source, overrides)
 
 
 def dump_spec(spec: SweepSpec) -> str:

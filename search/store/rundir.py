@@ -106,10 +106,14 @@ class RunDir:
         if uris.is_object_store(where):
             return cls._open_remote(str(where))
         path = Path(where)
+        if path.is_file():
+            raise SpecError([f"{path}: is a file, not a run directory (a run directory is what "
+                             f"basin run made, e.g. runs/NAME-DATE; basin ls lists them)"])
         if not path.is_dir():
-            raise SpecError([f"{path}: no such run directory"])
+            raise SpecError([f"{path}: no such run directory (basin ls lists the runs)"])
         if not (path / SWEEP_FILE).is_file():
-            raise SpecError([f"{path}: not a basin run directory (no {SWEEP_FILE})"])
+            raise SpecError([f"{path}: not a basin run directory (no {SWEEP_FILE})"
+                             + _runs_inside(path)])
         return cls(path.resolve())
 
     @classmethod
@@ -266,3 +270,13 @@ class RunDir:
         return {step: (uris.join(self.remote, candidate.relative_to(self.path).as_posix())
                        if self.remote else str(candidate))
                 for step, candidate in candidate_folders(folder).items()}
+
+
+def _runs_inside(folder: Path) -> str:
+    """A hint naming the run directories just inside ``folder`` (the output_dir given for a run)."""
+    runs = sorted(child.name for child in folder.iterdir() if (child / SWEEP_FILE).is_file())
+    if not runs:
+        return ""
+    shown = ", ".join(runs[-3:]) + (f" and {len(runs) - 3} more" if len(runs) > 3 else "")
+    return f"; the run directories in it: {shown} (e.g. {folder / runs[-1]}; basin ls {folder})"
+

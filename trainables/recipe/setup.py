@@ -11,10 +11,15 @@ import random
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-import deepspeed
 import numpy as np
 import torch
 import torch.distributed as dist
+
+if not torch.cuda.is_available():
+    # Without it DeepSpeed guesses the accelerator on import and says so on the terminal
+    # ("Setting accelerator to CPU..."), in every trial and in basin check; with CUDA it finds it.
+    os.environ.setdefault("DS_ACCELERATOR", "cpu")
+import deepspeed  # noqa: E402  (after the accelerator is named)
 
 from trainables.recipe.ds_config import build_ds_config
 from trainables.settings import Hyperparameters, TrialSettings

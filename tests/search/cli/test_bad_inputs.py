@@ -80,16 +80,23 @@ COMMAND_LINES = [
         (["run", "{sweep}", "--set", "search.num_trials"],
          "--set 'search.num_trials': expected key.path=value"),
         (["run", "{sweep}", "--set", "training.max_steps=lots"],
-         "{sweep}: training.max_steps: Input should be a valid integer"),
+         "--set training.max_steps: Input should be a valid integer"),
         (["run", "{sweep}", "--set", "name.first=x"], "--set 'name.first=x': 'name' is not a section"),
         (["run", "{sweep}", "--set", "search.seed=[1"],
          "--set 'search.seed=[1': the value is not valid YAML"),
         (["run", "{sweep}", "--set", "search.seed={{a: 1, a: 2}}"],
          "--set 'search.seed={{a: 1, a: 2}}': the value is not valid YAML: line 1: duplicate key 'a'"),
         (["run", "{sweep}", "--set", "training.max_steps=.inf"],
-         "{sweep}: training.max_steps: Input should be a finite number (got inf)"),
-        (["status", "{tmp}/no-such-run"], "{tmp}/no-such-run: no such run directory"),
-        (["best", "{tmp}/runs"], "{tmp}/runs: not a basin run directory (no sweep.yaml)"),
+         "--set training.max_steps: Input should be a finite number (got inf)"),
+        (["status", "{tmp}/no-such-run"], "{tmp}/no-such-run: no such run directory (basin ls lists the runs)"),
+        (["best", "{tmp}/runs"], "{tmp}/runs: not a basin run directory (no sweep.yaml); the run "
+         "directories in it: tiny-20260101-000000 (e.g. {run}; basin ls {tmp}/runs)"),
+        (["best", "{sweep}"], "{sweep}: is a file, not a run directory (a run directory is what "
+         "basin run made, e.g. runs/NAME-DATE; basin ls lists them)"),
+        (["run", "{sweep}", "--set", "search.num_trails=4"],
+         "--set search.num_trails: unknown key (did you mean 'num_trials'?) (got 4)"),
+        (["run", "{sweep}", "--set", "check.enabled=maybe"],
+         "--set check.enabled: expected true or false (got 'maybe')"),
         (["best", "{run}", "--top", "0"], "--top: must be a positive number of trials (got 0)"),
         (["confirm", "{run}", "--seeds", "0"], "--seeds: must be at least 1 (got 0)"),
         (["export", "{run}", "--out", "{tmp}/bundle"],
@@ -108,7 +115,7 @@ COMMAND_LINES = [
          "--within-gap-limit: the sweep has no gap rule (stopping.gap); give the limit, e.g. "
          "--within-gap-limit 0.2"),
         (["run", "{sweep}", "--set", "selection.criterion=median"],
-         "{sweep}: selection: unknown criterion (choose from ['objective', 'one-se', 'max-gap', "
+         "--set selection.criterion: selection: unknown criterion (choose from ['objective', 'one-se', 'max-gap', "
          "'last-step', 'robust']) (got 'median')"),
         (["resume", "{run}", "--sweep", "{other}"],
          "{other}: {run} belongs to a different sweep ('tiny'; differs in: training)"),
@@ -118,47 +125,47 @@ COMMAND_LINES = [
          "URL for the Optuna study (e.g. postgresql://user:password@host:5432/basin) (got "
          "output_dir='s3://basin/runs', no search.storage)"),
         (["run", "{sweep}", "--set", "output_dir=hdfs://namenode/runs"],
-         "{sweep}: output_dir: hdfs:// is not a store basin writes to; use a path every node "
+         "--set output_dir: hdfs:// is not a store basin writes to; use a path every node "
          "sees (a shared filesystem) or an object store (s3://, gs://, gcs://) (got "
          "'hdfs://namenode/runs')"),
         (["run", "{sweep}", "--set", "search.storage=postgresql://basin:secret@127.0.0.1:9/db"],
-         "{sweep}: search.storage: cannot open postgresql://basin:***@127.0.0.1:9/db: "
+         "--set search.storage: cannot open postgresql://basin:***@127.0.0.1:9/db: "
          "connection failed"),
         (["run", "{sweep}", "--set", "search.storage=sqlite:///{tmp}/study.db", "--set",
           "output_dir=s3://basin/runs?endpoint_override=127.0.0.1:9&scheme=http"],
-         "{sweep}: output_dir: cannot reach it: s3://basin/runs: "),
+         "--set output_dir: cannot reach it: s3://basin/runs: "),
         (["run", "{sweep}", "--set", "output_dir={sweep}"],
-         "{sweep}: output_dir: is a file, not a folder (got '{sweep}')"),
+         "--set output_dir: is a file, not a folder (got '{sweep}')"),
         (["validate", "{sweep}", "--set", "output_dir={sweep}/runs"],
-         "{sweep}: output_dir: {sweep} is a file, so no folder can be made under it (got "
+         "--set output_dir: {sweep} is a file, so no folder can be made under it (got "
          "'{sweep}/runs')"),
         (["run", "{sweep}", "--set", "output_dir=/proc/basin-runs"],
-         "{sweep}: output_dir: cannot write in /proc ("),
+         "--set output_dir: cannot write in /proc ("),
         (["run", "{sweep}", "--set", "output_dir={tmp}/" + "/".join(["d" * 250] * 17)],
-         "{sweep}: output_dir: too long: files of a run would have paths of ~"),
+         "--set output_dir: too long: files of a run would have paths of ~"),
         (["run", "{sweep}", "--set", "output_dir={tmp}/" + "d" * 300],
-         "{sweep}: output_dir: cannot be made: File name too long (got '{tmp}/ddd"),
+         "--set output_dir: cannot be made: File name too long (got '{tmp}/ddd"),
         (["run", "{sweep}", "--set", "name=" + "n" * 300],
-         "{sweep}: name: String should have at most 100 characters (got 'nnnn"),
+         "--set name: String should have at most 100 characters (got 'nnnn"),
         (["validate", "{sweep}", "--set", "training.seed=4294967296"],
-         "{sweep}: training.seed: Input should be less than or equal to 4294967295 (got "
+         "--set training.seed: Input should be less than or equal to 4294967295 (got "
          "4294967296)"),
         (["run", "{sweep}", "--set", "search.seed=-1"],
-         "{sweep}: search.seed: Input should be greater than or equal to 0 (got -1)"),
+         "--set search.seed: Input should be greater than or equal to 0 (got -1)"),
         (["run", "{sweep}", "--set", "model.lora_target_modules=[query, nope]"],
-         "{sweep}: model.lora_target_modules: no module named 'nope' in the model of "
+         "--set model.lora_target_modules: no module named 'nope' in the model of "
          "model.random_init_config (it has e.g. ["),
         (["run", "{sweep}", "--set", "data={{source: files, train_file: "
           "{root}/tests/bad_inputs/header_only.tsv, text_column: sentence}}"],
-         "{sweep}: data.train_file: …header_only.tsv has no rows, only a header"),
+         "--set data: data.train_file: …header_only.tsv has no rows, only a header"),
         (["validate", "{sweep}", "--set", "resources.cpus_per_worker=1000"],
-         "{sweep}: resources.cpus_per_worker: this machine has … CPU cores, fewer than one "
+         "--set resources.cpus_per_worker: this machine has … CPU cores, fewer than one "
          "worker asks for (got 1000)"),
         (["run", "{sweep}", "--set", "space.lora_r={{type: float, low: 2, high: 8}}"],
-         "{sweep}: space.lora_r: lora_r is a whole number; a float range would draw fractions, "
+         "--set space.lora_r: lora_r is a whole number; a float range would draw fractions, "
          "use type: int (got type: float, low=2, high=8)"),
         (["run", "{sweep}", "--set", "training.micro_batch_size=1000000"],
-         "{sweep}: training.micro_batch_size: Input should be less than or equal to 4096 (got "
+         "--set training.micro_batch_size: Input should be less than or equal to 4096 (got "
          "1000000)"),
         (["run", "{sweep}", "--address", "127.0.0.1:1"],
          "--address: no Ray cluster answers at 127.0.0.1:1 (Connection refused); check the "
@@ -168,7 +175,7 @@ COMMAND_LINES = [
         (["run", "{sweep}", "--address", "head-node"],
          "--address: expected host:port, e.g. 10.0.0.5:6379 (got 'head-node')"),
         (["run", "{sweep}", "--set", "model={{name: someone/no-such-model}}"],
-         "{sweep}: model.name: not in the local Hugging Face cache and HF_HUB_OFFLINE is set"),
+         "--set model: model.name: not in the local Hugging Face cache and HF_HUB_OFFLINE is set"),
         (["check", "{run}"], "{run}: no candidate checkpoint to check (no trial has saved one)"),
         (["check", "{run}", "--top", "0"],
          "--top: Input should be greater than or equal to 1 (got 0)"),
@@ -180,7 +187,7 @@ COMMAND_LINES = [
 ]
 COMMAND_LINE_IDS = ["missing-file", "directory", "set-without-value", "set-bad-value", "set-into-value",
          "set-broken-yaml", "set-duplicate-key", "set-infinite",
-         "no-run-dir", "not-a-run-dir", "top-zero", "seeds-zero", "export-nothing",
+         "no-run-dir", "not-a-run-dir", "best-of-a-sweep-file", "set-typo", "set-enabled-not-bool", "top-zero", "seeds-zero", "export-nothing",
          "export-step-without-trial", "export-step-zero", "gap-limit-negative",
          "gap-limit-not-a-number", "gap-limit-nan", "gap-limit-without-rule", "unknown-criterion",
          "resume-other-sweep", "resume-nothing", "bucket-without-database", "unknown-store",
