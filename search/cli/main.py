@@ -8,6 +8,7 @@ import time
 
 from rich.console import Console
 
+from search.cli.init_command import init
 from search.cli.parser import build_parser
 from search.cli.run_commands import best, check, confirm, export, listing, plots, status
 from search.core.console import make_console, say
@@ -116,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = make_console()
     try:
-        handlers = {"validate": _validate, "run": _run, "train": _train, "resume": _resume,
-                    "status": status, "ls": listing, "best": best, "plots": plots,
-                    "export": export, "confirm": confirm, "check": check}
+        handlers = {"init": init, "validate": _validate, "run": _run, "train": _train,
+                    "resume": _resume, "status": status, "ls": listing, "best": best,
+                    "plots": plots, "export": export, "confirm": confirm, "check": check}
         return handlers[args.command](args, console)
     except SpecError as error:
         from search.spec.messages import blame_overrides

@@ -10,6 +10,9 @@ from typing import get_args, get_origin
 
 RUN = "runs/minilm-lora-demo-20260101-120000"
 EXAMPLES = {
+    "init": ["basin init my_data.tsv                    # writes my_data.yaml beside it",
+             "basin init sweeps/data/tickets.tsv --out my_sweep.yaml --trials 12",
+             "basin init chats.jsonl --task causal-lm    # a prompt and a response per row"],
     "validate": ["basin validate sweeps/minilm_lora.yaml",
                  "basin validate sweeps/llm_lora_gpu.yaml --address auto"],
     "run": ["basin run sweeps/minilm_lora.yaml",
@@ -113,10 +116,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"basin {basin_version()}")
     commands = _Commands(parser)
-    for add in (_add_run, _add_validate, _add_train, _add_resume, _add_status, _add_ls,
+    for add in (_add_init, _add_run, _add_validate, _add_train, _add_resume, _add_status, _add_ls,
                 _add_plots, _add_confirm, _add_check, _add_export, _add_best):
         add(commands)
     return parser
+
+
+def _add_init(commands: _Commands) -> None:
+    init = commands.command(
+        "init", "write a commented starting sweep file for your own data file (CSV, TSV or "
+        "JSONL): the task and columns read off the file, sizes chosen from its size")
+    init.add_argument("data_file", type=Path, metavar="DATA_FILE",
+                      help="your data: a text and a label per row (classification), or a "
+                      "prompt and a response, or a chat (causal LM)")
+    init.add_argument("--out", type=Path, metavar="FILE",
+                      help="the sweep file to write [DATA_FILE with .yaml]")
+    init.add_argument("--task", choices=("classification", "causal-lm"),
+                      help="[read off the columns: prompt and response, or messages: causal-lm]")
+    init.add_argument("--model", metavar="NAME", help="a hub id or a local folder "
+                      "[builtin:minilm; causal LM: builtin:smollm2-135m-instruct]")
+    init.add_argument("--text-column", metavar="NAME",
+                      help="the text (or prompt) column [found by its name, e.g. text, sentence]")
+    init.add_argument("--label-column", metavar="NAME",
+                      help="the label (or response) column [found by its name, e.g. label]")
+    init.add_argument("--trials", type=int, default=10, metavar="N", help="trials [10]")
+    init.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
 
 def _add_run(commands: _Commands) -> None:

@@ -1,0 +1,35 @@
+"""A new user's own data, as the README walks it: basin init on a small shipped TSV, the sweep
+file run as written (the real MiniLM), and the chosen checkpoint exported and verified."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from search.cli.main import main
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_from_a_data_file_to_an_exported_bundle(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "tickets.tsv"
+    data.write_bytes((ROOT / "sweeps" / "data" / "tickets.tsv").read_bytes())
+    assert main(["init", "tickets.tsv", "--trials", "2"]) == 0
+    sweep = tmp_path / "tickets.yaml"
+    written = sweep.read_text()
+    assert main(["run", "tickets.yaml", "--quiet"]) == 0
+    assert sweep.read_text() == written  # run as basin init wrote it
+    run = next((tmp_path / "runs").glob("tickets-*"))
+    results = json.loads((run / "results.json").read_text())
+    assert len(results["trials"]) == 2 and results["choice"]["chosen"]["trial_id"]
+    assert main(["export", str(run), "--out", str(tmp_path / "bundle")]) == 0
+    bundle = tmp_path / "bundle"
+    for name in ("adapter_config.json", "adapter_model.safetensors", "config.yaml", "probe.json"):
+        assert (bundle / name).is_file(), name
+    metrics = json.loads((bundle / "metrics.json").read_text())
+    assert (metrics["chosen"]["trial_id"], metrics["chosen"]["step"]) == \
+        (results["best_trial"], results["best_step"])
