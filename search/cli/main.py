@@ -23,7 +23,19 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     preflight(spec, args.sweep, args.address)
     console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
                   f"{spec.search.num_trials} trials)")
+    _data_and_warnings(spec, console)
     return 0
+
+
+def _data_and_warnings(spec, console: Console) -> None:
+    """The split sizes, and a line for each setting that cannot work as meant."""
+    from search.spec.sanity import describe_splits, split_sizes, warnings
+
+    sizes = split_sizes(spec)
+    if describe_splits(sizes):
+        say(console, describe_splits(sizes))
+    for line in warnings(spec, sizes):
+        say(console, f"[yellow]warning:[/yellow] {line}")
 
 
 def _train(args: argparse.Namespace, console: Console) -> int:
@@ -49,6 +61,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         log.write_to(run_dir.path)
         console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} "
                       f"trials, run directory {run_dir.shown}")
+        _data_and_warnings(spec, console)
         if run_dir.remote:
             console.print(f"(working copy on this machine: {run_dir.path})")
         started = time.monotonic()

@@ -18,6 +18,7 @@ from search.selection.candidates import Candidate
 from search.selection.choice import Choice, choose
 from search.selection.last_step import LastStepCriterion
 from search.spec.model import SweepSpec, dump_spec
+from search.spec.sanity import split_sizes
 from search.stopping import StoppingSpec
 from search.store.records import collect_records
 from search.store.result_files import read_check, read_confirmed, seed_spreads
@@ -153,6 +154,7 @@ def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> No
         "best_trial": choice.chosen.trial_id if choice.chosen else None,
         BEST_STEP: choice.chosen.step if choice.chosen else None,
         "choice": choice.as_dict(),
+        "data": split_sizes(spec),  # rows of each split, as the trials saw them
         "leaderboard": {"columns": columns, "rows": rows},
         "trials": [record.as_dict() | {"label": record.state}
                    for record in ordered(records, choice)],

@@ -120,7 +120,7 @@ def plan(shape: DataShape) -> Plan:
     to 30% of it), sequences that hold 95% of the rows whole, and about eight passes over the
     training split in eight evaluations."""
     fraction = min(0.3, max(0.2, round(50 / shape.rows / 0.05) * 0.05))
-    validation = max(1, round(shape.rows * fraction))
+    validation = max(1, int(shape.rows * fraction))  # as trainables/data_files.py carves it
     train = shape.rows - validation
     # ~1.3 tokens per English word, plus the special tokens; a multiple of 16, 16 to 512.
     length = min(512, max(16, 16 * math.ceil((shape.words_p95 * 1.3 + 4) / 16)))

@@ -26,6 +26,9 @@ def test_from_a_data_file_to_an_exported_bundle(tmp_path, monkeypatch):
     run = next((tmp_path / "runs").glob("tickets-*"))
     results = json.loads((run / "results.json").read_text())
     assert len(results["trials"]) == 2 and results["choice"]["chosen"]["trial_id"]
+    assert results["data"] == {"train": 192, "validation": 48, "test": 0}
+    trial_log = run / results["best_trial"] / "trial.log"
+    assert "data: 192 train / 48 validation / 0 test rows" in trial_log.read_text()
     assert main(["export", str(run), "--out", str(tmp_path / "bundle")]) == 0
     bundle = tmp_path / "bundle"
     for name in ("adapter_config.json", "adapter_model.safetensors", "config.yaml", "probe.json"):

@@ -131,6 +131,10 @@ class Recipe:
         # Data: a warm worker kept the task's splits from its earlier trials (trainables/warm.py).
         self.task = kept_task(settings)
         self.loaders: Loaders = setup_data(self.task, settings, self.ctx, self.seed)
+        data = self.task.data  # said in trial.log: the splits as this trial sees them
+        if self.ctx.rank == 0:
+            print(f"data: {len(data.train)} train / {len(data.validation)} validation / "
+                  f"{len(data.test)} test rows", flush=True)
         # Model: seeded here, after the data (read only by a fresh process): a head, adapters,
         # dropout and batch order drawn the same way in a fresh process and a warm one.
         seed_everything(self.seed)
