@@ -1,8 +1,11 @@
-"""The README's setup and test commands are the ones CI runs."""
+"""The README agrees with the code: its setup and test commands are the ones CI runs, and the
+times it states are those the sweep files state."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).parent.parent
 
@@ -25,3 +28,22 @@ def test_a_user_s_setup_differs_from_the_tests_only_by_the_test_extra():
     tests = next(line for line in ROOT.joinpath(".ci/run").read_text().splitlines()
                  if line.startswith("pip install"))
     assert tests == user.replace("-e .", '-e ".[test]"')
+
+
+# The wall time each shipped sweep's header states, as the README and sweeps/README.md say it.
+STATED_TIMES = {
+    "minilm_lora.yaml": ("about 3 minutes (184 s measured", "about 3 minutes on 2 CPU cores "
+                         "(184 s measured)", "~3 minutes"),
+    "smollm2_sft.yaml": ("8 trials in 11 min 16 s", "in about 11 minutes", "~11 minutes"),
+}
+
+
+@pytest.mark.parametrize("sweep", sorted(STATED_TIMES))
+def test_the_docs_state_the_time_the_sweep_file_states(sweep):
+    header, readme, table = STATED_TIMES[sweep]
+    flat = " ".join((ROOT / "README.md").read_text().split())
+    assert header in (ROOT / "sweeps" / sweep).read_text()
+    assert readme in flat
+    row = next(line for line in (ROOT / "sweeps" / "README.md").read_text().splitlines()
+               if line.startswith(f"| `{sweep}` |"))
+    assert table in row

@@ -32,7 +32,10 @@ class RuleStopper(tune.Stopper):
         if history and history[-1].step >= evaluation.step:
             return False  # a resumed trial repeats its last report: already judged
         history.append(evaluation)
+        last = evaluation.total_steps is not None and evaluation.step >= evaluation.total_steps
         for rule in self.rules:
+            if last and not rule.excludes_trial:
+                continue  # it ends here anyway: completed, not "stopped: gap 120/120"
             decision = rule.decide(history)
             if decision is not None:
                 self.ledger.record(trial_id, decision)

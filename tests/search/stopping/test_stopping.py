@@ -195,6 +195,19 @@ def test_the_stopper_records_the_first_rule_that_decides(tmp_path):
     assert StopLedger(tmp_path / "stops.jsonl").decision("b").kind == "not-learning"  # on disk
 
 
+def test_at_the_last_step_only_a_rule_that_excludes_the_trial_decides(tmp_path):
+    # A trial at its last step ends anyway: the gap's turn there is no stop (it completed),
+    # but a trial that never learned is still said to be one (its checkpoints are excluded).
+    ledger = StopLedger()
+    stopper = RuleStopper([NotLearning(grace_steps=0), GapRule(patience=1)], ledger,
+                          "val_loss", "min")
+    assert not stopper("a", report(90, 0.50, 0.45))
+    assert not stopper("a", report(100, 0.55, 0.40))  # the turn, at step 100 of 100
+    assert ledger.decision("a") is None
+    assert stopper("b", report(100, 0.70, 0.69))
+    assert ledger.decision("b").kind == "not-learning"
+
+
 def test_the_stopper_ignores_outcome_reports_and_repeated_steps():
     ledger = StopLedger()
     stopper = RuleStopper([GapRule(patience=1)], ledger, "val_loss", "min")
