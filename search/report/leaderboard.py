@@ -25,7 +25,8 @@ SHORT_NAMES = {"learning_rate": "lr", "weight_decay": "wd", "lora_dropout": "dro
                "lora_r": "r", "lora_alpha": "alpha", "warmup_ratio": "warmup",
                "hidden_dropout": "hidden_dropout"}
 # Figures by shorter names ("train_eval_loss" is the train loss measured like val_loss).
-SHORT_FIGURES = {TRAIN_EVAL_LOSS: "train_loss", STEP: "at step", "last step": "last"}
+SHORT_FIGURES = {TRAIN_EVAL_LOSS: "train_loss", STEP: "at step", "last step": "last",
+                 "val_accuracy": "val_acc", "val_exact_match": "exact_match"}
 CAPTION = ("at step, {figures}: at each trial's best-ranked checkpoint (first row: the one "
            "handed on); last: its last evaluated step")
 

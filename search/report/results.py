@@ -24,6 +24,7 @@ from search.store.records import collect_records
 from search.store.result_files import read_check, read_confirmed, seed_spreads
 from search.store.rundir import RunDir
 from trainables.contract import BEST_STEP, GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
+from trainables.tasks import TASKS
 
 AT_STEP_METRICS = (VAL_LOSS, TRAIN_EVAL_LOSS, GAP)
 # basin check's figures (search/lifecycle/check.py) as leaderboard columns, shown once there
@@ -74,8 +75,8 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice,
     metric = spec.objective.metric
     checked = [name for name in CHECK_COLUMNS
                if any(getattr(c, name) is not None for c in choice.ranked)]
-    columns = ["trial", *[SHORT_NAMES.get(n, n) for n in shown], STEP, metric,
-               *[m for m in AT_STEP_METRICS if m != metric],
+    at_step = [m for m in AT_STEP_METRICS if m != metric] + _task_figures(records, spec)
+    columns = ["trial", *[SHORT_NAMES.get(n, n) for n in shown], STEP, metric, *at_step,
                *[CHECK_COLUMNS[name] for name in checked], "last step", "status"]
     rows = []
     for record in ordered(records, choice):
@@ -83,10 +84,16 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice,
         at = next((row for row in record.evaluations if best and row[STEP] == best.step), {})
         rows.append([record.trial_id, *[record.params.get(name) for name in shown],
                      best.step if best else None, best.objective if best else None,
-                     *[at.get(m) for m in AT_STEP_METRICS if m != metric],
+                     *[at.get(m) for m in at_step],
                      *[getattr(best, name) if best else None for name in checked],
                      record.last_step, record.state])
     return columns, rows
+
+
+def _task_figures(records: list[TrialRecord], spec: SweepSpec) -> list[str]:
+    """The task's own validation figures (accuracy, exact match) that some trial reported."""
+    return [m for m in TASKS[spec.model.task].leaderboard if m != spec.objective.metric
+            and any(m in row for record in records for row in record.evaluations)]
 
 
 def leaderboard(records: list[TrialRecord], choice: Choice, spec: SweepSpec, console: Console,

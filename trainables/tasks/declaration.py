@@ -54,6 +54,7 @@ class TaskDeclaration:
     pipeline: str
     generated: tuple[str, ...] = ()
     checks_need_model: bool = False
+    leaderboard: tuple[str, ...] = ()  # the task's own validation figures, in the leaderboard
 
     def task_class(self) -> type[Task]:
         """The task's implementation (imports torch)."""

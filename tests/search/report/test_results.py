@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from search.report.results import leaderboard_rows, ordered, recipe, write_results
 from search.selection import ObjectiveCriterion
@@ -33,6 +34,18 @@ def test_leaderboard_rows_hold_each_trial_at_its_best_ranked_step(sweep_factory)
     left_out = dict(zip(columns, rows[-1]))
     assert left_out["trial"] == "nan" and left_out["step"] is None
     assert left_out["status"] == "pruned: diverged"
+
+
+def test_the_leaderboard_shows_the_task_s_own_figure_where_trials_report_it(sweep_factory):
+    spec = load_spec(sweep_factory())  # classification: its figure is the validation accuracy
+    scored = [replace(r, evaluations=[{**row, "val_accuracy": 0.75} for row in r.evaluations])
+              for r in RECORDS]
+    columns, rows = leaderboard_rows(scored, the_choice(), spec)
+    assert columns[columns.index("gap") + 1] == "val_accuracy"
+    assert dict(zip(columns, rows[0]))["val_accuracy"] == 0.75
+    # Objective val_accuracy: it is the objective's column, not shown twice.
+    by_accuracy = load_spec(sweep_factory(objective={"metric": "val_accuracy", "mode": "max"}))
+    assert leaderboard_rows(scored, the_choice(), by_accuracy)[0].count("val_accuracy") == 1
 
 
 def test_the_recipe_retrains_the_chosen_step_on_the_sweep_s_schedule(sweep_factory):

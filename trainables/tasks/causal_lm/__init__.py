@@ -23,4 +23,5 @@ TASK = TaskDeclaration(
     checks_need_model=True,
     peft_loader="AutoPeftModelForCausalLM",
     pipeline="text-generation",
+    leaderboard=("val_exact_match",),
 )

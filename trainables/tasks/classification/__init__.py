@@ -18,4 +18,5 @@ TASK = TaskDeclaration(
     data_checks="trainables.tasks.classification.checks:check_data",
     peft_loader="AutoPeftModelForSequenceClassification",
     pipeline="text-classification",
+    leaderboard=("val_accuracy",),
 )
