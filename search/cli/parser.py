@@ -40,7 +40,8 @@ EXAMPLES = {
     "confirm": [f"basin confirm {RUN} --top 3 --seeds 2"],
     "check": [f"basin check {RUN}", f"basin check {RUN} --top 3 --radii 2 8 --directions 4"],
     "export": [f"basin export {RUN} --out bundle/ --merge",
-               f"basin export {RUN} --out bundle/ --trial 3f2a1b0c --step 45"],
+               f"basin export {RUN} --out bundle/ --trial 3f2a1b0c --step 45",
+               f"basin export {RUN} --out bundle/ --base local   # loads offline here"],
 }
 USE_RULE = "rule"
 VERBOSE_HELP = ("also show Ray's, Optuna's and the other libraries' own output (otherwise in "
@@ -221,6 +222,10 @@ def _add_export(commands: _Commands) -> None:
                         help="a trial id (default: the sweep's choice; see basin best)")
     export.add_argument("--step", type=int, metavar="STEP",
                         help="with --trial: its checkpoint at this step (default: its best-ranked)")
+    export.add_argument("--base", choices=("hub", "local"), default="hub",
+                        help="how adapter_config.json names the base model: its hub id (loads "
+                        "anywhere the hub or its cache is) or the folder it was trained from "
+                        "here (loads on this machine with no network) [hub]")
     export.add_argument("--merge", action="store_true",
                         help="also write merged/: the base model with the adapter merged in")
     export.add_argument("--no-verify", dest="verify", action="store_false",

@@ -120,7 +120,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
         log.write_to(run_dir.path)
         with log.prints():
             summary = export_bundle(run_dir, args.out, args.trial, args.merge, args.verify,
-                                    step=args.step)
+                                    step=args.step, base=args.base)
     chosen = summary["chosen"]
     console.print(f"exported trial {chosen['trial_id']} at step {chosen['step']} "
                   f"({summary['objective']['metric']} {chosen['objective']:.4f}) to {args.out}")

@@ -4,6 +4,10 @@ file run as written (the real MiniLM), and the chosen checkpoint exported and ve
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -36,3 +40,31 @@ def test_from_a_data_file_to_an_exported_bundle(tmp_path, monkeypatch):
     metrics = json.loads((bundle / "metrics.json").read_text())
     assert (metrics["chosen"]["trial_id"], metrics["chosen"]["step"]) == \
         (results["best_trial"], results["best_step"])
+
+    # --base local: the bundle names this machine's copy of the base and loads with no hub,
+    # predicting what the trial predicted on its probe.
+    offline = tmp_path / "offline"
+    assert main(["export", str(run), "--out", str(offline), "--base", "local"]) == 0
+    base = json.loads((offline / "adapter_config.json").read_text())["base_model_name_or_path"]
+    assert Path(base).is_dir(), base
+    script = textwrap.dedent(f"""
+        import json, torch, yaml
+        from peft import AutoPeftModelForSequenceClassification
+        from transformers import AutoTokenizer
+        probe = json.load(open("{offline}/probe.json"))
+        model = AutoPeftModelForSequenceClassification.from_pretrained(
+            "{offline}", num_labels={len(metrics["label_names"])}).eval()
+        length = yaml.safe_load(open("{offline}/config.yaml"))["data"]["max_length"]
+        tokens = AutoTokenizer.from_pretrained("{offline}")(
+            probe["texts"], padding=True, truncation=True, max_length=length,
+            return_tensors="pt")
+        with torch.no_grad():
+            guesses = model(**tokens).logits.argmax(-1).tolist()
+        print(json.dumps([guesses, torch.tensor(probe["logits"]).argmax(-1).tolist()]))
+    """)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    guesses, probed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert guesses == probed

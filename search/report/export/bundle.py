@@ -97,8 +97,11 @@ def package_versions() -> dict[str, str]:
 
 
 def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bool = False,
-                  verify: bool = True, step: int | None = None) -> dict:
-    """Write the bundle of the run's choice (or of ``trial_id``, at ``step``) into ``out``."""
+                  verify: bool = True, step: int | None = None, base: str = "hub") -> dict:
+    """Write the bundle of the run's choice (or of ``trial_id``, at ``step``) into ``out``.
+    ``base``: how ``adapter_config.json`` names the base model: ``hub`` (its hub id, where it
+    has one: loads anywhere with the hub or its cache) or ``local`` (the folder it was trained
+    from on this machine: loads here with no network)."""
     pick = pick_checkpoint(run, trial_id, step)
     if out.exists() and any(out.iterdir()):
         raise SpecError([f"--out: {out} exists and is not empty"])
@@ -118,7 +121,7 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
     trial_metrics = json.loads((checkpoint / TRIAL_METRICS_FILE).read_text())
     probe = json.loads((checkpoint / PROBE_FILE).read_text())
     base_model = resolve_model_name(spec.model.name)
-    base_name = _name_the_base(out, spec.model.name, base_model)
+    base_name = _name_the_base(out, spec.model.name, base_model, local=base == "local")
     summary = {
         "chosen": chosen.as_dict(),
         "why": pick.how,
@@ -155,11 +158,11 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
     return summary
 
 
-def _name_the_base(bundle: Path, model_name: str, loaded_from: str) -> str:
+def _name_the_base(bundle: Path, model_name: str, loaded_from: str, local: bool = False) -> str:
     """Name the base in ``adapter_config.json`` by what another machine can load: its hub id
-    (a built-in model's own) rather than this machine's path. A local folder has no such
-    name; the bundle keeps its path (the card says so)."""
-    name = portable_name(model_name) or loaded_from
+    (a built-in model's own) rather than this machine's path; with ``local``, or for a local
+    folder, which has no such name, the path it was loaded from (the card says so)."""
+    name = loaded_from if local else portable_name(model_name) or loaded_from
     config_file = bundle / "adapter_config.json"
     config = json.loads(config_file.read_text())
     config["base_model_name_or_path"] = name

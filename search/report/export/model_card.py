@@ -72,6 +72,11 @@ def model_card(spec: SweepSpec, summary: dict, base_name: str, merged: bool,
         "`merged/` (when exported with `--merge`) is the base model with the adapter merged in; "
         "it needs nothing but transformers." if merged else
         "Export with `basin export --merge` for a merged model that needs only transformers.", "",
+        f"Without network: `adapter_config.json` names the base `{base_name}`; where that is a "
+        "hub id, load the base from a local copy and the adapter onto it "
+        "(`PeftModel.from_pretrained(base, \"path/to/bundle\")`, `base` loaded with "
+        "`from_pretrained(\"path/to/base\")`), or export with `basin export --base local`, "
+        "which names this machine's copy of the base.", "",
         "## Hyperparameters", "",
         _table({**chosen["params"], "training seed": spec.training.seed,
                 "optimizer steps": chosen[STEP],
