@@ -72,6 +72,8 @@ def run_check(run: RunDir, records: list[TrialRecord], settings: CheckSettings,
     if not top:
         raise SpecError([f"{run.shown}: no candidate checkpoint to check (no trial has saved "
                          "one)"])
+    progress(f"check: the top {len(top)} candidates, each loaded from its checkpoint and "
+             f"measured (flatness, drift); a line as each ends (off: check.enabled: false)")
     trial = trial_settings(spec)
     spreads = seed_spreads(run)
     started, entries = time.perf_counter(), []

@@ -140,7 +140,8 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
     decided_by = decisions(spec, study_ref(spec, run_dir.path.name, run_dir.path), ledger,
                            freezes)
     progress = ProgressPrinter(metric, spec.search.num_trials, ledger, quiet=quiet, mode=mode,
-                               freezes=freezes if spec.scheduler.type == "freeze" else None)
+                               freezes=freezes if spec.scheduler.type == "freeze" else None,
+                               after=f"then check {spec.check.top}" if spec.check else None)
     callbacks = [progress, TrackerCallback(
         trackers, ledger, freezes=freezes if spec.scheduler.type == "freeze" else None)]
     if run_dir.remote:

@@ -40,8 +40,9 @@ class ProgressPrinter(Callback):
     def __init__(self, objective: str, num_trials: int, ledger: StopLedger | None = None,
                  quiet: bool = False, console: Console | None = None, mode: str = "min",
                  name_of: Callable[[Any], str] = trial_id_of,
-                 freezes: FreezeLedger | None = None):
+                 freezes: FreezeLedger | None = None, after: str | None = None):
         self.objective = objective
+        self.after = after  # what follows the trials, e.g. "then check 5" (its time unknown)
         self.mode = mode
         self.num_trials = num_trials
         self.ledger = ledger or StopLedger()
@@ -72,24 +73,36 @@ class ProgressPrinter(Callback):
 
     # -- the status ----------------------------------------------------------------------
 
-    def status(self) -> str:
-        """``6/10 done, 2 running, 2 queued, best val_loss 0.5729 (38b85c46), 1m32s, ~1m10s
-        left``."""
+    def status(self, compact: bool = False) -> str:
+        """``6/10 done, 2 running, 2 queued, best val_loss 0.5729 (38b85c46), 1m32s elapsed,
+        ~1m10s left``; ``compact``: ``6/10 done 2 run 2 queued best 0.5729 1m32s ~1m10s
+        left`` (for a narrow terminal)."""
         elapsed = time.monotonic() - self._started
         queued = max(0, self.num_trials - self._finished - len(self._running))
         queued = max(0, queued - len(self._frozen))
-        parts = [f"{self._finished}/{self.num_trials} done", f"{len(self._running)} running",
+        parts = [f"{self._finished}/{self.num_trials} done",
+                 f"{len(self._running)} {'run' if compact else 'running'}",
                  *([f"{len(self._frozen)} frozen"] if self._frozen else []), f"{queued} queued"]
         if self._best is not None:
-            parts.append(f"best {self.objective} {self._best[0]:.4f} ({self._best[1]})")
-        parts.append(f"{duration(elapsed)} elapsed")
+            parts.append(f"best {self._best[0]:.4f}" if compact else
+                         f"best {self.objective} {self._best[0]:.4f} ({self._best[1]})")
+        parts.append(duration(elapsed) if compact else f"{duration(elapsed)} elapsed")
         left = self.num_trials - self._finished
         if self._ended_here and left:  # trials so far took this long each, at this concurrency
             parts.append(f"~{duration(elapsed / self._ended_here * left)} left")
-        return ", ".join(parts)
+        if self.after and left:
+            parts.append(self.after)
+        return (" " if compact else ", ").join(parts)
 
     def _status_line(self) -> Text:
-        return Text(f"basin: {self.status()}", style="bold")
+        """One line at any width: the compact status where the full one would wrap, cut with
+        an ellipsis where even that would."""
+        line = f"basin: {self.status()}"
+        if len(line) > self.console.width:
+            line = f"basin: {self.status(compact=True)}"
+        text = Text(line, style="bold", no_wrap=True, overflow="ellipsis")
+        text.truncate(self.console.width, overflow="ellipsis")  # rich 15 wraps it otherwise
+        return text
 
     def setup(self, **info) -> None:
         if self.console.is_terminal and not self.quiet:
@@ -132,11 +145,15 @@ class ProgressPrinter(Callback):
         sign = 1 if self.mode == "min" else -1
         if best is not None and (self._best is None or sign * best < sign * self._best[0]):
             self._best = (best, self.name_of(trial))
-        self._say(
-            f"{self.name_of(trial)} step {result['step']:>5}  val_loss {result['val_loss']:.4f}  "
-            f"train_loss {result['train_eval_loss']:.4f}  gap {result['gap']:+.4f}  "
-            f"best {self.objective} {result['best_objective']:.4f}"
-        )
+        if self.console.width < 100:  # the same figures in ~70 columns: one line at 80
+            self._say(f"{self.name_of(trial)} step {result['step']} val {result['val_loss']:.4f} "
+                      f"train {result['train_eval_loss']:.4f} gap {result['gap']:+.4f} best "
+                      f"{result['best_objective']:.4f}")
+        else:
+            self._say(f"{self.name_of(trial)} step {result['step']:>5}  val_loss "
+                      f"{result['val_loss']:.4f}  train_loss {result['train_eval_loss']:.4f}  "
+                      f"gap {result['gap']:+.4f}  best {self.objective} "
+                      f"{result['best_objective']:.4f}")
         self._frozen_now(trial, result)
 
     def _frozen_now(self, trial, result: dict) -> None:
