@@ -1,21 +1,26 @@
-"""The plots Optuna draws itself, from the sweep's study (``optuna.visualization.matplotlib``):
-hyperparameter importances with the evaluator named, the optimization history and parallel
-coordinates. Each title says how many trials are behind it: Optuna uses the trials basin told
+"""The plots of the sweep's study: hyperparameter importances as Optuna draws them
+(``optuna.visualization.matplotlib``, the evaluator named), and the history and parallel
+coordinates drawn here, by trial id (Optuna's own number trials 0, 1, ... and pile up log tick
+labels). Each title says how many trials are behind it: Optuna uses the trials basin told
 COMPLETE (completed and rule-stopped trials, at their best objective); pruned trials are not
 in them (basin's own plots, ``plots.py``, show every trial and checkpoint).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import matplotlib.pyplot as plt
 import optuna
+from matplotlib import colormaps
 from optuna.importance import FanovaImportanceEvaluator
 from optuna.trial import TrialState
 from optuna.visualization import matplotlib as optuna_plots
+
+from search.store.study import RAY_TRIAL_ATTR
 
 # fANOVA needs a spread of completed trials; with fewer, importances are noise.
 MIN_TRIALS_FOR_IMPORTANCES = 3
@@ -64,15 +69,106 @@ def plot_importances(study: optuna.Study, name: str, metric: str, seed: int,
         "{trials} trials told COMPLETE)", path)
 
 
-def plot_history(study: optuna.Study, name: str, metric: str, path: Path) -> Path | None:
-    """The objective by trial number with the best so far."""
-    return _drawn(study, 1, lambda: optuna_plots.plot_optimization_history(
-        study, target_name=metric), f"{name}: {metric} by trial number, best so far\n"
-        "({trials} trials told COMPLETE; pruned trials not shown)", path)
+def _told_complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    return sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
+                  key=lambda t: t.number)
 
 
-def plot_parallel(study: optuna.Study, name: str, metric: str, path: Path) -> Path | None:
-    """Each completed trial's hyperparameters and objective as one line."""
-    return _drawn(study, 2, lambda: optuna_plots.plot_parallel_coordinate(
-        study, target_name=metric), f"{name}: hyperparameters and {metric}\n({{trials}} trials "
-        "told COMPLETE)", path)
+def _trial_id(trial: optuna.trial.FrozenTrial) -> str:
+    """The id every table uses (Optuna's own number only where Ray's id was never recorded)."""
+    return str(trial.user_attrs.get(RAY_TRIAL_ATTR, f"#{trial.number}"))
+
+
+def plot_history(study: optuna.Study, name: str, metric: str, path: Path, mode: str = "min",
+                 chosen_id: str | None = None) -> Path | None:
+    """The objective of each trial told COMPLETE, in the order they were proposed, labelled by
+    trial id, with the best so far and the chosen trial starred."""
+    trials = [t for t in _told_complete(study) if t.value is not None]
+    if not trials:
+        return None
+    figure, axis = plt.subplots(figsize=(max(7.0, 0.55 * len(trials) + 3), 4.8))
+    values = [t.value for t in trials]
+    best = (min if mode == "min" else max)
+    positions = range(1, len(trials) + 1)
+    axis.scatter(positions, values, color="tab:blue", s=40, zorder=3, label=metric)
+    axis.step(positions, [best(values[:i + 1]) for i in range(len(values))], where="post",
+              color="tab:red", label="best so far")
+    for position, trial in zip(positions, trials):
+        if _trial_id(trial) == chosen_id:
+            axis.scatter(position, trial.value, marker="*", s=260, color="gold",
+                         edgecolors="black", zorder=5, label="chosen trial")
+    axis.set_xticks(list(positions), [_trial_id(t) for t in trials], rotation=45, ha="right",
+                    fontsize=8)
+    axis.set_xlabel("trial, in the order proposed")
+    axis.set_ylabel(metric)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
+    axis.set_title(f"{name}: {metric} of each trial, best so far\n({len(trials)} trials told "
+                   "COMPLETE; pruned trials not shown)")
+    return _written(figure, path)
+
+
+def plot_parallel(study: optuna.Study, name: str, metric: str, path: Path, mode: str = "min",
+                  log_params: tuple[str, ...] = ()) -> Path | None:
+    """Each completed trial as one line across its hyperparameters (each axis from its lowest
+    to its highest value, a log axis for ``log_params``) to its objective, coloured by the
+    objective (dark: better), labelled by trial id at the right."""
+    trials = [t for t in _told_complete(study) if t.value is not None]
+    names = sorted({p for t in trials for p in t.params})
+    if len(trials) < 2 or not names:
+        return None
+    axes_values = [[_numeric(t.params.get(p), p in log_params) for t in trials] for p in names]
+    axes_values.append([t.value for t in trials])
+    labels = [*names, metric]
+    figure, axis = plt.subplots(figsize=(1.9 * len(labels) + 2, 5))
+    spans = [(min(v for v in vs if v is not None), max(v for v in vs if v is not None))
+             for vs in axes_values]
+    order = sorted(range(len(trials)), key=lambda i: trials[i].value,
+                   reverse=mode == "min")  # the best drawn last, on top
+    colours = colormaps["viridis_r" if mode == "min" else "viridis"]
+    best, worst = spans[-1] if mode == "min" else spans[-1][::-1]
+    for i in order:
+        ys = [_scaled(vs[i], span) for vs, span in zip(axes_values, spans)]
+        shade = 0.5 if worst == best else (trials[i].value - best) / (worst - best)
+        axis.plot(range(len(labels)), ys, color=colours(1 - 0.85 * shade), linewidth=1.6)
+        axis.annotate(_trial_id(trials[i]), (len(labels) - 1, ys[-1]), fontsize=7,
+                      xytext=(6, 0), textcoords="offset points", va="center")
+    for x, (label, span) in enumerate(zip(labels, spans)):
+        axis.axvline(x, color="black", linewidth=0.8)
+        low, high = (10 ** span[0], 10 ** span[1]) if label in log_params else span
+        axis.annotate(f"{high:.3g}", (x, 1.0), xytext=(0, 4), textcoords="offset points",
+                      ha="center", fontsize=8)
+        axis.annotate(f"{low:.3g}", (x, 0.0), xytext=(0, -12), textcoords="offset points",
+                      ha="center", fontsize=8)
+    axis.set_xticks(range(len(labels)), labels)
+    axis.set_yticks([])
+    for side in axis.spines.values():
+        side.set_visible(False)
+    axis.set_xlim(-0.2, len(labels) - 0.4)
+    axis.set_ylim(-0.08, 1.08)
+    axis.set_title(f"{name}: hyperparameters and {metric} ({len(trials)} trials told COMPLETE)"
+                   f"\neach axis from its lowest to its highest value; darker lines did better",
+                   pad=18)
+    return _written(figure, path)
+
+
+def _numeric(value: Any, log: bool) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return math.log10(value) if log and value > 0 else float(value)
+    return float(abs(hash(str(value))) % 1000)  # a categorical value: a place of its own
+
+
+def _scaled(value: float | None, span: tuple[float, float]) -> float:
+    if value is None:
+        return math.nan
+    low, high = span
+    return 0.5 if high == low else (value - low) / (high - low)
+
+
+def _written(figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return path

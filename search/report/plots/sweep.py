@@ -38,6 +38,7 @@ from search.core.layout import (
 from search.core.outcome import ASHA, COMPLETED, FAILED, PRUNED, RUNNING, STOPPED  # noqa: E402
 from search.core.record import TrialRecord  # noqa: E402
 from search.report.plots.check import plot_check  # noqa: E402
+from search.report.plots.palette import end_labels, trial_styles  # noqa: E402
 from search.report.plots.study import plot_history, plot_importances, plot_parallel  # noqa: E402
 from search.report.results import choice_of  # noqa: E402
 from search.sampling.space import ChoiceParam, ConstantParam, FloatParam, IntParam  # noqa: E402
@@ -74,48 +75,70 @@ def _mark_ends(axis, records: list[TrialRecord], metric: str, choice: Choice) ->
                          zorder=6, color="gold", edgecolors="black")
 
 
-def _legend_for_ends(axis) -> None:
-    for kind, marker in KIND_MARKERS.items():
-        axis.scatter([], [], marker=marker, color="grey", label=f"stopped: {kind}")
-    axis.scatter([], [], marker="*", s=160, color="gold", edgecolors="black", label="chosen")
-    axis.legend(loc="best", fontsize=8)
+def _legend_for_ends(axis, records: list[TrialRecord], choice: Choice) -> None:
+    """Beside the panel, not over the curves: the markers of the ends that occur, and the
+    chosen checkpoint's star when there is one."""
+    for label, marker in end_labels(records, KIND_MARKERS).items():
+        axis.scatter([], [], marker=marker, color="grey", label=label)
+    if choice.chosen is not None:
+        axis.scatter([], [], marker="*", s=160, color="gold", edgecolors="black",
+                     label="chosen")
+    if axis.get_legend_handles_labels()[1]:
+        axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                    borderaxespad=0)
 
 
 def _save(figure, path: Path) -> Path:
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
     return path
 
 
+def _draw_curves(axis, records: list[TrialRecord], metric: str, chosen_id: str | None) -> None:
+    styles = trial_styles([record.trial_id for record in records])
+    for record in records:
+        steps, values = _curve(record, metric)
+        if not steps:
+            continue  # nothing drawn, nothing in the legend
+        colour, style = styles[record.trial_id]
+        chosen = record.trial_id == chosen_id
+        axis.plot(steps, values, color=colour, linestyle=style, linewidth=3 if chosen else 1.3,
+                  marker="o" if len(steps) == 1 else None, markersize=4,
+                  label=f"{record.trial_id}{' (chosen)' if chosen else ''}")
+
+
 def plot_learning_curves(records, choice: Choice, title: str, path: Path) -> Path:
-    figure, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
+    figure, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True)
     chosen_id = choice.chosen.trial_id if choice.chosen else None
     for axis, metric, name in ((axes[0], VAL_LOSS, "validation loss"),
                                (axes[1], TRAIN_EVAL_LOSS, "train-subset loss (eval mode)")):
-        for index, record in enumerate(records):
-            steps, values = _curve(record, metric)
-            chosen = record.trial_id == chosen_id
-            axis.plot(steps, values, color=plt.cm.tab20(index % 20),
-                      linewidth=3 if chosen else 1.2,
-                      label=f"{record.trial_id}{' (chosen)' if chosen else ''}")
+        _draw_curves(axis, records, metric, chosen_id)
         _mark_ends(axis, records, metric, choice)
         axis.set_title(name)
         axis.set_xlabel("optimizer step")
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("loss")
-    axes[0].legend(loc="best", fontsize=7, ncol=2)
-    _legend_for_ends(axes[1])
+    # The trials' legend and the ends' legend both beside the panels, outside the data.
+    trials = axes[1].legend(*axes[0].get_legend_handles_labels(), loc="upper left",
+                            bbox_to_anchor=(1.01, 1.0), fontsize=7, title="trial",
+                            ncol=1 if len(records) <= 20 else 2, borderaxespad=0)
+    axes[1].add_artist(trials)
+    ends = [axes[1].scatter([], [], marker=m, color="grey", label=label)
+            for label, m in end_labels(records, KIND_MARKERS).items()]
+    if choice.chosen is not None:
+        ends.append(axes[1].scatter([], [], marker="*", s=160, color="gold",
+                                    edgecolors="black", label="chosen"))
+    if ends:
+        axes[1].legend(handles=ends, loc="lower left", bbox_to_anchor=(1.01, 0.0), fontsize=8,
+                       borderaxespad=0)
     figure.suptitle(f"{title}: learning curves ({len(records)} trials)")
     return _save(figure, path)
 
 
 def plot_gap(records, choice: Choice, spec, path: Path) -> Path:
-    figure, axis = plt.subplots(figsize=(9, 5))
-    for index, record in enumerate(records):
-        steps, values = _curve(record, GAP)
-        axis.plot(steps, values, color=plt.cm.tab20(index % 20), linewidth=1.2,
-                  label=record.trial_id)
+    figure, axis = plt.subplots(figsize=(10, 5))
+    _draw_curves(axis, records, GAP, choice.chosen.trial_id if choice.chosen else None)
     _mark_ends(axis, records, GAP, choice)
     rule = spec.stopping.gap
     if rule is not None and rule.enabled and rule.threshold > 0 and not rule.relative:
@@ -128,38 +151,65 @@ def plot_gap(records, choice: Choice, spec, path: Path) -> Path:
     axis.set_ylabel("gap = val_loss - train_loss")
     axis.set_title(f"{spec.name}: validation gap ({len(records)} trials)")
     axis.grid(alpha=0.3)
-    _legend_for_ends(axis)
+    _legend_for_ends(axis, records, choice)
     return _save(figure, path)
 
 
 def plot_objective_vs_params(records, choice: Choice, spec, path: Path) -> Path | None:
+    """A panel per searched hyperparameter (three to a row): each trial's best-ranked
+    candidate, coloured by how the trial ended, the chosen checkpoint starred."""
     searched = {n: p for n, p in spec.space.items() if not isinstance(p, ConstantParam)}
     scored = [(r, c) for r in records if (c := choice.best_of(r.trial_id)) is not None]
     if not searched or not scored:
         return None
-    figure, axes = plt.subplots(1, len(searched), figsize=(4 * len(searched), 4), sharey=True,
-                                squeeze=False)
-    for axis, (name, param) in zip(axes[0], searched.items()):
-        for status, colour in STATUS_COLOURS.items():
-            group = [(r, c) for r, c in scored if r.outcome.status == status and name in r.params]
-            if not group:
-                continue
-            values = [r.params[name] for r, _ in group]
-            if isinstance(param, ChoiceParam) and not all(isinstance(v, (int, float))
-                                                          for v in param.values):
-                values = [param.values.index(v) for v in values]
-                axis.set_xticks(range(len(param.values)), [str(v) for v in param.values])
-            axis.scatter(values, [c.objective for _, c in group], color=colour, label=status,
-                         s=45)
-        if isinstance(param, (FloatParam, IntParam)) and param.log:
-            axis.set_xscale("log")
-        axis.set_xlabel(name)
-        axis.grid(alpha=0.3)
-    axes[0][0].set_ylabel(f"{spec.objective.metric} at each trial's best-ranked step")
-    axes[0][0].legend(fontsize=8)
+    columns = min(3, len(searched))
+    rows = -(-len(searched) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows),
+                                sharey=True, squeeze=False)
+    for axis, (name, param) in zip(axes.flat, searched.items()):
+        _objective_panel(axis, name, param, scored, choice)
+    for axis in list(axes.flat)[len(searched):]:
+        axis.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel(f"{spec.objective.metric}\n(best-ranked step)")
+    handles = [plt.scatter([], [], color=colour, s=45, label=status)
+               for status, colour in STATUS_COLOURS.items()
+               if any(r.outcome.status == status for r, _ in scored)]
+    if choice.chosen is not None:
+        handles.append(plt.scatter([], [], marker="*", s=200, color="gold",
+                                   edgecolors="black", label="chosen"))
+    figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize=8)
     figure.suptitle(f"{spec.name}: objective against each hyperparameter ({len(scored)} "
                     "trials with a candidate checkpoint, pruned ones too)")
     return _save(figure, path)
+
+
+def _objective_panel(axis, name: str, param, scored: list, choice: Choice) -> None:
+    position = _position_of(param)
+    for status, colour in STATUS_COLOURS.items():
+        group = [(r, c) for r, c in scored if r.outcome.status == status and name in r.params]
+        if group:
+            axis.scatter([position(r.params[name]) for r, _ in group],
+                         [c.objective for _, c in group], color=colour, s=45)
+    chosen = choice.chosen
+    if chosen is not None and name in chosen.params:
+        axis.scatter(position(chosen.params[name]), chosen.objective, marker="*", s=260,
+                     color="gold", edgecolors="black", zorder=5)
+    if isinstance(param, ChoiceParam) and not all(isinstance(v, (int, float))
+                                                  for v in param.values):
+        axis.set_xticks(range(len(param.values)), [str(v) for v in param.values])
+    if isinstance(param, (FloatParam, IntParam)) and param.log:
+        axis.set_xscale("log")
+    axis.set_xlabel(name)
+    axis.grid(alpha=0.3)
+
+
+def _position_of(param):
+    """Where a value goes on the x axis: itself, or a non-numeric choice's index."""
+    if isinstance(param, ChoiceParam) and not all(isinstance(v, (int, float))
+                                                  for v in param.values):
+        return param.values.index
+    return lambda value: value
 
 
 def write_plots(run: RunDir, records: list[TrialRecord], choice: Choice | None = None
@@ -174,8 +224,11 @@ def write_plots(run: RunDir, records: list[TrialRecord], choice: Choice | None =
         plot_objective_vs_params(records, choice, spec, run.plot_file(OBJECTIVE_VS_PARAMS_PLOT)),
         plot_importances(study, spec.name, metric, spec.search.seed,
                          run.plot_file(PARAM_IMPORTANCES_PLOT)),
-        plot_history(study, spec.name, metric, run.plot_file(HISTORY_PLOT)),
-        plot_parallel(study, spec.name, metric, run.plot_file(PARALLEL_PLOT)),
+        plot_history(study, spec.name, metric, run.plot_file(HISTORY_PLOT),
+                     spec.objective.mode, choice.chosen.trial_id if choice.chosen else None),
+        plot_parallel(study, spec.name, metric, run.plot_file(PARALLEL_PLOT),
+                      spec.objective.mode, tuple(n for n, p in spec.space.items()
+                                                 if getattr(p, "log", False))),
         plot_check(list(read_check(run).values()), choice, metric, spec.name,
                    run.plot_file(CHECK_PLOT)),
     ]

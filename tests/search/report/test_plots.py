@@ -1,0 +1,71 @@
+"""The plots read at a glance: a colour per trial that separates ten trials, trial ids where
+Optuna would number trials, legends only for what is drawn, the chosen checkpoint marked."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from matplotlib.colors import to_hex
+
+from search.report.plots.palette import end_labels, trial_styles
+from search.report.plots.study import plot_history, plot_parallel
+from search.report.plots.sweep import (
+    KIND_MARKERS,
+    plot_gap,
+    plot_learning_curves,
+    plot_objective_vs_params,
+)
+from search.selection import ObjectiveCriterion
+from search.selection.choice import choose
+from search.spec.model import load_spec
+from tests.search.selection.test_selection import RECORDS
+
+
+def test_ten_trials_get_ten_hues_and_the_next_ten_their_light_dashed_partners():
+    styles = trial_styles([f"t{i}" for i in range(22)])
+    first_ten = {to_hex(styles[f"t{i}"][0]) for i in range(10)}
+    assert len(first_ten) == 10 and {styles[f"t{i}"][1] for i in range(10)} == {"-"}
+    assert styles["t10"][1] == "--" and to_hex(styles["t10"][0]) not in first_ten
+    assert styles["t20"] == (styles["t0"][0], ":")
+
+
+def test_the_ends_legend_names_only_ends_that_occur_as_the_tables_do():
+    labels = end_labels(RECORDS, KIND_MARKERS)
+    assert labels == {"stopped: gap": "x", "pruned: asha": "v", "pruned: not-learning": "D"}
+    assert end_labels([r for r in RECORDS if r.trial_id == "full"], KIND_MARKERS) == {}
+
+
+def _study() -> optuna.Study:
+    study = optuna.create_study()
+    distributions = {"learning_rate": optuna.distributions.FloatDistribution(1e-5, 1e-1,
+                                                                             log=True),
+                     "lora_r": optuna.distributions.CategoricalDistribution([4, 8, 16])}
+    for number, (lr, r, value) in enumerate([(1e-4, 4, 0.6), (3e-3, 8, 0.5), (2e-2, 16, 0.55),
+                                             (8e-4, 8, 0.45)]):
+        study.add_trial(optuna.trial.create_trial(
+            params={"learning_rate": lr, "lora_r": r}, distributions=distributions, value=value,
+            user_attrs={"ray_trial_id": f"id{number:06d}"}))
+    return study
+
+
+def test_every_plot_is_written_from_hand_made_records(sweep_factory, tmp_path):
+    spec = load_spec(sweep_factory())
+    choice = choose(RECORDS, ObjectiveCriterion(), "val_loss", "min")
+    written = [plot_learning_curves(RECORDS, choice, "tiny", tmp_path / "curves.png"),
+               plot_gap(RECORDS, choice, spec, tmp_path / "gap.png"),
+               plot_objective_vs_params(RECORDS, choice, spec, tmp_path / "params.png"),
+               plot_history(_study(), "tiny", "val_loss", tmp_path / "history.png", "min",
+                            "id000003"),
+               plot_parallel(_study(), "tiny", "val_loss", tmp_path / "parallel.png", "min",
+                             ("learning_rate",))]
+    assert all(path is not None and path.stat().st_size > 10_000 for path in written)
+
+
+@pytest.mark.parametrize("trials", [0, 1])
+def test_the_study_plots_need_trials_told_complete(tmp_path, trials):
+    study = _study() if trials else optuna.create_study()
+    if trials:
+        study = optuna.create_study()
+        study.add_trial(_study().trials[0])
+    assert plot_parallel(study, "tiny", "val_loss", tmp_path / "p.png") is None
+    assert (plot_history(study, "tiny", "val_loss", tmp_path / "h.png") is None) == (not trials)
