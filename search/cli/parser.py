@@ -210,7 +210,8 @@ def _add_check(commands: _Commands) -> None:
         "the base model on general inputs; with basin confirm's spread over seeds. Figures go "
         "to check.json, results.json, basin best, W&B and check.png")
     add_check_flags(checking)
-    checking.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    checking.add_argument("--verbose", action="store_true", help="also show the libraries' "
+                          "own output while models load (otherwise in RUN_DIR/driver.log)")
 
 
 def _add_export(commands: _Commands) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
+from search.core.console import say
 from search.core.errors import SpecError
 from search.core.record import TrialRecord
 from search.selection.base import by_objective
@@ -128,10 +129,13 @@ def print_check(report: CheckReport, run: RunDir, console: Any,
     cost = f"check: {len(report.entries)} candidates in {report.seconds:.1f} s"
     if sweep_seconds:
         cost += f", {report.seconds / sweep_seconds:.1%} of the sweep's {sweep_seconds:.0f} s"
-    console.print(f"[dim]radius: how far (x each layer's fine-tuning update) the weights can "
-                  f"move along random directions before the loss rises {settings.tolerance:.0%}"
-                  f"; drift: how far the model moved from its base on general inputs (0: not "
-                  f"at all); seed sd: basin confirm's spread over seeds[/dim]\n{cost}")
+    # Prose wrapped at words by basin (say), never cut mid-word by the terminal.
+    say(console, f"[dim]radius: how far (x each layer's fine-tuning update) the weights can "
+                 f"move along random directions before the loss rises "
+                 f"{settings.tolerance:.0%}; drift: how far the model moved from its base on "
+                 f"general inputs (0: not at all); seed sd: basin confirm's spread over "
+                 f"seeds[/dim]")
+    say(console, cost)
 
 
 def track_check(report: CheckReport, records: list[TrialRecord], trackers: list[Any]) -> None:
