@@ -74,7 +74,9 @@ def test_throughput_smoke(tmp_path: Path) -> None:
 
 def test_basin_check_smoke(tmp_path: Path) -> None:
     (run,) = run_smoke("basin_check.py", tmp_path)["runs"]
-    assert run["exit_code"] == 0 and run["check_s"] > 0 and 0 < run["check_share"] < 1
+    # The share is a figure, not a bound: a smoke sweep's trials take seconds, and on a busy
+    # machine its check may take longer than they did (the benchmark itself measures it).
+    assert run["exit_code"] == 0 and run["check_s"] > 0 and run["check_share"] > 0
     # Every criterion hands on a checkpoint, scored on the test split; so is every checked one.
     assert set(run["choices"]) == {"objective", "one-se", "robust"}
     for choice in [*run["choices"].values(), *run["checked"]]:
@@ -87,7 +89,7 @@ def test_basin_check_smoke(tmp_path: Path) -> None:
 def test_check_cost_smoke(tmp_path: Path) -> None:
     figures = run_smoke("check_cost.py", tmp_path)
     (sweep,) = figures["sweeps"]
-    assert sweep["exit_code"] == 0 and 0 < sweep["check_share"] < 1
+    assert sweep["exit_code"] == 0 and sweep["check_share"] > 0  # a figure, not a bound
     # The same candidates checked again in a fresh process: the same figures.
     (again,) = figures["recheck"]
     assert again["exit_code"] == 0 and again["same_candidates"]
