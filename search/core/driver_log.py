@@ -48,6 +48,10 @@ class DriverLog:
 
     def __enter__(self) -> DriverLog:
         if not self.verbose:
+            # Importing Ray gives its logger a terminal handler of its own (its token-auth
+            # warning then reaches the terminal): import it first, so that handler is swapped.
+            with contextlib.suppress(ImportError):
+                import ray  # noqa: F401
             logging.captureWarnings(True)
             for name in LIBRARY_LOGGERS:
                 logger = logging.getLogger(name)

@@ -22,8 +22,8 @@ def plot_check(entries: list[dict], choice: Choice, metric: str, title: str, pat
         return None
     chosen = (choice.chosen.trial_id, choice.chosen.step) if choice.chosen else None
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
-    panels = (("basin_radius", "basin radius (x each layer's update; wider is flatter)"),
-              ("drift", "drift from the base model on general inputs (0: kept)"))
+    panels = (("basin_radius", "basin radius\n(x each layer's update; wider is flatter)"),
+              ("drift", "drift from the base model\non general inputs (0: kept)"))
     # Points carry a number (short labels do not collide); the key beside the panels says
     # which candidate each number is.
     for axis, (figure_name, label) in zip(axes, panels):

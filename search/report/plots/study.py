@@ -53,7 +53,9 @@ def _drawn(study: optuna.Study, least: int, draw: Callable[[], Any], title: str,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
         try:
-            axes = draw()
+            # Optuna's plots switch matplotlib to its ggplot style for good; kept to this one.
+            with plt.style.context("default"):
+                axes = draw()
         except (RuntimeError, ValueError):
             plt.close("all")
             return None

@@ -88,9 +88,10 @@ def _legend_for_ends(axis, records: list[TrialRecord], choice: Choice) -> None:
                     borderaxespad=0)
 
 
-def _save(figure, path: Path) -> Path:
+def _save(figure, path: Path, extra: tuple = ()) -> Path:
     figure.tight_layout()
-    figure.savefig(path, dpi=110, bbox_inches="tight")
+    # ``extra``: legends added as artists, which the tight box leaves out unless named.
+    figure.savefig(path, dpi=110, bbox_inches="tight", bbox_extra_artists=extra)
     plt.close(figure)
     return path
 
@@ -132,8 +133,8 @@ def plot_learning_curves(records, choice: Choice, title: str, path: Path) -> Pat
     if ends:
         axes[1].legend(handles=ends, loc="lower left", bbox_to_anchor=(1.01, 0.0), fontsize=8,
                        borderaxespad=0)
-    figure.suptitle(f"{title}: learning curves ({len(records)} trials)")
-    return _save(figure, path)
+    heading = figure.suptitle(f"{title}: learning curves ({len(records)} trials)")
+    return _save(figure, path, extra=(trials, heading))
 
 
 def plot_gap(records, choice: Choice, spec, path: Path) -> Path:
