@@ -13,6 +13,7 @@ from search.cli.parser import build_parser
 from search.cli.run_commands import best, check, confirm, export, listing, plots, status
 from search.core.console import make_console, say
 from search.core.errors import SpecError
+from search.core.signals import stop_on_sigterm
 
 
 def _validate(args: argparse.Namespace, console: Console) -> int:
@@ -55,9 +56,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     # command imports only what it needs: reading a run imports neither).
     from search.core.driver_log import DriverLog
     from search.lifecycle import sweep
+    from search.store.driver_lock import DriverLock
 
     with DriverLog(args.verbose) as log:
         run_dir = sweep.start(spec, args.sweep, args.address)
+        lock = DriverLock(run_dir.path, run_dir.shown)
+        lock.acquire("run")  # held until this process ends
         log.write_to(run_dir.path)
         console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} "
                       f"trials, run directory {run_dir.shown}")
@@ -72,9 +76,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 def _resume(args: argparse.Namespace, console: Console) -> int:
     from search.core.driver_log import DriverLog
     from search.lifecycle import sweep
+    from search.store.driver_lock import DriverLock
 
     with DriverLog(args.verbose) as log:
         run_dir = sweep.reopen(args.run_dir, args.sweep)
+        # Before anything is read or repaired: a live driver may be writing this sweep.
+        lock = DriverLock(run_dir.path, run_dir.shown)
+        lock.acquire("resume")  # held until this process ends
         log.write_to(run_dir.path)
         source = run_dir.shown_file(run_dir.sweep_file)
         sweep.check_stores(run_dir.spec, source)
@@ -129,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``basin`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     console = make_console()
+    stop_on_sigterm()
     try:
         handlers = {"init": init, "validate": _validate, "run": _run, "train": _train,
                     "resume": _resume, "status": status, "ls": listing, "best": best,

@@ -170,7 +170,8 @@ def _add_train(commands: _Commands) -> None:
 
 def _add_resume(commands: _Commands) -> None:
     resume = commands.with_run_dir("resume", "continue a sweep whose driver was killed or "
-                                   "interrupted")
+                                   "interrupted (Ctrl-C or SIGTERM); refused while a live "
+                                   "driver runs it")
     resume.add_argument("--sweep", metavar="SWEEP_FILE",
                         help="refuse to resume unless the run directory ran this sweep file")
     _driving(resume)

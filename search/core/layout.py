@@ -16,6 +16,7 @@ CONFIRM_FILE = "confirm.json"  # basin confirm's ranking
 CHECK_FILE = "check.json"  # basin check's figures
 JOURNAL_FILE = "optuna.journal"  # the Optuna study (unless search.storage names a database)
 DRIVER_LOG = "driver.log"  # what the libraries print while basin drives the sweep
+DRIVER_LOCK = "driver.lock"  # held by the live driver (run or resume); who it is, as JSON
 WANDB_FOLDER = "wandb"  # W&B's runs (offline ones stay there until `wandb sync`)
 PLOT_SUFFIX = ".png"  # the plots, at the top of the run directory, each <name>.png:
 LEARNING_CURVES_PLOT = "learning_curves"

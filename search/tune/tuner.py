@@ -15,6 +15,7 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
 from search.core.driver_log import DriverLog
+from search.core.signals import stop_on_sigterm
 from search.core.uris import parent_of
 from search.spec.model import SweepSpec, trial_settings
 from search.store.freeze_ledger import FreezeLedger
@@ -46,8 +47,10 @@ def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.Re
     and every-step snapshots made that torn upload frequent enough to lose a resume in CI.
     There Ray keeps its own period (README: Running on a cluster says what that costs).
 
-    With ``log``, what Ray Tune prints while it fits goes to the driver log.
+    With ``log``, what Ray Tune prints while it fits goes to the driver log. SIGTERM stops
+    the fit as Ctrl-C does (``search.core.signals``).
     """
+    stop_on_sigterm()  # after ray.init, which makes SIGTERM exit at once
     ours = SNAPSHOT_PERIOD_ENV not in os.environ and run.remote is None
     if ours:
         os.environ[SNAPSHOT_PERIOD_ENV] = "0"
