@@ -213,9 +213,13 @@ def test_the_stopper_ignores_outcome_reports_and_repeated_steps():
     stopper = RuleStopper([GapRule(patience=1)], ledger, "val_loss", "min")
     assert not stopper("a", report(10, 0.6, 0.5))
     assert not stopper("a", report(20, 0.5, 0.4))
-    assert not stopper("a", report(20, 0.5, 0.4))  # a resumed trial repeats its last report
+    # Each report below is one the gap rule would stop on (validation up, training down) if it
+    # were judged: the guards, not the rule, keep them out.
+    assert not stopper("a", report(20, 0.9, 0.3))  # step 20 again (a resumed trial): judged
+    assert not stopper("a", {**report(30, 0.9, 0.3), "outcome": "diverged"})  # ends by itself
     assert not stopper("a", {**report(30, math.nan, math.nan), "outcome": "diverged"})
     assert ledger.decision("a") is None
+    assert stopper("a", report(30, 0.9, 0.3))  # the same figures at a new step: a stop
 
 
 def test_copies_of_a_ledger_share_their_decisions_through_its_file(tmp_path):
