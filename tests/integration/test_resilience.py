@@ -209,10 +209,13 @@ def test_a_trial_whose_process_dies_is_restarted_from_its_latest_checkpoint(swee
     def kill_the_trial_midway() -> None:
         wait_for(lambda: (run := the_run(tmp_path)) is not None and any(
             len(t.intermediate_values) >= 4 for t in run.optuna_trials().values()))
-        for process in psutil.process_iter(["pid", "cmdline"]):
-            if any("ray::ImplicitFunc" in part for part in process.info["cmdline"] or []):
-                process.kill()
-                killed.append(process.info["pid"])
+        # Only this trial's own process (it reports its pid), not every Ray worker on the
+        # machine.
+        (folder,) = the_run(tmp_path).trial_folders().values()
+        last = (folder / "result.json").read_text().splitlines()[-1]
+        pid = json.loads(last)["worker_pid"]
+        psutil.Process(pid).kill()
+        killed.append(pid)
 
     killer = threading.Thread(target=kill_the_trial_midway, daemon=True)
     killer.start()
