@@ -23,6 +23,7 @@ from search.store.rundir import RunDir, trial_id_of
 from search.store.stop_ledger import StopLedger
 from search.tune.cluster import DRIVER_CPU
 from search.tune.freezing import FreezingScheduler
+from search.tune.result_logger import ResultLogger
 from trainables.contract import STEP
 from trainables.trial.entry import run_trial
 
@@ -173,7 +174,8 @@ def build_tuner(spec: SweepSpec, run: RunDir, *, name: str, trainable: Any,
             # candidate is kept apart by the trial (trainables/trial/candidate_store.py).
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
-            callbacks=callbacks or [],
+            # Ray adds its own JSON logger only when none is given (result_logger says why).
+            callbacks=[*(callbacks or []), ResultLogger()],
             verbose=0,
         ),
     )
