@@ -6,13 +6,16 @@ refused in one line, and a killed driver's lock is not held."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 
 import pytest
 
 from search.cli.main import main
 from search.core.layout import DRIVER_LOCK
+from search.core.outcome import ORPHANED
 from search.store import trial_folder
+from search.store.driver_lock import DriverLock
 from search.store.study import KIND_ATTR, RAY_TRIAL_ATTR
 from tests.integration.test_resilience import kill_when, start_driver, the_run, wait_for
 
@@ -66,7 +69,7 @@ def test_sigterm_stops_cleanly_a_second_driver_is_refused_and_resume_finishes(
     configurations = {tuple(sorted(t["params"].items())) for t in results["trials"]}
     assert len(configurations) == TRIALS  # none drawn twice
     told = [t.user_attrs[RAY_TRIAL_ATTR] for t in run.study().trials
-            if RAY_TRIAL_ATTR in t.user_attrs and t.user_attrs.get(KIND_ATTR) != "orphaned"]
+            if RAY_TRIAL_ATTR in t.user_attrs and t.user_attrs.get(KIND_ATTR) != ORPHANED]
     assert sorted(told) == sorted(ids)  # each trial once in the study
     # Nothing lost, and at most the evaluation in flight repeated: Ray's last snapshot at the
     # SIGTERM may name the checkpoint before the trial's last report (as after SIGKILL; seen in
@@ -89,8 +92,6 @@ def test_a_killed_drivers_lock_is_not_held(sweep_factory, tmp_path) -> None:
     run = the_run(tmp_path)
     # The lock file stays, naming the dead driver; the kernel let go of the lock itself.
     assert _holds_lock(run.path, driver.pid)
-    from search.store.driver_lock import DriverLock
-
     with DriverLock(run.path, str(run.path)) as lock:
         lock.acquire("resume")
-        assert _holds_lock(run.path, __import__("os").getpid())
+        assert _holds_lock(run.path, os.getpid())
