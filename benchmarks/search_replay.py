@@ -127,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true", help="keep the rows the file holds")
     parser.add_argument("--report", action="store_true",
                         help="only print the tables and draw the plot from the results file")
+    parser.add_argument("--bar", action="store_true",
+                        help="only check issue 30's bar (every freeze variant and basin against "
+                        "random, ray and basin) and print the default it chooses")
     parser.add_argument("--holdout", action="store_true",
                         help="only measure the nearest-neighbour lookup on held-out configurations")
     parser.add_argument("--fidelity", type=int, metavar="SEEDS",
@@ -154,6 +157,12 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.holdout:
         print(holdout_report([_table(p) for p in paths]))
+        return
+    if args.bar:
+        from benchmarks.replay.bar import bar_report
+
+        print(bar_report(json.loads(out.read_text())["rows"], ["basin", *VARIANTS],
+                         candidates=[v for v in VARIANTS if v.startswith("freeze")]))
         return
     if args.fidelity:
         from benchmarks.common import save_json

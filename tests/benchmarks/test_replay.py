@@ -189,22 +189,38 @@ def test_fitted_weights_find_the_hyperparameter_that_matters(table: CurveTable) 
     assert nearest_errors(table.coords, best, table.weights).mean() < plain
 
 
+def _freeze(table: CurveTable, budget: int | None, concurrency: int = 2) -> Any:
+    search = {"max_total_steps": budget} if budget else {}
+    return basin_sweep({"scheduler": {"type": "freeze", "grace_period": 30,
+                                      "reduction_factor": 2},
+                        "stopping": {"gap": None, "not_learning": None},
+                        "search": search})(table, Setting(12, concurrency, 0), [1e9], "freeze")
+
+
 def test_freezing_thaws_within_the_step_budget(table: CurveTable) -> None:
     """Frozen trials are thawed only while the budget lasts: with none every frozen trial is
     thawed and trains its whole budget; with one, the thaws stop where a thaw would pass it and
     the rest end pruned: frozen."""
-    def freeze(budget: int | None) -> Any:
-        search = {"max_total_steps": budget} if budget else {}
-        return basin_sweep({"scheduler": {"type": "freeze", "grace_period": 30,
-                                          "reduction_factor": 2},
-                            "stopping": {"gap": None, "not_learning": None},
-                            "search": search})(table, Setting(12, 2, 0), [1e9], "freeze")
-
-    free = freeze(None)
+    free = _freeze(table, None)
     assert free.steps == 12 * 120 and not free.stopped
-    explored = freeze(1)  # no thaw fits: what the exploration alone spends
+    explored = _freeze(table, 1)  # no thaw fits: what the exploration alone spends
     assert {kind for _, kind, _ in explored.stopped} == {"frozen"}
     budget = explored.steps + 200
-    bounded = freeze(budget)
+    bounded = _freeze(table, budget)
     assert explored.steps < bounded.steps <= budget
     assert {kind for _, kind, _ in bounded.stopped} == {"frozen"}
+
+
+@pytest.mark.parametrize("concurrency", [4, 8])
+def test_thaws_leave_room_for_the_trials_still_running(table: CurveTable,
+                                                       concurrency: int) -> None:
+    """With several trials at a time, a thaw counts the steps the running trials may still
+    take: the sweep never passes its budget (it did by their steps when only spent steps
+    counted), and more budget never means fewer steps."""
+    explored = _freeze(table, 1, concurrency).steps
+    spent = []
+    for extra in (120, 240, 360, 480):
+        bounded = _freeze(table, explored + extra, concurrency)
+        assert bounded.steps <= explored + extra
+        spent.append(bounded.steps)
+    assert spent == sorted(spent) and spent[-1] > explored
