@@ -1,13 +1,54 @@
-"""Shared helpers: tiny sweep files that run in seconds on CPU."""
+"""Shared helpers: tiny sweep files that run in seconds on CPU; and the suite's own world.
+
+The suite writes nowhere a user keeps things: before anything is imported, ``HOME``, the
+caches (basin's converted models, DeepSpeed's compiled ops, W&B, matplotlib) and ``TMPDIR`` point
+into the suite's own folder in the system's temporary directory, so that a saved ``wandb
+login`` is never seen, ``~/.cache`` and ``/tmp`` get nothing, and what a killed worker leaves
+behind (a checkpoint being written, a Ray session) goes when the run ends. The caches persist
+between runs (compiled ops and a converted model take minutes); each run's ``TMPDIR`` does not.
+pytest's own temporary folders stay where pytest puts them (kept for a failed test's post-mortem).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-import pytest
-import yaml
+SYSTEM_TEMP = Path(tempfile.gettempdir())
+SUITE_HOME = SYSTEM_TEMP / "basin-tests"
+# Short: Ray puts its Unix sockets under TMPDIR, and their paths are limited to 107 characters.
+RUN_TEMP = SUITE_HOME / f"run-{os.getpid()}"
+
+
+def _isolate() -> None:
+    home = SUITE_HOME / "home"
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(SYSTEM_TEMP))
+    for name, value in {
+        "HOME": home, "XDG_CACHE_HOME": home / ".cache", "XDG_CONFIG_HOME": home / ".config",
+        "BASIN_CACHE": home / ".cache" / "basin",
+        "TORCH_EXTENSIONS_DIR": home / ".cache" / "torch_extensions",
+        "MPLCONFIGDIR": home / ".config" / "matplotlib",
+        "WANDB_CONFIG_DIR": home / ".config" / "wandb", "WANDB_CACHE_DIR": home / ".cache" / "wandb",
+        "WANDB_DATA_DIR": home / ".local" / "share" / "wandb", "TMPDIR": RUN_TEMP,
+    }.items():
+        Path(value).mkdir(parents=True, exist_ok=True)
+        os.environ[name] = str(value)
+    for name in ("WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_ENTITY", "WANDB_PROJECT", "NETRC"):
+        os.environ.pop(name, None)
+    tempfile.tempdir = None  # recomputed from TMPDIR
+
+
+_isolate()
+
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """This run's TMPDIR goes with it (Ray has been shut down by the session's fixtures)."""
+    shutil.rmtree(RUN_TEMP, ignore_errors=True)
 
 # A 2-layer BERT with hidden size 32, built from a config: no weights are downloaded or loaded.
 TINY_BERT = {
@@ -168,14 +209,17 @@ def postgres_url():
         server.cleanup()
 
 
-def refused_when(key: str, value, refused: dict):
+def refused_when(key: str, value, refused: dict, calls: Path | None = None):
     """The real trial function, except that a trial whose ``key`` is ``value`` is handed the
     hyperparameters ``refused`` that no sweep file can hold: the trial's own settings refuse
-    them before it trains and it fails with an error. A closure, so Ray ships it to the
-    workers by value."""
+    them before it trains and it fails with an error. With ``calls``, each start of a trial
+    leaves a file ``<key>=<its value>-...`` there (how many times each was started). A
+    closure, so Ray ships it to the workers by value."""
     def run_trial(config: dict, settings: dict) -> None:  # named so: Ray names folders by it
         from trainables.trial.entry import run_trial as the_real_one
 
+        if calls is not None:
+            os.close(tempfile.mkstemp(prefix=f"{key}={config[key]}-", dir=calls)[0])
         if config[key] == value:
             config = {**config, **refused}
         the_real_one(config, settings)

@@ -30,9 +30,9 @@ GCS_CONNECT_ATTEMPTS = 8
 THREAD_TIMEOUT_ENV = "TUNE_FUNCTION_THREAD_TIMEOUT_S"
 
 
-def start_ray(address: str | None = None) -> None:
+def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     """Connect to a Ray cluster (``address``, else ``RAY_ADDRESS``; ``auto`` finds a local
-    one), or start a quiet local instance."""
+    one), or start a quiet local instance (with ``num_cpus``, default: the machine's)."""
     address = address or os.environ.get("RAY_ADDRESS")
     # Snapshots at every evaluation (see fit) are cheap on basin's sweeps; Ray's warning about
     # them is noise.
@@ -46,8 +46,9 @@ def start_ray(address: str | None = None) -> None:
     env_vars = {"TOKENIZERS_PARALLELISM": "false",
                 THREAD_TIMEOUT_ENV: os.environ.get(THREAD_TIMEOUT_ENV, "60")}
     # Worker output (DeepSpeed's banners, HF warnings) would drown basin's own progress lines.
+    resources = {"num_cpus": num_cpus} if num_cpus is not None else {}
     ray.init(address=address, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": env_vars})
+             runtime_env={"env_vars": env_vars}, **resources)
 
 
 def _given_address(address: str | None) -> tuple[str | None, str]:

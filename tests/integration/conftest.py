@@ -1,4 +1,5 @@
-"""One real local Ray instance for all integration tests (2 CPUs, as on CI)."""
+"""One real local Ray instance for all integration tests (2 CPUs, as on CI), started the way
+`basin run` starts it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from search.tune.cluster import start_ray
 
 @pytest.fixture(scope="session", autouse=True)
 def local_ray():
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    start_ray()  # a no-op on a running instance; keeps the runner's environment settings
+    # Ray as basin starts it (its workers' settings: the warm workers' thread timeout, ...),
+    # with CI's two CPUs whatever this machine has.
+    start_ray(num_cpus=2)
     yield
     ray.shutdown()

@@ -176,8 +176,14 @@ def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_comple
     run = RunDir.create(spec)
     # A rank no sweep file can hold, refused by the trial's own settings: the kind of error
     # that once escaped the trial's handling and was retried as a dead node.
-    raising = refused_when("lora_r", 8, {"lora_r": 4.5})
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    raising = refused_when("lora_r", 8, {"lora_r": 4.5}, calls=calls)
     sweep.finish(run, sweep.run(spec, run, quiet=True, function=raising))
+    # README "Failing trials": neither is retried (resources.max_failures is 1 by default):
+    # each of the three trials was started once.
+    started = sorted(p.name.split("-")[0] for p in calls.iterdir())
+    assert started == ["lora_r=4", "lora_r=4", "lora_r=8"]
     results = json.loads((run.path / "results.json").read_text())
     by_label = {t["label"]: t for t in results["trials"]}
     assert set(by_label) == {"completed", "pruned: diverged", "failed: error"}

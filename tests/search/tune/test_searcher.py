@@ -8,7 +8,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 
-from search.core.outcome import PRUNED, STOPPED, Outcome
+from search.core.outcome import ORPHANED, PRUNED, STOPPED, Outcome
 from search.sampling.space import split_space
 from search.spec.model import load_spec
 from search.store.stop_ledger import StopLedger
@@ -219,3 +219,27 @@ def test_a_reopened_study_draws_new_configurations(tmp_path, sampler):
                      seed=0, num_trials=12, direction="minimize")
     (tmp_path / "again").mkdir()
     assert draw(again, 3) == before and draw(again, 3) == after  # still reproducible
+
+
+def test_a_configuration_ray_never_recorded_is_failed_as_orphaned_and_queued_again(searcher,
+                                                                                  tmp_path):
+    """README "Nothing lost": the driver asked Optuna for trial b, then died before Ray's next
+    snapshot; on resume the searcher Ray saved (knowing a only) settles b as FAIL (orphaned) and
+    the next trial asked for trains b's configuration."""
+    searcher.suggest("a")
+    snapshot = tmp_path / "searcher.pkl"
+    searcher.save(str(snapshot))  # Ray's last experiment snapshot
+    lost = searcher.suggest("b")  # asked for, never recorded by Ray
+
+    resumed = HonestOptunaSearch.__new__(HonestOptunaSearch)
+    resumed.restore(str(snapshot))
+    orphan = resumed.study.trials[1]
+    assert orphan.state == TrialState.FAIL and told_outcome(orphan).kind == ORPHANED
+    assert resumed.study.trials[0].state == TrialState.RUNNING  # a: Ray resumes it
+    again = resumed.suggest("c")
+    assert {k: again[k] for k in ("learning_rate", "lora_r")} == \
+        {k: lost[k] for k in ("learning_rate", "lora_r")}
+    resumed.on_trial_complete("a", result(10, 0.5, 0.5, final=True))
+    resumed.on_trial_complete("c", result(10, 0.4, 0.4, final=True))
+    assert [t.state for t in resumed.study.trials] == [TrialState.COMPLETE, TrialState.FAIL,
+                                                       TrialState.COMPLETE]
