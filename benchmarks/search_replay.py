@@ -9,6 +9,7 @@ real sweep. What the method hands on is scored on the table's test figures, whic
     python benchmarks/search_replay.py                       # every table in benchmarks/curves
     python benchmarks/search_replay.py --resume              # finish an interrupted replay
     python benchmarks/search_replay.py --report              # tables and plot from the results
+    python benchmarks/search_replay.py --bar                 # issue 30's bar, clause by clause
     python benchmarks/search_replay.py --holdout             # the nearest-neighbour lookup's error
     python benchmarks/search_replay.py --fidelity 3          # replay vs a real run, 2 at a time
     python benchmarks/search_replay.py --smoke               # a tiny table, 2 seeds (a test)
@@ -17,6 +18,7 @@ real sweep. What the method hands on is scored on the table's test figures, whic
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import multiprocessing
 import sys
@@ -69,7 +71,7 @@ def run_all(paths: list[str], methods: list[str], trials: list[int], concurrency
             seeds: list[int], workers: int, out: Path, resume: bool) -> list[dict[str, Any]]:
     """Replay every cell not in ``out`` yet, ``workers`` processes at a time, saving after each
     cell; returns every row."""
-    rows = json.loads(out.read_text())["rows"] if resume and out.is_file() else []
+    rows = _load(out)["rows"] if resume and out.is_file() else []
     done = {(r["table"], r["method"], r["trials"], r["concurrency"], r["seed"]) for r in rows}
     jobs = []
     for path in paths:
@@ -101,12 +103,22 @@ def _save(out: Path, rows: list[dict[str, Any]], paths: list[str], seconds: floa
     from benchmarks.common import machine_facts
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    previous = json.loads(out.read_text()) if out.is_file() else {}
+    previous = _load(out) if out.is_file() else {}
     meta = {"machine": machine_facts(), "tables": paths, "command": " ".join(sys.argv),
             "pieces": previous.get("meta", {}).get("pieces", [])}
     meta["last_piece_seconds"] = round(seconds, 1)
     lines = ",\n".join(json.dumps(row, separators=(",", ":")) for row in rows)
-    out.write_text(f'{{"meta": {json.dumps(meta)},\n"rows": [\n{lines}\n]}}\n')
+    text = f'{{"meta": {json.dumps(meta)},\n"rows": [\n{lines}\n]}}\n'
+    partial = out.with_name(out.name + ".partial")  # a kill mid-write leaves the last file whole
+    with (gzip.open(partial, "wt") if out.suffix == ".gz" else open(partial, "w")) as handle:
+        handle.write(text)
+    partial.replace(out)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """The results file (gzipped when its name ends in .gz)."""
+    with (gzip.open(path, "rt") if path.suffix == ".gz" else open(path)) as handle:
+        return json.load(handle)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=50, help="seeds 0..N-1 (default: 50)")
     parser.add_argument("--workers", type=int, default=2, help="processes (2 cores)")
     parser.add_argument("--out", type=Path, help="results file (default: "
-                        "benchmarks/results/search_replay.json; --smoke: in --work-dir)")
+                        "benchmarks/results/search_replay.json.gz; --smoke: in --work-dir)")
     parser.add_argument("--resume", action="store_true", help="keep the rows the file holds")
     parser.add_argument("--report", action="store_true",
                         help="only print the tables and draw the plot from the results file")
@@ -141,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "replay")
     args = parser.parse_args(argv)
 
-    out = args.out or ((args.work_dir if args.smoke else RESULTS_DIR) / "search_replay.json")
+    out = args.out or ((args.work_dir if args.smoke else RESULTS_DIR) / "search_replay.json.gz")
     if args.smoke:
         from benchmarks.curve_tables import main as build_table
 
@@ -161,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.bar:
         from benchmarks.replay.bar import bar_report
 
-        print(bar_report(json.loads(out.read_text())["rows"], ["basin", *VARIANTS],
+        print(bar_report(_load(out)["rows"], ["basin", *VARIANTS],
                          candidates=[v for v in VARIANTS if v.startswith("freeze")]))
         return
     if args.fidelity:
@@ -178,8 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report:
         run_all(paths, args.methods, args.trials, args.concurrency, list(range(args.seeds)),
                 args.workers, out, args.resume)
-    print(report(json.loads(out.read_text()), [_table(p) for p in paths],
-                 plot=out.with_suffix(".png")))
+    print(report(_load(out), [_table(p) for p in paths],
+                 plot=out.with_name(out.name.split(".")[0] + ".png")))
 
 
 if __name__ == "__main__":
