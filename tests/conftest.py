@@ -38,6 +38,11 @@ def _isolate() -> None:
     for name in ("WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_ENTITY", "WANDB_PROJECT", "NETRC"):
         os.environ.pop(name, None)
     tempfile.tempdir = None  # recomputed from TMPDIR
+    # The TMPDIR of runs that were killed before they could remove it (their process is gone).
+    for stale in SUITE_HOME.glob("run-*"):
+        pid = stale.name.removeprefix("run-")
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 _isolate()
@@ -226,3 +231,35 @@ def refused_when(key: str, value, refused: dict, calls: Path | None = None):
 
     return run_trial
 
+
+
+def disk_full_once(markers: Path, at_step: int):
+    """The real trial function, except that the first checkpoint any trial saves at
+    ``at_step`` meets a full disk: ``OSError(ENOSPC)`` from inside the trial's own loop, where a
+    real full disk raises it. Each start of a trial leaves a file ``start-...`` in
+    ``markers``. A closure, so Ray ships it to the workers by value."""
+    def run_trial(config: dict, settings: dict) -> None:  # named so: Ray names folders by it
+        import errno
+
+        import trainables.recipe.loop as loop
+        from trainables.trial.entry import run_trial as the_real_one
+
+        real_save = loop.save_checkpoint
+
+        def save(engine, metrics, *args, **kwargs):
+            if metrics.get("step") == at_step:
+                try:  # only the first such save, in any process
+                    os.close(os.open(markers / "disk-full", os.O_CREAT | os.O_EXCL))
+                except FileExistsError:
+                    return real_save(engine, metrics, *args, **kwargs)
+                raise OSError(errno.ENOSPC, "No space left on device", str(markers))
+            return real_save(engine, metrics, *args, **kwargs)
+
+        os.close(tempfile.mkstemp(prefix="start-", dir=markers)[0])
+        loop.save_checkpoint = save
+        try:
+            the_real_one(config, settings)
+        finally:
+            loop.save_checkpoint = real_save
+
+    return run_trial

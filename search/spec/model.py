@@ -91,8 +91,9 @@ class ResourcesSpec(Strict):
     cluster_autoscales: bool = Field(
         False, description="Nodes may join later: do not refuse trials today's nodes can't hold.")
     max_failures: int = Field(
-        1, ge=0, le=100, description="Restarts of a trial whose worker or node died (from its "
-        "latest checkpoint). A trial that raises or diverges is not restarted.")
+        1, ge=0, le=100, description="Restarts of a trial that met a fault of the machine (its "
+        "worker or node died, a full disk, an I/O error), from its latest checkpoint. A trial "
+        "that raises for its configuration or diverges is not restarted.")
     warm_workers: bool = Field(
         True, description="A one-worker trial slot keeps its process, imports, data and base "
         "model weights for the next trial (Ray Tune's reuse_actors); false: a fresh process per "

@@ -147,7 +147,7 @@ def build_tuner(spec: SweepSpec, run: RunDir, *, name: str, trainable: Any,
                 inside_run: bool = False, folder_name: Any = trial_id_of) -> tune.Tuner:
     """A Tuner whose experiment ``name`` is the run directory itself (a sweep), or a folder
     inside it (``inside_run``: basin confirm), with the sweep's resources and concurrency;
-    a trial whose worker or node died restarts from its latest checkpoint. ``folder_name``
+    a trial that met a fault of the machine restarts from its latest checkpoint. ``folder_name``
     names each trial's folder (default: the trial's id)."""
     return tune.Tuner(
         trainable,

@@ -12,6 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.integration  # each script runs a real (tiny) sweep
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 

@@ -24,7 +24,7 @@ from search.store import trial_folder
 from search.store.rundir import RunDir
 from search.store.study import KIND_ATTR, RAY_TRIAL_ATTR, STATUS_ATTR
 from search.trackers.wandb_runs import run_id
-from tests.conftest import refused_when
+from tests.conftest import disk_full_once, refused_when
 from tests.wandb_runs import read_offline_runs
 
 pytestmark = pytest.mark.integration
@@ -202,6 +202,31 @@ def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_comple
     excluded = results["choice"]["excluded"]
     assert excluded["diverged"] == [by_label["pruned: diverged"]["trial_id"]]
     assert excluded["error"] == [by_label["failed: error"]["trial_id"]]
+
+
+def test_a_full_disk_is_a_fault_of_the_machine_not_a_failed_configuration(sweep_factory,
+                                                                           tmp_path):
+    """A trial that meets a full disk while saving its step-8 checkpoint is restarted by Ray
+    from its step-4 checkpoint (resources.max_failures: 1) and completes; it is not recorded as
+    a failed configuration (before: ``failed: error`` for good)."""
+    spec = load_spec(sweep_factory(search={"num_trials": 2, "max_concurrent_trials": 2,
+                                           "seed": 0},
+                                   resources={"max_failures": 1},
+                                   tracking={"wandb": {"mode": "disabled"}}))
+    run = RunDir.create(spec)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    sweep.finish(run, sweep.run(spec, run, quiet=True,
+                                function=disk_full_once(markers, at_step=8)))
+    assert (markers / "disk-full").exists()  # the fault happened
+    assert len(list(markers.glob("start-*"))) == 3  # two trials, one of them started again
+    results = json.loads((run.path / "results.json").read_text())
+    assert [t["label"] for t in results["trials"]] == ["completed", "completed"]
+    assert all(t["evaluations"][-1]["step"] == 12 for t in results["trials"])
+    assert {t.state for t in run.optuna_trials().values()} == {TrialState.COMPLETE}
+    # Ray's record of the fault ("Failure # 1") stays in the restarted trial's error.txt.
+    (record,) = run.path.glob("*/error.txt")
+    assert "Failure # 1" in record.read_text() and "No space left on device" in record.read_text()
 
 
 def test_a_trial_whose_process_dies_is_restarted_from_its_latest_checkpoint(sweep_factory,

@@ -23,6 +23,7 @@ import torch.distributed as dist
 from trainables.contract import IS_FINAL, STEP, VAL_LOSS
 from trainables.settings import Hyperparameters, TrialSettings
 from trainables.trial.candidate_store import CandidateStore, store_of_this_trial
+from trainables.trial.faults import is_machine_fault
 
 
 def _free_port() -> int:
@@ -198,8 +199,9 @@ def run_trial(config: dict[str, Any], settings: dict[str, Any]) -> None:
     sweep's fixed ``TrialSettings`` as a dict.
 
     A trial that diverges or raises ends with a report naming what happened, instead of an
-    error: Tune would retry an error (``max_failures``), which is meant for lost nodes, not for
-    a configuration that cannot train. Everything the trial does is inside that handling, its
+    error: Tune would retry an error (``max_failures``), which is meant for faults of the
+    machine (``trainables/trial/faults.py``: a lost worker, a full disk), not for a
+    configuration that cannot train. Everything the trial does is inside that handling, its
     imports and the reading of its settings too. The traceback goes to the trial's
     ``error.txt``; what the trial prints, to its ``trial.log``.
     """
@@ -235,8 +237,8 @@ def _run_trial(config: dict[str, Any], settings: dict[str, Any], started_at: flo
         else:
             _train_with_worker_group(hp, trial_settings)
     except Exception as error:  # noqa: BLE001 - any error of the configuration ends the trial
-        if "ActorDiedError" in type(error).__name__ or "NodeDied" in type(error).__name__:
-            raise  # infrastructure: let Tune retry the trial from its checkpoint
+        if is_machine_fault(error):
+            raise  # not the configuration's: Tune retries the trial from its checkpoint
         # This worker, or a worker of its group, diverged.
         if diverged_message and diverged_message in str(error):
             _report_outcome(OUTCOME_DIVERGED, str(error).splitlines()[0], objective_metric)

@@ -43,6 +43,7 @@ def test_gpus_asked_for_on_a_machine_without_cuda_are_refused(sweep_factory, cap
         assert code == 2 and "no CUDA device" in capsys.readouterr().err
 
 
+@pytest.mark.integration  # trains (DeepSpeed on CPU)
 def test_basin_train_trains_and_keeps_every_evaluation(sweep_factory, tmp_path, capsys) -> None:
     out = tmp_path / "trained"
     assert main(["train", str(sweep_factory()), *ONE, "--out", str(out)]) == 0
@@ -54,6 +55,7 @@ def test_basin_train_trains_and_keeps_every_evaluation(sweep_factory, tmp_path, 
     assert (out / "candidates").is_dir() and not list(out.glob("*/deepspeed"))
 
 
+@pytest.mark.integration  # trains (DeepSpeed on CPU)
 def test_basin_train_needs_no_ray(sweep_factory, tmp_path) -> None:
     """The trial side imports without Ray: here ``import ray`` fails, and training works."""
     sweep = sweep_factory()

@@ -12,6 +12,8 @@ import pytest
 from search.spec.model import trial_settings, validate_spec
 from tests.conftest import tiny_sweep
 
+pytestmark = pytest.mark.integration  # trains (DeepSpeed on CPU)
+
 
 class Paused(Exception):
     """Raised by the report at the step the test pauses at."""
