@@ -60,6 +60,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
     with DriverLog(args.verbose) as log:
         run_dir = sweep.start(spec, args.sweep, args.address)
+        args.run_location = run_dir.location  # for the one line a full disk ends with
         lock = DriverLock(run_dir.path, run_dir.shown)
         lock.acquire("run")  # held until this process ends
         log.write_to(run_dir.path)
@@ -80,6 +81,7 @@ def _resume(args: argparse.Namespace, console: Console) -> int:
 
     with DriverLog(args.verbose) as log:
         run_dir = sweep.reopen(args.run_dir, args.sweep)
+        args.run_location = run_dir.location  # for the one line a full disk ends with
         # Before anything is read or repaired: a live driver may be writing this sweep.
         lock = DriverLock(run_dir.path, run_dir.shown)
         lock.acquire("resume")  # held until this process ends
@@ -154,6 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("basin: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a full disk may reach here wrapped by Ray or a library
+        from search.cli.disk_full import no_space_error, no_space_line
+
+        full = no_space_error(error)
+        if full is None:
+            raise
+        print(no_space_line(full, getattr(args, "run_location", None)), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
