@@ -134,8 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", nargs="+", type=int, default=list(DEFAULT_CONCURRENCY))
     parser.add_argument("--seeds", type=int, default=50, help="seeds 0..N-1 (default: 50)")
     parser.add_argument("--workers", type=int, default=2, help="processes (2 cores)")
-    parser.add_argument("--out", type=Path, help="results file (default: "
-                        "benchmarks/results/search_replay.json.gz; --smoke: in --work-dir)")
+    parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/"
+                        "search_replay.json.gz; --smoke: search_replay.json in --work-dir)")
     parser.add_argument("--resume", action="store_true", help="keep the rows the file holds")
     parser.add_argument("--report", action="store_true",
                         help="only print the tables and draw the plot from the results file")
@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "replay")
     args = parser.parse_args(argv)
 
-    out = args.out or ((args.work_dir if args.smoke else RESULTS_DIR) / "search_replay.json.gz")
+    out = args.out or (args.work_dir / "search_replay.json" if args.smoke
+                       else RESULTS_DIR / "search_replay.json.gz")
     if args.smoke:
         from benchmarks.curve_tables import main as build_table
 

@@ -21,6 +21,7 @@ The study lives in persistent storage (a journal file in the run directory by de
 from __future__ import annotations
 
 import math
+import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,9 +145,15 @@ class HonestOptunaSearch(Searcher):
                       for ray_id, number in numbers.items() if number in by_number}
 
     def save(self, checkpoint_path: str) -> None:
-        """Ray saves the searcher with the experiment state; the study itself is in storage."""
-        with open(checkpoint_path, "wb") as handle:
+        """Ray saves the searcher with the experiment state; the study itself is in storage.
+
+        Written whole or not at all: Ray rewrites one file per driver session at every
+        snapshot, and a driver killed mid-write left it truncated; the resumed sweep then could
+        not restore its state and started over (seen in CI: ``EOFError: Ran out of input``)."""
+        partial = f"{checkpoint_path}.partial"  # not a searcher-state-*.pkl Ray would pick
+        with open(partial, "wb") as handle:
             pickle.dump(self, handle)
+        os.replace(partial, checkpoint_path)
 
     def restore(self, checkpoint_path: str) -> None:
         """Take back the state Ray saved with the experiment (on ``basin resume``)."""

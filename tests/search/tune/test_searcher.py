@@ -243,3 +243,26 @@ def test_a_configuration_ray_never_recorded_is_failed_as_orphaned_and_queued_aga
     resumed.on_trial_complete("c", result(10, 0.4, 0.4, final=True))
     assert [t.state for t in resumed.study.trials] == [TrialState.COMPLETE, TrialState.FAIL,
                                                        TrialState.COMPLETE]
+
+
+def test_a_kill_while_the_searcher_is_saved_leaves_the_last_whole_state(searcher, tmp_path,
+                                                                        monkeypatch):
+    """Ray rewrites the searcher's file at every snapshot; a driver killed mid-write must leave
+    the previous state readable, or the resumed sweep cannot restore and starts over."""
+    searcher.suggest("a")
+    path = tmp_path / "searcher-state-session.pkl"
+    searcher.save(str(path))
+
+    def killed_mid_write(obj, handle, *args, **kwargs):
+        handle.write(b"\x80\x05")  # the first bytes of a pickle, then the process is gone
+        raise SystemExit("killed")
+
+    searcher.suggest("b")
+    monkeypatch.setattr(pickle, "dump", killed_mid_write)
+    with pytest.raises(SystemExit):
+        searcher.save(str(path))
+    monkeypatch.undo()
+    restored = HonestOptunaSearch.__new__(HonestOptunaSearch)
+    restored.restore(str(path))  # the state of the first save: a is live, b an orphan
+    assert set(restored._live) == {"a"}
+    assert [p.name for p in tmp_path.glob("searcher-state-*.pkl")] == [path.name]
