@@ -32,8 +32,9 @@ def _isolate() -> None:
         "MPLCONFIGDIR": home / ".config" / "matplotlib",
         "WANDB_CONFIG_DIR": home / ".config" / "wandb", "WANDB_CACHE_DIR": home / ".cache" / "wandb",
         "WANDB_DATA_DIR": home / ".local" / "share" / "wandb", "TMPDIR": RUN_TEMP,
+        "XDG_RUNTIME_DIR": RUN_TEMP / "runtime",
     }.items():
-        Path(value).mkdir(parents=True, exist_ok=True)
+        Path(value).mkdir(mode=0o700, parents=True, exist_ok=True)
         os.environ[name] = str(value)
     for name in ("WANDB_API_KEY", "WANDB_BASE_URL", "WANDB_ENTITY", "WANDB_PROJECT", "NETRC"):
         os.environ.pop(name, None)
