@@ -233,7 +233,6 @@ def refused_when(key: str, value, refused: dict, calls: Path | None = None):
     return run_trial
 
 
-
 def disk_full_once(markers: Path, at_step: int):
     """The real trial function, except that the first checkpoint any trial saves at
     ``at_step`` meets a full disk: ``OSError(ENOSPC)`` from inside the trial's own loop, where a

@@ -24,7 +24,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from benchmarks.replay.report import _cells, bootstrap_interval
+from benchmarks.replay.report import _cells, anytime_means, bootstrap_interval
 
 CLAUSES = ("regret", "steps", "ci", "anytime", "winners")
 ANYTIME_FROM = 2  # index of the 30% tenth: the first recorded share inside 25-100%
@@ -41,10 +41,7 @@ def _regrets(rows: dict[int, dict]) -> dict[int, float]:
 
 
 def _anytime(rows: dict[int, dict]) -> list[float]:
-    """Mean regret at each recorded tenth over the seeds that had handed something on."""
-    width = len(next(iter(rows.values()))["anytime"])
-    return [_mean([r["anytime"][t] for r in rows.values() if r["anytime"][t] is not None])
-            for t in range(width)]
+    return anytime_means([r["anytime"] for r in rows.values()])
 
 
 def _ended_winners(rows: dict[int, dict]) -> int:

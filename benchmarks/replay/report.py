@@ -112,6 +112,14 @@ def report(results: dict[str, Any], tables: list[CurveTable], plot: Path | None 
     return "\n\n".join(parts)
 
 
+def anytime_means(anytimes: list[list[float | None]]) -> list[float]:
+    """Mean regret at each recorded tenth of the budget over the sweeps that had handed
+    something on by then (nan where none had)."""
+    return [statistics.fmean(v[t] for v in anytimes if v[t] is not None)
+            if any(v[t] is not None for v in anytimes) else math.nan
+            for t in range(len(anytimes[0]))]
+
+
 def draw_anytime(rows: list[dict[str, Any]], methods: list[str], path: Path,
                  concurrency: int | None = None) -> None:
     """Mean regret of what each method would hand on after each tenth of random search's full
@@ -136,9 +144,7 @@ def draw_anytime(rows: list[dict[str, Any]], methods: list[str], path: Path,
                           r["concurrency"]) == (table, trials, method, concurrency)]
                 if not picked:
                     continue
-                means = [statistics.fmean(v[t] for v in picked if v[t] is not None)
-                         if any(v[t] is not None for v in picked) else math.nan
-                         for t in range(len(picked[0]))]
+                means = anytime_means(picked)
                 shares = [10 * (t + 1) for t in range(len(means))]
                 axis.plot(shares, means, marker="o", markersize=3, color=colours(k % 10),
                           linewidth=2.2 if method == REFERENCE else 1.2, label=method)

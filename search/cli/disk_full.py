@@ -8,19 +8,15 @@ import errno
 import shutil
 from pathlib import Path
 
+from trainables.trial.faults import error_chain
+
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 def no_space_error(error: BaseException) -> OSError | None:
     """The full-disk (or quota) ``OSError`` that ``error`` is, or was raised from; else None."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in NO_SPACE:
-            return current
-        current = current.__cause__ or current.__context__
-    return None
+    return next((e for e in error_chain(error)
+                 if isinstance(e, OSError) and e.errno in NO_SPACE), None)
 
 
 def _free_near(path: Path) -> str:

@@ -10,6 +10,7 @@ which restarts the trial from its latest checkpoint (``resources.max_failures`` 
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterator
 
 # The operating system refused a read or a write: no space, no quota, an I/O error, a stale or
 # disconnected network mount, a file system remounted read-only after errors.
@@ -22,17 +23,21 @@ TRANSIENT_MESSAGES = ("No space left on device", "Disk quota exceeded")
 LOST_WORKER_ERRORS = ("ActorDiedError", "NodeDied")
 
 
-def is_machine_fault(error: BaseException) -> bool:
-    """Whether ``error``, or an error it was raised from, is the machine's fault."""
+def error_chain(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then each error it was raised from (``__cause__``, else ``__context__``),
+    once each (a chain may loop)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if any(name in type(current).__name__ for name in LOST_WORKER_ERRORS):
-            return True
-        if isinstance(current, OSError) and current.errno in TRANSIENT_ERRNOS:
-            return True
-        if any(message in str(current) for message in TRANSIENT_MESSAGES):
-            return True
+        yield current
         current = current.__cause__ or current.__context__
-    return False
+
+
+def is_machine_fault(error: BaseException) -> bool:
+    """Whether ``error``, or an error it was raised from, is the machine's fault."""
+    return any(
+        any(name in type(current).__name__ for name in LOST_WORKER_ERRORS)
+        or (isinstance(current, OSError) and current.errno in TRANSIENT_ERRNOS)
+        or any(message in str(current) for message in TRANSIENT_MESSAGES)
+        for current in error_chain(error))
