@@ -123,8 +123,9 @@ def _finish(run_dir, trackers, started: float, console: Console) -> int:
     console.print(f"  {sweep.dashboard_command(run_dir)}")
     for note in done.notes:
         console.print(note)
+    kept = done.kept.describe(spec.keep.describe()) if done.kept else "every checkpoint kept"
     say(console, f"wall time {elapsed:.0f} s; run directory {run_dir.size_bytes() / 2**20:.1f} "
-                 "MiB (an adapter per evaluation, the latest two resume checkpoints per trial)")
+                 f"MiB ({kept}; the sweep file's keep block sets how many)")
     console.print(f"results: {run_dir.shown_file(run_dir.results_file)}")
     if done.choice.chosen is None:
         console.print(f"[yellow]no checkpoint to hand on ({done.choice.why}); no best.yaml "

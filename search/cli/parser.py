@@ -109,9 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="basin",
         description="Hyperparameter sweeps of LoRA fine-tuning jobs (sequence classification "
         "or causal-LM instruction tuning) with Ray Tune, Optuna and DeepSpeed. Trials that "
-        "overfit, stall or never learn are stopped early; every trial's checkpoints stay "
+        "overfit, stall or never learn are stopped early; every trial's checkpoints are "
         "candidates, and the sweep hands on the one its selection criterion chooses (basin "
-        "best says which and why).",
+        "best says which and why). Candidates that can never be chosen lose their weights as "
+        "the sweep goes (the sweep file's keep block: each trial's best and the sweep's best "
+        "five by default).",
         epilog=_examples(*EXAMPLES),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

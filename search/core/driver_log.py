@@ -13,11 +13,12 @@ does. A trial's own output is written by Ray into its trial folder (``log_to_fil
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import logging.handlers
 import sys
 from pathlib import Path
-from typing import IO, Iterator
+from typing import Iterator
 
 from search.core.layout import DRIVER_LOG
 
@@ -33,12 +34,52 @@ def _worth_keeping(record: logging.LogRecord) -> bool:
     return record.levelno >= LEAST_LEVEL.get(library, logging.INFO)
 
 
+class _DroppingFile(io.TextIOBase):
+    """``driver.log``, on a disk that may fill: what cannot be written is dropped, never
+    raised. Raised, it ended the sweep from inside Ray's printing, and each failed log record
+    made logging print its own traceback to the terminal (613 of them in one full-disk sweep).
+    The first loss is said once, in one line; the sweep's own full-disk line follows if the
+    driver cannot go on (``search/cli/disk_full.py``)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self.lost = False
+
+    def write(self, text: str) -> int:
+        try:
+            return self._file.write(text)
+        except OSError as error:
+            self._lose(error)
+            return len(text)
+
+    def flush(self) -> None:
+        if self._file.closed:
+            return
+        try:
+            self._file.flush()
+        except OSError as error:
+            self._lose(error)
+
+    def close(self) -> None:
+        self.flush()
+        with contextlib.suppress(OSError):  # what is still buffered is dropped
+            self._file.close()
+        super().close()
+
+    def _lose(self, error: OSError) -> None:
+        if not self.lost:
+            self.lost = True
+            print(f"basin: {self.path}: cannot write ({error.strerror or error}); the "
+                  "libraries' messages are dropped", file=sys.stderr)
+
+
 class DriverLog:
     """Library output off the terminal, into the run directory's ``driver.log``."""
 
     def __init__(self, verbose: bool = False):
         self.verbose = verbose
-        self._file: IO[str] | None = None
+        self._file: _DroppingFile | None = None
         # Holds records until the log file exists; never flushes on its own.
         self._held = logging.handlers.MemoryHandler(capacity=100_000,
                                                     flushLevel=logging.CRITICAL + 1)
@@ -77,7 +118,7 @@ class DriverLog:
         """From now on (and what was held so far) into ``folder/driver.log``."""
         if self.verbose or self._file is not None:
             return
-        self._file = open(folder / DRIVER_LOG, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._file = _DroppingFile(folder / DRIVER_LOG)
         target = logging.StreamHandler(self._file)
         target.setFormatter(logging.Formatter(FORMAT))
         target.addFilter(_worth_keeping)

@@ -23,6 +23,7 @@ from search.report.results import choice_of, leaderboard_rows, write_results
 from search.selection.choice import Choice
 from search.spec.model import SweepSpec, load_spec
 from search.store.freeze_ledger import FreezeLedger
+from search.store.keeping import Kept, keep_what_counts
 from search.store.object_store import LocationError
 from search.store.records import collect_records
 from search.store.rundir import RunDir
@@ -125,6 +126,7 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
     ``function`` is the Tune function each trial runs; benchmarks swap in a trivial one to
     measure what basin adds around a trial.
     """
+    from search.tune.candidate_keeper import CandidateKeeper
     from search.tune.cluster import start_ray
     from search.tune.progress import ProgressPrinter
     from search.tune.tracker_callback import TrackerCallback
@@ -143,7 +145,8 @@ def run(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: Any = N
                                freezes=freezes if spec.scheduler.type == "freeze" else None,
                                after=f"then check {spec.check.top}" if spec.check else None)
     callbacks = [progress, TrackerCallback(
-        trackers, ledger, freezes=freezes if spec.scheduler.type == "freeze" else None)]
+        trackers, ledger, freezes=freezes if spec.scheduler.type == "freeze" else None),
+        CandidateKeeper(run_dir, spec)]
     if run_dir.remote:
         callbacks.append(RunDirUploader(run_dir))
     tuner = build_tuner(
@@ -236,6 +239,7 @@ class Finished:
     plots: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     check: CheckReport | None = None
+    kept: Kept | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -270,6 +274,9 @@ def finish(run_dir: RunDir, trackers: list[Tracker],
     done = Finished(records, choice, ended, spec.search.num_trials)
     if done.interrupted:
         return done
+    done.kept = keep_what_counts(run_dir, records)
+    done.records = records = collect_records(run_dir)  # the candidates left
+    done.choice = choice = choice_of(run_dir, records)
     if spec.check is not None:
         done.check = run_check(run_dir, records, spec.check, progress)
         done.choice = choice = choice_of(run_dir, records)  # robust needs the figures

@@ -77,16 +77,26 @@ class Pool:
 
 def candidate_at(record: TrialRecord, row: dict, metric: str, mode: str) -> Candidate | None:
     """The candidate of one evaluation of a trial; None without a checkpoint or objective."""
+    where = record.checkpoints.get(int(row[STEP]))
+    if where is None:
+        return None
+    return candidate_from(record.trial_id, record.params, row, metric, mode, where,
+                          record.outcome.label)
+
+
+def candidate_from(trial_id: str, params: dict[str, Any], row: dict, metric: str, mode: str,
+                   checkpoint: str = "", outcome: str = "running") -> Candidate | None:
+    """The candidate of one report of a trial (``row``); None without a finite objective.
+    Also what the driver's candidate keeper judges as the reports arrive."""
     evaluation = Evaluation.from_result(row, metric, mode)
-    where = record.checkpoints.get(evaluation.step)
-    if finite(evaluation.objective) is None or where is None:
+    if finite(evaluation.objective) is None:
         return None
     return Candidate(
-        trial_id=record.trial_id, step=evaluation.step, params=record.params,
+        trial_id=trial_id, step=evaluation.step, params=params,
         objective=evaluation.objective, score=evaluation.score,
         val_loss=finite(evaluation.val_loss), val_loss_se=finite(evaluation.val_loss_se),
         train_eval_loss=finite(evaluation.train_eval_loss), gap=finite(evaluation.gap),
-        checkpoint=where, trial_outcome=record.outcome.label)
+        checkpoint=checkpoint, trial_outcome=outcome)
 
 
 def gather(records: list[TrialRecord], metric: str, mode: str) -> Pool:

@@ -17,6 +17,7 @@ from search.core.errors import SpecError
 from search.core.uris import OBJECT_STORE_SCHEMES, is_object_store, without_query
 from search.sampling.space import Param, as_param, check_against_trial
 from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
+from search.selection.keep import KeepSpec
 from search.spec.messages import format_error, one_line, where
 from search.spec.overrides import apply_override, switch_off_disabled_blocks
 from search.spec.storage_url import check_database_url
@@ -120,6 +121,7 @@ class SweepSpec(Strict):
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
     check: CheckSettings | None = None  # basin check at the sweep's end (search/lifecycle/check.py)
+    keep: KeepSpec = KeepSpec()  # which candidates keep their weights (search/selection/keep.py)
     output_dir: str = "runs"
 
     @field_validator("selection", mode="before")
@@ -180,6 +182,10 @@ class SweepSpec(Strict):
                 raise ValueError(
                     f"scheduler.grace_period must not exceed training.max_steps "
                     f"(got {self.scheduler.grace_period} > {self.training.max_steps})")
+        if self.check and not self.keep.keeps_everything and self.keep.best < self.check.top:
+            raise ValueError(f"keep.best must be at least check.top: basin check measures the "
+                             f"best candidates, whose weights the keeper must not delete "
+                             f"(got {self.keep.best} < {self.check.top})")
         return self
 
     def _objective_of_the_task(self) -> None:

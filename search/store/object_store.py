@@ -115,6 +115,15 @@ def upload(local: Path, location: str, relatives: Iterable[str]) -> None:
             sink.write(source.read())
 
 
+def remove(location: str, relative: str) -> None:
+    """Delete the folder ``location``/``relative`` and everything in it (nothing there: fine)."""
+    fs, root = open_store(location)
+    target = _child(root, relative)
+    with _reported(join(location, relative)):
+        if fs.get_file_info(target).type != pafs.FileType.NotFound:
+            fs.delete_dir(target)
+
+
 def _child(root: str, relative: str) -> str:
     return f"{root.rstrip('/')}/{relative}" if relative else root
 

@@ -213,6 +213,13 @@ class RunDir:
         store.upload(self.path, self.remote, [relative for relative, _ in changed])
         self._uploaded.update(changed)
 
+    def remove(self, relative: str) -> None:
+        """Delete a folder of the run directory (``relative`` to it): here and, for a run in
+        an object store, there. A folder already gone is fine."""
+        shutil.rmtree(self.path / relative, ignore_errors=True)
+        if self.remote:
+            store.remove(self.remote, relative)
+
     def fetch(self, where: str) -> Path:
         """A local folder with the whole of ``where`` (a path, or a URI in this run's object
         store: a checkpoint, downloaded on demand)."""

@@ -31,8 +31,13 @@ def history(folder: Path) -> list[dict]:
             row = json.loads(line)
         except json.JSONDecodeError:
             break  # a line cut short by a crash
+        step = row.get(STEP, len(rows))
+        # A trial trained again from step 0 (its checkpoint was gone: search/tune/
+        # lost_checkpoints.py) reports earlier steps anew: those replace the first run's.
+        if rows and isinstance(step, int) and step < max(rows):
+            rows = {kept: earlier for kept, earlier in rows.items() if kept < step}
         # A trial resumed from its final checkpoint repeats its last report: keep the first.
-        rows.setdefault(row.get(STEP, len(rows)), row)
+        rows.setdefault(step, row)
     return list(rows.values())
 
 

@@ -21,8 +21,10 @@ from search.spec.model import SweepSpec, trial_settings
 from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import RunDir, trial_id_of
 from search.store.stop_ledger import StopLedger
+from search.tune.atomic_state import write_experiment_state_atomically
 from search.tune.cluster import DRIVER_CPU
 from search.tune.freezing import FreezingScheduler
+from search.tune.lost_checkpoints import RestartLostCheckpoints
 from search.tune.result_logger import ResultLogger
 from trainables.contract import STEP
 from trainables.trial.entry import run_trial
@@ -52,6 +54,7 @@ def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.Re
     the fit as Ctrl-C does (``search.core.signals``).
     """
     stop_on_sigterm()  # after ray.init, which makes SIGTERM exit at once
+    write_experiment_state_atomically()  # a kill mid-snapshot must not lose the sweep
     ours = SNAPSHOT_PERIOD_ENV not in os.environ and run.remote is None
     if ours:
         os.environ[SNAPSHOT_PERIOD_ENV] = "0"
@@ -175,7 +178,7 @@ def build_tuner(spec: SweepSpec, run: RunDir, *, name: str, trainable: Any,
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
             # Ray adds its own JSON logger only when none is given (result_logger says why).
-            callbacks=[*(callbacks or []), ResultLogger()],
+            callbacks=[*(callbacks or []), ResultLogger(), RestartLostCheckpoints()],
             verbose=0,
         ),
     )

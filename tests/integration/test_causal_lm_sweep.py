@@ -44,7 +44,8 @@ def causal_sweep(tmp_path, **sections) -> dict:
 
 
 def test_a_causal_lm_sweep_reports_exports_and_its_merged_model_generates(tmp_path, capsys):
-    path = write_sweep(tmp_path / "sft.yaml", causal_sweep(tmp_path))
+    # Kept whole, to look inside a resume checkpoint (the keep policy: test_keep_policy.py).
+    path = write_sweep(tmp_path / "sft.yaml", causal_sweep(tmp_path, keep={"per_trial": None}))
     assert main(["run", str(path), "--quiet"]) == 0
     (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
     run = RunDir.open(run_dir)

@@ -42,7 +42,9 @@ def finished_sweep(tmp_path_factory, tiny_pretrained):
                               "lora_r": 4},
                        search={"num_trials": 3, "max_concurrent_trials": 2, "seed": 0,
                                "sampler": "random"},
-                       tracking={"wandb": {"mode": "disabled"}})
+                       tracking={"wandb": {"mode": "disabled"}},
+                       # Every evaluation stays exportable (the keep policy: test_keep_policy).
+                       keep={"per_trial": None})
     assert main(["run", str(write_sweep(folder / "sweep.yaml", sweep)), "--quiet"]) == 0
     return only_run_dir(folder / "runs")
 

@@ -42,7 +42,8 @@ def run_spec(spec) -> tuple[RunDir, Path]:
 
 
 def test_one_trial_reports_every_metric_with_a_finite_gap(sweep_factory):
-    run, folder = run_spec(load_spec(sweep_factory()))
+    # Every evaluation's checkpoint kept (keep: per_trial null; the policy: test_keep_policy).
+    run, folder = run_spec(load_spec(sweep_factory(keep={"per_trial": None})))
     history = pandas.DataFrame(trial_folder.history(folder))
     assert list(history["step"]) == [4, 8, 12]
     for name in REPORTED_METRICS:
@@ -167,7 +168,8 @@ def test_a_sweep_whose_every_trial_is_gap_stopped_still_names_and_exports_a_chec
 
 
 def test_two_worker_trial_runs_deepspeed_across_two_processes(sweep_factory):
-    spec = load_spec(sweep_factory(resources={"workers": 2, "cpus_per_worker": 0.5}))
+    spec = load_spec(sweep_factory(resources={"workers": 2, "cpus_per_worker": 0.5},
+                                   keep={"per_trial": None}))
     run, folder = run_spec(spec)
     history = pandas.DataFrame(trial_folder.history(folder))
     assert history["world_size"].tolist() == [2, 2, 2]
@@ -190,7 +192,8 @@ def test_zero_stages_train_and_save_the_whole_adapter(sweep_factory, deepspeed):
     # ZeRO-3 partitions the weights (the checkpoint must gather them); offload builds
     # DeepSpeed's CPU Adam (compiled once per machine, about a minute).
     spec = load_spec(sweep_factory(deepspeed=deepspeed, space={"learning_rate": 0.01,
-                                                               "lora_r": 4}))
+                                                               "lora_r": 4},
+                                   keep={"per_trial": None}))
     run, folder = run_spec(spec)
     weights = load_file(f"{run.checkpoints(folder)[12]}/adapter_model.safetensors")
     lora = {name: tensor for name, tensor in weights.items() if ".lora_" in name}

@@ -76,8 +76,11 @@ def pick_checkpoint(run: RunDir, trial_id: str | None = None, step: int | None =
         # Asked for by name, a trial left out of the choice (e.g. not learning) still exports.
         step = max(record.checkpoints)
     if step not in record.checkpoints:
+        evaluated = any(row[STEP] == step for row in record.evaluations)
+        deleted = (f"; its weights were deleted: {run.spec.keep.describe()} (the sweep file's "
+                   "keep block)") if evaluated and not run.spec.keep.keeps_everything else ""
         raise SpecError([f"--step: trial {trial_id} has no checkpoint at step {step} (has "
-                         f"{sorted(record.checkpoints)})"])
+                         f"{sorted(record.checkpoints)}){deleted}"])
     row = next((row for row in record.evaluations if row[STEP] == step), {STEP: step})
     match = candidate_at(record, row, run.spec.objective.metric, run.spec.objective.mode)
     if match is None:
