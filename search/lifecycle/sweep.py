@@ -25,7 +25,7 @@ from search.spec.model import SweepSpec, load_spec
 from search.store.freeze_ledger import FreezeLedger
 from search.store.keeping import Kept, keep_what_counts
 from search.store.object_store import LocationError
-from search.store.records import collect_records
+from search.store.records import collect_records, tell_faults
 from search.store.rundir import RunDir
 from search.store.stop_ledger import StopLedger
 from search.trackers.base import SweepSummary, Tracker
@@ -221,8 +221,11 @@ def resume(run_dir: RunDir, quiet: bool = False, log: DriverLog | None = None
 
     spec = run_dir.spec
     start_ray()
+    # A trial Ray ended on a fault of the machine (a full disk, a lost node; its retries
+    # spent) continues from its latest checkpoint: the fault is not the configuration's. A
+    # trial whose configuration failed ended normally, with its outcome, and is not retried.
     tuner = tune.Tuner.restore(run_dir.location, trainable=make_trainable(spec),
-                               resume_unfinished=True, resume_errored=False,
+                               resume_unfinished=True, resume_errored=True,
                                restart_errored=False)
     fit(tuner, run_dir, log)
     return make_trackers(spec, run_dir, quiet)
@@ -274,6 +277,7 @@ def finish(run_dir: RunDir, trackers: list[Tracker],
     done = Finished(records, choice, ended, spec.search.num_trials)
     if done.interrupted:
         return done
+    tell_faults(run_dir, records)
     done.kept = keep_what_counts(run_dir, records)
     done.records = records = collect_records(run_dir)  # the candidates left
     done.choice = choice = choice_of(run_dir, records)

@@ -77,7 +77,8 @@ class Pool:
 
 def candidate_at(record: TrialRecord, row: dict, metric: str, mode: str) -> Candidate | None:
     """The candidate of one evaluation of a trial; None without a checkpoint or objective."""
-    where = record.checkpoints.get(int(row[STEP]))
+    step = finite(row.get(STEP))
+    where = record.checkpoints.get(int(step)) if step is not None else None
     if where is None:
         return None
     return candidate_from(record.trial_id, record.params, row, metric, mode, where,
@@ -87,7 +88,10 @@ def candidate_at(record: TrialRecord, row: dict, metric: str, mode: str) -> Cand
 def candidate_from(trial_id: str, params: dict[str, Any], row: dict, metric: str, mode: str,
                    checkpoint: str = "", outcome: str = "running") -> Candidate | None:
     """The candidate of one report of a trial (``row``); None without a finite objective.
-    Also what the driver's candidate keeper judges as the reports arrive."""
+    Also what the driver's candidate keeper judges as the reports arrive (a trial's last
+    report of how it ended carries no step)."""
+    if finite(row.get(STEP)) is None:
+        return None
     evaluation = Evaluation.from_result(row, metric, mode)
     if finite(evaluation.objective) is None:
         return None

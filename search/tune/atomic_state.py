@@ -7,10 +7,12 @@ that write: the file is left empty or cut short, and ``basin resume`` finds noth
 read. Ray then restarts the experiment from scratch (seen in the SIGKILL test on a loaded
 machine: "Failed to restore the run state ... Restarting experiment").
 
-``write_experiment_state_atomically`` makes the write go to ``tmp-<name>`` and replaces the
-file with it once complete (``os.replace`` is atomic on one filesystem), as Ray already does
-for its searcher and callback states. Ray finds its state file by the ``experiment_state-``
-prefix, so a left-over temporary file is never read.
+``write_experiment_state_atomically`` makes the write go to a temporary file beside the
+staging folder (not in it: Ray's syncer copies that folder to the run directory meanwhile, and
+would list the temporary file and then miss it) and replaces the file with it once complete
+(``os.replace`` is atomic on one filesystem), as Ray already does for its searcher and callback
+states. Left alone: Ray's copy of the file into the run directory is still written in place
+(a kill in that copy's few milliseconds would tear it there).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from ray.tune.execution.tune_controller import TuneController
 
-_TEMPORARY_PREFIX = "tmp-"
+_TEMPORARY = "basin-tmp-"
 
 
 def write_experiment_state_atomically() -> None:
@@ -36,7 +38,8 @@ def write_experiment_state_atomically() -> None:
         # saves the controller's __dict__ in the state, and a resumed one would keep it).
         owner = type(self)
         own, template = "CKPT_FILE_TMPL" in vars(owner), owner.CKPT_FILE_TMPL
-        owner.CKPT_FILE_TMPL = _TEMPORARY_PREFIX + template
+        # Ray joins the name to the staging folder: "../" puts it in the folder above.
+        owner.CKPT_FILE_TMPL = "../" + _TEMPORARY + template
         try:
             original(self)
         finally:
@@ -44,7 +47,7 @@ def write_experiment_state_atomically() -> None:
                 owner.CKPT_FILE_TMPL = template
             else:
                 del owner.CKPT_FILE_TMPL
-        os.replace(folder / (_TEMPORARY_PREFIX + final.name), final)
+        os.replace(folder.parent / (_TEMPORARY + final.name), final)
 
     save_to_dir._basin_atomic = True  # type: ignore[attr-defined]
     save_to_dir._ray_original = original  # type: ignore[attr-defined]

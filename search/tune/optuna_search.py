@@ -120,6 +120,9 @@ class HonestOptunaSearch(Searcher):
         self.freezes = freezes
         self._slots: int | None = None
         self._live: dict[str, optuna.Trial] = {}
+        # Trials Ray ended on a fault of the machine (retries spent): not told yet, because
+        # basin resume continues them (sweep.resume); the sweep's end tells them FAIL.
+        self._faulted: dict[str, optuna.Trial] = {}
         self._reported: dict[str, set[int]] = {}
         self._gap_at_best: dict[str, float] = {}
 
@@ -128,11 +131,12 @@ class HonestOptunaSearch(Searcher):
         # which Optuna trial (by number) each running Ray trial is, and reopen on unpickling.
         state = self.__dict__.copy()
         state["study"] = None
-        state["_live"] = {ray_id: trial.number for ray_id, trial in self._live.items()}
+        for name in ("_live", "_faulted"):
+            state[name] = {ray_id: trial.number for ray_id, trial in getattr(self, name).items()}
         return state
 
     def __setstate__(self, state: dict) -> None:
-        numbers = state.pop("_live")
+        numbers, faulted = state.pop("_live"), state.pop("_faulted", {})
         # Compatibility (resuming a sweep that basin 0.1 started): its searcher lacked it.
         # Remove in basin 0.3.
         state.setdefault("_gap_at_best", {})
@@ -141,8 +145,10 @@ class HonestOptunaSearch(Searcher):
         self.__dict__.update(state)
         self.study = self.study_ref.open()
         by_number = {t.number: t._trial_id for t in self.study.get_trials(deepcopy=False)}
-        self._live = {ray_id: optuna.trial.Trial(self.study, by_number[number])
-                      for ray_id, number in numbers.items() if number in by_number}
+        self._live, self._faulted = (
+            {ray_id: optuna.trial.Trial(self.study, by_number[number])
+             for ray_id, number in table.items() if number in by_number}
+            for table in (numbers, faulted))
 
     def save(self, checkpoint_path: str) -> None:
         """Ray saves the searcher with the experiment state; the study itself is in storage.
@@ -171,6 +177,9 @@ class HonestOptunaSearch(Searcher):
         """
         running = {t.number for t in self.study.get_trials(deepcopy=False,
                                                            states=(TrialState.RUNNING,))}
+        # Ray resumes the trials it ended on a fault (sweep.resume: resume_errored): live again.
+        self._live.update(self._faulted)
+        self._faulted = {}
         # A trial told before the crash but after Ray's last snapshot is resumed by Ray from
         # its final checkpoint, which only repeats its last report: Optuna must not hear it
         # twice.
@@ -197,18 +206,19 @@ class HonestOptunaSearch(Searcher):
         return True
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
-        """With a freezing scheduler, count the trials that hold a slot here: Ray's
-        ConcurrencyLimiter would count a frozen (paused) trial as running, and no new trial
-        could take its slot. Otherwise Ray's limiter counts."""
-        if self.freezes is None:
-            return False
+        """Count the trials that hold a slot here, instead of Ray's ConcurrencyLimiter. The
+        limiter counts a frozen (paused) trial as running, so no new trial could take its
+        slot; and it forgets a trial that ended on an error, so when ``basin resume``
+        continues that trial, the limiter drops its completion and Optuna is never told."""
         self._slots = max_concurrent
         return True
 
     def suggest(self, trial_id: str) -> dict | None:
         if self._slots is not None:
-            self.freezes.refresh()
-            frozen = set(self.freezes.frozen())
+            frozen: set[str] = set()
+            if self.freezes is not None:
+                self.freezes.refresh()
+                frozen = set(self.freezes.frozen())
             if sum(ray_id not in frozen for ray_id in self._live) >= self._slots:
                 return None
         trial = self.study.ask(self.distributions)
@@ -239,6 +249,9 @@ class HonestOptunaSearch(Searcher):
             self._report(trial_id, result)
         trial = self._live.pop(trial_id, None)
         if trial is None:
+            return
+        if error:  # a fault of the machine: basin resume continues it (see __init__)
+            self._faulted[trial_id] = trial
             return
         outcome = trial_outcome(result, error, self.ledger.decision(trial_id))
         value = None

@@ -62,7 +62,8 @@ def test_a_snapshot_that_dies_half_way_leaves_the_previous_one_whole(tmp_path):
     assert state.read_text() == whole  # not the half-written second snapshot
     Controller(tmp_path, {"step": 3}).save_to_dir()
     assert json.loads(state.read_text())["trial_data"] == [{"step": 3}]
-    assert state_files(tmp_path) == [state]
+    # Nothing else in the staging folder, which Ray's syncer copies meanwhile.
+    assert [p.name for p in tmp_path.iterdir()] == [state.name]
 
 
 def test_ray_as_shipped_tears_it(tmp_path):

@@ -98,3 +98,11 @@ def test_a_run_in_an_object_store_leaves_them_to_the_last_pass(tmp_path, monkeyp
     monkeypatch.setenv(SNAPSHOT_PERIOD_ENV, "0")
     keeper.on_step_end(1, [ended])
     assert len(checkpoints()) == 3
+
+
+def test_a_report_of_how_a_trial_ended_is_no_candidate(run, tmp_path):
+    keeper = keeper_for(run, tmp_path)
+    nan = float("nan")
+    keeper.on_trial_result(0, [], fake_trial("a"), {"step": nan, "val_loss": nan,
+                                                    "outcome": "failed"})
+    assert keeper.candidates == {}

@@ -93,11 +93,24 @@ def test_scheduler_stopped_trial_is_pruned_not_completed(searcher):
     assert told_outcome(trial) == Outcome(PRUNED, "asha", "below its rung's cut-off", 10)
 
 
-def test_errored_trial_is_failed(searcher):
+def test_a_trial_ray_ended_on_a_fault_is_left_for_resume_to_continue(searcher, tmp_path):
+    """Ray's error (a fault of the machine with its retries spent: the trial's own errors are
+    reported, not raised) is not a verdict on the configuration: the trial stays untold, is
+    not orphaned and re-queued by a resume (Ray continues it there: resume_errored), and is
+    told once, when it really ends. (A sweep that ends with it tells it FAIL: tell_faults.)"""
     searcher.suggest("a")
     searcher.on_trial_complete("a", None, error=True)
-    trial = searcher.study.trials[0]
-    assert trial.state == TrialState.FAIL and told_outcome(trial).kind == "lost"
+    assert searcher.study.trials[0].state == TrialState.RUNNING
+    snapshot = tmp_path / "searcher.pkl"
+    searcher.save(str(snapshot))
+    resumed = HonestOptunaSearch.__new__(HonestOptunaSearch)
+    resumed.restore(str(snapshot))
+    assert len(resumed.study.trials) == 1  # not failed as an orphan, not queued again
+    resumed.on_trial_result("a", result(10, 0.5, 0.5))
+    resumed.on_trial_complete("a", result(20, 0.4, 0.4, final=True))
+    (trial,) = resumed.study.trials
+    assert trial.state == TrialState.COMPLETE and trial.value == 0.4
+    assert trial.intermediate_values == {10: 0.5, 20: 0.4}
 
 
 def test_diverged_and_raising_trials_say_so_in_their_outcome(searcher):
@@ -266,3 +279,15 @@ def test_a_kill_while_the_searcher_is_saved_leaves_the_last_whole_state(searcher
     restored.restore(str(path))  # the state of the first save: a is live, b an orphan
     assert set(restored._live) == {"a"}
     assert [p.name for p in tmp_path.glob("searcher-state-*.pkl")] == [path.name]
+
+
+def test_the_searcher_counts_its_own_slots_and_a_faulted_trial_frees_its_own(searcher):
+    """Ray's ConcurrencyLimiter forgets a trial that ended on an error, and then drops its
+    completion after basin resume continued it: the searcher counts the slots itself."""
+    assert searcher.set_max_concurrency(1) is True  # Ray then does not wrap it in a limiter
+    assert searcher.suggest("a") is not None
+    assert searcher.suggest("b") is None  # the one slot is taken
+    searcher.on_trial_complete("a", None, error=True)  # parked for resume: its slot is free
+    assert searcher.suggest("b") is not None
+    searcher.on_trial_complete("b", result(10, 0.5, 0.5, final=True))
+    assert searcher.suggest("c") is not None
