@@ -222,20 +222,27 @@ def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_comple
     assert excluded["error"] == [by_label["failed: error"]["trial_id"]]
 
 
+def two_trials_on_a_disk_that_fills(sweep_factory, tmp_path, max_failures: int):
+    """Two trials run (no finish), the first checkpoint either saves at step 8 meeting a full
+    disk; the run directory and the markers of the trials' starts."""
+    spec = load_spec(sweep_factory(search={"num_trials": 2, "max_concurrent_trials": 2,
+                                           "seed": 0},
+                                   resources={"max_failures": max_failures},
+                                   tracking={"wandb": {"mode": "disabled"}}))
+    run = RunDir.create(spec)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    sweep.run(spec, run, quiet=True, function=disk_full_once(markers, at_step=8))
+    return run, markers
+
+
 def test_a_full_disk_is_a_fault_of_the_machine_not_a_failed_configuration(sweep_factory,
                                                                            tmp_path):
     """A trial that meets a full disk while saving its step-8 checkpoint is restarted by Ray
     from its step-4 checkpoint (resources.max_failures: 1) and completes; it is not recorded as
     a failed configuration (before: ``failed: error`` for good)."""
-    spec = load_spec(sweep_factory(search={"num_trials": 2, "max_concurrent_trials": 2,
-                                           "seed": 0},
-                                   resources={"max_failures": 1},
-                                   tracking={"wandb": {"mode": "disabled"}}))
-    run = RunDir.create(spec)
-    markers = tmp_path / "markers"
-    markers.mkdir()
-    sweep.finish(run, sweep.run(spec, run, quiet=True,
-                                function=disk_full_once(markers, at_step=8)))
+    run, markers = two_trials_on_a_disk_that_fills(sweep_factory, tmp_path, max_failures=1)
+    sweep.finish(run, [])
     assert (markers / "disk-full").exists()  # the fault happened
     assert len(list(markers.glob("start-*"))) == 3  # two trials, one of them started again
     results = json.loads((run.path / "results.json").read_text())
@@ -253,14 +260,7 @@ def test_a_trial_whose_retries_a_full_disk_spent_is_continued_by_resume(sweep_fa
     driver dies with it; once space is back, `basin resume` continues the trial from its latest
     checkpoint (before: it stayed `failed` and the sweep finished without it), and Optuna is
     told of it once, when it completes."""
-    spec = load_spec(sweep_factory(search={"num_trials": 2, "max_concurrent_trials": 2,
-                                           "seed": 0},
-                                   resources={"max_failures": 0},
-                                   tracking={"wandb": {"mode": "disabled"}}))
-    run = RunDir.create(spec)
-    markers = tmp_path / "markers"
-    markers.mkdir()
-    sweep.run(spec, run, quiet=True, function=disk_full_once(markers, at_step=8))
+    run, _ = two_trials_on_a_disk_that_fills(sweep_factory, tmp_path, max_failures=0)
     (faulted,) = [folder.name for folder in run.path.glob("*") if (folder / "error.txt").is_file()]
     assert [r["step"] for r in trial_folder.history(run.path / faulted)] == [4]
     # The driver died with the disk (no finish); space is back: resume.
