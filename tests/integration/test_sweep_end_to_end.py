@@ -199,6 +199,9 @@ def test_zero_stages_train_and_save_the_whole_adapter(sweep_factory, deepspeed):
     lora = {name: tensor for name, tensor in weights.items() if ".lora_" in name}
     assert len(lora) == 2 * 2 * 2  # 2 layers x (query, value) x (A, B)
     assert all(t.shape in {(4, 32), (32, 4)} for t in lora.values())
+    # Trained, and gathered whole: LoRA's B starts at zero, so an adapter saved untrained (or
+    # a partition saved as a placeholder) would be all zeros.
+    assert all(t.abs().sum() > 0 for name, t in lora.items() if ".lora_B" in name)
     assert any("classifier" in name for name in weights)  # the head is saved with the adapter
 
 
