@@ -272,15 +272,14 @@ def finish(run_dir: RunDir, trackers: list[Tracker],
     spec = run_dir.spec
     sync(run_dir, download=True)  # an object-store run: the trials' folders, as Ray left them
     records = collect_records(run_dir)
-    choice = choice_of(run_dir, records)
     ended = sum(r.outcome.status in FINISHED for r in records)
-    done = Finished(records, choice, ended, spec.search.num_trials)
-    if done.interrupted:
-        return done
+    if ended < spec.search.num_trials:  # interrupted: nothing deleted, nothing told
+        return Finished(records, choice_of(run_dir, records), ended, spec.search.num_trials)
     tell_faults(run_dir, records)
-    done.kept = keep_what_counts(run_dir, records)
-    done.records = records = collect_records(run_dir)  # the candidates left
-    done.choice = choice = choice_of(run_dir, records)
+    kept = keep_what_counts(run_dir, records)
+    records = collect_records(run_dir)  # the candidates left
+    choice = choice_of(run_dir, records)
+    done = Finished(records, choice, ended, spec.search.num_trials, kept=kept)
     if spec.check is not None:
         done.check = run_check(run_dir, records, spec.check, progress)
         done.choice = choice = choice_of(run_dir, records)  # robust needs the figures

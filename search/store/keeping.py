@@ -54,12 +54,10 @@ def ray_checkpoints(run: RunDir, trial_folders: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Kept:
-    """What the run directory kept: candidates with weights, of how many evaluations, and how
-    many resume checkpoints of ended trials the last pass deleted."""
+    """What the run directory kept: candidates with weights, of how many evaluations."""
 
     candidates: int
     evaluations: int
-    resume_checkpoints_deleted: int
 
     def describe(self, policy: str) -> str:
         return (f"kept the checkpoints of {self.candidates} of {self.evaluations} evaluations "
@@ -71,12 +69,13 @@ def keep_what_counts(run: RunDir, records: list[TrialRecord]) -> Kept:
     candidate the ``keep`` policy does not keep, and the resume checkpoints of ended trials.
     The keeper (``search/tune/candidate_keeper.py``) pruned the candidates as the reports came;
     what is left to delete here is what it could not: resume checkpoints in an object store
-    (Ray's snapshot of the trials' state may lag there) and the candidates of a sweep whose
-    earlier driver ran without a keeper (basin 0.1)."""
+    (Ray's snapshot of the trials' state may lag there), the candidates reported before a
+    resume (the resumed keeper is the one pickled at the sweep's start, which never heard of
+    them) and those of a sweep whose earlier driver ran without a keeper (basin 0.1)."""
     spec = run.spec
     evaluations = sum(len(r.evaluations) for r in records)
     if spec.keep.keeps_everything:
-        return Kept(sum(len(r.checkpoints) for r in records), evaluations, 0)
+        return Kept(sum(len(r.checkpoints) for r in records), evaluations)
     metric, mode = spec.objective.metric, spec.objective.mode
     candidates = [c for record in records for row in record.evaluations
                   if (c := candidate_at(record, row, metric, mode)) is not None]
@@ -92,9 +91,7 @@ def keep_what_counts(run: RunDir, records: list[TrialRecord]) -> Kept:
                 deleted += 1
     ended = [folders[r.trial_id] for r in records
              if r.outcome.status in FINISHED and r.trial_id in folders]
-    resume_checkpoints = ray_checkpoints(run, ended)
-    for relative in resume_checkpoints:
+    for relative in ray_checkpoints(run, ended):
         run.remove(relative)
-    return Kept(sum(len(r.checkpoints) for r in records) - deleted, evaluations,
-                len(resume_checkpoints))
+    return Kept(sum(len(r.checkpoints) for r in records) - deleted, evaluations)
 

@@ -94,11 +94,10 @@ def collect_records(run: RunDir) -> list[TrialRecord]:
     return records
 
 
-def tell_faults(run: RunDir, records: list[TrialRecord]) -> list[str]:
+def tell_faults(run: RunDir, records: list[TrialRecord]) -> None:
     """Tell Optuna FAIL (``lost``) for each trial Ray ended on a fault of the machine that no
     ``basin resume`` continued: the searcher leaves them untold so that a resume can
-    (``search/tune/optuna_search.py``), and a sweep that ends with them tells them here, once.
-    Returns their ids."""
+    (``search/tune/optuna_search.py``), and a sweep that ends with them tells them here, once."""
     import optuna
 
     from search.store.study import open_storage, record_outcome
@@ -107,11 +106,10 @@ def tell_faults(run: RunDir, records: list[TrialRecord]) -> list[str]:
     faulted = [r for r in records if r.outcome.status == FAILED and r.trial_id in told
                and told[r.trial_id].state == optuna.trial.TrialState.RUNNING]
     if not faulted:
-        return []
+        return
     study = optuna.load_study(study_name=run.study().study_name,
                               storage=open_storage(run.path, run.spec.search.storage))
     for record in faulted:
         trial = optuna.trial.Trial(study, told[record.trial_id]._trial_id)
         record_outcome(trial, Outcome(FAILED, LOST, record.outcome.reason, excluded=True))
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
-    return [r.trial_id for r in faulted]
