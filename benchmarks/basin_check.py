@@ -33,6 +33,7 @@ from benchmarks.common import (  # noqa: E402
     RESULTS_DIR,
     Stopwatch,
     machine_facts,
+    run_missing,
     save_json,
 )
 
@@ -50,7 +51,8 @@ def run_sweep(task: str, seed: int, work: Path, extra: list[str]) -> dict[str, A
     out = work / f"{task}-seed{seed}"
     command = [sys.executable, "-m", "search.cli.main", "run", SWEEPS[task], "--quiet",
                "--set", f"search.seed={seed}", "--set", f"training.seed={seed}",
-               "--set", "tracking.wandb.mode=disabled", "--set", f"output_dir={out}", *extra]
+               "--set", "tracking.wandb.mode=disabled", "--set", f"output_dir={out}",
+               "--set", "check.enabled=true", *extra]  # the shipped sweeps leave it off
     with Stopwatch() as clock:
         done = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
     (work / f"{task}-seed{seed}.log").write_text(done.stdout + done.stderr)
@@ -112,7 +114,7 @@ def measure(task: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any
         row["checked"].append({
             "trial_id": entry["trial_id"], "step": entry["step"],
             "val_loss": candidate.val_loss, "gap": gaps.get((entry["trial_id"], entry["step"])),
-            "basin_radius": entry["basin_radius"], "drift": entry["drift"],
+            "basin_radius": entry["basin_radius"], "drift": candidate.drift,
             **score(run.spec, candidate.params, candidate.checkpoint, cache)})
     return row
 
@@ -140,13 +142,9 @@ def main() -> int:
     if not args.report:
         args.work_dir.mkdir(parents=True, exist_ok=True)
         extra = [part for value in args.extra for part in ("--set", value)]
-        for task in args.tasks:
-            for seed in args.seeds:
-                if any(r["task"] == task and r["seed"] == seed for r in saved["runs"]):
-                    continue
-                print(f"== {task} seed {seed}", flush=True)
-                saved["runs"].append(measure(task, seed, args.work_dir, extra))
-                save_json(RESULTS_NAME, saved, args.out)  # after every run: nothing lost
+        run_missing(saved, "task", args.tasks, args.seeds,
+                    lambda task, seed: measure(task, seed, args.work_dir, extra),
+                    lambda: save_json(RESULTS_NAME, saved, args.out))
     print(report(saved["runs"]))
     return 0
 

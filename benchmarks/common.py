@@ -16,7 +16,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import psutil
 from rich.console import Console
@@ -39,6 +39,19 @@ SMOKE_MODEL = {
                            "num_hidden_layers": 2, "num_attention_heads": 2,
                            "intermediate_size": 64, "max_position_embeddings": 128},
     "lora_target_modules": ["query", "value"],
+}
+# A 2-layer Llama with hidden size 32 and SmolLM2's vocabulary (it borrows that tokenizer): the
+# causal-LM smoke runs' model, and the tests'.
+SMOKE_LLAMA = {
+    "model_type": "llama",
+    "vocab_size": 49152,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 128,
+    "tie_word_embeddings": True,
 }
 
 
@@ -156,6 +169,19 @@ def score_checkpoint_on_test(spec: SweepSpec, params: dict[str, Any], checkpoint
     torch.set_num_threads(threads)
     test = score_checkpoint(Hyperparameters(**params), trial_settings(spec), checkpoint, "test")
     return {"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
+
+
+def run_missing(saved: dict[str, Any], key: str, names: list[str], seeds: list[int],
+                measure: Callable[[str, int], dict], save: Callable[[], Any]) -> None:
+    """Measure every (name, seed) that ``saved["runs"]`` lacks (``key`` names the name's field),
+    saving after each: a long benchmark runs in pieces with ``--resume``, nothing lost."""
+    for name in names:
+        for seed in seeds:
+            if any(r[key] == name and r["seed"] == seed for r in saved["runs"]):
+                continue
+            print(f"== {name} seed {seed}", flush=True)
+            saved["runs"].append(measure(name, seed))
+            save()
 
 
 def median(values: Iterable[float]) -> float:

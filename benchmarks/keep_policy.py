@@ -42,7 +42,8 @@ def measure(original: Path, keep: dict, scratch: Path) -> dict:
         checked = json.loads((copy / "check.json").read_text()).get("candidates", [])
     intact = all(Path(records_checkpoint(records, c["trial_id"], c["step"]) or "/nonexistent",
                       "adapter_model.safetensors").is_file() for c in checked)
-    return {"run": original.name, "before_mib": before / 2**20, "after_mib": run.size_bytes() / 2**20,
+    return {"run": original.name, "before_mib": before / 2**20,
+            "after_mib": run.size_bytes() / 2**20,
             "candidates": kept.candidates, "evaluations": kept.evaluations,
             "same_choice": (chosen.trial_id, chosen.step) == (after_choice.trial_id,
                                                               after_choice.step),

@@ -51,6 +51,8 @@ _isolate()
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
+from benchmarks.common import SMOKE_LLAMA  # noqa: E402
+
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """This run's TMPDIR goes with it (Ray has been shut down by the session's fixtures)."""
@@ -67,18 +69,8 @@ TINY_BERT = {
     "max_position_embeddings": 128,
 }
 
-# A 2-layer Llama with hidden size 32 and SmolLM2's vocabulary (it borrows that tokenizer).
-TINY_LLAMA = {
-    "model_type": "llama",
-    "vocab_size": 49152,
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "max_position_embeddings": 128,
-    "tie_word_embeddings": True,
-}
+# A 2-layer Llama with SmolLM2's vocabulary (the benchmarks' smoke runs use it too).
+TINY_LLAMA = SMOKE_LLAMA
 
 
 def tiny_sweep(tmp_path: Path, **sections) -> dict:

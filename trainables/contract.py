@@ -37,6 +37,12 @@ REPORTED_METRICS: tuple[str, ...] = (
     GAP, LEARNING_RATE, SAMPLES_PER_SECOND, TOKENS_PER_SECOND, BEST_OBJECTIVE, BEST_STEP,
     IS_FINAL, WORLD_SIZE, STARTUP_SECONDS,
 )
+# Retention (the sweep file's `retention` block): how far the model moved from its base model on
+# general inputs that have nothing to do with the task, 0 when not at all
+# (trainables/tasks/retention.py), measured at every evaluation; `drift_seconds` is what
+# measuring it took there.
+DRIFT = "drift"
+DRIFT_SECONDS = "drift_seconds"
 # How many different classes a classifier predicts on the validation split (1: it collapsed).
 VAL_DISTINCT_PREDICTIONS = "val_distinct_predictions"
 

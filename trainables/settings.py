@@ -159,6 +159,16 @@ class DeepSpeedSettings(Strict):
     offload: bool = Field(False, description="Offload optimizer state (and params at stage 3).")
 
 
+class RetentionSettings(Strict):
+    """How much of the base model a trial keeps, measured at every evaluation on general inputs
+    that have nothing to do with the task (``trainables/tasks/retention.py``): the reported
+    ``drift``, 0 when the model did not move from its base there."""
+
+    enabled: bool = Field(True, description="Measure the drift at every evaluation.")
+    samples: int = Field(16, ge=4, le=32, description="General prompts (causal LMs) or texts "
+                         "(encoders) of the shipped sample it is measured on.")
+
+
 class Hyperparameters(Strict):
     """The values one trial trains with; the search space draws these."""
 
@@ -185,6 +195,7 @@ class TrialSettings(Strict):
     training: TrainingSettings = TrainingSettings()
     deepspeed: DeepSpeedSettings = DeepSpeedSettings()
     generation: GenerationSettings = GenerationSettings()
+    retention: RetentionSettings = RetentionSettings()
     objective_metric: str = "val_loss"
     objective_mode: Literal["min", "max"] = "min"
     workers: int = 1

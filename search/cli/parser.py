@@ -244,6 +244,10 @@ def _add_best(commands: _Commands) -> None:
     best.add_argument("--within-gap-limit", nargs="?", const=USE_RULE, metavar="LIMIT",
                       help="only candidates whose gap is within LIMIT (default: the sweep's "
                       "gap rule threshold, stopping.gap.threshold), e.g. --within-gap-limit 0.2")
+    best.add_argument("--front", action="store_true",
+                      help="the candidates on the front of objective and drift (no other "
+                      "has both a better objective and less drift from the base model) "
+                      "instead of the leaderboard, e.g. basin best runs/<run> --front")
 
 
 def add_check_flags(parser: argparse.ArgumentParser) -> None:

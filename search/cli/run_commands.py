@@ -176,5 +176,10 @@ def best(args: argparse.Namespace, console: Console) -> int:
     console.print(describe_choice(choice, run_dir))
     if run_dir.journal_damage:
         console.print(f"[yellow]{run_dir.journal_damage.describe()}[/yellow]")
+    if args.front:
+        from search.report.front_table import print_front
+
+        print_front(choice, spec, console)
+        return 0
     leaderboard(records, choice, spec, console, top=args.top, title=title)
     return 0

@@ -26,6 +26,7 @@ PARAM_IMPORTANCES_PLOT = "param_importances"
 HISTORY_PLOT = "optimization_history"
 PARALLEL_PLOT = "parallel_coordinates"
 CHECK_PLOT = "check"
+FRONT_PLOT = "front"
 
 # An exported bundle's own files (``basin export``; the adapter's are peft's).
 BUNDLE_RECIPE = "config.yaml"  # a sweep file that re-trains the checkpoint

@@ -11,6 +11,7 @@ from typing import Any
 from search.core.evaluation import EVALUATION_INPUTS
 from search.core.outcome import RUNNING, Outcome
 from trainables.contract import (
+    DRIFT,
     GAP,
     STEP,
     VAL_DISTINCT_PREDICTIONS,
@@ -20,7 +21,7 @@ from trainables.tasks import OBJECTIVE_METRICS
 
 # What a record keeps of each report: enough to choose a checkpoint and to explain the choice.
 EVALUATION_FIELDS: tuple[str, ...] = tuple(dict.fromkeys((
-    *EVALUATION_INPUTS, GAP, VAL_DISTINCT_PREDICTIONS, *OBJECTIVE_METRICS)))
+    *EVALUATION_INPUTS, GAP, VAL_DISTINCT_PREDICTIONS, DRIFT, *OBJECTIVE_METRICS)))
 
 
 @dataclass

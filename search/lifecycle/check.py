@@ -1,11 +1,14 @@
-"""``basin check``: beyond the leaderboard, how flat each top candidate's basin is, how much of
-the base model it kept, and (where ``basin confirm`` ran) how stable it is over seeds.
+"""``basin check``: beyond the leaderboard, how flat each top candidate's basin is and (where
+``basin confirm`` ran) how stable it is over seeds. (How much of the base model a candidate
+kept, its ``drift``, every trial measures at every evaluation: the sweep file's ``retention``.)
 
 The top K candidates by objective are measured from their checkpoints
 (``trainables/check/candidate.py``), one after the other in this process, on its GPU when it has
 one. The figures go to check.json; from there into results.json, the leaderboard
 (``basin best``), each checked trial's W&B summary, the ``check`` plot and the ``robust``
-selection criterion. ``check: {top: K}`` in a sweep file runs it when the sweep ends.
+selection criterion. ``check: {top: K}`` in a sweep file runs it when the sweep ends. Measured
+(benchmarks/RESULTS.md section 5), the basin radius ranked candidates no better than chance: the
+shipped sweeps leave it off.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def run_check(run: RunDir, records: list[TrialRecord], settings: CheckSettings,
         raise SpecError([f"{run.shown}: no candidate checkpoint to check (no trial has saved "
                          "one)"])
     progress(f"check: the top {len(top)} candidates, each loaded from its checkpoint and "
-             f"measured (flatness, drift); a line as each ends (off: check.enabled: false)")
+             f"measured (flatness); a line as each ends (off: check.enabled: false)")
     trial = trial_settings(spec)
     spreads = seed_spreads(run)
     started, entries = time.perf_counter(), []
@@ -94,7 +97,7 @@ def run_check(run: RunDir, records: list[TrialRecord], settings: CheckSettings,
                  "seed_sd": spreads.get((candidate.trial_id, candidate.step))}
         entries.append(entry)
         progress(f"check {number}/{len(top)}: {candidate.name}: basin radius "
-                 f"{entry['basin_radius']:.3g}, drift {entry['drift']:.4f} "
+                 f"{entry['basin_radius']:.3g} "
                  f"({figures['seconds']:.1f} s)")
     report = CheckReport(settings, entries, time.perf_counter() - started)
     run.check_file.write_text(json.dumps(report.as_dict(), indent=2))
@@ -116,7 +119,7 @@ def print_check(report: CheckReport, run: RunDir, console: Any,
                         f"{settings.tolerance:.0%} of the loss)",
                   box=None, padding=(0, 1), header_style="bold underline", title_justify="left")
     for column in ["trial", STEP, metric, "check loss", *[f"+loss @{r}" for r in radii],
-                   "radius", "drift", "seed sd"]:
+                   "radius", "seed sd"]:
         table.add_column(column, no_wrap=True, justify="left" if column == "trial" else "right")
     for entry in report.entries:
         radius = f"{entry['basin_radius']:.3g}"
@@ -124,7 +127,7 @@ def print_check(report: CheckReport, run: RunDir, console: Any,
             radius = f">={radius}"
         table.add_row(entry["trial_id"], str(entry[STEP]), cell(entry["objective"]),
                       cell(entry[VAL_LOSS]), *[cell(entry["increase"][r]) for r in radii],
-                      radius, cell(entry["drift"]), cell(entry.get("seed_sd")))
+                      radius, cell(entry.get("seed_sd")))
     console.print(table)
     cost = f"check: {len(report.entries)} candidates in {report.seconds:.1f} s"
     if sweep_seconds:
@@ -132,9 +135,7 @@ def print_check(report: CheckReport, run: RunDir, console: Any,
     # Prose wrapped at words by basin (say), never cut mid-word by the terminal.
     say(console, f"[dim]radius: how far (x each layer's fine-tuning update) the weights can "
                  f"move along random directions before the loss rises "
-                 f"{settings.tolerance:.0%}; drift: how far the model moved from its base on "
-                 f"general inputs (0: not at all); seed sd: basin confirm's spread over "
-                 f"seeds[/dim]")
+                 f"{settings.tolerance:.0%}; seed sd: basin confirm's spread over seeds[/dim]")
     say(console, cost)
 
 

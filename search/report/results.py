@@ -16,6 +16,7 @@ from search.sampling.space import ConstantParam
 from search.selection.base import Criterion
 from search.selection.candidates import Candidate
 from search.selection.choice import Choice, choose
+from search.selection.front import front
 from search.selection.last_step import LastStepCriterion
 from search.spec.model import SweepSpec, dump_spec
 from search.spec.sanity import split_sizes
@@ -23,13 +24,14 @@ from search.stopping import StoppingSpec
 from search.store.records import collect_records
 from search.store.result_files import read_check, read_confirmed, seed_spreads
 from search.store.rundir import RunDir
-from trainables.contract import BEST_STEP, GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
+from trainables.contract import BEST_STEP, DRIFT, GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
 from trainables.tasks import TASKS
 
 AT_STEP_METRICS = (VAL_LOSS, TRAIN_EVAL_LOSS, GAP)
-# basin check's figures (search/lifecycle/check.py) as leaderboard columns, shown once there
-# are some.
-CHECK_COLUMNS = {"basin_radius": "radius", "drift": "drift", "seed_sd": "seed sd"}
+# Figures a candidate carries beyond its trial's report row, as leaderboard columns shown once
+# some candidate has them: its drift (the sweep file's retention), basin check's figures
+# (search/lifecycle/check.py).
+CANDIDATE_COLUMNS = {DRIFT: "drift", "basin_radius": "radius", "seed_sd": "seed sd"}
 
 
 def choice_of(run: RunDir, records: list[TrialRecord] | None = None,
@@ -73,11 +75,11 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice,
     values are those of its best-ranked candidate step ("at step")."""
     shown = _shown_params(spec)
     metric = spec.objective.metric
-    checked = [name for name in CHECK_COLUMNS
+    checked = [name for name in CANDIDATE_COLUMNS
                if any(getattr(c, name) is not None for c in choice.ranked)]
     at_step = [m for m in AT_STEP_METRICS if m != metric] + _task_figures(records, spec)
     columns = ["trial", *[SHORT_NAMES.get(n, n) for n in shown], STEP, metric, *at_step,
-               *[CHECK_COLUMNS[name] for name in checked], "last step", "status"]
+               *[CANDIDATE_COLUMNS[name] for name in checked], "last step", "status"]
     rows = []
     for record in ordered(records, choice):
         best = choice.best_of(record.trial_id)
@@ -163,6 +165,8 @@ def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> No
         "choice": choice.as_dict(),
         "data": split_sizes(spec),  # rows of each split, as the trials saw them
         "leaderboard": {"columns": columns, "rows": rows},
+        # The candidates no other beats on both the objective and the drift (selection/front.py).
+        "front": [candidate.as_dict() for candidate in front(choice.ranked)],
         "trials": [record.as_dict() | {"label": record.state}
                    for record in ordered(records, choice)],
     }

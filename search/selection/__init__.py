@@ -17,11 +17,12 @@ from search.selection.last_step import LastStepCriterion
 from search.selection.max_gap import MaxGapCriterion
 from search.selection.objective import ObjectiveCriterion
 from search.selection.one_se import OneStandardErrorCriterion
+from search.selection.retentive import RetentiveCriterion
 from search.selection.robust import RobustCriterion
 
 Selection = Annotated[
     Union[ObjectiveCriterion, OneStandardErrorCriterion, MaxGapCriterion, LastStepCriterion,
-          RobustCriterion],
+          RobustCriterion, RetentiveCriterion],
     Field(discriminator="criterion"),
 ]
 # Every criterion's name, read off the union so that a new criterion is added in one place.
@@ -31,4 +32,5 @@ CRITERIA: tuple[str, ...] = tuple(
 DEFAULT_CRITERION = "objective"
 
 __all__ = ["CRITERIA", "DEFAULT_CRITERION", "LastStepCriterion", "MaxGapCriterion",
-           "ObjectiveCriterion", "OneStandardErrorCriterion", "RobustCriterion", "Selection"]
+           "ObjectiveCriterion", "OneStandardErrorCriterion", "RetentiveCriterion",
+           "RobustCriterion", "Selection"]

@@ -8,6 +8,8 @@ A criterion is a small settings model (the sweep file's ``selection`` block, tol
 
 from __future__ import annotations
 
+from typing import Callable
+
 from search.selection.candidates import Candidate
 from trainables.settings import Strict
 
@@ -19,6 +21,14 @@ def by_objective(candidates: list[Candidate]) -> list[Candidate]:
 
 def or_inf(value: float | None) -> float:
     return float("inf") if value is None else value
+
+
+def band_first(band: list[Candidate], key: Callable[[Candidate], tuple],
+               candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates of ``band`` ordered by ``key``, then every other one by objective."""
+    inside = sorted(band, key=key)
+    taken = {(c.trial_id, c.step) for c in inside}
+    return inside + by_objective([c for c in candidates if (c.trial_id, c.step) not in taken])
 
 
 class Criterion(Strict):
@@ -33,4 +43,4 @@ class Criterion(Strict):
         raise NotImplementedError
 
 
-__all__ = ["Criterion", "by_objective", "or_inf"]
+__all__ = ["Criterion", "band_first", "by_objective", "or_inf"]

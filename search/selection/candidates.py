@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from search.core.evaluation import Evaluation
 from trainables.contract import (
+    DRIFT,
     GAP,
     STEP,
     TRAIN_EVAL_LOSS,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 COLLAPSED = "collapsed to one output"
 # basin check's figures a candidate carries once it was measured (search/lifecycle/check.py).
-CHECK_FIGURES = ("basin_radius", "drift", "seed_sd")
+CHECK_FIGURES = ("basin_radius", "seed_sd")
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,11 @@ class Candidate:
     gap: float | None
     checkpoint: str
     trial_outcome: str
+    # How far it moved from the base model on general inputs (trainables/tasks/retention.py;
+    # None where the sweep did not measure it).
+    drift: float | None = None
     # basin check's figures (search/lifecycle/check.py), once it has measured this candidate.
     basin_radius: float | None = None
-    drift: float | None = None
     seed_sd: float | None = None
 
     @property
@@ -61,7 +64,7 @@ class Candidate:
                 "objective": self.objective, VAL_LOSS: self.val_loss,
                 VAL_LOSS_SE: self.val_loss_se, TRAIN_EVAL_LOSS: self.train_eval_loss, GAP: self.gap,
                 "checkpoint": self.checkpoint, "trial_outcome": self.trial_outcome,
-                **{name: getattr(self, name) for name in CHECK_FIGURES
+                **{name: getattr(self, name) for name in (DRIFT, *CHECK_FIGURES)
                    if getattr(self, name) is not None}}
 
 
@@ -100,7 +103,7 @@ def candidate_from(trial_id: str, params: dict[str, Any], row: dict, metric: str
         objective=evaluation.objective, score=evaluation.score,
         val_loss=finite(evaluation.val_loss), val_loss_se=finite(evaluation.val_loss_se),
         train_eval_loss=finite(evaluation.train_eval_loss), gap=finite(evaluation.gap),
-        checkpoint=checkpoint, trial_outcome=outcome)
+        checkpoint=checkpoint, trial_outcome=outcome, drift=finite(row.get(DRIFT)))
 
 
 def gather(records: list[TrialRecord], metric: str, mode: str) -> Pool:

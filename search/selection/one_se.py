@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from search.selection.base import Criterion, by_objective, or_inf
+from search.selection.base import Criterion, band_first, or_inf
 from search.selection.candidates import Candidate
 
 
@@ -31,9 +31,8 @@ class OneStandardErrorCriterion(Criterion):
 
     def rank(self, candidates: list[Candidate]) -> list[Candidate]:
         _, band = self.band(candidates)
-        inside = sorted(band, key=lambda c: (or_inf(c.gap), c.val_loss, c.step, c.trial_id))
-        chosen = {(c.trial_id, c.step) for c in inside}
-        return inside + by_objective([c for c in candidates if (c.trial_id, c.step) not in chosen])
+        return band_first(band, lambda c: (or_inf(c.gap), c.val_loss, c.step, c.trial_id),
+                          candidates)
 
     def why(self, chosen: Candidate, candidates: list[Candidate], metric: str) -> str:
         best, band = self.band(candidates)

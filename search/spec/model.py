@@ -33,6 +33,7 @@ from trainables.settings import (
     DeepSpeedSettings,
     GenerationSettings,
     ModelSettings,
+    RetentionSettings,
     Strict,
     TrainingSettings,
     TrialSettings,
@@ -111,6 +112,7 @@ class SweepSpec(Strict):
     training: TrainingSettings = TrainingSettings()
     deepspeed: DeepSpeedSettings = DeepSpeedSettings()
     generation: GenerationSettings = GenerationSettings()
+    retention: RetentionSettings = RetentionSettings()
     space: dict[str, Param] = Field(min_length=1)
     objective: ObjectiveSpec = ObjectiveSpec()
     search: SearchSpec = SearchSpec()
@@ -182,6 +184,9 @@ class SweepSpec(Strict):
                 raise ValueError(
                     f"scheduler.grace_period must not exceed training.max_steps "
                     f"(got {self.scheduler.grace_period} > {self.training.max_steps})")
+        if self.selection.criterion == "retentive" and not self.retention.enabled:
+            raise ValueError("selection.criterion retentive chooses by the drift, which only "
+                             "retention.enabled: true measures (got retention.enabled: false)")
         if self.check and not self.keep.keeps_everything and self.keep.best < self.check.top:
             raise ValueError(f"keep.best must be at least check.top: basin check measures the "
                              f"best candidates, whose weights the keeper must not delete "
@@ -209,6 +214,7 @@ def trial_settings(spec: SweepSpec) -> TrialSettings:
         training=spec.training,
         deepspeed=spec.deepspeed,
         generation=spec.generation,
+        retention=spec.retention,
         objective_metric=spec.objective.metric,
         objective_mode=spec.objective.mode,
         workers=spec.resources.workers,

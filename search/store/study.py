@@ -17,6 +17,7 @@ from search.core.outcome import Outcome
 from search.spec.messages import one_line
 from search.spec.storage_url import shown_url
 from search.store.journal import JournalDamage, ReadOnlyJournal, read_journal
+from trainables.contract import DRIFT, GAP
 
 if TYPE_CHECKING:
     import optuna
@@ -27,6 +28,8 @@ OUTCOME_ATTRS = {"status": "basin_status", "kind": "basin_kind", "reason": "basi
 STATUS_ATTR, KIND_ATTR = OUTCOME_ATTRS["status"], OUTCOME_ATTRS["kind"]
 REASON_ATTR = OUTCOME_ATTRS["reason"]
 GAP_AT_BEST_ATTR = "gap_at_best_step"
+# Figures of each trial's best step (the checkpoint it hands on), each a user attribute.
+AT_BEST_ATTRS = {GAP: GAP_AT_BEST_ATTR, DRIFT: "drift_at_best_step"}
 RAY_TRIAL_ATTR = "ray_trial_id"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from search.core.layout import WANDB_FOLDER
 from trainables.contract import (
+    DRIFT,
     EPOCH,
     GAP,
     LEARNING_RATE,
@@ -31,7 +32,8 @@ def eval_name(metric: str) -> str:
 
 # Logged at every evaluation, under the name shown in W&B: every task's figures, and these.
 EVAL_METRICS = {
-    **{metric: eval_name(metric) for metric in (TRAIN_EVAL_LOSS, VAL_LOSS, VAL_LOSS_SE, GAP)},
+    **{metric: eval_name(metric)
+       for metric in (TRAIN_EVAL_LOSS, VAL_LOSS, VAL_LOSS_SE, GAP, DRIFT)},
     **{metric: eval_name(metric) for task in TASKS.values() for metric in task.curves},
     LEARNING_RATE: "train/learning_rate",
     SAMPLES_PER_SECOND: "perf/samples_per_second",

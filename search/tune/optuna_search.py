@@ -45,7 +45,7 @@ from search.core.outcome import (
 )
 from search.store.freeze_ledger import FreezeLedger
 from search.store.stop_ledger import StopLedger
-from search.store.study import GAP_AT_BEST_ATTR, RAY_TRIAL_ATTR, open_storage, record_outcome
+from search.store.study import AT_BEST_ATTRS, RAY_TRIAL_ATTR, open_storage, record_outcome
 from trainables.contract import BEST_OBJECTIVE, BEST_STEP, GAP, STEP
 
 STATES = {COMPLETED: TrialState.COMPLETE, STOPPED: TrialState.COMPLETE,
@@ -124,7 +124,8 @@ class HonestOptunaSearch(Searcher):
         # basin resume continues them (sweep.resume); the sweep's end tells them FAIL.
         self._faulted: dict[str, optuna.Trial] = {}
         self._reported: dict[str, set[int]] = {}
-        self._gap_at_best: dict[str, float] = {}
+        # Figures of each live trial's best step so far (AT_BEST_ATTRS), told with its outcome.
+        self._at_best: dict[str, dict[str, float]] = {}
 
     def __getstate__(self) -> dict:
         # Ray pickles the searcher with the experiment state. The study holds locks; keep only
@@ -139,7 +140,8 @@ class HonestOptunaSearch(Searcher):
         numbers, faulted = state.pop("_live"), state.pop("_faulted", {})
         # Compatibility (resuming a sweep that basin 0.1 started): its searcher lacked it.
         # Remove in basin 0.3.
-        state.setdefault("_gap_at_best", {})
+        gaps = state.pop("_gap_at_best", {})
+        state.setdefault("_at_best", {ray_id: {GAP: gap} for ray_id, gap in gaps.items()})
         state.setdefault("freezes", None)
         state.setdefault("_slots", None)
         self.__dict__.update(state)
@@ -235,8 +237,9 @@ class HonestOptunaSearch(Searcher):
         if math.isfinite(value) and int(step) not in self._reported[trial_id]:
             trial.report(float(value), int(step))
             self._reported[trial_id].add(int(step))
-        if result.get(BEST_STEP) == step and math.isfinite(result.get(GAP, math.nan)):
-            self._gap_at_best[trial_id] = float(result[GAP])
+        if result.get(BEST_STEP) == step:
+            self._at_best[trial_id] = {name: float(result[name]) for name in AT_BEST_ATTRS
+                                       if math.isfinite(result.get(name, math.nan))}
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         self._report(trial_id, result)
@@ -263,7 +266,6 @@ class HonestOptunaSearch(Searcher):
                 outcome = Outcome(FAILED, NO_OBJECTIVE, "no finite objective was reported",
                                   outcome.step, excluded=True)
         record_outcome(trial, outcome)
-        gap = self._gap_at_best.pop(trial_id, None)
-        if gap is not None:
-            trial.set_user_attr(GAP_AT_BEST_ATTR, gap)
+        for name, figure in self._at_best.pop(trial_id, {}).items():
+            trial.set_user_attr(AT_BEST_ATTRS[name], figure)
         self.study.tell(trial, value, state=STATES[outcome.status])

@@ -64,6 +64,17 @@ def test_a_causal_lm_sweep_reports_exports_and_its_merged_model_generates(tmp_pa
     capsys.readouterr()
     assert main(["best", str(run_dir)]) == 0
     assert "val_loss" in capsys.readouterr().out
+    # Retention at every evaluation: a KL, so never negative, and how long it took.
+    assert (history["drift"] >= 0).all() and (history["drift_seconds"] > 0).all()
+    assert history["drift_answer_loss"].notna().all()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["front"] and all("drift" in entry for entry in results["front"])
+    assert results["choice"]["chosen"]["drift"] == history.set_index("step").loc[
+        results["choice"]["chosen"]["step"], "drift"]
+    assert (run_dir / "front.png").stat().st_size > 0
+    assert main(["best", str(run_dir), "--front"]) == 0
+    shown = capsys.readouterr().out
+    assert "the front of val_loss (min) and drift" in shown and "handed on" in shown
     # Only the adapter goes into a resume checkpoint: not the frozen (tied) embedding.
     resume = next(folder.glob("checkpoint_*/deepspeed/state/mp_rank_00_model_states.pt"))
     assert resume.stat().st_size < 1_000_000

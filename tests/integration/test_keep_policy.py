@@ -14,7 +14,7 @@ from tests.conftest import overfitting_data
 pytestmark = pytest.mark.integration
 
 CHECK = {"top": 2, "radii": [1.0], "directions": 1, "max_radius": 4, "bisection_steps": 1,
-         "examples": 16, "general_samples": 4}
+         "examples": 16}
 
 
 def test_the_keep_policy_deletes_what_can_never_be_chosen(sweep_factory, tmp_path, capsys):

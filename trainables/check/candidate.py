@@ -1,11 +1,7 @@
-"""Measure one candidate checkpoint for ``basin check``: how flat its basin is and how far it
-moved from the base model on inputs unrelated to the task.
-
-- Flatness (``trainables/check/flatness.py``): the validation loss, on a fixed sample of the
-  validation split, along random directions around the checkpoint's weights.
-- Retention (each task's ``drift``): how far the fine-tuned model moved from the base model on
-  the general sample that ships with basin (``trainables/tasks/general_text.py``); 0 means not
-  at all.
+"""Measure one candidate checkpoint for ``basin check``: how flat its basin is
+(``trainables/check/flatness.py``): the validation loss, on a fixed sample of the validation
+split, along random directions around the checkpoint's weights. (How far it moved from the base
+model, its ``drift``, every trial measures at every evaluation: ``trainables/tasks/retention.py``.)
 
 The model is the checkpoint's adapter on the rebuilt base, as ``trainables/check/scoring.py`` builds
 it; nothing is written and the weights are the same before and after.
@@ -47,8 +43,8 @@ def length_sorted_batches(task: Any, examples: list[Any], batch_size: int) -> li
 def check_checkpoint(hp: Hyperparameters, settings: TrialSettings, folder: str | Path,
                      check: CheckSettings, device: torch.device | None = None) -> dict:
     """The check's figures of the checkpoint in ``folder``: its loss on the validation sample,
-    the mean loss increase at each of ``check.radii``, the basin radius, the drift from the
-    base model, how many loss evaluations it took and how long."""
+    the mean loss increase at each of ``check.radii``, the basin radius, how many loss
+    evaluations it took and how long."""
     started = time.perf_counter()
     device = device or check_device()
     task, model = checkpoint_model(hp, settings, folder, device)
@@ -59,9 +55,8 @@ def check_checkpoint(hp: Hyperparameters, settings: TrialSettings, folder: str |
     flatness = measure_flatness(
         model, lambda m: task.loss(m, batches, device), check.radii, check.directions,
         check.tolerance, check.max_radius, check.bisection_steps, check.seed)
-    drift = task.drift(model, check.general_samples, device)
     return {VAL_LOSS: flatness.loss,
             "increase": {f"{radius:g}": value for radius, value in flatness.increases.items()},
-            "basin_radius": flatness.radius, "drift": drift,
+            "basin_radius": flatness.radius,
             "evaluations": flatness.evaluations,
             "seconds": time.perf_counter() - started}

@@ -1,5 +1,5 @@
-"""Settings of ``basin check``: how the flatness of a candidate's basin and how much of the base
-model it kept are measured (the sweep file's ``check`` block; ``basin check`` flags override it).
+"""Settings of ``basin check``: how the flatness of a candidate's basin is measured (the sweep
+file's ``check`` block; ``basin check`` flags override it).
 """
 
 from __future__ import annotations
@@ -29,9 +29,18 @@ class CheckSettings(Strict):
                                  "the basin's edge.")
     examples: int = Field(128, ge=8, description="Validation examples the losses are measured "
                           "on (a fixed sample; all of them when the split is smaller).")
-    general_samples: int = Field(32, ge=4, description="Texts (encoders) or prompts (causal "
-                                 "LMs) of the shipped general sample the retention uses.")
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Seeds the directions and the sample.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_settings(cls, raw: object) -> object:
+        # Compatibility (sweep files of basin 0.1, whose check measured the drift): a message,
+        # not a translation. Remove in basin 0.3.
+        if isinstance(raw, dict) and "general_samples" in raw:
+            raise ValueError("general_samples: the drift is measured at every evaluation now; "
+                             "set its sample with retention.samples (got general_samples: "
+                             f"{raw['general_samples']!r})")
+        return raw
 
     @field_validator("radii")
     @classmethod

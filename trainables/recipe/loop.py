@@ -22,6 +22,7 @@ from trainables.contract import (
     BASELINE_LOSS,
     BEST_OBJECTIVE,
     BEST_STEP,
+    DRIFT_SECONDS,
     EPOCH,
     GAP,
     IS_FINAL,
@@ -247,12 +248,26 @@ class Recipe:
             "trial_started_at": self.started_at,
             "reported_at": time.time(),
             TRAIN_LOSS_CURVE: window.curve,
+            **self.retention(),
             **self.test_at_every_evaluation(),
         }
 
     def measure(self, name: str) -> dict:
         return self.task.evaluate(self.engine, self.loaders.evaluated[name],
                                   self.loaders.eval[name], self.ctx.device)
+
+    def retention(self) -> dict[str, float]:
+        """How far the model moved from its base on general inputs (``drift``), and what that
+        took; it draws nothing from the trial's random generators (its curve stays the same
+        whether or not it is measured)."""
+        retention = self.settings.retention
+        if not retention.enabled:
+            return {}
+        clock = time.perf_counter()
+        devices = [self.ctx.device] if self.ctx.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            figures = self.task.retention(self.engine, retention.samples, self.ctx.device)
+        return {**figures, DRIFT_SECONDS: time.perf_counter() - clock}
 
     def test_at_every_evaluation(self) -> dict[str, float]:
         """Learning-curve tables (benchmarks/curve_tables.py): the test split at every

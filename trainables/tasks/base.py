@@ -138,17 +138,19 @@ class Task(ABC):
         return self.evaluate(model, [], loader, device)["loss"]
 
     def kept_general(self, key: tuple, measure: Callable[[], Any]) -> Any:
-        """The base model's side of ``drift`` (what ``measure`` returns), measured once per
-        ``key`` and kept: it is the same for every candidate of a check."""
+        """The base model's side of ``retention`` (what ``measure`` returns), measured once
+        per ``key`` and kept: it is the same for every evaluation of every trial this process
+        runs (a warm worker's included)."""
         if key not in self._general:
             self._general[key] = measure()
         return self._general[key]
 
     @abstractmethod
-    def drift(self, model: Any, samples: int, device: torch.device) -> float:
-        """How far ``model`` (a peft model) moved from its base model on ``samples`` items of
-        the general sample that ships with basin (``trainables/tasks/retention.py``); 0: not at
-        all."""
+    def retention(self, model: Any, samples: int, device: torch.device) -> dict[str, float]:
+        """How far ``model`` (a peft model, or a DeepSpeed engine around one) moved from its
+        base model on ``samples`` items of the general sample that ships with basin
+        (``trainables/tasks/retention.py``): ``drift`` (0: not at all) and any figures of the
+        task's own, under their reported names; in eval mode."""
 
     @abstractmethod
     def probe(self, model: Any, device: torch.device) -> dict:

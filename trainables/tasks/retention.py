@@ -1,13 +1,18 @@
 """Capability retention: how far a fine-tuned model moved from its base model on inputs that
 have nothing to do with the task (the general sample in ``trainables/tasks/general_text.py``).
 
-Both figures are a *drift*, 0 for a model that kept the base model's behaviour there:
+Each figure is a *drift*, 0 for a model that kept the base model's behaviour there:
 
 - encoders (sequence classification): 1 - the mean cosine similarity between the base and the
   fine-tuned model's sentence embeddings (the mean of the last hidden states over the tokens);
-- causal LMs: how much the fine-tuned model's mean token loss on the base model's own greedy
-  answers to general prompts exceeds the base model's (in nats per token;
-  ``CausalLM.drift``).
+- causal LMs (``trainables/tasks/causal_lm/retention.py``): the KL divergence of the
+  fine-tuned model's next-token distributions from the base model's, per answer token of the
+  base model's own greedy answers to general prompts (``drift``, nats per token); and how much
+  the fine-tuned model's mean token loss on those answers exceeds the base model's
+  (``drift_answer_loss``, what ``basin check`` measured before).
+
+Divergence of the outputs, not distance in weight space, is what tracks forgetting (RL's Razor,
+arXiv 2509.04259; Biderman et al. 2024, "LoRA Learns Less and Forgets Less").
 
 The base model is the same peft model with its adapter switched off
 (``PeftModel.disable_adapter``), so no second copy of the weights is loaded.
@@ -15,6 +20,7 @@ The base model is the same peft model with its adapter switched off
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -48,3 +54,51 @@ def sentence_embeddings(model: Any, tokenizer: Any, texts: list[str], max_length
 def embedding_drift(tuned: torch.Tensor, base: torch.Tensor) -> float:
     """1 - mean cosine similarity of the fine-tuned and the base model's sentence embeddings."""
     return float(1 - F.cosine_similarity(tuned, base, dim=-1).mean())
+
+
+# The base model's next-token distributions are kept coarse-grained: at each position its top
+# TOP_TOKENS tokens and one bin for the rest of the vocabulary. The full distributions of a
+# sweep's general sample would take (answer tokens x vocabulary) floats per worker, hundreds of
+# MB for a 128k vocabulary; the KL between coarse-grainings is a lower bound of the full KL
+# (data processing) that keeps the tokens the base model would say.
+TOP_TOKENS = 64
+
+
+@dataclass(frozen=True)
+class CoarseDistributions:
+    """Next-token distributions at N positions, coarse-grained to ``top_ids`` (N x k, the base
+    model's top tokens) and one bin for every other token: ``top_logp`` (N x k) and
+    ``rest_logp`` (N) are the log-probabilities of those k + 1 bins."""
+
+    top_ids: torch.Tensor
+    top_logp: torch.Tensor
+    rest_logp: torch.Tensor
+
+
+def _binned(logp: torch.Tensor, top_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log-probabilities of ``top_ids``, of every other token together) of each row."""
+    top = logp.gather(-1, top_ids)
+    rest = logp.scatter(-1, top_ids, float("-inf")).logsumexp(-1)
+    return top, rest
+
+
+def coarse_distributions(logits: torch.Tensor, top: int = TOP_TOKENS) -> CoarseDistributions:
+    """The base model's side: its ``top`` most likely tokens at each row of ``logits``
+    (N x vocabulary) and the bins' log-probabilities, in float64."""
+    logp = torch.log_softmax(logits.double(), dim=-1)
+    top_ids = logp.topk(min(top, logp.shape[-1]), dim=-1).indices
+    top_logp, rest_logp = _binned(logp, top_ids)
+    return CoarseDistributions(top_ids, top_logp, rest_logp)
+
+
+def coarse_kl(base: CoarseDistributions, logits: torch.Tensor) -> torch.Tensor:
+    """KL(base || tuned) at each row, both coarse-grained to the base's bins; ``logits`` are the
+    fine-tuned model's (N x vocabulary). 0 where the two distributions are the same."""
+    logq = torch.log_softmax(logits.double(), dim=-1)
+    top_q, rest_q = _binned(logq, base.top_ids)
+    top = (base.top_logp.exp() * (base.top_logp - top_q)).sum(-1)
+    # A bin the base gives no mass adds nothing (0 log 0 = 0), whatever the tuned model gives.
+    rest = torch.where(base.rest_logp > float("-inf"),
+                       base.rest_logp.exp() * (base.rest_logp - rest_q),
+                       torch.zeros_like(rest_q))
+    return top + rest

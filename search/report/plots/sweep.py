@@ -5,8 +5,9 @@
   is a star.
 - ``gap.png``: the gap against step (with the gap rule's threshold when it has one).
 - ``objective_vs_params.png``: each trial's best-ranked candidate against each hyperparameter.
-- ``check.png``: once ``basin check`` ran, objective against basin radius and drift
-  (``check_plot.py``).
+- ``front.png``: every candidate's objective against its drift from the base model, the front
+  of the two and the choice (``front.py``).
+- ``check.png``: once ``basin check`` ran, objective against basin radius (``check.py``).
 - ``param_importances.png``, ``optimization_history.png``, ``parallel_coordinates.png``:
   drawn by Optuna itself from the study (``study_plots.py``).
 
@@ -28,6 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from search.core.layout import (
     CHECK_PLOT,
+    FRONT_PLOT,
     GAP_PLOT,
     HISTORY_PLOT,
     LEARNING_CURVES_PLOT,
@@ -38,6 +40,7 @@ from search.core.layout import (
 from search.core.outcome import ASHA, COMPLETED, FAILED, PRUNED, RUNNING, STOPPED  # noqa: E402
 from search.core.record import TrialRecord  # noqa: E402
 from search.report.plots.check import plot_check  # noqa: E402
+from search.report.plots.front import plot_front  # noqa: E402
 from search.report.plots.palette import end_labels, trial_styles  # noqa: E402
 from search.report.plots.study import plot_history, plot_importances, plot_parallel  # noqa: E402
 from search.report.results import choice_of  # noqa: E402
@@ -232,5 +235,6 @@ def write_plots(run: RunDir, records: list[TrialRecord], choice: Choice | None =
                                                  if getattr(p, "log", False))),
         plot_check(list(read_check(run).values()), choice, metric, spec.name,
                    run.plot_file(CHECK_PLOT)),
+        plot_front(choice, metric, spec.name, run.plot_file(FRONT_PLOT)),
     ]
     return [path for path in written if path is not None]

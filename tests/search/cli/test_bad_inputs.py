@@ -125,7 +125,7 @@ COMMAND_LINES = [
          "--within-gap-limit 0.2"),
         (["run", "{sweep}", "--set", "selection.criterion=median"],
          "--set selection.criterion: selection: unknown criterion (choose from ['objective', 'one-se', 'max-gap', "
-         "'last-step', 'robust']) (got 'median')"),
+         "'last-step', 'robust', 'retentive']) (got 'median')"),
         (["resume", "{run}", "--sweep", "{other}"],
          "{other}: {run} belongs to a different sweep ('tiny'; differs in: training)"),
         (["resume", "{run}"], "{run}: nothing to resume (Ray never saved this sweep's state)"),

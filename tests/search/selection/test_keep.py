@@ -13,8 +13,8 @@ from search.selection import ObjectiveCriterion, OneStandardErrorCriterion
 from search.selection.candidates import gather
 from search.selection.keep import KeepSpec, kept
 from search.spec.model import SweepSpec
-from tests.search.selection.test_selection import RECORDS, trial
 from tests.conftest import tiny_sweep
+from tests.search.selection.test_selection import RECORDS, trial
 
 OBJECTIVE = ObjectiveCriterion()
 

@@ -55,7 +55,7 @@ def test_tiny_sweep_is_valid(sweep_factory):
         ({"stopping": {"early_stoping": {}}}, "stopping.early_stoping: unknown key (did you mean 'early_stopping'?)"),
         ({"stopping": {"not_learning": {"min_improvement": 1.5}}}, "stopping.not_learning.min_improvement: Input should be less than 1 (got 1.5)"),
         ({"stopping": {"early_stopping": {"patience": 0}}}, "stopping.early_stopping.patience: Input should be greater than or equal to 1 (got 0)"),
-        ({"selection": "best"}, "selection: unknown criterion (choose from ['objective', 'one-se', 'max-gap', 'last-step', 'robust']) (got 'best')"),
+        ({"selection": "best"}, "selection: unknown criterion (choose from ['objective', 'one-se', 'max-gap', 'last-step', 'robust', 'retentive']) (got 'best')"),
         ({"selection": {"criterion": "max-gap"}}, "selection.max_gap: Field required"),
         ({"selection": {"criterion": "max-gap", "max_gap": 0}}, "selection.max_gap: Input should be greater than 0 (got 0)"),
         ({"selection": {"criterion": "one-se", "max_gap": 0.2}}, "selection.max_gap: unknown key (got 0.2)"),

@@ -12,8 +12,9 @@ from search.core.outcome import ORPHANED, PRUNED, STOPPED, Outcome
 from search.sampling.space import split_space
 from search.spec.model import load_spec
 from search.store.stop_ledger import StopLedger
-from search.store.study import GAP_AT_BEST_ATTR, STATUS_ATTR, told_outcome
+from search.store.study import AT_BEST_ATTRS, GAP_AT_BEST_ATTR, STATUS_ATTR, told_outcome
 from search.tune.optuna_search import HonestOptunaSearch, StudyRef
+from trainables.contract import DRIFT
 
 
 @pytest.fixture
@@ -54,16 +55,19 @@ def gap_stop(step: int) -> Outcome:
 
 def test_gap_stopped_trial_is_complete_with_its_best_objective_and_outcome(searcher):
     searcher.suggest("a")
-    searcher.on_trial_result("a", result(10, 0.6, 0.6) | {"best_step": 10, "gap": 0.05})
+    searcher.on_trial_result("a", result(10, 0.6, 0.6) | {"best_step": 10, "gap": 0.05,
+                                                         "drift": 0.02})
     searcher.ledger.record("a", gap_stop(30))
     # Ray hands the result that triggered the stop only to on_trial_complete.
-    searcher.on_trial_complete("a", result(30, 0.9, 0.6) | {"best_step": 10, "gap": 0.4})
+    searcher.on_trial_complete("a", result(30, 0.9, 0.6) | {"best_step": 10, "gap": 0.4,
+                                                           "drift": 0.3})
     trial = searcher.study.trials[0]
     assert trial.state == TrialState.COMPLETE and trial.value == 0.6
     assert trial.intermediate_values == {10: 0.6, 30: 0.9}
     assert told_outcome(trial) == gap_stop(30)
     assert trial.user_attrs[STATUS_ATTR] == "stopped" and trial.user_attrs["basin_kind"] == "gap"
     assert trial.user_attrs[GAP_AT_BEST_ATTR] == 0.05  # the gap at the step it is told for
+    assert trial.user_attrs[AT_BEST_ATTRS[DRIFT]] == 0.02  # the handed-on checkpoint's drift
     assert not trial.constraints  # a large gap must not push it out of TPE's good group
 
 
@@ -138,6 +142,17 @@ def test_study_persists_and_searcher_survives_pickling(searcher, tmp_path):
     states = [t.state for t in copy.study_ref.open().trials]
     assert states == [TrialState.COMPLETE, TrialState.COMPLETE]
     assert (tmp_path / "optuna.journal").stat().st_size > 0
+
+
+def test_a_searcher_pickled_by_basin_0_1_still_tells_the_gap_at_the_best_step(searcher):
+    searcher.suggest("a")
+    state = searcher.__getstate__()
+    del state["_at_best"]
+    state["_gap_at_best"] = {"a": 0.05}  # how basin 0.1 kept it
+    old = HonestOptunaSearch.__new__(HonestOptunaSearch)
+    old.__setstate__(state)
+    old.on_trial_complete("a", result(10, 0.5, 0.5, final=True))
+    assert old.study.trials[0].user_attrs[GAP_AT_BEST_ATTR] == 0.05
 
 
 def test_space_translation(sweep_factory):

@@ -67,3 +67,25 @@ def keep_into(rows: list[dict]):
         rows.append(metrics)
         shutil.rmtree(folder, ignore_errors=True)
     return report
+
+
+def test_measuring_the_drift_leaves_the_curve_as_it_is(tmp_path: Path) -> None:
+    """Retention is measured at every evaluation without touching the trial's random stream:
+    the same curve, dropout and all, with it and without it."""
+    from benchmarks.common import one_process_group
+    from trainables.recipe.loop import train
+    from trainables.settings import Hyperparameters
+
+    one_process_group()
+    hp = Hyperparameters(learning_rate=5e-3, lora_r=4, lora_dropout=0.3, hidden_dropout=0.1)
+    curves = {}
+    for enabled in (True, False):
+        settings = _settings(tmp_path)
+        settings.retention.enabled = enabled
+        rows: list[dict] = []
+        train(hp, settings, lambda metrics, folder: rows.append(metrics))
+        curves[enabled] = rows
+    assert _curve(curves[True]) == _curve(curves[False])
+    assert all(row["drift"] >= 0 and row["drift_seconds"] > 0 for row in curves[True])
+    assert curves[True][-1]["drift"] > 0  # it trained: the embeddings moved
+    assert not any("drift" in row for row in curves[False])

@@ -70,7 +70,7 @@ def _count(rng: random.Random) -> tuple[str, str]:
 SKILLS: tuple[Skill, ...] = (_add, _larger, _reverse, _next, _opposite, _count)
 
 
-def _wrong_answer(skill: Skill, right: str, rng: random.Random) -> str:
+def wrong_answer(skill: Skill, right: str, rng: random.Random) -> str:
     """Another answer of the same kind: the answer to a different question of that skill."""
     for _ in range(100):
         _, other = skill(rng)
@@ -88,7 +88,7 @@ def make_instruction_splits(train_size: int, validation_size: int, test_size: in
     def draw(rng: random.Random) -> tuple[str, str, Callable]:
         skill = rng.choice(SKILLS)
         prompt, response = skill(rng)
-        return prompt, response, lambda right, rng: _wrong_answer(skill, right, rng)
+        return prompt, response, lambda right, rng: wrong_answer(skill, right, rng)
 
     sizes = {"train": train_size, "validation": validation_size, "test": test_size}
     return noisy_splits(sizes, draw, label_noise, seed)

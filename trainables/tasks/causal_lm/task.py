@@ -26,17 +26,12 @@ from trainables.tasks.causal_lm.batches import (
     make_chat_loader,
     make_collate,
     tokenize_all,
-    tokenize_chat,
 )
-from trainables.tasks.causal_lm.chats import load_chat_splits, prompt_response_chat
-from trainables.tasks.retention import general_prompts
+from trainables.tasks.causal_lm.chats import load_chat_splits
+from trainables.tasks.causal_lm.retention import measure_base, retention_figures
 from trainables.warm import from_pretrained_once
 
 PROBE_SIZE = 4
-# Retention: how long the base model's greedy answers to general prompts may grow, and the
-# room a general chat gets (the sweep's max_length is sized for its own data).
-GENERAL_ANSWER_TOKENS = 24
-GENERAL_MAX_LENGTH = 256
 # Config keys under which architectures name the dropout of their hidden states.
 _HIDDEN_DROPOUT_KEYS = ("hidden_dropout", "hidden_dropout_prob", "resid_pdrop", "dropout")
 
@@ -119,27 +114,13 @@ class CausalLM(Task):
     def loss(self, model, loader, device) -> float:
         return _token_loss(model, loader, device)["loss"]
 
-    def drift(self, model, samples, device) -> float:
-        """The fine-tuned model's mean token loss on the base model's greedy answers to general
-        prompts, minus the base model's own (the answers and the base's loss are the same for
-        every candidate of a check: kept)."""
-        prompts = general_prompts(samples)
-
-        def base_answers() -> tuple[Any, float]:
-            asked = [self._general_chat(p, "") for p in prompts]
-            with model.disable_adapter():
-                answers = self._answers(model, asked, device, GENERAL_ANSWER_TOKENS)
-                chats = [c for c in (self._general_chat(p, a) for p, a in zip(prompts, answers))
-                         if c.has_response]
-                loader = self.make_loader(chats, 8, 0, 1, shuffle=False, seed=0)
-                return loader, _token_loss(model, loader, device)["loss"]
-
-        loader, base_loss = self.kept_general((len(prompts), str(device)), base_answers)
-        return _token_loss(model, loader, device)["loss"] - base_loss
-
-    def _general_chat(self, prompt: str, answer: str) -> TokenizedChat:
-        chat = prompt_response_chat(prompt, answer, self.settings.data.system_prompt)
-        return tokenize_chat(chat, self.tokenizer, GENERAL_MAX_LENGTH)
+    def retention(self, model, samples, device) -> dict[str, float]:
+        """``drift`` (KL from the base's next-token distributions) and ``drift_answer_loss``
+        on the base model's greedy answers to general prompts, which are measured once per
+        process and kept (``trainables/tasks/causal_lm/retention.py``)."""
+        base = self.kept_general((samples, str(device)),
+                                 lambda: measure_base(self, model, samples, device))
+        return retention_figures(model, base)
 
     def probe(self, model, device) -> dict:
         chats = self.data.validation[:PROBE_SIZE]
@@ -147,7 +128,7 @@ class CausalLM(Task):
                 "labels": [chat.labels for chat in chats],
                 "prompts": [self.tokenizer.decode(chat.input_ids[:chat.prompt_length])
                             for chat in chats],
-                "answers": self._answers(model, chats, device),
+                "answers": self.greedy_answers(model, chats, device),
                 "losses": _example_losses(model, chats, self.tokenizer.pad_token_id, device)}
 
     def probe_difference(self, model, probe: dict) -> float:
@@ -163,7 +144,7 @@ class CausalLM(Task):
         base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32)
         return PeftModel.from_pretrained(base, bundle).eval()
 
-    def _answers(self, model: Any, chats: list[TokenizedChat], device: torch.device,
+    def greedy_answers(self, model: Any, chats: list[TokenizedChat], device: torch.device,
                  max_new_tokens: int | None = None) -> list[str]:
         """Greedy answers to the chats' prompts (left-padded, one batch), of at most
         ``max_new_tokens`` tokens (default: the sweep's ``generation.max_new_tokens``)."""
@@ -192,12 +173,13 @@ class CausalLM(Task):
                        else (0, 1))
         shard = chats[rank::world]
         hits = sum(answer == chat.response.strip()
-                   for answer, chat in zip(self._answers(model, shard, device), shard))
+                   for answer, chat in zip(self.greedy_answers(model, shard, device), shard))
         hits, count = all_reduce_sum([float(hits), float(len(shard))], device)
         return hits / count if count else math.nan
 
 
-def _per_example(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def summed_token_losses(model: Any, batch: dict[str, torch.Tensor]
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """(summed token loss, response tokens) of each example of a batch."""
     labels = batch["labels"]
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
@@ -216,7 +198,7 @@ def _token_loss(model: Any, loader: Any, device: torch.device) -> dict:
     with eval_mode(model):
         for batch in loader:
             batch = {key: value.to(device) for key, value in batch.items()}
-            s, t = _per_example(model, batch)
+            s, t = summed_token_losses(model, batch)
             for index, value in enumerate((torch.ones_like(s), s, t, s * s, t * t, s * t)):
                 totals[index] += value.sum().item()
     return _loss_figures(*all_reduce_sum(totals, device))
@@ -241,6 +223,6 @@ def _example_losses(model: Any, chats: list[TokenizedChat], pad_id: int,
     with eval_mode(model):
         for chat in chats:
             batch = {key: value.to(device) for key, value in collate([chat]).items()}
-            s, t = _per_example(model, batch)
+            s, t = summed_token_losses(model, batch)
             losses.append(float(s.sum() / t.sum()))
     return losses

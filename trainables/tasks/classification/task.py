@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from trainables.contract import DRIFT
 from trainables.evaluation import eval_mode
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import Task, TaskData
@@ -54,7 +55,9 @@ class SequenceClassification(Task):
         return label_prior_loss([label for _, label in self.data.train],
                                 [label for _, label in self.data.validation])
 
-    def drift(self, model, samples, device) -> float:
+    def retention(self, model, samples, device) -> dict[str, float]:
+        """``drift``: 1 - the cosine similarity of the sentence embeddings of general texts
+        with the base model's (which are measured once per process and kept)."""
         texts = general_texts(samples)
 
         def embeddings() -> torch.Tensor:
@@ -62,11 +65,11 @@ class SequenceClassification(Task):
                                        self.settings.data.max_length, device)
 
         def base_embeddings() -> torch.Tensor:
-            with model.disable_adapter():
+            with getattr(model, "module", model).disable_adapter():  # an engine wraps it
                 return embeddings()
 
         base = self.kept_general((len(texts), str(device)), base_embeddings)
-        return embedding_drift(embeddings(), base)
+        return {DRIFT: embedding_drift(embeddings(), base)}
 
     def probe(self, model, device) -> dict:
         texts = [text for text, _ in self.data.validation[:PROBE_SIZE]]

@@ -1,0 +1,199 @@
+"""Does the drift predict forgetting, and what does choosing by it cost? The two SmolLM2 sweeps,
+3 seeds each; every candidate scored on skills its fine-tune never saw; the checkpoints that
+``objective`` and ``retentive`` hand on scored on the sweep's test split once. The protocol is
+in RESULTS.md (section 9), written before the runs.
+
+    python benchmarks/retention_check.py                  # both sweeps, seeds 0-2
+    python benchmarks/retention_check.py --sweeps sst2 --seeds 0
+    python benchmarks/retention_check.py --resume         # skip (sweep, seed) already done
+    python benchmarks/retention_check.py --report         # tables from the saved figures
+    python benchmarks/retention_check.py --smoke          # a tiny model, about two minutes
+
+Each (sweep, seed) runs in a fresh process (``basin run``), alone on the machine; the scoring
+runs afterwards in this process and is not part of any sweep's time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from benchmarks.capabilities import SUITES, Suite, score_suite  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    DEFAULT_WORK_DIR,
+    PROJECT_DIR,
+    RESULTS_DIR,
+    SMOKE_LLAMA,
+    SST2_TSV,
+    Stopwatch,
+    machine_facts,
+    run_missing,
+    save_json,
+)
+from benchmarks.retention_tables import report  # noqa: E402
+
+# sweep -> (its file, the held-out suite its fine-tune never trains on)
+SWEEPS = {"sst2": ("sweeps/smollm2_sst2.yaml", "skills"),
+          "sft": ("sweeps/smollm2_sft.yaml", "sentiment")}
+TEST_ROWS = (1000, 1500)  # SST-2 rows for the SST-2 sweep's test file (it reads rows 0-599)
+RESULTS_NAME = "retention_check"
+# The smoke run: a tiny random Llama on the instruction task, 2 short trials.
+SMOKE_SETS = ["model.name=tiny-llama", "search.num_trials=2", "search.max_concurrent_trials=2",
+              "training.max_steps=8", "training.eval_every=4", "scheduler.type=fifo",
+              "data.demo.train_size=16", "data.demo.validation_size=8",
+              "data.demo.test_size=8", "model.lora_target_modules=[q_proj, v_proj]"]
+
+
+def sst2_test_file(work: Path) -> Path:
+    """SST-2 rows the SST-2 sweep never reads, as its test file (outside the project)."""
+    path = work / "sst2_test.tsv"
+    with SST2_TSV.open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["sentence", "label"], delimiter="\t",
+                                quoting=csv.QUOTE_NONE, escapechar="\\")
+        writer.writeheader()
+        for row in rows[TEST_ROWS[0]:TEST_ROWS[1]]:
+            writer.writerow({"sentence": row["sentence"].strip(), "label": row["label"]})
+    return path
+
+
+def run_sweep(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any]:
+    """``basin run`` of the shipped sweep with this seed, every candidate kept, W&B off."""
+    out = work / f"{sweep}-seed{seed}"
+    sets = [f"search.seed={seed}", f"training.seed={seed}", "tracking.wandb.mode=disabled",
+            f"output_dir={out}", "keep.per_trial=null"]
+    if sweep == "sst2":
+        sets.append(f"data.test_file={sst2_test_file(work)}")
+    command = [sys.executable, "-m", "search.cli.main", "run", SWEEPS[sweep][0], "--quiet",
+               *[part for value in sets for part in ("--set", value)], *extra]
+    with Stopwatch() as clock:
+        done = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True)
+    (work / f"{sweep}-seed{seed}.log").write_text(done.stdout + done.stderr)
+    runs = sorted(p for p in out.iterdir() if p.is_dir()) if out.is_dir() else []
+    return {"exit_code": done.returncode, "run_dir": str(runs[-1]) if runs else None,
+            "wall_s": clock.wall_s, "cpu_s": clock.cpu_s}
+
+
+def update_norm(folder: Path) -> float:
+    """The L2 norm of the candidate's merged LoRA update (B @ A x alpha / r over every adapted
+    layer): its distance from the base model in weight space."""
+    import torch
+    from safetensors.torch import load_file
+
+    config = json.loads((folder / "adapter_config.json").read_text())
+    scaling = config["lora_alpha"] / config["r"]
+    weights = load_file(str(folder / "adapter_model.safetensors"))
+    total = 0.0
+    for name, a in weights.items():
+        if ".lora_A." in name:
+            b = weights[name.replace(".lora_A.", ".lora_B.")]
+            total += float(((b.double() @ a.double()) * scaling).pow(2).sum())
+    return float(torch.tensor(total).sqrt())
+
+
+def cost(histories: list[list[dict]], wall_s: float, slots: int) -> dict[str, float]:
+    """What measuring the drift took: its seconds over every evaluation of every trial (each
+    trial's reports, ``histories``), as a share of the summed trial time and of the sweep's
+    wall time x its slots."""
+    rows = [[row for row in history if "step" in row] for history in histories]
+    drift_s = sum(row.get("drift_seconds") or 0.0 for trial in rows for row in trial)
+    trial_s = sum(trial[-1]["reported_at"] - trial[0]["trial_started_at"]
+                  for trial in rows if trial)
+    return {"drift_s": drift_s, "trial_s": trial_s, "share_of_trials": drift_s / trial_s,
+            "share_of_sweep": drift_s / (wall_s * slots)}
+
+
+def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any]:
+    """One (sweep, seed): the sweep, every candidate on the held-out suite, the two choices on
+    the test split."""
+    import torch
+
+    from search.report.results import choice_of
+    from search.selection import ObjectiveCriterion, RetentiveCriterion
+    from search.spec.model import trial_settings
+    from search.store import trial_folder
+    from search.store.records import collect_records
+    from search.store.rundir import RunDir
+    from trainables.check.scoring import checkpoint_model, score_checkpoint
+    from trainables.settings import Hyperparameters
+
+    row: dict[str, Any] = {"sweep": sweep, "seed": seed, **run_sweep(sweep, seed, work, extra)}
+    if row["exit_code"] != 0 or row["run_dir"] is None:
+        return row | {"failed": "the sweep did not finish (see its log)"}
+    torch.set_num_threads(2)
+    run = RunDir.open(row["run_dir"])
+    records, settings = collect_records(run), trial_settings(run.spec)
+    suite: Suite = SUITES[SWEEPS[sweep][1]]()
+    histories = {trial_id: trial_folder.history(folder)
+                 for trial_id, folder in run.trial_folders().items()}
+    row["cost"] = cost(list(histories.values()), row["wall_s"],
+                       run.spec.search.max_concurrent_trials)
+    reports = {(trial_id, e["step"]): e for trial_id, history in histories.items()
+               for e in history if "step" in e}
+    row["candidates"] = []
+    for candidate in choice_of(run, records).ranked:
+        folder = run.fetch(candidate.checkpoint)
+        task, model = checkpoint_model(Hyperparameters(**candidate.params), settings, folder)
+        if "reference" not in row:  # the untuned model: the adapter off
+            row["reference"] = score_suite(task, model, suite, torch.device("cpu"), base=True)
+        at = reports[(candidate.trial_id, candidate.step)]
+        row["candidates"].append({
+            "trial_id": candidate.trial_id, "step": candidate.step,
+            "objective": candidate.objective, "drift": candidate.drift,
+            "drift_answer_loss": at.get("drift_answer_loss"),
+            "update_norm": update_norm(folder),
+            "held_out": score_suite(task, model, suite, torch.device("cpu"))})
+        print(f"  {candidate.name}: held-out {row['candidates'][-1]['held_out']:.3f}", flush=True)
+    held_out = {(c["trial_id"], c["step"]): c["held_out"] for c in row["candidates"]}
+    row["choices"] = {}
+    for name, criterion in (("objective", ObjectiveCriterion()),
+                            ("retentive", RetentiveCriterion())):
+        chosen = choice_of(run, records, criterion=criterion).chosen
+        test = score_checkpoint(Hyperparameters(**chosen.params), settings,
+                                run.fetch(chosen.checkpoint), "test")
+        row["choices"][name] = {"trial_id": chosen.trial_id, "step": chosen.step,
+                                "drift": chosen.drift, "test_loss": test["loss"],
+                                "test_exact_match": test.get("exact_match"),
+                                "held_out": held_out[(chosen.trial_id, chosen.step)]}
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sweeps", nargs="+", choices=list(SWEEPS), default=list(SWEEPS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--resume", action="store_true", help="keep (sweep, seed) already done")
+    parser.add_argument("--report", action="store_true", help="print the tables only")
+    parser.add_argument("--smoke", action="store_true",
+                        help="the instruction sweep on a tiny model, seed 0, in --work-dir")
+    parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / RESULTS_NAME)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR,
+                        help="where the raw figures go [benchmarks/results]")
+    args = parser.parse_args()
+    extra: list[str] = []
+    if args.smoke:
+        args.sweeps, args.seeds, args.out = ["sft"], [0], args.work_dir
+        extra = [part for value in SMOKE_SETS for part in ("--set", value)]
+        extra += ["--set", "model.random_init_config=" + json.dumps(SMOKE_LLAMA)]
+    path = args.out / f"{RESULTS_NAME}.json"
+    saved = json.loads(path.read_text()) if path.is_file() and (args.resume or args.report) \
+        else {"machine": machine_facts(), "runs": []}
+    if not args.report:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        run_missing(saved, "sweep", args.sweeps, args.seeds,
+                    lambda sweep, seed: measure(sweep, seed, args.work_dir, extra),
+                    lambda: save_json(RESULTS_NAME, saved, args.out))
+    print(report(saved["runs"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
