@@ -126,6 +126,7 @@ def test_a_two_worker_zero2_causal_lm_trial(tmp_path):
     assert history["world_size"].tolist() == [2, 2]
     assert all(math.isfinite(v) for v in history["gap"])
     assert 0 <= history["val_exact_match"].iloc[-1] <= 1
+    assert (history["drift"] >= 0).all()  # both workers measured it; rank 0 reports it
     (record,) = collect_records(run)
     assert record.outcome.status == "completed" and sorted(record.checkpoints) == [4, 8]
 

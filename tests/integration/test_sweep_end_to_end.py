@@ -203,6 +203,9 @@ def test_zero_stages_train_and_save_the_whole_adapter(sweep_factory, deepspeed):
     # a partition saved as a placeholder) would be all zeros.
     assert all(t.abs().sum() > 0 for name, t in lora.items() if ".lora_B" in name)
     assert any("classifier" in name for name in weights)  # the head is saved with the adapter
+    # The drift, measured on the engine whose weights ZeRO partitioned: 1 - a cosine, moved.
+    drifts = [row["drift"] for row in trial_folder.history(folder) if "step" in row]
+    assert drifts and all(0 <= d <= 2 for d in drifts) and drifts[-1] > 0
 
 
 def test_two_runs_sharing_one_study_database_stay_apart(sweep_factory, tmp_path):
