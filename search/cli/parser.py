@@ -248,7 +248,7 @@ def _add_best(commands: _Commands) -> None:
     best.add_argument("--front", action="store_true",
                       help="the candidates on the front of objective and drift (no other "
                       "has both a better objective and less drift from the base model) "
-                      "instead of the leaderboard, e.g. basin best runs/<run> --front")
+                      "instead of the leaderboard")
 
 
 def add_check_flags(parser: argparse.ArgumentParser) -> None:
