@@ -113,7 +113,7 @@ def score_suite(task: Any, model: Any, suite: Suite, device: Any, base: bool = F
     likelier than every wrong one; ``base``: with its adapter switched off (the untuned model)."""
     from contextlib import nullcontext
 
-    from trainables.tasks.causal_lm.retention import base_model
+    from trainables.tasks.retention import base_model
 
     pairs = [(q.prompt, answer) for q in suite.questions for answer in (q.right, *q.wrong)]
     with base_model(model) if base else nullcontext():

@@ -20,14 +20,23 @@ The base model is the same peft model with its adapter switched off
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 import torch.nn.functional as F
 
 from trainables.evaluation import eval_mode
 from trainables.tasks.general_text import PROMPTS, TEXTS
+
+
+@contextmanager
+def base_model(model: Any) -> Iterator[None]:
+    """The peft model with its adapter switched off (a DeepSpeed engine wraps it): the base
+    model, without a second copy of its weights."""
+    with getattr(model, "module", model).disable_adapter():
+        yield
 
 
 def general_texts(count: int) -> list[str]:

@@ -16,9 +16,8 @@ collective, and all workers then run the same passes.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +28,7 @@ from trainables.tasks.causal_lm.batches import IGNORE, TokenizedChat, tokenize_c
 from trainables.tasks.causal_lm.chats import prompt_response_chat
 from trainables.tasks.retention import (
     CoarseDistributions,
+    base_model,
     coarse_distributions,
     coarse_kl,
     general_prompts,
@@ -64,13 +64,6 @@ class BaseAnswers:
     distributions: list[CoarseDistributions]
     loss_sum: float
     tokens: int
-
-
-@contextmanager
-def base_model(model: Any) -> Iterator[None]:
-    """The peft model with its adapter switched off (a DeepSpeed engine wraps it)."""
-    with getattr(model, "module", model).disable_adapter():
-        yield
 
 
 def answer_logits(model: Any, batch: dict[str, torch.Tensor]

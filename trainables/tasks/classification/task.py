@@ -17,7 +17,12 @@ from trainables.tasks.base import Task, TaskData
 from trainables.tasks.classification.data import load_splits, make_loader
 from trainables.tasks.classification.metrics import evaluate, label_prior_loss
 from trainables.tasks.classification.model import load_base_model, load_tokenizer
-from trainables.tasks.retention import embedding_drift, general_texts, sentence_embeddings
+from trainables.tasks.retention import (
+    base_model,
+    embedding_drift,
+    general_texts,
+    sentence_embeddings,
+)
 
 PROBE_SIZE = 4
 
@@ -65,7 +70,7 @@ class SequenceClassification(Task):
                                        self.settings.data.max_length, device)
 
         def base_embeddings() -> torch.Tensor:
-            with getattr(model, "module", model).disable_adapter():  # an engine wraps it
+            with base_model(model):
                 return embeddings()
 
         base = self.kept_general((len(texts), str(device)), base_embeddings)
