@@ -67,6 +67,7 @@ ERROR_FILE = "error.txt"
 # The files of a checkpoint folder.
 TRIAL_METRICS_FILE = "trial_metrics.json"
 PROBE_FILE = "probe.json"
+PROBE_PRECISION = "precision"  # in probe.json: what the trial computed in (fp32, bf16, fp16)
 TRAINER_STATE_FILE = "trainer_state.json"
 STATE_DIR = "deepspeed"  # the DeepSpeed state a resumed trial continues from
 

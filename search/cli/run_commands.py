@@ -7,8 +7,10 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.markup import escape
 
 from search.cli.parser import USE_RULE
+from search.core.console import say
 from search.core.errors import SpecError
 from search.core.layout import CHECK_PLOT
 
@@ -111,6 +113,7 @@ def check(args: argparse.Namespace, console: Console) -> int:
 def export(args: argparse.Namespace, console: Console) -> int:
     from search.core.driver_log import DriverLog
     from search.report.export.bundle import export_bundle
+    from search.report.export.verify import refusal
     from search.store.rundir import RunDir
 
     if args.step is not None and args.step < 1:
@@ -125,9 +128,13 @@ def export(args: argparse.Namespace, console: Console) -> int:
     console.print(f"exported trial {chosen['trial_id']} at step {chosen['step']} "
                   f"({summary['objective']['metric']} {chosen['objective']:.4f}) to {args.out}")
     console.print(f"  why: {summary['why']}")
-    if "verified_max_difference" in summary:
+    if "verified" in summary and not summary["verified"]:
+        say(console, f"[red]{escape(refusal(summary, str(args.out)))}[/red]")
+        return 1
+    if "verified" in summary:
         console.print("verified: the bundle reproduces the trial's probe at that step "
-                      f"(max difference {summary['verified_max_difference']:.2e})")
+                      f"(max difference {summary['verified_max_difference']:.2e}, allowed "
+                      f"{summary['verify_tolerance']:g})")
     return 0
 
 

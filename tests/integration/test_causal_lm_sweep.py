@@ -99,6 +99,7 @@ def test_export_of_a_causal_lm_verifies_and_merges_into_a_model_that_generates(
     probe = json.loads((bundle / "probe.json").read_text())
     script = f"""
 import json
+import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 tokenizer = AutoTokenizer.from_pretrained("{bundle}/merged")
 model = AutoModelForCausalLM.from_pretrained("{bundle}/merged").eval()
@@ -106,8 +107,17 @@ messages = [{{"role": "user", "content": "What is 2 + 3?"}}]
 inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True,
                                        return_tensors="pt", return_dict=True)
 out = model.generate(**inputs, max_new_tokens=5, do_sample=False)
+# The merged model's mean token loss on each probe chat's answer, as the trial measured it.
+probe = json.load(open("{bundle}/probe.json"))
+losses = []
+with torch.no_grad():
+    for ids, labels in zip(probe["input_ids"], probe["labels"]):
+        logits = model(input_ids=torch.tensor([ids])).logits[0, :-1]
+        losses.append(float(torch.nn.functional.cross_entropy(
+            logits, torch.tensor(labels[1:]), ignore_index=-100)))
 print(json.dumps({{"new_tokens": int(out.shape[1] - inputs["input_ids"].shape[1]),
-                  "answer": tokenizer.decode(out[0, inputs["input_ids"].shape[1]:])}}))
+                  "answer": tokenizer.decode(out[0, inputs["input_ids"].shape[1]:]),
+                  "losses": losses}}))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
@@ -115,6 +125,8 @@ print(json.dumps({{"new_tokens": int(out.shape[1] - inputs["input_ids"].shape[1]
     answer = json.loads(done.stdout.strip().splitlines()[-1])
     assert answer["new_tokens"] >= 1
     assert len(probe["answers"]) == len(probe["losses"]) > 0
+    # merged/ computes what the trial's model computed at that step (not only some tokens).
+    assert answer["losses"] == pytest.approx(probe["losses"], abs=1e-4)
 
 
 def test_a_two_worker_zero2_causal_lm_trial(tmp_path):

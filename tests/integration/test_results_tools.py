@@ -121,6 +121,30 @@ def test_export_bundle_loads_in_a_fresh_process_with_the_trials_predictions(
             assert row == pytest.approx(expected, abs=1e-4), kind
 
 
+def test_export_refuses_a_bundle_that_does_not_reproduce_its_probe(finished_sweep, tmp_path,
+                                                                   capsys):
+    # One trial's checkpoint at a step, carrying another trial's probe at the same step (the
+    # same inputs, another model's logits): the bundle's adapter is not what the probe saw.
+    probes = sorted(finished_sweep.rglob("candidates/step_00000012/probe.json"))
+    assert len(probes) == 3
+    exported, other = probes[0], probes[1]
+    trial_id = exported.parents[2].name  # runs/<run>/<trial id>/candidates/step_...
+    saved = exported.read_text()
+    assert json.loads(saved)["precision"] == "fp32"
+    exported.write_text(other.read_text())
+    try:
+        code = main(["export", str(finished_sweep), "--out", str(tmp_path / "bundle"),
+                     "--trial", trial_id, "--step", "12"])
+    finally:
+        exported.write_text(saved)
+    output = capsys.readouterr().out
+    assert code == 1, output
+    assert f"does not reproduce trial {trial_id}'s probe at step 12" in output
+    assert "the bundle reproduces" not in output
+    metrics = json.loads((tmp_path / "bundle" / "metrics.json").read_text())
+    assert not metrics["verified"] and metrics["verified_max_difference"] > 1e-3
+
+
 def _hub_cache_with(model_folder, repo_id: str, home) -> None:
     """``home`` as an HF_HOME whose hub cache holds ``model_folder`` as ``repo_id`` (the layout
     huggingface_hub downloads into): another machine that has the base model from the hub."""

@@ -27,6 +27,7 @@ from trainables.contract import (
     GAP,
     IS_FINAL,
     LEARNING_RATE,
+    PROBE_PRECISION,
     SAMPLES_PER_SECOND,
     STARTUP_SECONDS,
     STEP,
@@ -46,6 +47,7 @@ from trainables.recipe.checkpoint import (
     save_checkpoint,
     snapshot_trainable,
 )
+from trainables.recipe.ds_config import resolve_precision
 from trainables.recipe.setup import (
     Loaders,
     WorkerContext,
@@ -212,7 +214,11 @@ class Recipe:
             self.best.value, self.best.step = metrics[self.settings.objective_metric], step
         metrics[BEST_OBJECTIVE] = self.best.value if self.best.value is not None else math.nan
         metrics[BEST_STEP] = self.best.step
-        probe = self.task.probe(self.engine, self.ctx.device)
+        # The precision goes with the probe: an export re-computes it in fp32 and allows for
+        # the rounding of what the trial computed in (search/report/export/verify.py).
+        probe = {**self.task.probe(self.engine, self.ctx.device),
+                 PROBE_PRECISION: resolve_precision(self.settings.training.precision,
+                                                   self.ctx.device.type == "cuda")}
         trainer_state = {STEP: step, "best_value": self.best.value, BEST_STEP: self.best.step}
         checkpoint = save_checkpoint(self.engine, metrics, probe, trainer_state, self.ctx.rank,
                                      self.settings.deepspeed.zero_stage)

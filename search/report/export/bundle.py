@@ -28,6 +28,7 @@ from search.core.layout import (
     BUNDLE_VERSIONS,
 )
 from search.report.export.model_card import model_card
+from search.report.export.verify import probe_precision, verification
 from search.report.results import choice_of, recipe_text
 from search.selection.candidates import Candidate, candidate_at
 from search.spec.model import trial_settings
@@ -146,7 +147,8 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
         hf_logging.disable_progress_bar()
         model = task.load_exported(base_model, str(out), probe)
         if verify:
-            summary["verified_max_difference"] = task.probe_difference(model, probe)
+            precision = probe_precision(probe, spec.training.precision)
+            summary.update(verification(task.probe_difference(model, probe), precision))
         if merge:
             merged = model.merge_and_unload()
             if "label_names" in probe:  # a pipeline then answers with the data's label names
