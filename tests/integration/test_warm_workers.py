@@ -1,10 +1,11 @@
 """Warm workers: a trial on a reused process computes exactly what it computes in a fresh one.
 
-The same seven trials run one after another on one slot, twice: with warm workers (one process
-runs them all) and without (a fresh process each). The configuration trained four times
-(first, after a diverged trial, after a trial stopped mid-run inside ``tune.report``, after a
-trial that failed with an error) must report bit-identical losses at every evaluation, on
-the warm worker and in fresh processes.
+The same nine trials run one after another on one slot, twice: with warm workers (one process
+runs them all) and without (a fresh process each). The configuration trained five times
+(first, after a trial with another rank, dropout and weight decay, after a diverged trial,
+after a trial stopped mid-run inside ``tune.report``, after a trial that failed with an error)
+must report bit-identical losses at every evaluation, on the warm worker and in fresh
+processes; so must every other trial that trained.
 The base model is a real pretrained folder, so the kept weights (trainables/warm.py) are used.
 """
 
@@ -24,7 +25,8 @@ HEALTHY = 0.01
 DIVERGING = 1e30  # its weights blow up to NaN: the trial ends as diverged
 STOPPED = 0.02  # stopped by the stopper at its first evaluation
 FAILING = 0.03  # raises before it trains (a hyperparameter its settings refuse)
-ORDER = [HEALTHY, DIVERGING, HEALTHY, STOPPED, HEALTHY, FAILING, HEALTHY]
+OTHER = 0.015  # trains with another rank, dropout and weight decay: none of it may leak
+ORDER = [HEALTHY, OTHER, HEALTHY, DIVERGING, HEALTHY, STOPPED, HEALTHY, FAILING, HEALTHY]
 COMPARED = ["step", "val_loss", "train_eval_loss", "train_loss", "val_accuracy"]
 
 
@@ -51,8 +53,13 @@ def run_in_order(sweep_factory, sections: dict, order: list[float], warm: bool) 
         spec, run, name=run.path.name, trainable=make_trainable(
             spec, function=refused_when("learning_rate", FAILING, {"lora_alpha": -1})),
         stopper=StopMarked(),
-        param_space={"learning_rate": tune.grid_search(order), "lora_r": 2,
-                     "lora_dropout": 0.1, "weight_decay": 0.01})
+        param_space={"learning_rate": tune.grid_search(order),
+                     "lora_r": tune.sample_from(lambda s: 8 if s.config.learning_rate == OTHER
+                                                else 2),
+                     "lora_dropout": tune.sample_from(
+                         lambda s: 0.3 if s.config.learning_rate == OTHER else 0.1),
+                     "weight_decay": tune.sample_from(
+                         lambda s: 0.1 if s.config.learning_rate == OTHER else 0.01)})
     return sorted(fit(tuner, run), key=lambda result: result.metrics["trial_id"])
 
 
@@ -73,7 +80,7 @@ def test_a_warm_worker_trains_bit_for_bit_like_fresh_processes(sweep_factory, ti
     # One process ran every warm trial, the diverged one too; each fresh trial had its own.
     assert len({first(warm[i], "worker_pid") for i in trained}) == 1
     assert len({first(fresh[i], "worker_pid") for i in trained}) == len(trained)
-    assert [bool(first(warm[i], "warm_start")) for i in trained] == [False] + [True] * 4
+    assert [bool(first(warm[i], "warm_start")) for i in trained] == [False] + [True] * (len(trained) - 1)
     assert not any(bool(first(fresh[i], "warm_start")) for i in trained)
 
     reference = history(fresh[0])
@@ -82,14 +89,20 @@ def test_a_warm_worker_trains_bit_for_bit_like_fresh_processes(sweep_factory, ti
         for index, rate in enumerate(ORDER):
             if rate == HEALTHY:
                 assert history(results[index]) == reference, (index, results is warm)
-        assert results[1].metrics[OUTCOME] == OUTCOME_DIVERGED
-        assert results[5].metrics[OUTCOME] == OUTCOME_FAILED
-        assert "Traceback" in (Path(results[5].path) / "error.txt").read_text()
+        assert results[ORDER.index(DIVERGING)].metrics[OUTCOME] == OUTCOME_DIVERGED
+        failed = results[ORDER.index(FAILING)]
+        assert failed.metrics[OUTCOME] == OUTCOME_FAILED
+        assert "Traceback" in (Path(failed.path) / "error.txt").read_text()
         # What each trial printed is in its own folder, on a reused process too.
         assert all((Path(result.path) / "trial.log").is_file() for result in results)
-        assert list(results[3].metrics_dataframe["step"]) == [4]
+        stopped = results[ORDER.index(STOPPED)]
+        assert list(stopped.metrics_dataframe["step"]) == [4]
         # The stopped trial's first evaluation is the healthy one's at a higher rate: not equal.
-        assert history(results[3])[0] != reference[0]
+        assert history(stopped)[0] != reference[0]
+    # The other configuration trained as it does in a fresh process, and differently.
+    other = ORDER.index(OTHER)
+    assert (warm[other].config["lora_r"], warm[other].config["lora_dropout"]) == (8, 0.3)
+    assert history(warm[other]) == history(fresh[other]) != reference
 
 
 def test_a_warm_causal_lm_worker_keeps_its_base_weights_and_baseline_yet_trains_alike(
