@@ -32,7 +32,8 @@ from search.core.layout import (
     WANDB_FOLDER,
     driver_file,
 )
-from search.spec.model import SweepSpec, dump_spec, load_spec
+from search.spec.model import SweepSpec, dump_spec
+from search.spec.recorded import load_recorded_spec
 from search.store import object_store as store
 from search.store.journal import JournalDamage
 from search.store.study import RAY_TRIAL_ATTR, open_to_read
@@ -235,7 +236,7 @@ class RunDir:
 
     @cached_property
     def spec(self) -> SweepSpec:
-        return load_spec(self.sweep_file)
+        return load_recorded_spec(self.sweep_file)
 
     @property
     def finished(self) -> bool:
@@ -246,12 +247,14 @@ class RunDir:
         tail is left in the file and described in ``journal_damage``)."""
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage, self.journal_damage = open_to_read(self.path, self.spec.search.storage)
-        try:
-            return optuna.load_study(study_name=self.path.name, storage=storage)
-        except KeyError:
-            # Compatibility (run directories of basin 0.1, whose study was named after the
-            # sweep, not the run directory). Remove in basin 0.3.
-            return optuna.load_study(study_name=self.spec.name, storage=storage)
+        names = optuna.study.get_all_study_names(storage)
+        # Named after the run directory; basin 0.1 named it after the sweep (compatibility:
+        # remove in basin 0.3); a run directory renamed since, with its own journal, holds one.
+        own = [] if self.spec.search.storage else names[:1] if len(names) == 1 else []
+        for name in (self.path.name, self.spec.name, *own):
+            if name in names:
+                return optuna.load_study(study_name=name, storage=storage)
+        raise KeyError(f"no study {self.path.name!r} in the run's storage")
 
     def optuna_trials(self) -> dict[str, optuna.trial.FrozenTrial]:
         """Optuna's record of every trial, by Ray trial id (none before the study exists)."""

@@ -18,6 +18,7 @@ import shutil
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from search.core.errors import SpecError
 from search.core.layout import (
@@ -141,26 +142,36 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
         recipe_text(spec, chosen, str(out / BUNDLE_RECIPE), pick.how))
     (out / BUNDLE_VERSIONS).write_text(json.dumps(package_versions(), indent=2))
     if verify or merge:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()  # a classifier base's fresh head is expected
-        hf_logging.disable_progress_bar()
-        model = task.load_exported(base_model, str(out), probe)
-        if verify:
-            precision = probe_precision(probe, spec.training.precision)
-            summary.update(verification(task.probe_difference(model, probe), precision))
-        if merge:
-            merged = model.merge_and_unload()
-            if "label_names" in probe:  # a pipeline then answers with the data's label names
-                merged.config.id2label = dict(enumerate(probe["label_names"]))
-                merged.config.label2id = {n: i for i, n in enumerate(probe["label_names"])}
-            merged.save_pretrained(out / BUNDLE_MERGED)
-            task.tokenizer.save_pretrained(out / BUNDLE_MERGED)
+        summary.update(_reload(task, base_model, out, probe, spec.training.precision, verify,
+                               merge))
     (out / BUNDLE_METRICS).write_text(json.dumps(summary, indent=2))
     (out / BUNDLE_CARD).write_text(model_card(spec, summary, base_name, merge,
                                               _base_note(spec.model.name, base_name)))
     _readable_by_all(out)
     return summary
+
+
+def _reload(task: Any, base_model: str, out: Path, probe: dict, precision: str, verify: bool,
+            merge: bool) -> dict:
+    """Load the bundle as a user would; check it against the probe (the verdict, for
+    metrics.json) and write ``merged/`` when asked."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # a classifier base's fresh head is expected
+    hf_logging.disable_progress_bar()
+    model = task.load_exported(base_model, str(out), probe)
+    verdict = {}
+    if verify:
+        verdict = verification(task.probe_difference(model, probe),
+                               probe_precision(probe, precision))
+    if merge:
+        merged = model.merge_and_unload()
+        if "label_names" in probe:  # a pipeline then answers with the data's label names
+            merged.config.id2label = dict(enumerate(probe["label_names"]))
+            merged.config.label2id = {n: i for i, n in enumerate(probe["label_names"])}
+        merged.save_pretrained(out / BUNDLE_MERGED)
+        task.tokenizer.save_pretrained(out / BUNDLE_MERGED)
+    return verdict
 
 
 def _name_the_base(bundle: Path, model_name: str, loaded_from: str, local: bool = False) -> str:

@@ -67,3 +67,11 @@ def test_status_reads_a_run_whose_journal_is_torn(journal, tmp_path, sweep_facto
     assert run.journal_damage.bad_bytes == len(b'{"op_code": 6, "wor')
     with pytest.raises(PermissionError):
         run.study().ask()  # status and best never write to the study
+
+
+def test_a_renamed_run_directory_still_finds_its_study(journal, tmp_path, sweep_factory):
+    # The study is named after the run directory ("s" here); the user renamed the folder since.
+    (tmp_path / "sweep.yaml").write_text(sweep_factory().read_text())
+    run = RunDir(tmp_path)
+    assert run.path.name != "s" and run.spec.name != "s"
+    assert [t.value for t in run.study().trials] == [0.3, 0.2, 0.1]

@@ -1,0 +1,38 @@
+"""Reading the sweep file a run directory recorded (``sweep.yaml``, every field written out).
+
+basin writes every setting it knows into a run's ``sweep.yaml``. A setting a later basin no
+longer takes would make that run unreadable (``basin best``, ``plots``, ``export`` and
+``resume`` all read it), although the user never wrote it. Such settings are dropped here, for
+recorded files only: a sweep file a user writes still gets the message that says what replaced
+them (``search/spec/model.py``, ``trainables/check/settings.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from search.spec.model import SweepSpec, validate_spec
+from search.spec.yaml_reading import read_yaml
+
+# (block, key) of settings that earlier versions recorded in every run and this one refuses.
+# check.general_samples (basin 0.2, before retention moved into the trials): the run's check
+# measured drift; its results stay readable, the setting means nothing now.
+RETIRED: tuple[tuple[str, str], ...] = (("check", "general_samples"),)
+
+
+def without_retired(raw: Any) -> Any:
+    """``raw`` with the retired settings taken out (the rest as it is)."""
+    if not isinstance(raw, dict):
+        return raw
+    raw = dict(raw)
+    for block, key in RETIRED:
+        if isinstance(raw.get(block), dict) and key in raw[block]:
+            raw[block] = {k: v for k, v in raw[block].items() if k != key}
+    return raw
+
+
+def load_recorded_spec(path: Path) -> SweepSpec:
+    """The spec of a run directory's ``sweep.yaml``, written by this or an earlier basin."""
+    raw = read_yaml(path.read_text(encoding="utf-8"))
+    return validate_spec(without_retired(raw), str(path))
