@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import matplotlib.pyplot as plt
 import optuna
-from matplotlib import colormaps
+from matplotlib import colormaps, patheffects
 from optuna.importance import FanovaImportanceEvaluator
 from optuna.trial import TrialState
 from optuna.visualization import matplotlib as optuna_plots
@@ -111,10 +111,12 @@ def plot_history(study: optuna.Study, name: str, metric: str, path: Path, mode: 
 
 
 def plot_parallel(study: optuna.Study, name: str, metric: str, path: Path, mode: str = "min",
-                  log_params: tuple[str, ...] = ()) -> Path | None:
+                  log_params: tuple[str, ...] = (), chosen_id: str | None = None
+                  ) -> Path | None:
     """Each completed trial as one line across its hyperparameters (each axis from its lowest
     to its highest value, a log axis for ``log_params``) to its objective, coloured by the
-    objective (dark: better), labelled by trial id at the right."""
+    objective (dark: better), labelled by trial id at the right (labels spread apart where
+    objectives are close); the chosen trial drawn in gold over the others."""
     trials = [t for t in _told_complete(study) if t.value is not None]
     names = sorted({p for t in trials for p in t.params})
     if len(trials) < 2 or not names:
@@ -129,12 +131,22 @@ def plot_parallel(study: optuna.Study, name: str, metric: str, path: Path, mode:
                    reverse=mode == "min")  # the best drawn last, on top
     colours = colormaps["viridis_r" if mode == "min" else "viridis"]
     best, worst = spans[-1] if mode == "min" else spans[-1][::-1]
+    ends = {}
     for i in order:
         ys = [_scaled(vs[i], span) for vs, span in zip(axes_values, spans)]
         shade = 0.5 if worst == best else (trials[i].value - best) / (worst - best)
-        axis.plot(range(len(labels)), ys, color=colours(1 - 0.85 * shade), linewidth=1.6)
-        axis.annotate(_trial_id(trials[i]), (len(labels) - 1, ys[-1]), fontsize=7,
-                      xytext=(6, 0), textcoords="offset points", va="center")
+        chosen = _trial_id(trials[i]) == chosen_id
+        axis.plot(range(len(labels)), ys, color="gold" if chosen else colours(1 - 0.85 * shade),
+                  linewidth=3.2 if chosen else 1.6, zorder=4 if chosen else 2,
+                  path_effects=[patheffects.withStroke(linewidth=4.6, foreground="black")]
+                  if chosen else None)
+        ends[_trial_id(trials[i]) + (" (chosen)" if chosen else "")] = ys[-1]
+    x = len(labels) - 1
+    for label, (y, placed) in zip(ends, zip(ends.values(), spread(list(ends.values()),
+                                                             min(0.04, 1.1 / len(ends))))):
+        axis.annotate(label, (x, y), xytext=(x + 0.12, placed), textcoords="data", fontsize=7,
+                      va="center", arrowprops={"arrowstyle": "-", "color": "grey",
+                                               "linewidth": 0.5, "shrinkA": 0, "shrinkB": 0})
     for x, (label, span) in enumerate(zip(labels, spans)):
         axis.axvline(x, color="black", linewidth=0.8)
         low, high = (10 ** span[0], 10 ** span[1]) if label in log_params else span
@@ -146,12 +158,29 @@ def plot_parallel(study: optuna.Study, name: str, metric: str, path: Path, mode:
     axis.set_yticks([])
     for side in axis.spines.values():
         side.set_visible(False)
-    axis.set_xlim(-0.2, len(labels) - 0.4)
+    axis.set_xlim(-0.2, len(labels) - 0.3)
     axis.set_ylim(-0.08, 1.08)
     axis.set_title(f"{name}: hyperparameters and {metric} ({len(trials)} trials told COMPLETE)"
                    f"\neach axis from its lowest to its highest value; darker lines did better",
                    pad=18)
     return _written(figure, path)
+
+
+def spread(ys: list[float], gap: float = 0.04) -> list[float]:
+    """Label heights near ``ys`` (0-1 axis units, in their order) at least ``gap`` apart:
+    pushed up from the lowest, then back down where the top ran past 1."""
+    order = sorted(range(len(ys)), key=lambda i: ys[i] if ys[i] == ys[i] else -1.0)
+    placed = [ys[i] if ys[i] == ys[i] else 0.0 for i in order]  # NaN: a trial without a value
+    for k in range(1, len(placed)):
+        placed[k] = max(placed[k], placed[k - 1] + gap)
+    if placed and placed[-1] > 1.0:
+        placed[-1] = 1.0
+        for k in range(len(placed) - 2, -1, -1):
+            placed[k] = min(placed[k], placed[k + 1] - gap)
+    heights = [0.0] * len(ys)
+    for k, i in enumerate(order):
+        heights[i] = placed[k]
+    return heights
 
 
 def _numeric(value: Any, log: bool) -> float | None:

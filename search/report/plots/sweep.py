@@ -93,8 +93,10 @@ def _legend_for_ends(axis, records: list[TrialRecord], choice: Choice) -> None:
 
 def _save(figure, path: Path, extra: tuple = ()) -> Path:
     figure.tight_layout()
-    # ``extra``: legends added as artists, which the tight box leaves out unless named.
-    figure.savefig(path, dpi=110, bbox_inches="tight", bbox_extra_artists=extra)
+    # The tight box holds what matplotlib counts by default (an axis's legend, the suptitle)
+    # only when no artists are named; ``extra``: legends added as artists, named with them.
+    artists = [*figure.get_default_bbox_extra_artists(), *extra]
+    figure.savefig(path, dpi=110, bbox_inches="tight", bbox_extra_artists=artists)
     plt.close(figure)
     return path
 
@@ -182,10 +184,11 @@ def plot_objective_vs_params(records, choice: Choice, spec, path: Path) -> Path 
     if choice.chosen is not None:
         handles.append(plt.scatter([], [], marker="*", s=200, color="gold",
                                    edgecolors="black", label="chosen"))
-    figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize=8)
+    legend = figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 0.95),
+                           fontsize=8, title="trial ended")
     figure.suptitle(f"{spec.name}: objective against each hyperparameter ({len(scored)} "
                     "trials with a candidate checkpoint, pruned ones too)")
-    return _save(figure, path)
+    return _save(figure, path, extra=(legend,))
 
 
 def _objective_panel(axis, name: str, param, scored: list, choice: Choice) -> None:
@@ -232,7 +235,8 @@ def write_plots(run: RunDir, records: list[TrialRecord], choice: Choice | None =
                      spec.objective.mode, choice.chosen.trial_id if choice.chosen else None),
         plot_parallel(study, spec.name, metric, run.plot_file(PARALLEL_PLOT),
                       spec.objective.mode, tuple(n for n, p in spec.space.items()
-                                                 if getattr(p, "log", False))),
+                                                 if getattr(p, "log", False)),
+                      choice.chosen.trial_id if choice.chosen else None),
         plot_check(list(read_check(run).values()), choice, metric, spec.name,
                    run.plot_file(CHECK_PLOT)),
         plot_front(choice, metric, spec.name, run.plot_file(FRONT_PLOT)),

@@ -69,3 +69,32 @@ def test_the_study_plots_need_trials_told_complete(tmp_path, trials):
         study.add_trial(_study().trials[0])
     assert plot_parallel(study, "tiny", "val_loss", tmp_path / "p.png") is None
     assert (plot_history(study, "tiny", "val_loss", tmp_path / "h.png") is None) == (not trials)
+
+
+def test_a_legend_beside_the_panel_is_inside_the_saved_image(tmp_path):
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from search.report.plots.sweep import _save
+
+    widths = []
+    for legend in (False, True):
+        figure, axis = plt.subplots(figsize=(6, 4))
+        axis.plot([0, 1], [0, 1], label="a trial with a long name")
+        if legend:
+            axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        widths.append(Image.open(_save(figure, tmp_path / f"{legend}.png")).width)
+    # tight_layout makes room for the legend; a tight box that left it out would crop the
+    # picture to the narrowed panel (about 60% of the width here).
+    assert widths[1] > 0.9 * widths[0]
+
+
+def test_the_parallel_plots_labels_are_spread_apart_in_their_order_and_stay_near():
+    from search.report.plots.study import spread
+
+    ys = [0.50, 0.99, 0.51, 1.0, 0.1]
+    placed = spread(ys, gap=0.04)
+    ranked = sorted(range(len(ys)), key=lambda i: ys[i])
+    assert [placed[i] for i in ranked] == sorted(placed)  # the order kept
+    assert all(b - a >= 0.04 - 1e-9 for a, b in zip(sorted(placed), sorted(placed)[1:]))
+    assert max(placed) <= 1.0 and placed[4] == 0.1  # a label with room stays where it is
