@@ -270,8 +270,9 @@ def validate_spec(raw: Any, source: str = "<sweep>", overrides: list[str] | None
     return _resolve_paths(spec)
 
 
-def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
-    """Read, override and validate a sweep file; raises ``SpecError`` with every problem."""
+def read_spec_file(path: str | Path) -> Any:
+    """The parsed YAML of a sweep file, unvalidated; raises ``SpecError`` naming the file when
+    it is missing, a directory, or not YAML."""
     source = str(path)
     path = Path(path)
     if path.is_dir():
@@ -279,15 +280,20 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec
     if not path.is_file():
         raise SpecError([f"{source}: file not found"])
     try:
-        raw = read_yaml(path.read_text(encoding="utf-8"))
+        return read_yaml(path.read_text(encoding="utf-8"))
     except DuplicateKeyError as error:
         raise SpecError([f"{source}: {error}"]) from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise SpecError([f"{source}: not valid YAML: {one_line(error)}"]) from None
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
+    """Read, override and validate a sweep file; raises ``SpecError`` with every problem."""
+    raw = read_spec_file(path)
     for assignment in overrides or []:
         if isinstance(raw, dict):
             apply_override(raw, assignment)
-    return validate_spec(raw, source, overrides)
+    return validate_spec(raw, str(path), overrides)
 
 
 def dump_spec(spec: SweepSpec) -> str:

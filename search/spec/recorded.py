@@ -12,8 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from search.spec.model import SweepSpec, validate_spec
-from search.spec.yaml_reading import read_yaml
+from search.spec.model import SweepSpec, read_spec_file, validate_spec
 
 # (block, key) of settings that earlier versions recorded in every run and this one refuses.
 # check.general_samples (basin 0.2, before retention moved into the trials): the run's check
@@ -34,5 +33,4 @@ def without_retired(raw: Any) -> Any:
 
 def load_recorded_spec(path: Path) -> SweepSpec:
     """The spec of a run directory's ``sweep.yaml``, written by this or an earlier basin."""
-    raw = read_yaml(path.read_text(encoding="utf-8"))
-    return validate_spec(without_retired(raw), str(path))
+    return validate_spec(without_retired(read_spec_file(path)), str(path))
