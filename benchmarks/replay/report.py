@@ -146,13 +146,23 @@ def draw_anytime(rows: list[dict[str, Any]], methods: list[str], path: Path,
                     continue
                 means = anytime_means(picked)
                 shares = [10 * (t + 1) for t in range(len(means))]
-                axis.plot(shares, means, marker="o", markersize=3, color=colours(k % 10),
+                # tab10 has ten colours and the replay has up to sixteen methods: past ten the
+                # colours repeat, so the line style and marker tell the methods apart.
+                axis.plot(shares, means, marker="osv^"[k // 10 % 4], markersize=3,
+                          linestyle=("-", "--", ":", "-.")[k // 10 % 4], color=colours(k % 10),
                           linewidth=2.2 if method == REFERENCE else 1.2, label=method)
             axis.set_title(f"{table}, {trials} trials ({concurrency} at a time)", fontsize=9)
             axis.set_xlabel("% of random search's full-budget steps", fontsize=8)
             axis.set_ylabel("mean test-loss regret", fontsize=8)
             axis.grid(alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
+    # Every panel's methods, once each (a panel may lack a method: the freeze variants ran at
+    # 20 and 40 trials only).
+    by_label: dict[str, Any] = {}
+    for axis in axes.flat:
+        for handle, label in zip(*axis.get_legend_handles_labels()):
+            by_label.setdefault(label, handle)
+    order = [m for m in methods if m in by_label]
+    handles, labels = [by_label[m] for m in order], order
     figure.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8)
     figure.tight_layout(rect=(0, 0.06, 1, 1))
     figure.savefig(path, dpi=110)
