@@ -30,9 +30,11 @@ GCS_CONNECT_ATTEMPTS = 8
 THREAD_TIMEOUT_ENV = "TUNE_FUNCTION_THREAD_TIMEOUT_S"
 
 
+
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     """Connect to a Ray cluster (``address``, else ``RAY_ADDRESS``; ``auto`` finds a local
-    one), or start a quiet local instance (with ``num_cpus``, default: the machine's)."""
+    one), or start a quiet local instance on loopback (with ``num_cpus``, default: the
+    machine's)."""
     address = address or os.environ.get("RAY_ADDRESS")
     # Snapshots at every evaluation (see fit) are cheap on basin's sweeps; Ray's warning about
     # them is noise.
@@ -46,9 +48,30 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     env_vars = {"TOKENIZERS_PARALLELISM": "false",
                 THREAD_TIMEOUT_ENV: os.environ.get(THREAD_TIMEOUT_ENV, "60")}
     # Worker output (DeepSpeed's banners, HF warnings) would drown basin's own progress lines.
-    resources = {"num_cpus": num_cpus} if num_cpus is not None else {}
+    options: dict = {"num_cpus": num_cpus} if num_cpus is not None else {}
+    if address in (None, "", "local"):
+        address = "local"
+        _bind_local_instance_to_loopback()
     ray.init(address=address, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": env_vars}, **resources)
+             runtime_env={"env_vars": env_vars}, **options)
+
+
+def _bind_local_instance_to_loopback() -> None:
+    """Make the local instance basin starts for itself listen on loopback only.
+
+    Ray binds a new head (GCS, raylet, object store, workers) to the machine's first network
+    address, so that other machines could join it; no machine ever joins an instance basin
+    starts for one sweep, and every call between driver and workers would leave through that
+    interface. ``ray.init(_node_ip_address="127.0.0.1")`` does not help: Ray turns a loopback
+    address back into the network one (``services.resolve_ip_for_localhost``). It keeps a head
+    on loopback only where clusters are off (``ray_constants.ENABLE_RAY_CLUSTER``, read at
+    each call of ``services.get_node_ip_address``; off by default on macOS and Windows), so
+    basin turns that off for its own local instance; a cluster address is left alone.
+    ``tests/integration/test_local_ray.py`` fails if a Ray release stops honouring it.
+    """
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def _given_address(address: str | None) -> tuple[str | None, str]:
