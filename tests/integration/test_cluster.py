@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,19 @@ def test_a_worker_no_node_can_hold_is_refused_before_anything_starts(sweep_facto
     assert not (tmp_path / "runs").exists()
 
 
+def _wait_for_port(port: int, seconds: float) -> None:
+    """Until the head's GCS accepts connections (a fixed sleep is too short on a busy machine
+    and wasted on an idle one)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"the head node never listened on 127.0.0.1:{port}")
+
+
 @pytest.fixture
 def two_node_cluster(tmp_path):
     """A head node and a second node on this machine, 1 CPU each, with their own ports."""
@@ -51,7 +65,7 @@ def two_node_cluster(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     nodes = [head]
     try:
-        time.sleep(8)
+        _wait_for_port(port, seconds=60)
         nodes.append(subprocess.Popen(["ray", "start", f"--address={address}",
                                        "--node-ip-address", "127.0.0.1", *common],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

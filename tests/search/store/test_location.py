@@ -56,8 +56,9 @@ def test_download_fetches_only_what_changed_and_never_clobbers_newer_local_files
     assert store.download(remote, tmp_path / "only-a", keep=lambda rel: rel == "a.txt") == 1
     assert not (tmp_path / "only-a" / "deep").exists()
 
-    time.sleep(1.1)
     (copy / "a.txt").write_text("written here after the upload")
+    later = time.time() + 5  # newer than the stored copy, whatever the store's clock resolution
+    os.utime(copy / "a.txt", (later, later))
     assert store.download(remote, copy) == 0
     assert (copy / "a.txt").read_text() == "written here after the upload"
 
