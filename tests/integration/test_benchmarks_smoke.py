@@ -138,3 +138,13 @@ def test_retention_check_smoke(tmp_path: Path) -> None:
     for choice in run["choices"].values():
         assert math.isfinite(choice["test_loss"]) and 0 <= choice["test_exact_match"] <= 1
     assert 0 < run["cost"]["share_of_trials"] < 1 and run["cost"]["drift_s"] > 0
+
+
+def test_worker_memory_smoke(tmp_path: Path) -> None:
+    (sweep,) = run_smoke("worker_memory.py", tmp_path)["sweeps"]
+    # One slot: one warm worker process ran every trial, and every trial has its memory.
+    assert len(sweep["workers"]) == 1
+    trials = sweep["trials"]
+    assert len(trials) == 3 and [t["warm"] for t in trials] == [False, True, True]
+    assert all(t["rss_at_end_mib"] and t["rss_at_end_mib"] > 100 for t in trials)
+    assert sweep["growth_last_vs_first"] is not None
