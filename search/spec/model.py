@@ -18,10 +18,10 @@ from search.core.uris import OBJECT_STORE_SCHEMES, is_object_store, without_quer
 from search.sampling.space import Param, as_param, check_against_trial
 from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
 from search.selection.keep import KeepSpec
-from search.spec.messages import format_error, one_line, where
+from search.spec.messages import format_error, where
 from search.spec.overrides import apply_override, switch_off_disabled_blocks
 from search.spec.storage_url import check_database_url
-from search.spec.yaml_reading import DuplicateKeyError, read_yaml
+from search.spec.yaml_reading import read_spec_file
 from search.stopping import StoppingSpec
 from search.trackers import TrackingSpec
 from trainables.check.settings import CheckSettings
@@ -268,23 +268,6 @@ def validate_spec(raw: Any, source: str = "<sweep>", overrides: list[str] | None
     if problems:
         raise SpecError(problems)
     return _resolve_paths(spec)
-
-
-def read_spec_file(path: str | Path) -> Any:
-    """The parsed YAML of a sweep file, unvalidated; raises ``SpecError`` naming the file when
-    it is missing, a directory, or not YAML."""
-    source = str(path)
-    path = Path(path)
-    if path.is_dir():
-        raise SpecError([f"{source}: is a directory, not a sweep file"])
-    if not path.is_file():
-        raise SpecError([f"{source}: file not found"])
-    try:
-        return read_yaml(path.read_text(encoding="utf-8"))
-    except DuplicateKeyError as error:
-        raise SpecError([f"{source}: {error}"]) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise SpecError([f"{source}: not valid YAML: {one_line(error)}"]) from None
 
 
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from search.spec.model import SweepSpec, read_spec_file, validate_spec
+from search.spec.model import SweepSpec, validate_spec
+from search.spec.yaml_reading import read_spec_file
 
 # (block, key) of settings that earlier versions recorded in every run and this one refuses.
 # check.general_samples (basin 0.2, before retention moved into the trials): the run's check

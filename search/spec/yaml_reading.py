@@ -4,9 +4,13 @@ mapping is refused. PyYAML keeps the last value silently, so a pasted block that
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from search.core.errors import SpecError
+from search.spec.messages import one_line
 
 
 class DuplicateKeyError(yaml.YAMLError):
@@ -43,3 +47,20 @@ def read_yaml(text: str) -> Any:
     """Parse ``text`` safely; raises ``DuplicateKeyError`` for a key given twice, and
     ``yaml.YAMLError`` for anything else that is not YAML."""
     return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def read_spec_file(path: str | Path) -> Any:
+    """The parsed YAML of a sweep file, unvalidated; raises ``SpecError`` naming the file when
+    it is missing, a directory, or not YAML."""
+    source = str(path)
+    path = Path(path)
+    if path.is_dir():
+        raise SpecError([f"{source}: is a directory, not a sweep file"])
+    if not path.is_file():
+        raise SpecError([f"{source}: file not found"])
+    try:
+        return read_yaml(path.read_text(encoding="utf-8"))
+    except DuplicateKeyError as error:
+        raise SpecError([f"{source}: {error}"]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise SpecError([f"{source}: not valid YAML: {one_line(error)}"]) from None
