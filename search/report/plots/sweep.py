@@ -39,6 +39,7 @@ from search.core.layout import (
 )
 from search.core.outcome import ASHA, COMPLETED, FAILED, PRUNED, RUNNING, STOPPED  # noqa: E402
 from search.core.record import TrialRecord  # noqa: E402
+from search.report.plots.axes import readable_log_x  # noqa: E402
 from search.report.plots.check import plot_check  # noqa: E402
 from search.report.plots.front import plot_front  # noqa: E402
 from search.report.plots.palette import end_labels, trial_styles  # noqa: E402
@@ -207,6 +208,7 @@ def _objective_panel(axis, name: str, param, scored: list, choice: Choice) -> No
         axis.set_xticks(range(len(param.values)), [str(v) for v in param.values])
     if isinstance(param, (FloatParam, IntParam)) and param.log:
         axis.set_xscale("log")
+        readable_log_x(axis)
     axis.set_xlabel(name)
     axis.grid(alpha=0.3)
 
