@@ -52,6 +52,11 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     if address in (None, "", "local"):
         address = "local"
         _bind_local_instance_to_loopback()
+    elif _head_on_loopback_only(address):
+        # A driver given such a head's address (a second `basin` beside the first, a test)
+        # must stay on loopback too: Ray would turn 127.0.0.1 into the network address, where
+        # nothing answers, and wait there for minutes.
+        _bind_local_instance_to_loopback()
     ray.init(address=address, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": env_vars}, **options)
 
@@ -72,6 +77,27 @@ def _bind_local_instance_to_loopback() -> None:
     from ray._private import ray_constants
 
     ray_constants.ENABLE_RAY_CLUSTER = False
+
+
+def _head_on_loopback_only(address: str) -> bool:
+    """Whether ``address`` (host:port, or ``auto``: the newest head on this machine) names a
+    head that listens on loopback only, as the local instances of ``start_ray`` do. A head
+    started with ``ray start --head`` also answers on the network address, where Ray's own
+    rewriting of loopback addresses keeps working."""
+    from ray._private import services, utils
+
+    if address == "auto":
+        address = utils.read_ray_address() or ""
+    host, sep, port = address.rpartition(":")
+    if address.startswith("ray://") or not sep or not port.isdigit() \
+            or not services.is_localhost(host.strip("[]")):
+        return False
+    try:
+        network_address = services.get_node_ip_address()
+        socket.create_connection((network_address, int(port)), timeout=1).close()
+    except OSError:
+        return True
+    return False
 
 
 def _given_address(address: str | None) -> tuple[str | None, str]:
