@@ -147,8 +147,10 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, An
         at = reports[(candidate.trial_id, candidate.step)]
         row["candidates"].append({
             "trial_id": candidate.trial_id, "step": candidate.step,
-            "objective": candidate.objective, "drift": candidate.drift,
-            "drift_answer_loss": at.get("drift_answer_loss"),
+            # Named by what they measure: which of the two basin calls drift was this
+            # benchmark's question (the answer loss since it ran; RESULTS.md section 9).
+            "objective": candidate.objective, "answer_loss": at.get("drift"),
+            "kl": at.get("drift_kl"),
             "update_norm": update_norm(folder),
             "held_out": score_suite(task, model, suite, torch.device("cpu"))})
         print(f"  {candidate.name}: held-out {row['candidates'][-1]['held_out']:.3f}", flush=True)
@@ -160,7 +162,7 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, An
         test = score_checkpoint(Hyperparameters(**chosen.params), settings,
                                 run.fetch(chosen.checkpoint), "test")
         row["choices"][name] = {"trial_id": chosen.trial_id, "step": chosen.step,
-                                "drift": chosen.drift, "test_loss": test["loss"],
+                                "answer_loss": chosen.drift, "test_loss": test["loss"],
                                 "test_exact_match": test.get("exact_match"),
                                 "held_out": held_out[(chosen.trial_id, chosen.step)]}
     return row

@@ -132,7 +132,7 @@ def test_retention_check_smoke(tmp_path: Path) -> None:
     assert run["exit_code"] == 0 and 0 <= run["reference"] <= 1
     assert len(run["candidates"]) == 4  # 2 trials x 2 evaluations, every one kept
     for candidate in run["candidates"]:
-        assert candidate["drift"] >= 0 and math.isfinite(candidate["drift_answer_loss"])
+        assert candidate["kl"] >= 0 and math.isfinite(candidate["answer_loss"])
         assert candidate["update_norm"] > 0 and 0 <= candidate["held_out"] <= 1
     assert set(run["choices"]) == {"objective", "retentive"}
     for choice in run["choices"].values():

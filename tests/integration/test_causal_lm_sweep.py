@@ -65,8 +65,9 @@ def test_a_causal_lm_sweep_reports_exports_and_its_merged_model_generates(tmp_pa
     assert main(["best", str(run_dir)]) == 0
     assert "val_loss" in capsys.readouterr().out
     # Retention at every evaluation: a KL, so never negative, and how long it took.
-    assert (history["drift"] >= 0).all() and (history["drift_seconds"] > 0).all()
-    assert history["drift_answer_loss"].notna().all()
+    # drift, the answer-loss excess, may dip just below 0; its companion, the KL, may not.
+    assert history["drift"].notna().all() and (history["drift_seconds"] > 0).all()
+    assert (history["drift_kl"] >= 0).all()
     results = json.loads((run_dir / "results.json").read_text())
     assert results["front"] and all("drift" in entry for entry in results["front"])
     assert results["choice"]["chosen"]["drift"] == history.set_index("step").loc[
@@ -138,7 +139,7 @@ def test_a_two_worker_zero2_causal_lm_trial(tmp_path):
     assert history["world_size"].tolist() == [2, 2]
     assert all(math.isfinite(v) for v in history["gap"])
     assert 0 <= history["val_exact_match"].iloc[-1] <= 1
-    assert (history["drift"] >= 0).all()  # both workers measured it; rank 0 reports it
+    assert (history["drift_kl"] >= 0).all()  # both workers measured it; rank 0 reports it
     (record,) = collect_records(run)
     assert record.outcome.status == "completed" and sorted(record.checkpoints) == [4, 8]
 

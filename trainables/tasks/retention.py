@@ -5,11 +5,11 @@ Each figure is a *drift*, 0 for a model that kept the base model's behaviour the
 
 - encoders (sequence classification): 1 - the mean cosine similarity between the base and the
   fine-tuned model's sentence embeddings (the mean of the last hidden states over the tokens);
-- causal LMs (``trainables/tasks/causal_lm/retention.py``): the KL divergence of the
-  fine-tuned model's next-token distributions from the base model's, per answer token of the
-  base model's own greedy answers to general prompts (``drift``, nats per token); and how much
-  the fine-tuned model's mean token loss on those answers exceeds the base model's
-  (``drift_answer_loss``, what ``basin check`` measured before).
+- causal LMs (``trainables/tasks/causal_lm/retention.py``): how much the fine-tuned model's
+  mean token loss on the base model's own greedy answers to general prompts exceeds the base
+  model's (``drift``, nats per token), and the KL divergence of its next-token distributions
+  from the base model's along those answers (``drift_kl``); the two rank candidates alike, and
+  the answer loss tracked the loss of held-out skills a little better (RESULTS.md, section 9).
 
 Divergence of the outputs, not distance in weight space, is what tracks forgetting (RL's Razor,
 arXiv 2509.04259; Biderman et al. 2024, "LoRA Learns Less and Forgets Less").

@@ -71,7 +71,7 @@ def test_an_unchanged_adapter_has_drift_zero(task, tmp_path):
     measured, model = fresh_task_and_model(task, tmp_path, moved=False)
     figures = measured.retention(model, 4, CPU)
     assert figures[DRIFT] == pytest.approx(0.0, abs=1e-6)
-    for value in figures.values():  # the causal LM's answer-loss difference too
+    for value in figures.values():  # the causal LM's KL too
         assert value == pytest.approx(0.0, abs=1e-6)
 
 
@@ -83,7 +83,9 @@ def test_the_kept_base_side_gives_what_measuring_it_again_gives(task, tmp_path):
     again, _ = fresh_task_and_model(task, tmp_path, moved=True)
     recomputed = again.retention(model, 4, CPU)  # a new task measures it afresh
     assert first == kept == recomputed
-    assert first[DRIFT] > 1e-6  # the adapter moved the outputs
+    # The adapter moved the outputs: an encoder's drift and a causal LM's KL grow; its drift, the
+    # answer-loss excess, moves either way (a random tiny model can grow surer of its answers).
+    assert abs(first[DRIFT]) > 1e-6 and first.get("drift_kl", first[DRIFT]) > 1e-6
     assert all(math.isfinite(value) for value in first.values())
     assert len(measured._general) == 1  # one base side, kept
 
@@ -95,6 +97,6 @@ def test_the_causal_lm_drift_is_measured_on_the_base_models_answers_in_eval_mode
     figures = measured.retention(model, 4, CPU)
     assert model.training  # put back as it was
     assert all(torch.equal(before[name], p) for name, p in model.named_parameters())
-    assert set(figures) == {DRIFT, "drift_answer_loss"}
+    assert set(figures) == {DRIFT, "drift_kl"}
     (base,) = measured._general.values()
     assert base.tokens > 0 and len(base.batches) == len(base.distributions)

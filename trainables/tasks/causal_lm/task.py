@@ -115,9 +115,9 @@ class CausalLM(Task):
         return _token_loss(model, loader, device)["loss"]
 
     def retention(self, model, samples, device) -> dict[str, float]:
-        """``drift`` (KL from the base's next-token distributions) and ``drift_answer_loss``
-        on the base model's greedy answers to general prompts, which are measured once per
-        process and kept (``trainables/tasks/causal_lm/retention.py``)."""
+        """``drift`` (the loss's excess over the base's) and ``drift_kl`` (KL from the base's
+        next-token distributions) on the base model's greedy answers to general prompts, which
+        are measured once per process and kept (``trainables/tasks/causal_lm/retention.py``)."""
         base = self.kept_general((samples, str(device)),
                                  lambda: measure_base(self, model, samples, device))
         return retention_figures(model, base)
