@@ -7,9 +7,9 @@ trials holds the same resident memory, within 10%, as after its first").
     python benchmarks/worker_memory.py --smoke             # a tiny model, 3 trials (a test)
 
 Each sweep runs as shipped except: one trial at a time (so one warm worker runs them all), 10
-trials, W&B off, its own output folder; the SmolLM2 sweep with 16 steps (an evaluation every 8)
-so that ten trials take minutes, not hours: memory is held by what a trial loads and keeps, not
-by how long it trains. A thread samples every 0.25 s the resident memory of every Ray trial
+trials, W&B off, its own output folder; the SmolLM2 sweep with 16 steps (an evaluation every 8,
+ASHA's first rung at 8) so that ten trials take minutes, not hours: memory is held by what a
+trial loads and keeps, not by how long it trains. A thread samples every 0.25 s the resident memory of every Ray trial
 process (``ray::ImplicitFunc``) below the ``basin run`` it started, nothing else on the
 machine. Per trial: the worker's RSS at its last report, and the peak while it ran.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -40,8 +41,10 @@ from benchmarks.common import (  # noqa: E402
 )
 
 SWEEPS = {"default": ("sweeps/minilm_lora.yaml", []),
+          # The shipped first rung (24 steps) must fit the 16 steps: ASHA's at 8.
           "smollm2": ("sweeps/smollm2_sft.yaml", ["training.max_steps=16",
-                                                  "training.eval_every=8"])}
+                                                  "training.eval_every=8",
+                                                  "scheduler.grace_period=8"])}
 COMMON = ["search.num_trials=10", "search.max_concurrent_trials=1",
           "tracking.wandb.mode=disabled"]
 SMOKE = ["search.num_trials=3", "training.max_steps=4", "training.eval_every=2",
@@ -107,7 +110,9 @@ def per_trial(samples: list[tuple[float, int, int]], trials: list[dict]) -> list
 def measure(name: str, work: Path, smoke: bool) -> dict[str, Any]:
     """One sweep, one slot; the figures per trial and the growth from the first trial on."""
     sweep_file, extra = SWEEPS[name]
-    sets = [*COMMON, *extra, *(SMOKE if smoke else []), f"output_dir={work / name}"]
+    folder = work / name
+    shutil.rmtree(folder, ignore_errors=True)  # one run directory: this run's
+    sets = [*COMMON, *extra, *(SMOKE if smoke else []), f"output_dir={folder}"]
     command = [sys.executable, "-m", "search.cli.main", "run", sweep_file, "--quiet",
                *[part for value in sets for part in ("--set", value)]]
     started = time.time()
@@ -120,7 +125,7 @@ def measure(name: str, work: Path, smoke: bool) -> dict[str, Any]:
     sampler.join()
     if driver.returncode != 0:
         raise SystemExit(f"{name}: basin run failed ({driver.returncode}):\n{output[-3000:]}")
-    (run_dir,) = [p for p in (work / name).iterdir() if p.is_dir()]
+    (run_dir,) = [p for p in folder.iterdir() if p.is_dir()]
     rows = per_trial(sampler.samples, trial_windows(run_dir))
     ends = [r["rss_at_end_mib"] for r in rows if r["rss_at_end_mib"] is not None]
     growth = ends[-1] / ends[0] - 1 if len(ends) > 1 else None
@@ -154,10 +159,15 @@ def main() -> int:
     args = parser.parse_args()
     args.work_dir.mkdir(parents=True, exist_ok=True)
     sweeps = ["default"] if args.smoke else args.sweeps
-    results = [measure(name, args.work_dir, args.smoke) for name in sweeps]
+    results = []
+    for name in sweeps:  # each sweep's figures saved as soon as it ends
+        print(f"{name}: basin run, one slot, {'3' if args.smoke else '10'} trials ...",
+              flush=True)
+        results.append(measure(name, args.work_dir, args.smoke))
+        print(f"{name}: done in {results[-1]['wall_s']} s", flush=True)
+        save_json("worker_memory", {"machine": machine_facts(), "sweeps": results},
+                  args.work_dir if args.smoke else RESULTS_DIR)
     show(results)
-    save_json("worker_memory", {"machine": machine_facts(), "sweeps": results},
-              args.work_dir if args.smoke else RESULTS_DIR)
     return 0
 
 
