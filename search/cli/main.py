@@ -11,7 +11,7 @@ from rich.console import Console
 from search.cli.init_command import init
 from search.cli.parser import build_parser
 from search.cli.run_commands import best, check, confirm, export, listing, plots, status
-from search.core.console import make_console, say
+from search.core.console import make_console, say, say_command
 from search.core.errors import SpecError
 from search.core.signals import stop_on_sigterm
 
@@ -64,8 +64,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         lock = DriverLock(run_dir.path, run_dir.shown)
         lock.acquire("run")  # held until this process ends
         log.write_to(run_dir.path)
-        console.print(f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} "
-                      f"trials, run directory {run_dir.shown}")
+        say(console, f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} "
+                     f"trials, run directory {run_dir.shown}")
         _data_and_warnings(spec, console)
         if run_dir.remote:
             console.print(f"(working copy on this machine: {run_dir.path})")
@@ -126,13 +126,13 @@ def _finish(run_dir, trackers, started: float, console: Console) -> int:
     kept = done.kept.describe(spec.keep.describe()) if done.kept else "every checkpoint kept"
     say(console, f"wall time {elapsed:.0f} s; run directory {run_dir.size_bytes() / 2**20:.1f} "
                  f"MiB ({kept}; the sweep file's keep block sets how many)")
-    console.print(f"results: {run_dir.shown_file(run_dir.results_file)}")
+    say_command(console, "results:", run_dir.shown_file(run_dir.results_file))
     if done.choice.chosen is None:
         console.print(f"[yellow]no checkpoint to hand on ({done.choice.why}); no best.yaml "
                       "written[/yellow]")
         return 1
     console.print(describe_choice(done.choice, run_dir))
-    console.print(f"re-train it with: basin run {run_dir.best_file}")
+    say_command(console, "re-train it with:", f"basin run {run_dir.best_file}")
     return 0
 
 

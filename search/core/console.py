@@ -21,3 +21,14 @@ def say(console: Console, text: str) -> None:
     """Print prose: wrapped at words on a terminal (the terminal itself would cut mid-word),
     one line elsewhere, where logs are read a line at a time."""
     console.print(text, soft_wrap=not console.is_terminal)
+
+
+def say_command(console: Console, label: str, command: str) -> None:
+    """``label command`` on one line where it fits, else the command on a line of its own:
+    a path or command is never broken, so that it can be copied whole."""
+    line = f"{label} {command}"
+    if console.is_terminal and len(line) > console.width:
+        console.print(label)
+        console.print(f"  {command}", soft_wrap=True)
+    else:
+        console.print(line, soft_wrap=True)

@@ -118,8 +118,9 @@ def describe_choice(choice: Choice, run: RunDir) -> str:
     if choice.chosen is None:
         return escape(f"chosen: nothing yet ({choice.why})")
     chosen = choice.chosen
+    # The checkpoint's path on a line of its own: whole, it fits 80 columns and can be copied.
     return escape(f"chosen: {chosen.name} ({run.spec.objective.metric} {chosen.objective:.4f})"
-                  f"\n  why: {choice.why}\n  checkpoint: {chosen.checkpoint}")
+                  f"\n  why: {choice.why}\n  checkpoint:\n    {chosen.checkpoint}")
 
 
 def recipe(spec: SweepSpec, chosen: Candidate) -> SweepSpec:
