@@ -1,15 +1,16 @@
 """PNG plots of a sweep, written into its run directory (matplotlib, no display needed).
 
 - ``learning_curves.png``: validation loss and train-subset loss against step, every trial; a
-  trial a rule or ASHA stopped ends in the marker of what stopped it, and the chosen checkpoint
-  is a star.
+  trial a rule or ASHA stopped ends in the marker of what stopped it, in the trial's colour, and
+  the chosen checkpoint is a star.
 - ``gap.png``: the gap against step (with the gap rule's threshold when it has one).
 - ``objective_vs_params.png``: each trial's best-ranked candidate against each hyperparameter.
 - ``front.png``: every candidate's objective against its drift from the base model, the front
   of the two and the choice (``front.py``).
 - ``check.png``: once ``basin check`` ran, objective against basin radius (``check.py``).
-- ``param_importances.png``, ``optimization_history.png``, ``parallel_coordinates.png``:
-  drawn by Optuna itself from the study (``study_plots.py``).
+- ``param_importances.png`` (Optuna's own plot), ``optimization_history.png`` and
+  ``parallel_coordinates.png`` (drawn here with basin's trial ids) from the study
+  (``study.py``).
 
 Each title says how many trials are behind it. Basin draws by hand only what Optuna cannot:
 the train-subset loss beside the validation loss, what stopped each trial, the chosen
@@ -26,6 +27,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on clusters and CI
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.markers import MarkerStyle  # noqa: E402
 
 from search.core.layout import (
     CHECK_PLOT,
@@ -65,14 +67,18 @@ def _curve(record: TrialRecord, metric: str) -> tuple[list[int], list[float]]:
 
 
 def _mark_ends(axis, records: list[TrialRecord], metric: str, choice: Choice) -> None:
-    """Each stopped trial's last point with the marker of what stopped it, and the chosen
+    """Each stopped trial's last point with the marker of what stopped it, in the trial's own
+    colour (a trial stopped at its first evaluation is that marker alone), and the chosen
     checkpoint as a star."""
+    styles = trial_styles([record.trial_id for record in records])
     for record in records:
         marker = KIND_MARKERS.get(record.outcome.kind)
         steps, values = _curve(record, metric)
         if marker and steps:
+            filled = MarkerStyle(marker).is_filled()  # an outline for "v", none for "x"
             axis.scatter(steps[-1], values[-1], marker=marker, s=70, zorder=5,
-                         color=STATUS_COLOURS.get(record.outcome.status, "grey"))
+                         color=styles[record.trial_id][0], linewidths=0.8 if filled else 2,
+                         edgecolors="black" if filled else None)
         chosen = choice.chosen
         if chosen and chosen.trial_id == record.trial_id and chosen.step in steps:
             axis.scatter(chosen.step, values[steps.index(chosen.step)], marker="*", s=260,

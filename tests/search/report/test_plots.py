@@ -98,3 +98,22 @@ def test_the_parallel_plots_labels_are_spread_apart_in_their_order_and_stay_near
     assert [placed[i] for i in ranked] == sorted(placed)  # the order kept
     assert all(b - a >= 0.04 - 1e-9 for a, b in zip(sorted(placed), sorted(placed)[1:]))
     assert max(placed) <= 1.0 and placed[4] == 0.1  # a label with room stays where it is
+
+
+def test_a_stopped_trials_end_marker_has_the_trials_own_colour():
+    """Shape says how the trial ended, colour which trial it is: four trials pruned at their
+    first evaluation must not be four markers of one colour."""
+    import matplotlib.pyplot as plt
+
+    from search.report.plots.sweep import _mark_ends
+
+    choice = choose(RECORDS, ObjectiveCriterion(), "val_loss", "min")
+    figure, axis = plt.subplots()
+    _mark_ends(axis, RECORDS, "val_loss", choice)
+    styles = trial_styles([record.trial_id for record in RECORDS])
+    ended = [r for r in RECORDS if KIND_MARKERS.get(r.outcome.kind) and r.evaluations]
+    markers = [c for c in axis.collections if c.get_sizes()[0] == 70]  # not the chosen star
+    assert len(markers) == len(ended) >= 3
+    for record, marker in zip(ended, markers):
+        assert to_hex(marker.get_facecolor()[0]) == to_hex(styles[record.trial_id][0])
+    plt.close(figure)
