@@ -120,7 +120,7 @@ def describe_choice(choice: Choice, run: RunDir) -> str:
     chosen = choice.chosen
     # The checkpoint's path on a line of its own: whole, it fits 80 columns and can be copied.
     return escape(f"chosen: {chosen.name} ({run.spec.objective.metric} {chosen.objective:.4f})"
-                  f"\n  why: {choice.why}\n  checkpoint:\n    {chosen.checkpoint}")
+                  f"\n  why: {choice.why}\n  checkpoint:\n  {chosen.checkpoint}")
 
 
 def recipe(spec: SweepSpec, chosen: Candidate) -> SweepSpec:
