@@ -149,7 +149,7 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, An
             "trial_id": candidate.trial_id, "step": candidate.step,
             # Named by what they measure: which of the two basin calls drift was this
             # benchmark's question (the answer loss since it ran; RESULTS.md section 9).
-            "objective": candidate.objective, "answer_loss": at.get("drift"),
+            "objective": candidate.objective, "answer_loss": candidate.drift,
             "kl": at.get("drift_kl"),
             "update_norm": update_norm(folder),
             "held_out": score_suite(task, model, suite, torch.device("cpu"))})

@@ -9,9 +9,9 @@ trials holds the same resident memory, within 10%, as after its first").
 Each sweep runs as shipped except: one trial at a time (so one warm worker runs them all), 10
 trials, W&B off, its own output folder; the SmolLM2 sweep with 16 steps (an evaluation every 8,
 ASHA's first rung at 8) so that ten trials take minutes, not hours: memory is held by what a
-trial loads and keeps, not by how long it trains. A thread samples every 0.25 s the resident memory of every Ray trial
-process (``ray::ImplicitFunc``) below the ``basin run`` it started, nothing else on the
-machine. Per trial: the worker's RSS at its last report, and the peak while it ran.
+trial loads and keeps, not by how long it trains. A thread samples every 0.25 s the resident
+memory of every Ray trial process (``ray::ImplicitFunc``) below the ``basin run`` it started,
+nothing else on the machine. Per trial: the worker's RSS at its last report, and the peak while it ran.
 """
 
 from __future__ import annotations
@@ -161,8 +161,7 @@ def main() -> int:
     sweeps = ["default"] if args.smoke else args.sweeps
     results = []
     for name in sweeps:  # each sweep's figures saved as soon as it ends
-        print(f"{name}: basin run, one slot, {'3' if args.smoke else '10'} trials ...",
-              flush=True)
+        print(f"{name}: basin run, one slot ...", flush=True)
         results.append(measure(name, args.work_dir, args.smoke))
         print(f"{name}: done in {results[-1]['wall_s']} s", flush=True)
         save_json("worker_memory", {"machine": machine_facts(), "sweeps": results},

@@ -1,6 +1,6 @@
 """A warm worker gives the heap pages an ended trial freed back to the operating system.
 
-Without it glibc kept them: the worker grew by 64 MiB per MiniLM trial and about 450 MiB per
+Without it glibc kept them: the worker grew by 64 MiB per MiniLM trial and about 400 MiB per
 SmolLM2 trial (benchmarks/RESULTS.md, section 10). The test frees memory in pieces, as a trial
 does, with a live allocation above it so that glibc's own trimming of the heap's top cannot
 return it, and checks that ``release_trial_memory`` does."""
