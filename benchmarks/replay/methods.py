@@ -223,17 +223,19 @@ VARIANTS: dict[str, Callable[..., Replayed]] = {
 }
 
 
-def _freezing(thaw: str = "rank", quarter: bool = False, budget: float | None = None
-              ) -> Callable[..., Replayed]:
+def _freezing(thaw: str = "rank", quarter: bool = False, budget: float | None = None,
+              factor: float | None = None) -> Callable[..., Replayed]:
     """basin as shipped with the freezing scheduler (issue 30's variants): thaw order, the first
     rung at a quarter of the budget (else the sweep file's), a step budget as a share of random
-    search's full budget."""
+    search's full budget, the reduction factor (else the sweep file's)."""
 
     def overrides(table: CurveTable, setting: Setting) -> dict[str, Any]:
         steps = table.spec.training.max_steps
         scheduler: dict[str, Any] = {"type": "freeze", "thaw": thaw}
         if quarter:
             scheduler["grace_period"] = steps // 4
+        if factor:
+            scheduler["reduction_factor"] = factor
         search = {"max_total_steps": int(budget * setting.trials * steps)} if budget else {}
         return {"scheduler": scheduler, "search": search}
 
@@ -246,5 +248,12 @@ FREEZING: dict[str, Callable[..., Replayed]] = {
     "freeze-undecided-half": _freezing("undecided", budget=0.5),
     "freeze-quarter-half": _freezing(quarter=True, budget=0.5),
     "freeze-quarter-undecided-half": _freezing("undecided", quarter=True, budget=0.5),
+    # Second round (RESULTS.md section 6, "issue 30, second round"): the first rung at a quarter
+    # and the best third on (exploration ~44% of random search's steps, not 50%), and the
+    # learning-curve forecast thaw order.
+    "freeze-quarter-forecast-half": _freezing("forecast", quarter=True, budget=0.5),
+    "freeze-third-half": _freezing(quarter=True, budget=0.5, factor=3),
+    "freeze-third-undecided-half": _freezing("undecided", quarter=True, budget=0.5, factor=3),
+    "freeze-third-forecast-half": _freezing("forecast", quarter=True, budget=0.5, factor=3),
 }
 VARIANTS.update(FREEZING)

@@ -10,7 +10,7 @@ trials were frozen and thawed, when and why.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 RUNG, FROZEN, THAWED = "rung", "frozen", "thawed"
@@ -27,6 +27,9 @@ class FreezeEvent:
     score: float | None = None
     reason: str = ""
     undecided: bool = False  # frozen while still within noise of its baseline
+    # The trial's reports until it was frozen, [step, score, standard error]: what a forecast
+    # of where its curve goes is fitted to.
+    curve: list[list[float]] = field(default_factory=list)
 
 
 class FreezeLedger:
@@ -62,8 +65,10 @@ class FreezeLedger:
     def rung(self, trial_id: str, rung: int, score: float) -> None:
         self._add(FreezeEvent(trial_id, RUNG, rung, score))
 
-    def freeze(self, trial_id: str, step: int, reason: str, undecided: bool = False) -> None:
-        self._add(FreezeEvent(trial_id, FROZEN, step, reason=reason, undecided=undecided))
+    def freeze(self, trial_id: str, step: int, reason: str, undecided: bool = False,
+               curve: list[tuple[float, float, float]] | None = None) -> None:
+        self._add(FreezeEvent(trial_id, FROZEN, step, reason=reason, undecided=undecided,
+                              curve=[list(point) for point in curve or []]))
 
     def thaw(self, trial_id: str, step: int, reason: str) -> None:
         self._add(FreezeEvent(trial_id, THAWED, step, reason=reason))

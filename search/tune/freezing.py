@@ -8,7 +8,9 @@ of the trials that reached the rung go on) is paused (Ray Tune's PAUSE: its slot
 next trial, its latest checkpoint stays). Once the searcher has asked for every trial, the
 frozen trials are thawed one by one, each resumed from its checkpoint exactly where it stopped,
 in the order ``thaw`` says, while the sweep's step budget lasts; those never thawed end as
-``pruned: frozen``. Optuna hears a trial's outcome when it really ends, never at a pause.
+``pruned: frozen``. The ``forecast`` order thaws only the frozen trials whose learning-curve
+forecast (``search/tune/curve_forecast.py``), with its uncertainty, can still beat the sweep's
+best checkpoint so far, the most promising first. Optuna hears a trial's outcome when it really ends, never at a pause.
 
 The scheduler keeps its rungs and its frozen trials in the freeze ledger
 (``search/store/freeze_ledger.py``): Ray keeps no scheduler state across a driver crash, and a
@@ -27,6 +29,7 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from search.core.outcome import FROZEN, PRUNED, Outcome
 from search.store.freeze_ledger import FreezeLedger
 from search.store.stop_ledger import StopLedger
+from search.tune.curve_forecast import forecast_best
 from trainables.contract import BASELINE_LOSS, STEP, VAL_LOSS, VAL_LOSS_SE
 
 # How many standard errors of the validation loss below the baseline a trial must be to have
@@ -58,7 +61,8 @@ class FreezingScheduler(FIFOScheduler):
 
     ``thaw``: ``rank`` thaws the best-scored frozen trials first; ``undecided`` thaws first the
     trials that were still within noise of their baseline when frozen (slow starters), then by
-    score. ``max_total_steps`` (None: no bound) is the sweep's step budget: a trial is thawed
+    score; ``forecast`` thaws only the trials whose curve forecast can still beat the sweep's
+    best score so far, lowest optimistic forecast first. ``max_total_steps`` (None: no bound) is the sweep's step budget: a trial is thawed
     only while the steps spent, those the running trials may still take, and its own remaining
     steps fit in it. ``slots``: trials at a time.
     """
@@ -73,6 +77,9 @@ class FreezingScheduler(FIFOScheduler):
         self.slots, self.thaw, self.max_total_steps = slots, thaw, max_total_steps
         self._metric: str | None = None
         self._sign = 1.0
+        # Each trial's reports so far, (step, score, standard error): what a frozen trial's
+        # forecast is fitted to (the ledger keeps the curve of each freeze across a crash).
+        self._curves: dict[str, list[tuple[float, float, float]]] = {}
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
         if metric:
@@ -94,6 +101,9 @@ class FreezingScheduler(FIFOScheduler):
         if not isinstance(step, (int, float)) or not math.isfinite(step) or step >= self.max_t:
             return TrialScheduler.CONTINUE
         score = self._sign * value if math.isfinite(value) else math.inf
+        se = result.get(VAL_LOSS_SE) if self._metric == VAL_LOSS else None
+        self._curves.setdefault(trial.trial_id, []).append(
+            (float(step), score, float(se) if isinstance(se, (int, float)) else 0.0))
         passed = self.freezes.rungs_of(trial.trial_id)
         for rung in reversed(self.rungs):  # the highest rung reached and not yet judged
             if step < rung or rung in passed:
@@ -114,7 +124,8 @@ class FreezingScheduler(FIFOScheduler):
         still = undecided(result)
         if still:
             why += "; undecided: still within noise of its baseline"
-        self.freezes.freeze(trial.trial_id, step, why, undecided=still)
+        self.freezes.freeze(trial.trial_id, step, why, undecided=still,
+                            curve=self._curves.get(trial.trial_id, []))
         return TrialScheduler.PAUSE
 
     def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
@@ -127,25 +138,35 @@ class FreezingScheduler(FIFOScheduler):
             return None
         frozen_now = self.freezes.frozen()
         frozen = [t for t in trials if t.status == Trial.PAUSED and t.trial_id in frozen_now]
-        chosen = self._to_thaw(frozen, trials)
-        if chosen is not None:
-            self.freezes.thaw(chosen.trial_id, frozen_now[chosen.trial_id].step,
-                              f"thawed ({self.thaw}): a slot and the budget allow it")
+        thaw = self._to_thaw(frozen, trials)
+        if thaw is not None:
+            chosen, why = thaw
+            self.freezes.thaw(chosen.trial_id, frozen_now[chosen.trial_id].step, why)
             return chosen
         if running == 0:  # nothing runs and nothing more will thaw: the sweep can end
             for trial in frozen:
                 self._end_frozen(tune_controller, trial, frozen_now[trial.trial_id].step)
         return None
 
-    def _to_thaw(self, frozen: list[Trial], trials: list[Trial]) -> Trial | None:
-        """The frozen trial to resume now, or None (none left, or the budget is spent)."""
+    def _to_thaw(self, frozen: list[Trial], trials: list[Trial]) -> tuple[Trial, str] | None:
+        """The frozen trial to resume now and why, or None (none left, none can still win, or
+        the budget is spent)."""
         if not frozen:
             return None
+        why = f"thawed ({self.thaw}): a slot and the budget allow it"
         scores = {t.trial_id: min(self._scores_of(t.trial_id), default=math.inf)
                   for t in frozen}
         frozen_now = self.freezes.frozen()
-        key = (lambda t: (not frozen_now[t.trial_id].undecided, scores[t.trial_id])) \
-            if self.thaw == "undecided" else (lambda t: scores[t.trial_id])
+        if self.thaw == "forecast":
+            bounds, best = self._can_still_win(frozen, trials, frozen_now)
+            if not bounds:
+                return None
+            frozen = [t for t in frozen if t.trial_id in bounds]
+            key = lambda t: bounds[t.trial_id]  # noqa: E731
+        elif self.thaw == "undecided":
+            key = lambda t: (not frozen_now[t.trial_id].undecided, scores[t.trial_id])  # noqa: E731
+        else:
+            key = lambda t: scores[t.trial_id]  # noqa: E731
         chosen = min(frozen, key=key)
         if self.max_total_steps is not None:
             # Count what the running trials may still spend, not only what is spent: a thaw
@@ -156,7 +177,29 @@ class FreezingScheduler(FIFOScheduler):
                             if t.status == Trial.RUNNING)
             if spent + committed + self.max_t - _last_step(chosen) > self.max_total_steps:
                 return None
-        return chosen
+        if self.thaw == "forecast":
+            reach = self._sign * bounds[chosen.trial_id]
+            why = (f"thawed (forecast): its curve may still reach {reach:.4f}, better than the "
+                   f"sweep's best so far ({self._sign * best:.4f})")
+        return chosen, why
+
+    def _can_still_win(self, frozen: list[Trial], trials: list[Trial],
+                       frozen_now: dict[str, Any]) -> tuple[dict[str, float], float]:
+        """The frozen trials whose optimistic forecast beats the best score any trial has
+        reported, with that bound (the lowest is thawed first), and that best score."""
+        best = min((self._best_score(t) for t in trials), default=math.inf)
+        bounds = {t.trial_id: forecast_best(
+            [(s, v, e) for s, v, e in frozen_now[t.trial_id].curve], self.max_t).optimistic
+            for t in frozen}
+        return {trial_id: b for trial_id, b in bounds.items() if b < best}, best
+
+    def _best_score(self, trial: Trial) -> float:
+        """The best score a trial has reported (Ray keeps each metric's min and max)."""
+        analysis = (trial.metric_analysis or {}).get(self._metric or "", {})
+        value = analysis.get("min" if self._sign > 0 else "max")
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return math.inf
+        return self._sign * value
 
     def _scores_of(self, trial_id: str) -> list[float]:
         """The trial's score at its highest rung."""
