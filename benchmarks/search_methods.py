@@ -90,6 +90,19 @@ def basin(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     return _basin_sweep(spec)
 
 
+def basin_freeze(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
+    """basin with the replay's winning scheduler (issue 30, RESULTS.md section 6): a rung's
+    losers frozen, not stopped (first rung at a quarter of the budget, the best third on), and
+    thawed best-first while the sweep's step budget, half of random search's, lasts."""
+    spec = spec.model_copy(deep=True)
+    spec.scheduler.type = "freeze"
+    spec.scheduler.grace_period = spec.training.max_steps // 4
+    spec.scheduler.reduction_factor = 3
+    spec.scheduler.thaw = "rank"
+    spec.search.max_total_steps = spec.search.num_trials * spec.training.max_steps // 2
+    return _basin_sweep(spec)
+
+
 def ray_optuna_asha(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     """Ray Tune's OptunaSearch + ASHAScheduler on basin's trainable: the training code and the
     ASHA rungs are basin's, the search loop is Ray's (stopped trials reach Optuna as
@@ -225,4 +238,5 @@ METHODS: dict[str, Method] = {
     "ray": ray_optuna_asha,
     "hf": hf_hyperparameter_search,
     "basin": basin,
+    "basin-freeze": basin_freeze,
 }

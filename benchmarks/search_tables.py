@@ -15,6 +15,8 @@ from collections import Counter
 from benchmarks.common import mean_sd, median, print_table
 
 BASELINES = ("random", "ray", "hf")
+# basin with issue 30's freezing scheduler: a row of its own (its own choice only).
+VARIANTS = ("basin-freeze",)
 # The criteria a user may pick; "completed only" is how basin chose before (a reference).
 OFFERED = ("objective", "one-se", "max-gap 0.25")
 REFERENCE_CRITERION = "objective"  # the simplest: it stays the default unless beaten
@@ -46,6 +48,11 @@ def _views(rows: list[dict], task: str) -> dict[str, list[tuple[dict, float | No
         for name in (*OFFERED, "completed only"):
             if name != shipped and name in (runs[0].get("choices") or {}):
                 views[f"basin [{name}]"] = [(r, *_scores(r, name)) for r in runs]
+    for method in VARIANTS:
+        runs = sorted((r for r in rows if r["task"] == task and r["method"] == method),
+                      key=lambda r: r["seed"])
+        if runs:
+            views[method] = [(r, *_scores(r, "sweep")) for r in runs]
     return views
 
 
@@ -96,7 +103,7 @@ def summarise(rows: list[dict], task: str) -> str:
             ", ".join(f"{n} {state}" for state, n in sorted(told.items())) or "-",
         ])
     markdown = print_table(f"search efficiency: {task}", header, table)
-    return "\n".join([markdown, ""] + verdicts(views))
+    return "\n".join([markdown, ""] + verdicts(views) + freeze_verdicts(views))
 
 
 def _mean(values: list[float | None]) -> float:
@@ -129,6 +136,30 @@ def verdicts(views: dict[str, list]) -> list[str]:
             f"(**{'met' if loss <= their_loss else 'missed'}**); steps {share:.0%} of "
             f"{other}'s (target <= {step_limit:.0%}: "
             f"**{'met' if share <= step_limit else 'missed'}**)")
+    return lines
+
+
+def freeze_verdicts(views: dict[str, list]) -> list[str]:
+    """Issue 30's real-training bar for basin-freeze: mean test loss at or below random
+    search's at most 50% of its steps, and not above basin as shipped (ASHA); paired
+    differences (same seed) with their standard error."""
+    if "basin-freeze" not in views:
+        return []
+    freeze = views["basin-freeze"]
+    steps = statistics.fmean(run["steps"] for run, _, _ in freeze)
+    lines = []
+    for other in ("random", next((n for n in views if n.startswith("basin (as shipped")), "")):
+        if other not in views:
+            continue
+        theirs = {run["seed"]: loss for run, loss, _ in views[other]}
+        diffs = [loss - theirs[run["seed"]] for run, loss, _ in freeze
+                 if loss is not None and theirs.get(run["seed"]) is not None]
+        their_steps = statistics.fmean(run["steps"] for run, _, _ in views[other])
+        mean = statistics.fmean(diffs) if diffs else math.nan
+        se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.nan
+        lines.append(f"- basin-freeze vs {other}: paired test loss difference {mean:+.4f} ± "
+                     f"{se:.4f} over {len(diffs)} seeds (**{'met' if mean <= 0 else 'missed'}**);"
+                     f" steps {steps / their_steps:.0%} of {other}'s")
     return lines
 
 
