@@ -16,7 +16,7 @@ from benchmarks.common import mean_sd, median, print_table
 
 BASELINES = ("random", "ray", "hf")
 # basin with issue 30's freezing scheduler: a row of its own (its own choice only).
-VARIANTS = ("basin-freeze",)
+VARIANTS = ("basin-asha-again", "basin-freeze")
 # The criteria a user may pick; "completed only" is how basin chose before (a reference).
 OFFERED = ("objective", "one-se", "max-gap 0.25")
 REFERENCE_CRITERION = "objective"  # the simplest: it stays the default unless beaten
@@ -148,7 +148,8 @@ def freeze_verdicts(views: dict[str, list]) -> list[str]:
     freeze = views["basin-freeze"]
     steps = statistics.fmean(run["steps"] for run, _, _ in freeze)
     lines = []
-    for other in ("random", next((n for n in views if n.startswith("basin (as shipped")), "")):
+    shipped = next((n for n in views if n.startswith("basin (as shipped")), "")
+    for other in ("random", shipped, "basin-asha-again"):
         if other not in views:
             continue
         theirs = {run["seed"]: loss for run, loss, _ in views[other]}

@@ -20,6 +20,7 @@ from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
 from search.selection.keep import KeepSpec
 from search.spec.messages import format_error, where
 from search.spec.overrides import apply_override, switch_off_disabled_blocks
+from search.spec.step_budget import check_step_budget
 from search.spec.storage_url import check_database_url
 from search.spec.yaml_reading import read_spec_file
 from search.stopping import StoppingSpec
@@ -61,14 +62,20 @@ class SearchSpec(Strict):
     storage: str | None = Field(
         None, description="Optuna RDB URL (e.g. postgresql://...); default: a journal file."
     )
-    max_total_steps: int | None = Field(
-        None, gt=0, description="scheduler freeze: the sweep's step budget; frozen trials are "
-        "thawed only while it lasts (default: no bound).")
+    max_total_steps: int | str | None = Field(
+        None, description="scheduler freeze: the sweep's step budget, in optimizer steps (1200) "
+        "or as a share of num_trials x max_steps ('50%'); frozen trials are thawed only while "
+        "it lasts (default: no bound).")
 
     @field_validator("storage")
     @classmethod
     def _database_url(cls, url: str | None) -> str | None:
         return check_database_url(url) if url is not None else None
+
+    @field_validator("max_total_steps", mode="before")
+    @classmethod
+    def _step_budget(cls, budget: Any) -> Any:
+        return check_step_budget(budget)
 
 
 class SchedulerSpec(Strict):

@@ -10,7 +10,8 @@ frozen trials are thawed one by one, each resumed from its checkpoint exactly wh
 in the order ``thaw`` says, while the sweep's step budget lasts; those never thawed end as
 ``pruned: frozen``. The ``forecast`` order thaws only the frozen trials whose learning-curve
 forecast (``search/tune/curve_forecast.py``), with its uncertainty, can still beat the sweep's
-best checkpoint so far, the most promising first. Optuna hears a trial's outcome when it really ends, never at a pause.
+best checkpoint so far, the most promising first. Optuna hears a trial's outcome when it
+really ends, never at a pause.
 
 The scheduler keeps its rungs and its frozen trials in the freeze ledger
 (``search/store/freeze_ledger.py``): Ray keeps no scheduler state across a driver crash, and a
@@ -62,9 +63,9 @@ class FreezingScheduler(FIFOScheduler):
     ``thaw``: ``rank`` thaws the best-scored frozen trials first; ``undecided`` thaws first the
     trials that were still within noise of their baseline when frozen (slow starters), then by
     score; ``forecast`` thaws only the trials whose curve forecast can still beat the sweep's
-    best score so far, lowest optimistic forecast first. ``max_total_steps`` (None: no bound) is the sweep's step budget: a trial is thawed
-    only while the steps spent, those the running trials may still take, and its own remaining
-    steps fit in it. ``slots``: trials at a time.
+    best score so far, lowest optimistic forecast first. ``max_total_steps`` (None: no bound)
+    is the sweep's step budget: a trial is thawed only while the steps spent, those the running
+    trials may still take, and its own remaining steps fit in it. ``slots``: trials at a time.
     """
 
     def __init__(self, max_t: int, grace_period: int, reduction_factor: float,

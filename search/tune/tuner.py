@@ -18,6 +18,7 @@ from search.core.driver_log import DriverLog
 from search.core.signals import stop_on_sigterm
 from search.core.uris import parent_of
 from search.spec.model import SweepSpec, trial_settings
+from search.spec.step_budget import step_budget
 from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import RunDir, trial_id_of
 from search.store.stop_ledger import StopLedger
@@ -83,7 +84,8 @@ def make_scheduler(spec: SweepSpec, freezes: FreezeLedger | None = None,
             reduction_factor=spec.scheduler.reduction_factor,
             freezes=freezes or FreezeLedger(), stops=stops or StopLedger(),
             slots=trial_slots(spec), thaw=spec.scheduler.thaw,
-            max_total_steps=spec.search.max_total_steps)
+            max_total_steps=step_budget(spec.search.max_total_steps, spec.search.num_trials,
+                                        spec.training.max_steps))
     return ASHAScheduler(
         time_attr=STEP,
         max_t=spec.training.max_steps,

@@ -48,6 +48,11 @@ def test_tiny_sweep_is_valid(sweep_factory):
         ({"objective": {"metric": "val_loss", "mode": "minimise"}}, "objective.mode: Input should be 'min' or 'max' (got 'minimise')"),
         ({"search": {"sampler": "grid"}}, "search.sampler: Input should be 'tpe' or 'random' (got 'grid')"),
         ({"search": {"num_trials": 0}}, "search.num_trials: Input should be greater than 0 (got 0)"),
+        ({"search": {"max_total_steps": 0}}, "search.max_total_steps: a step budget must be above 0 steps (got 0)"),
+        ({"search": {"max_total_steps": "150%"}}, "search.max_total_steps: a number of steps (1200) or a share above 0% and at most 100% of num_trials x max_steps ('50%') (got '150%')"),
+        ({"search": {"max_total_steps": "half"}}, "search.max_total_steps: a number of steps (1200) or a share above 0% and at most 100% of num_trials x max_steps ('50%') (got 'half')"),
+        ({"search": {"max_total_steps": 1.5}}, "search.max_total_steps: a number of steps (1200) or a share of num_trials x max_steps ('50%') (got 1.5)"),
+        ({"scheduler": {"type": "freeze", "thaw": "soonest"}}, "scheduler.thaw: Input should be 'rank', 'undecided' or 'forecast' (got 'soonest')"),
         ({"scheduler": {"type": "asha", "reduction_factor": 1}}, "scheduler.reduction_factor: Input should be greater than 1"),
         ({"stopping": {"gap": {"threshold": -1}}}, "stopping.gap.threshold: Input should be greater than or equal to 0 (got -1)"),
         ({"stopping": {"gap": {"patience": 0}}}, "stopping.gap.patience: Input should be greater than or equal to 1 (got 0)"),
@@ -183,3 +188,15 @@ def test_warm_workers_are_on_by_default_and_only_for_one_worker_trials(sweep_fac
     assert not reuses_workers(load_spec(sweep_factory(), ["resources.warm_workers=false"]))
     # A multi-worker trial's process only drives a worker group that Ray starts anew.
     assert not reuses_workers(load_spec(sweep_factory(), ["resources.workers=2"]))
+
+
+@pytest.mark.parametrize("budget, steps", [(None, None), (700, 700), ("50%", 600),
+                                           (" 12.5 % ", 150), ("100%", 1200)])
+def test_a_step_budget_is_steps_or_a_share_of_every_trial_to_its_end(sweep_factory, budget,
+                                                                     steps):
+    from search.spec.step_budget import step_budget
+
+    spec = load_spec(sweep_factory(training={"max_steps": 120, "eval_every": 15},
+                                   search={"num_trials": 10, "max_total_steps": budget}))
+    assert step_budget(spec.search.max_total_steps, spec.search.num_trials,
+                       spec.training.max_steps) == steps
