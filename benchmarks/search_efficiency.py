@@ -47,7 +47,7 @@ from benchmarks.common import (  # noqa: E402
     score_checkpoint_on_test,
     score_on_test,
 )
-from benchmarks.search_methods import METHODS  # noqa: E402
+from benchmarks.search_methods import DEFAULT_METHODS, METHODS  # noqa: E402
 from benchmarks.search_tables import default_criterion_verdict, summarise  # noqa: E402
 from search.spec.model import SweepSpec, validate_spec  # noqa: E402
 
@@ -130,7 +130,10 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS),
+                        default=list(DEFAULT_METHODS),
+                        help="default: %(default)s; also basin-freeze (issue 30's freezing "
+                        "scheduler) and basin-asha-again (basin run again, RESULTS.md section 6)")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "search",
                         help="scratch folder for runs and carved data (default: %(default)s)")
     parser.add_argument("--sst2", type=Path, default=SST2_TSV, help="SST-2 train.tsv")

@@ -243,3 +243,5 @@ METHODS: dict[str, Method] = {
     # rows predate changes that move a trial's numbers (RESULTS.md section 6, the re-run).
     "basin-asha-again": basin,
 }
+# What the benchmark runs unless --methods says otherwise: section 1's four methods.
+DEFAULT_METHODS = ("random", "ray", "hf", "basin")

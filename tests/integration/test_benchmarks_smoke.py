@@ -19,11 +19,12 @@ pytestmark = pytest.mark.integration  # each script runs a real (tiny) sweep
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def run_smoke(script: str, work_dir: Path) -> dict:
-    """Run ``benchmarks/SCRIPT --smoke`` and return the JSON figures it wrote."""
+def run_smoke(script: str, work_dir: Path, *extra: str) -> dict:
+    """Run ``benchmarks/SCRIPT --smoke`` (and ``extra`` arguments) and return the JSON figures
+    it wrote."""
     done = subprocess.run(
         [sys.executable, str(PROJECT / "benchmarks" / script), "--smoke", "--work-dir",
-         str(work_dir)], cwd=PROJECT, capture_output=True, text=True, timeout=600)
+         str(work_dir), *extra], cwd=PROJECT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = work_dir / script.replace(".py", ".json")
     assert results.is_file(), f"{script} wrote no figures"
@@ -59,6 +60,15 @@ def test_search_efficiency_smoke(tmp_path: Path) -> None:
     told = basin["optuna_states"]
     assert sum(told.values()) == 3 and set(told) <= {"COMPLETE", "PRUNED", "FAIL"}
     assert runs["ray"]["optuna_states"] == {"COMPLETE": 3}
+
+
+def test_search_efficiency_runs_the_freezing_scheduler_on_request(tmp_path: Path) -> None:
+    """Issue 30's method: basin with the freezing scheduler, its step budget half of random
+    search's (3 trials x 8 steps: 12 steps for thaws), scored like basin's own run."""
+    (run,) = run_smoke("search_efficiency.py", tmp_path, "--methods", "basin-freeze")["runs"]
+    assert run["method"] == "basin-freeze" and run["trials"] == 3
+    assert math.isfinite(run["chosen_test_loss"])
+    assert 0 < run["steps"] <= 24 and sum(run["optuna_states"].values()) == 3
 
 
 def test_overhead_smoke(tmp_path: Path) -> None:
