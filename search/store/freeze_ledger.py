@@ -60,7 +60,10 @@ class FreezeLedger:
         self.events.append(event)
         if self.path is not None:
             with self.path.open("a") as handle:
-                handle.write(json.dumps(asdict(event)) + "\n")
+                entry = asdict(event)
+                if not entry["curve"]:  # only a freeze carries one: keep the other lines short
+                    del entry["curve"]
+                handle.write(json.dumps(entry) + "\n")
 
     def rung(self, trial_id: str, rung: int, score: float) -> None:
         self._add(FreezeEvent(trial_id, RUNG, rung, score))

@@ -145,8 +145,11 @@ class FreezingScheduler(FIFOScheduler):
             self.freezes.thaw(chosen.trial_id, frozen_now[chosen.trial_id].step, why)
             return chosen
         if running == 0:  # nothing runs and nothing more will thaw: the sweep can end
+            why = "frozen below its rung's cut-off and never thawed"
+            if self.thaw == "forecast":
+                why += ": its curve's forecast could not beat the sweep's best"
             for trial in frozen:
-                self._end_frozen(tune_controller, trial, frozen_now[trial.trial_id].step)
+                self._end_frozen(tune_controller, trial, frozen_now[trial.trial_id].step, why)
         return None
 
     def _to_thaw(self, frozen: list[Trial], trials: list[Trial]) -> tuple[Trial, str] | None:
@@ -207,9 +210,8 @@ class FreezingScheduler(FIFOScheduler):
         rungs = sorted(self.freezes.rungs_of(trial_id))
         return [self.freezes.rung_scores(rungs[-1])[trial_id]] if rungs else []
 
-    def _end_frozen(self, tune_controller: Any, trial: Trial, step: int) -> None:
-        self.stops.record(trial.trial_id, Outcome(
-            PRUNED, FROZEN, "frozen below its rung's cut-off and never thawed", step))
+    def _end_frozen(self, tune_controller: Any, trial: Trial, step: int, why: str) -> None:
+        self.stops.record(trial.trial_id, Outcome(PRUNED, FROZEN, why, step))
         tune_controller.stop_trial(trial)
 
 

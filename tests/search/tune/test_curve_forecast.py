@@ -84,9 +84,14 @@ def test_only_frozen_trials_that_can_still_win_are_thawed_best_forecast_first() 
     steep.set_status(Trial.TERMINATED)
     assert scheduler.choose_trial_to_run(controller) is None
     assert stopped == [flat] and set(freezes.frozen()) == {"c"}
+    assert "forecast could not beat" in scheduler.stops.decision("c").reason
 
 
 def test_a_frozen_curve_survives_the_ledger_file(tmp_path) -> None:
     path = tmp_path / "freezes.jsonl"
-    FreezeLedger(path).freeze("b", 30, "test", curve=[(15, 0.7, 0.01), (30, 0.62, 0.01)])
+    ledger = FreezeLedger(path)
+    ledger.rung("b", 30, 0.62)
+    ledger.freeze("b", 30, "test", curve=[(15, 0.7, 0.01), (30, 0.62, 0.01)])
     assert FreezeLedger(path).frozen()["b"].curve == [[15, 0.7, 0.01], [30, 0.62, 0.01]]
+    rung_line = path.read_text().splitlines()[0]
+    assert "curve" not in rung_line and FreezeLedger(path).rung_scores(30) == {"b": 0.62}
