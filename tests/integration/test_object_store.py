@@ -163,7 +163,9 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
     env = {**s3_store["env"], store.MIRROR_ROOT_ENV: str(tmp_path / "head-disk")}
     sweep = write_sweep(tmp_path / "sweep.yaml", tiny_sweep(
         tmp_path, name="killed", output_dir=s3_store["uri"],
-        training={"max_steps": 60, "eval_every": 4, "micro_batch_size": 8},
+        # Long enough to outlast the 45 s wait below (60 steps a trial finished the whole
+        # sweep in 38 s on a quiet machine, before the kill).
+        training={"max_steps": 120, "eval_every": 4, "micro_batch_size": 8},
         search={"num_trials": 6, "max_concurrent_trials": 2, "seed": 0, "storage": postgres_url},
         tracking={"wandb": {"mode": "disabled"}}))
     log = tmp_path / "driver.log"
