@@ -99,7 +99,7 @@ def basin_freeze(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     spec.scheduler.grace_period = spec.training.max_steps // 4
     spec.scheduler.reduction_factor = 3
     spec.scheduler.thaw = "rank"
-    spec.search.max_total_steps = spec.search.num_trials * spec.training.max_steps // 2
+    spec.search.max_total_steps = "50%"  # of num_trials x max_steps, as a sweep file says it
     return _basin_sweep(spec)
 
 

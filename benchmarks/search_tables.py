@@ -35,9 +35,12 @@ def _scores(run: dict, choice: str | None) -> tuple[float | None, float | None]:
 def _views(rows: list[dict], task: str) -> dict[str, list[tuple[dict, float | None, float | None]]]:
     """Per table row: (run, test loss, test accuracy) for each seed."""
     views: dict[str, list] = {}
-    for method in (*BASELINES, "basin"):
-        runs = sorted((r for r in rows if r["task"] == task and r["method"] == method),
+    def runs_of(method: str) -> list[dict]:
+        return sorted((r for r in rows if r["task"] == task and r["method"] == method),
                       key=lambda r: r["seed"])
+
+    for method in (*BASELINES, "basin"):
+        runs = runs_of(method)
         if not runs:
             continue
         if method != "basin":
@@ -49,9 +52,7 @@ def _views(rows: list[dict], task: str) -> dict[str, list[tuple[dict, float | No
             if name != shipped and name in (runs[0].get("choices") or {}):
                 views[f"basin [{name}]"] = [(r, *_scores(r, name)) for r in runs]
     for method in VARIANTS:
-        runs = sorted((r for r in rows if r["task"] == task and r["method"] == method),
-                      key=lambda r: r["seed"])
-        if runs:
+        if runs := runs_of(method):
             views[method] = [(r, *_scores(r, "sweep")) for r in runs]
     return views
 

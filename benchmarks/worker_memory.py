@@ -11,7 +11,8 @@ trials, W&B off, its own output folder; the SmolLM2 sweep with 16 steps (an eval
 ASHA's first rung at 8) so that ten trials take minutes, not hours: memory is held by what a
 trial loads and keeps, not by how long it trains. A thread samples every 0.25 s the resident
 memory of every Ray trial process (``ray::ImplicitFunc``) below the ``basin run`` it started,
-nothing else on the machine. Per trial: the worker's RSS at its last report, and the peak while it ran.
+nothing else on the machine. Per trial: the worker's RSS at its last report, and the peak while
+it ran.
 """
 
 from __future__ import annotations

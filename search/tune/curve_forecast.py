@@ -14,6 +14,7 @@ package downloads its weights at run time, which basin may not do.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ class Forecast:
         return self.best - FORECAST_Z * self.se
 
 
-def forecast_best(curve: list[tuple[float, float, float]], max_t: int) -> Forecast:
+def forecast_best(curve: Sequence[Sequence[float]], max_t: int) -> Forecast:
     """The forecast of a curve's best score by step ``max_t``.
 
     ``curve``: the trial's reports so far as (step, score, standard error of the score), lower

@@ -28,7 +28,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from search.core.outcome import FROZEN, PRUNED, Outcome
-from search.store.freeze_ledger import FreezeLedger
+from search.store.freeze_ledger import FreezeEvent, FreezeLedger
 from search.store.stop_ledger import StopLedger
 from search.tune.curve_forecast import forecast_best
 from trainables.contract import BASELINE_LOSS, STEP, VAL_LOSS, VAL_LOSS_SE
@@ -139,7 +139,7 @@ class FreezingScheduler(FIFOScheduler):
             return None
         frozen_now = self.freezes.frozen()
         frozen = [t for t in trials if t.status == Trial.PAUSED and t.trial_id in frozen_now]
-        thaw = self._to_thaw(frozen, trials)
+        thaw = self._to_thaw(frozen, trials, frozen_now)
         if thaw is not None:
             chosen, why = thaw
             self.freezes.thaw(chosen.trial_id, frozen_now[chosen.trial_id].step, why)
@@ -152,26 +152,25 @@ class FreezingScheduler(FIFOScheduler):
                 self._end_frozen(tune_controller, trial, frozen_now[trial.trial_id].step, why)
         return None
 
-    def _to_thaw(self, frozen: list[Trial], trials: list[Trial]) -> tuple[Trial, str] | None:
+    def _to_thaw(self, frozen: list[Trial], trials: list[Trial],
+                 frozen_now: dict[str, FreezeEvent]) -> tuple[Trial, str] | None:
         """The frozen trial to resume now and why, or None (none left, none can still win, or
         the budget is spent)."""
         if not frozen:
             return None
         why = f"thawed ({self.thaw}): a slot and the budget allow it"
-        scores = {t.trial_id: min(self._scores_of(t.trial_id), default=math.inf)
-                  for t in frozen}
-        frozen_now = self.freezes.frozen()
         if self.thaw == "forecast":
             bounds, best = self._can_still_win(frozen, trials, frozen_now)
             if not bounds:
                 return None
-            frozen = [t for t in frozen if t.trial_id in bounds]
-            key = lambda t: bounds[t.trial_id]  # noqa: E731
-        elif self.thaw == "undecided":
-            key = lambda t: (not frozen_now[t.trial_id].undecided, scores[t.trial_id])  # noqa: E731
+            chosen = min((t for t in frozen if t.trial_id in bounds),
+                         key=lambda t: bounds[t.trial_id])
         else:
-            key = lambda t: scores[t.trial_id]  # noqa: E731
-        chosen = min(frozen, key=key)
+            scores = {t.trial_id: min(self._scores_of(t.trial_id), default=math.inf)
+                      for t in frozen}
+            undecided_first = self.thaw == "undecided"
+            chosen = min(frozen, key=lambda t: (
+                undecided_first and not frozen_now[t.trial_id].undecided, scores[t.trial_id]))
         if self.max_total_steps is not None:
             # Count what the running trials may still spend, not only what is spent: a thaw
             # decided on spent steps alone let the sweep overshoot its budget by the steps of
@@ -188,13 +187,12 @@ class FreezingScheduler(FIFOScheduler):
         return chosen, why
 
     def _can_still_win(self, frozen: list[Trial], trials: list[Trial],
-                       frozen_now: dict[str, Any]) -> tuple[dict[str, float], float]:
+                       frozen_now: dict[str, FreezeEvent]) -> tuple[dict[str, float], float]:
         """The frozen trials whose optimistic forecast beats the best score any trial has
         reported, with that bound (the lowest is thawed first), and that best score."""
         best = min((self._best_score(t) for t in trials), default=math.inf)
-        bounds = {t.trial_id: forecast_best(
-            [(s, v, e) for s, v, e in frozen_now[t.trial_id].curve], self.max_t).optimistic
-            for t in frozen}
+        bounds = {t.trial_id: forecast_best(frozen_now[t.trial_id].curve, self.max_t).optimistic
+                  for t in frozen}
         return {trial_id: b for trial_id, b in bounds.items() if b < best}, best
 
     def _best_score(self, trial: Trial) -> float:
