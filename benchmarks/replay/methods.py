@@ -255,5 +255,7 @@ FREEZING: dict[str, Callable[..., Replayed]] = {
     "freeze-third-half": _freezing(quarter=True, budget=0.5, factor=3),
     "freeze-third-undecided-half": _freezing("undecided", quarter=True, budget=0.5, factor=3),
     "freeze-third-forecast-half": _freezing("forecast", quarter=True, budget=0.5, factor=3),
+    # Third round: the thaw order the searcher's own model (TPE's) decides.
+    "freeze-third-model-half": _freezing("model", quarter=True, budget=0.5, factor=3),
 }
 VARIANTS.update(FREEZING)

@@ -111,10 +111,11 @@ def decisions(spec: SweepSpec, study: StudyRef, ledger: StopLedger,
     rules = spec.stopping.rules()
     freezing = spec.scheduler.type == "freeze"
     freezes = (freezes or FreezeLedger()) if freezing else None
+    searcher = HonestOptunaSearch(study, distributions, constants, ledger, metric, mode,
+                                  freezes=freezes)
     return Decisions(
-        searcher=HonestOptunaSearch(study, distributions, constants, ledger, metric, mode,
-                                    freezes=freezes),
-        scheduler=make_scheduler(spec, freezes, ledger),
+        searcher=searcher,
+        scheduler=make_scheduler(spec, freezes, ledger, rate=searcher.rate),
         stopper=RuleStopper(rules, ledger, metric, mode) if rules else None)
 
 

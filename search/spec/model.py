@@ -87,10 +87,11 @@ class SchedulerSpec(Strict):
     grace_period: int = Field(20, gt=0, description="Steps before the first rung.")
     reduction_factor: float = Field(2.0, gt=1, description="The best 1/factor of a rung go on.")
     brackets: int = Field(1, gt=0, description="ASHA's brackets.")
-    thaw: Literal["rank", "undecided", "forecast"] = Field(
+    thaw: Literal["rank", "undecided", "forecast", "model"] = Field(
         "rank", description="freeze: which frozen trial is thawed first: the best at its rung "
-        "(rank), those still within noise of their baseline when frozen (undecided), or only "
-        "those whose learning-curve forecast can still beat the sweep's best (forecast).")
+        "(rank), those still within noise of their baseline when frozen (undecided), only "
+        "those whose learning-curve forecast can still beat the sweep's best (forecast), or the "
+        "one whose configuration the searcher's TPE model rates likeliest good (model).")
 
 
 class ResourcesSpec(Strict):

@@ -10,7 +10,9 @@ frozen trials are thawed one by one, each resumed from its checkpoint exactly wh
 in the order ``thaw`` says, while the sweep's step budget lasts; those never thawed end as
 ``pruned: frozen``. The ``forecast`` order thaws only the frozen trials whose learning-curve
 forecast (``search/tune/curve_forecast.py``), with its uncertainty, can still beat the sweep's
-best checkpoint so far, the most promising first. Optuna hears a trial's outcome when it
+best checkpoint so far, the most promising first; the ``model`` order thaws first the trial
+whose configuration the searcher's own model (TPE's, ``search/tune/searcher_model.py``) rates
+likeliest good, which sees neighbours that trained to the end where a curve cannot. Optuna hears a trial's outcome when it
 really ends, never at a pause.
 
 The scheduler keeps its rungs and its frozen trials in the freeze ledger
@@ -21,6 +23,7 @@ frozen trial that Ray restores as pending is set paused again.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -63,19 +66,23 @@ class FreezingScheduler(FIFOScheduler):
     ``thaw``: ``rank`` thaws the best-scored frozen trials first; ``undecided`` thaws first the
     trials that were still within noise of their baseline when frozen (slow starters), then by
     score; ``forecast`` thaws only the trials whose curve forecast can still beat the sweep's
-    best score so far, lowest optimistic forecast first. ``max_total_steps`` (None: no bound)
+    best score so far, lowest optimistic forecast first; ``model`` thaws first the trial
+    ``rate`` (the searcher's model: a rating of configurations, larger better, or None when it
+    has none) rates best, by score where it cannot rate. ``max_total_steps`` (None: no bound)
     is the sweep's step budget: a trial is thawed only while the steps spent, those the running
     trials may still take, and its own remaining steps fit in it. ``slots``: trials at a time.
     """
 
     def __init__(self, max_t: int, grace_period: int, reduction_factor: float,
                  freezes: FreezeLedger, stops: StopLedger, slots: int, thaw: str = "rank",
-                 max_total_steps: int | None = None):
+                 max_total_steps: int | None = None,
+                 rate: Callable[[Sequence[dict]], list[float] | None] | None = None):
         super().__init__()
         self.max_t, self.reduction_factor = max_t, reduction_factor
         self.rungs = rungs_of(grace_period, reduction_factor, max_t)
         self.freezes, self.stops = freezes, stops
         self.slots, self.thaw, self.max_total_steps = slots, thaw, max_total_steps
+        self.rate = rate
         self._metric: str | None = None
         self._sign = 1.0
         # Each trial's reports so far, (step, score, standard error): what a frozen trial's
@@ -168,9 +175,16 @@ class FreezingScheduler(FIFOScheduler):
         else:
             scores = {t.trial_id: min(self._scores_of(t.trial_id), default=math.inf)
                       for t in frozen}
+            ratings = self._ratings(frozen) if self.thaw == "model" else None
             undecided_first = self.thaw == "undecided"
             chosen = min(frozen, key=lambda t: (
+                -ratings[t.trial_id] if ratings else 0.0,
                 undecided_first and not frozen_now[t.trial_id].undecided, scores[t.trial_id]))
+            if ratings:
+                why = (f"thawed (model): the searcher rates its configuration the likeliest "
+                       f"good of {len(frozen)} frozen (log l/g {ratings[chosen.trial_id]:+.2f})")
+            elif self.thaw == "model":
+                why = "thawed (model): the searcher has no model yet, so the best at its rung"
         if self.max_total_steps is not None:
             # Count what the running trials may still spend, not only what is spent: a thaw
             # decided on spent steps alone let the sweep overshoot its budget by the steps of
@@ -185,6 +199,13 @@ class FreezingScheduler(FIFOScheduler):
             why = (f"thawed (forecast): its curve may still reach {reach:.4f}, better than the "
                    f"sweep's best so far ({self._sign * best:.4f})")
         return chosen, why
+
+    def _ratings(self, frozen: list[Trial]) -> dict[str, float] | None:
+        """The searcher's rating of each frozen trial's configuration, or None (no model)."""
+        rating = self.rate([dict(t.config) for t in frozen]) if self.rate else None
+        if rating is None or not all(math.isfinite(r) for r in rating):
+            return None
+        return {t.trial_id: r for t, r in zip(frozen, rating)}
 
     def _can_still_win(self, frozen: list[Trial], trials: list[Trial],
                        frozen_now: dict[str, FreezeEvent]) -> tuple[dict[str, float], float]:

@@ -52,7 +52,7 @@ def test_tiny_sweep_is_valid(sweep_factory):
         ({"search": {"max_total_steps": "150%"}}, "search.max_total_steps: a number of steps (1200) or a share above 0% and at most 100% of num_trials x max_steps ('50%') (got '150%')"),
         ({"search": {"max_total_steps": "half"}}, "search.max_total_steps: a number of steps (1200) or a share above 0% and at most 100% of num_trials x max_steps ('50%') (got 'half')"),
         ({"search": {"max_total_steps": 1.5}}, "search.max_total_steps: a number of steps (1200) or a share of num_trials x max_steps ('50%') (got 1.5)"),
-        ({"scheduler": {"type": "freeze", "thaw": "soonest"}}, "scheduler.thaw: Input should be 'rank', 'undecided' or 'forecast' (got 'soonest')"),
+        ({"scheduler": {"type": "freeze", "thaw": "soonest"}}, "scheduler.thaw: Input should be 'rank', 'undecided', 'forecast' or 'model' (got 'soonest')"),
         ({"scheduler": {"type": "asha", "reduction_factor": 1}}, "scheduler.reduction_factor: Input should be greater than 1"),
         ({"stopping": {"gap": {"threshold": -1}}}, "stopping.gap.threshold: Input should be greater than or equal to 0 (got -1)"),
         ({"stopping": {"gap": {"patience": 0}}}, "stopping.gap.patience: Input should be greater than or equal to 1 (got 0)"),
