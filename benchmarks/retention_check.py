@@ -8,6 +8,11 @@ in RESULTS.md (section 9), written before the runs.
     python benchmarks/retention_check.py --resume         # skip (sweep, seed) already done
     python benchmarks/retention_check.py --report         # tables from the saved figures
     python benchmarks/retention_check.py --smoke          # a tiny model, about two minutes
+    python benchmarks/retention_check.py --multi-objective --sweeps sft    # RESULTS.md 9b
+
+``--multi-objective`` runs the sweeps with ``search.multi_objective=true`` (its figures go to
+``retention_check_mo.json``) and scores only the two choices, not every candidate, then
+compares them with the single-objective runs of ``retention_check.json``, seed by seed.
 
 Each (sweep, seed) runs in a fresh process (``basin run``), alone on the machine; the scoring
 runs afterwards in this process and is not part of any sweep's time.
@@ -37,13 +42,15 @@ from benchmarks.common import (  # noqa: E402
     run_missing,
     save_json,
 )
-from benchmarks.retention_tables import report  # noqa: E402
+from benchmarks.retention_tables import mo_report, report  # noqa: E402
 
 # sweep -> (its file, the held-out suite its fine-tune never trains on)
 SWEEPS = {"sst2": ("sweeps/smollm2_sst2.yaml", "skills"),
           "sft": ("sweeps/smollm2_sft.yaml", "sentiment")}
 TEST_ROWS = (1000, 1500)  # SST-2 rows for the SST-2 sweep's test file (it reads rows 0-599)
 RESULTS_NAME = "retention_check"
+MO_RESULTS_NAME = "retention_check_mo"
+MO_SET = "search.multi_objective=true"
 # The smoke run: a tiny random Llama on the instruction task, 2 short trials.
 SMOKE_SETS = ["model.name=tiny-llama", "search.num_trials=2", "search.max_concurrent_trials=2",
               "training.max_steps=8", "training.eval_every=4", "scheduler.type=fifo",
@@ -111,12 +118,15 @@ def cost(histories: list[list[dict]], wall_s: float, slots: int) -> dict[str, fl
             "share_of_sweep": drift_s / (wall_s * slots)}
 
 
-def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any]:
-    """One (sweep, seed): the sweep, every candidate on the held-out suite, the two choices on
-    the test split."""
+def measure(sweep: str, seed: int, work: Path, extra: list[str], every_candidate: bool = True
+            ) -> dict[str, Any]:
+    """One (sweep, seed): the sweep, every candidate on the held-out suite (unless
+    ``every_candidate`` is False: then only the two choices), the two choices on the test
+    split."""
     import torch
 
     from search.report.results import choice_of
+    from search.selection.front import front
     from search.selection import ObjectiveCriterion, RetentiveCriterion
     from search.spec.model import trial_settings
     from search.store import trial_folder
@@ -139,11 +149,19 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, An
     reports = {(trial_id, e["step"]): e for trial_id, history in histories.items()
                for e in history if "step" in e}
     row["candidates"] = []
-    for candidate in choice_of(run, records).ranked:
+    ranked = choice_of(run, records).ranked
+    row["front"] = [{"trial_id": c.trial_id, "step": c.step, "objective": c.objective,
+                     "drift": c.drift} for c in front(ranked)]
+
+    def held_out_of(candidate: Any) -> tuple[float, Path]:
         folder = run.fetch(candidate.checkpoint)
         task, model = checkpoint_model(Hyperparameters(**candidate.params), settings, folder)
         if "reference" not in row:  # the untuned model: the adapter off
             row["reference"] = score_suite(task, model, suite, torch.device("cpu"), base=True)
+        return score_suite(task, model, suite, torch.device("cpu")), folder
+
+    for candidate in ranked if every_candidate else []:
+        held_out_score, folder = held_out_of(candidate)
         at = reports[(candidate.trial_id, candidate.step)]
         row["candidates"].append({
             "trial_id": candidate.trial_id, "step": candidate.step,
@@ -151,14 +169,15 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, An
             # benchmark's question (the answer loss since it ran; RESULTS.md section 9).
             "objective": candidate.objective, "answer_loss": candidate.drift,
             "kl": at.get("drift_kl"),
-            "update_norm": update_norm(folder),
-            "held_out": score_suite(task, model, suite, torch.device("cpu"))})
+            "update_norm": update_norm(folder), "held_out": held_out_score})
         print(f"  {candidate.name}: held-out {row['candidates'][-1]['held_out']:.3f}", flush=True)
     held_out = {(c["trial_id"], c["step"]): c["held_out"] for c in row["candidates"]}
     row["choices"] = {}
     for name, criterion in (("objective", ObjectiveCriterion()),
                             ("retentive", RetentiveCriterion())):
         chosen = choice_of(run, records, criterion=criterion).chosen
+        if (chosen.trial_id, chosen.step) not in held_out:
+            held_out[(chosen.trial_id, chosen.step)] = held_out_of(chosen)[0]
         test = score_checkpoint(Hyperparameters(**chosen.params), settings,
                                 run.fetch(chosen.checkpoint), "test")
         row["choices"][name] = {"trial_id": chosen.trial_id, "step": chosen.step,
@@ -176,6 +195,8 @@ def main() -> int:
     parser.add_argument("--report", action="store_true", help="print the tables only")
     parser.add_argument("--smoke", action="store_true",
                         help="the instruction sweep on a tiny model, seed 0, in --work-dir")
+    parser.add_argument("--multi-objective", action="store_true",
+                        help=f"run with {MO_SET}; only the two choices are scored (RESULTS.md 9b)")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / RESULTS_NAME)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR,
                         help="where the raw figures go [benchmarks/results]")
@@ -185,15 +206,25 @@ def main() -> int:
         args.sweeps, args.seeds, args.out = ["sft"], [0], args.work_dir
         extra = [part for value in SMOKE_SETS for part in ("--set", value)]
         extra += ["--set", "model.random_init_config=" + json.dumps(SMOKE_LLAMA)]
-    path = args.out / f"{RESULTS_NAME}.json"
+    name = MO_RESULTS_NAME if args.multi_objective else RESULTS_NAME
+    if args.multi_objective:
+        extra += ["--set", MO_SET]
+        args.work_dir = args.work_dir / "multi-objective"
+    path = args.out / f"{name}.json"
     saved = json.loads(path.read_text()) if path.is_file() and (args.resume or args.report) \
         else {"machine": machine_facts(), "runs": []}
     if not args.report:
         args.work_dir.mkdir(parents=True, exist_ok=True)
         run_missing(saved, "sweep", args.sweeps, args.seeds,
-                    lambda sweep, seed: measure(sweep, seed, args.work_dir, extra),
-                    lambda: save_json(RESULTS_NAME, saved, args.out))
-    print(report(saved["runs"]))
+                    lambda sweep, seed: measure(sweep, seed, args.work_dir, extra,
+                                                every_candidate=not args.multi_objective),
+                    lambda: save_json(name, saved, args.out))
+    if args.multi_objective:
+        single = args.out / f"{RESULTS_NAME}.json"
+        print(mo_report(saved["runs"], json.loads(single.read_text())["runs"]
+                        if single.is_file() else []))
+    else:
+        print(report(saved["runs"]))
     return 0
 
 

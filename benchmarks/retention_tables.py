@@ -106,3 +106,61 @@ def report(runs: list[dict]) -> str:
     parts = [correlation_table(done), choice_table(done), cost_table(done), verdict(done)]
     parts += [f"failed: {line}" for line in failed]
     return "\n\n".join(parts)
+
+
+# RESULTS.md 9b: what counts as a win for the multi-objective search (written before the runs).
+MO_RETENTIVE_GAIN = 0.05    # retentive's mean test loss at least this much below single's
+MO_OBJECTIVE_SLACK = 0.02   # objective's mean test loss at most this much above single's
+
+
+def _front_size(points: list[tuple[float, float]]) -> int:
+    """How many (objective, drift) points no other point beats on both (lower is better)."""
+    return sum(not any(o <= p[0] and d <= p[1] and (o, d) != p for o, d in points)
+               for p in points)
+
+
+def _front_of(run: dict) -> int:
+    if "front" in run:
+        return len(run["front"])
+    return _front_size([(c["objective"], c["answer_loss"]) for c in run["candidates"]])
+
+
+def mo_report(mo_runs: list[dict], single_runs: list[dict]) -> str:
+    """The multi-objective runs beside the single-objective runs of the same (sweep, seed):
+    each choice's test loss, test exact match and held-out share, the front's size and the
+    sweep's wall time; then the protocol's win condition in a few lines."""
+    single = {(r["sweep"], r["seed"]): r for r in single_runs if r.get("choices")}
+    pairs = [(single[(r["sweep"], r["seed"])], r) for r in mo_runs
+             if r.get("choices") and (r["sweep"], r["seed"]) in single]
+    failed = [f"{r['sweep']} seed {r['seed']}: {r.get('failed', 'no choice')}" for r in mo_runs
+              if not r.get("choices")]
+    if not pairs:
+        return "no finished pair yet" + "".join(f"\nfailed: {line}" for line in failed)
+    rows = []
+    for pair in pairs:
+        for search, run in zip(("single", "multi"), pair):
+            rows.append([run["sweep"], run["seed"], search, *[
+                f"{c['test_loss']:.3f} / {c['test_exact_match']:.3f} / "
+                f"{c['held_out'] / run['reference']:.0%}"
+                for c in (run["choices"]["objective"], run["choices"]["retentive"])],
+                _front_of(run), f"{run['wall_s']:.0f}"])
+    table = print_table(
+        "Single- and multi-objective search, each choice's test loss / test EM / held-out share "
+        "of the untuned model", ["sweep", "seed", "search", "objective", "retentive",
+                                 "front size", "wall s"], rows)
+
+    def mean(runs: list[dict], choice: str, figure: str) -> float:
+        return statistics.fmean(r["choices"][choice][figure] for r in runs)
+
+    singles, multis = [p[0] for p in pairs], [p[1] for p in pairs]
+    gain = mean(singles, "retentive", "test_loss") - mean(multis, "retentive", "test_loss")
+    slack = mean(multis, "objective", "test_loss") - mean(singles, "objective", "test_loss")
+    kept = statistics.fmean(r["choices"]["retentive"]["held_out"] / r["reference"]
+                            for r in multis)
+    won = gain >= MO_RETENTIVE_GAIN and kept >= BAR_KEPT and slack <= MO_OBJECTIVE_SLACK
+    lines = [f"retentive's test loss {gain:+.3f} lower with multi-objective search (win: >= "
+             f"{MO_RETENTIVE_GAIN}), keeping {kept:.0%} of the untuned held-out score (>= "
+             f"{BAR_KEPT:.0%}); objective's test loss {slack:+.3f} (at most "
+             f"+{MO_OBJECTIVE_SLACK}); over {len(pairs)} seed pairs: "
+             + ("a win" if won else "not a win")]
+    return "\n\n".join([table, *lines, *[f"failed: {line}" for line in failed]])

@@ -66,6 +66,10 @@ class SearchSpec(Strict):
         None, description="scheduler freeze: the sweep's step budget, in optimizer steps (1200) "
         "or as a share of num_trials x max_steps ('50%'); frozen trials are thawed only while "
         "it lasts (default: no bound).")
+    multi_objective: bool = Field(
+        False, description="Optuna searches for two objectives at once: the objective and the "
+        "drift of each trial's handed-on checkpoint (TPE in its multi-objective mode; needs "
+        "retention.enabled). Measured as a try, not a default: benchmarks/RESULTS.md 9b.")
 
     @field_validator("storage")
     @classmethod
@@ -195,6 +199,9 @@ class SweepSpec(Strict):
                     f"(got {self.scheduler.grace_period} > {self.training.max_steps})")
         if self.selection.criterion == "retentive" and not self.retention.enabled:
             raise ValueError("selection.criterion retentive chooses by the drift, which only "
+                             "retention.enabled: true measures (got retention.enabled: false)")
+        if self.search.multi_objective and not self.retention.enabled:
+            raise ValueError("search.multi_objective searches for the drift too, which only "
                              "retention.enabled: true measures (got retention.enabled: false)")
         if self.check and not self.keep.keeps_everything and self.keep.best < self.check.top:
             raise ValueError(f"keep.best must be at least check.top: basin check measures the "

@@ -48,7 +48,7 @@ from search.store.freeze_ledger import FreezeLedger
 from search.store.stop_ledger import StopLedger
 from search.store.study import AT_BEST_ATTRS, RAY_TRIAL_ATTR, open_storage, record_outcome
 from search.tune.searcher_model import tpe_rating
-from trainables.contract import BEST_OBJECTIVE, BEST_STEP, GAP, STEP
+from trainables.contract import BEST_OBJECTIVE, BEST_STEP, DRIFT, GAP, STEP
 
 STATES = {COMPLETED: TrialState.COMPLETE, STOPPED: TrialState.COMPLETE,
           PRUNED: TrialState.PRUNED, FAILED: TrialState.FAIL}
@@ -61,6 +61,17 @@ def make_sampler(kind: str, seed: int | None, num_trials: int) -> optuna.sampler
     # Optuna's default of 10 random start-up trials would make a small sweep pure random search.
     startup = min(10, max(2, num_trials // 3))
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
+
+
+def told_values(best: float | None, drift: float | None, objectives: int
+                ) -> float | list[float] | None:
+    """What a COMPLETE trial is told: its best objective, and with two objectives
+    (``search.multi_objective``) also the drift at that checkpoint; None when one is not a
+    finite number (the trial is then told FAIL: TPE cannot place it)."""
+    figures = [best] if objectives == 1 else [best, drift]
+    if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in figures):
+        return None
+    return float(figures[0]) if objectives == 1 else [float(x) for x in figures]
 
 
 def resume_seed(seed: int, asked: int) -> int:
@@ -82,6 +93,15 @@ class StudyRef:
     # Replays of learning-curve tables (benchmarks/replay.py) run thousands of sweeps that
     # nothing reads back: their studies live in memory.
     in_memory: bool = False
+    # search.multi_objective: the drift's direction, Optuna's second objective (None: one).
+    second_direction: str | None = None
+
+    @property
+    def directions(self) -> list[str]:
+        """The study's directions: the objective's, then the drift's if it is searched too."""
+        # getattr: a StudyRef pickled before the field existed (basin resume) has none.
+        second = getattr(self, "second_direction", None)
+        return [self.direction, *([second] if second else [])]
 
     def open(self) -> optuna.Study:
         """Create the study, or load it if the storage already holds it."""
@@ -90,7 +110,7 @@ class StudyRef:
             storage=(optuna.storages.InMemoryStorage() if self.in_memory
                      else open_storage(self.run_dir, self.storage_url)),
             sampler=make_sampler(self.sampler, self.seed, self.num_trials),
-            direction=self.direction,
+            directions=self.directions,
             load_if_exists=True,
         )
         asked = len(study.get_trials(deepcopy=False))
@@ -242,7 +262,10 @@ class HonestOptunaSearch(Searcher):
         value, step = result.get(self.metric), result.get(STEP)
         if trial is None or value is None or step is None:
             return
-        if math.isfinite(value) and int(step) not in self._reported[trial_id]:
+        # A multi-objective study takes no intermediate values (Optuna raises): its trials
+        # cut early are told PRUNED without them.
+        multi = len(self.study.directions) > 1
+        if not multi and math.isfinite(value) and int(step) not in self._reported[trial_id]:
             trial.report(float(value), int(step))
             self._reported[trial_id].add(int(step))
         if result.get(BEST_STEP) == step:
@@ -265,15 +288,16 @@ class HonestOptunaSearch(Searcher):
             self._faulted[trial_id] = trial
             return
         outcome = trial_outcome(result, error, self.ledger.decision(trial_id))
-        value = None
+        at_best = self._at_best.pop(trial_id, {})
+        values = None
         if STATES[outcome.status] == TrialState.COMPLETE:
             best = (result or {}).get(BEST_OBJECTIVE, (result or {}).get(self.metric))
-            if best is not None and math.isfinite(best):
-                value = float(best)
-            else:
-                outcome = Outcome(FAILED, NO_OBJECTIVE, "no finite objective was reported",
-                                  outcome.step, excluded=True)
+            values = told_values(best, at_best.get(DRIFT), len(self.study.directions))
+            if values is None:
+                what = "objective" if best is None or not math.isfinite(best) else "drift"
+                outcome = Outcome(FAILED, NO_OBJECTIVE, f"no finite {what} was reported",
+                                  outcome.step, excluded=what == "objective")
         record_outcome(trial, outcome)
-        for name, figure in self._at_best.pop(trial_id, {}).items():
+        for name, figure in at_best.items():
             trial.set_user_attr(AT_BEST_ATTRS[name], figure)
-        self.study.tell(trial, value, state=STATES[outcome.status])
+        self.study.tell(trial, values, state=STATES[outcome.status])

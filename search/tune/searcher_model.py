@@ -54,11 +54,13 @@ def split_good(study: optuna.Study, finished: Sequence[FrozenTrial], good: int
 def tpe_rating(study: optuna.Study, distributions: Mapping[str, BaseDistribution],
                configs: Sequence[Mapping[str, Any]]) -> list[float] | None:
     """TPE's log l(x) - log g(x) for each configuration (larger: rated more likely good), from
-    the study's finished trials; None where TPE has no model to ask (not a TPE sampler, fewer
-    than two finished trials, or a configuration missing a searched parameter)."""
+    the study's finished trials; None where TPE has no model to ask (not a TPE sampler, a
+    multi-objective study, fewer than two finished trials, or a configuration missing a
+    searched parameter)."""
     sampler = study.sampler
     build = getattr(sampler, "_build_parzen_estimator", None)
-    if not isinstance(sampler, optuna.samplers.TPESampler) or build is None or not configs:
+    if (not isinstance(sampler, optuna.samplers.TPESampler) or build is None or not configs
+            or len(study.directions) > 1):
         return None
     space = {name: d for name, d in distributions.items() if not d.single()}
     if not space or any(not space.keys() <= config.keys() for config in configs):

@@ -66,9 +66,16 @@ def plot_importances(study: optuna.Study, name: str, metric: str, seed: int,
                      path: Path) -> Path | None:
     """fANOVA importances (seeded: a re-run draws the same)."""
     return _drawn(study, MIN_TRIALS_FOR_IMPORTANCES, lambda: optuna_plots.plot_param_importances(
-        study, evaluator=FanovaImportanceEvaluator(seed=seed), target_name=metric),
+        study, evaluator=FanovaImportanceEvaluator(seed=seed), target_name=metric,
+        target=objective_of if len(study.directions) > 1 else None),
         f"{name}: hyperparameter importances for {metric}\n(fANOVA, seed {seed}, over "
         "{trials} trials told COMPLETE)", path)
+
+
+def objective_of(trial: optuna.trial.FrozenTrial) -> float | None:
+    """A told trial's objective: its value, or its first value in a multi-objective study
+    (``search.multi_objective``: the objective, then the drift)."""
+    return trial.values[0] if trial.values else None
 
 
 def _told_complete(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -85,11 +92,11 @@ def plot_history(study: optuna.Study, name: str, metric: str, path: Path, mode: 
                  chosen_id: str | None = None) -> Path | None:
     """The objective of each trial told COMPLETE, in the order they were proposed, labelled by
     trial id, with the best so far and the chosen trial starred."""
-    trials = [t for t in _told_complete(study) if t.value is not None]
+    trials = [t for t in _told_complete(study) if objective_of(t) is not None]
     if not trials:
         return None
     figure, axis = plt.subplots(figsize=(max(7.0, 0.55 * len(trials) + 3), 4.8))
-    values = [t.value for t in trials]
+    values = [objective_of(t) for t in trials]
     best = (min if mode == "min" else max)
     positions = range(1, len(trials) + 1)
     axis.scatter(positions, values, color="tab:blue", s=40, zorder=3, label=metric)
@@ -97,7 +104,7 @@ def plot_history(study: optuna.Study, name: str, metric: str, path: Path, mode: 
               color="tab:red", label="best so far")
     for position, trial in zip(positions, trials):
         if _trial_id(trial) == chosen_id:
-            axis.scatter(position, trial.value, marker="*", s=260, color="gold",
+            axis.scatter(position, objective_of(trial), marker="*", s=260, color="gold",
                          edgecolors="black", zorder=5, label="chosen trial")
     axis.set_xticks(list(positions), [_trial_id(t) for t in trials], rotation=45, ha="right",
                     fontsize=8)
@@ -117,24 +124,24 @@ def plot_parallel(study: optuna.Study, name: str, metric: str, path: Path, mode:
     to its highest value, a log axis for ``log_params``) to its objective, coloured by the
     objective (dark: better), labelled by trial id at the right (labels spread apart where
     objectives are close); the chosen trial drawn in gold over the others."""
-    trials = [t for t in _told_complete(study) if t.value is not None]
+    trials = [t for t in _told_complete(study) if objective_of(t) is not None]
     names = sorted({p for t in trials for p in t.params})
     if len(trials) < 2 or not names:
         return None
     axes_values = [[_numeric(t.params.get(p), p in log_params) for t in trials] for p in names]
-    axes_values.append([t.value for t in trials])
+    axes_values.append([objective_of(t) for t in trials])
     labels = [*names, metric]
     figure, axis = plt.subplots(figsize=(1.9 * len(labels) + 2, 5))
     spans = [(min(v for v in vs if v is not None), max(v for v in vs if v is not None))
              for vs in axes_values]
-    order = sorted(range(len(trials)), key=lambda i: trials[i].value,
+    order = sorted(range(len(trials)), key=lambda i: objective_of(trials[i]),
                    reverse=mode == "min")  # the best drawn last, on top
     colours = colormaps["viridis_r" if mode == "min" else "viridis"]
     best, worst = spans[-1] if mode == "min" else spans[-1][::-1]
     ends = {}
     for i in order:
         ys = [_scaled(vs[i], span) for vs, span in zip(axes_values, spans)]
-        shade = 0.5 if worst == best else (trials[i].value - best) / (worst - best)
+        shade = 0.5 if worst == best else (objective_of(trials[i]) - best) / (worst - best)
         chosen = _trial_id(trials[i]) == chosen_id
         axis.plot(range(len(labels)), ys, color="gold" if chosen else colours(1 - 0.85 * shade),
                   linewidth=3.2 if chosen else 1.6, zorder=4 if chosen else 2,

@@ -8,7 +8,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 from search.report.plots.palette import end_labels, trial_styles
-from search.report.plots.study import plot_history, plot_parallel
+from search.report.plots.study import objective_of, plot_history, plot_parallel
 from search.report.plots.sweep import (
     KIND_MARKERS,
     plot_gap,
@@ -35,17 +35,29 @@ def test_the_ends_legend_names_only_ends_that_occur_as_the_tables_do():
     assert end_labels([r for r in RECORDS if r.trial_id == "full"], KIND_MARKERS) == {}
 
 
-def _study() -> optuna.Study:
-    study = optuna.create_study()
+def _study(objectives: int = 1) -> optuna.Study:
+    """Four told trials; with two objectives (search.multi_objective) each also has a drift."""
+    study = optuna.create_study(directions=["minimize"] * objectives)
     distributions = {"learning_rate": optuna.distributions.FloatDistribution(1e-5, 1e-1,
                                                                              log=True),
                      "lora_r": optuna.distributions.CategoricalDistribution([4, 8, 16])}
     for number, (lr, r, value) in enumerate([(1e-4, 4, 0.6), (3e-3, 8, 0.5), (2e-2, 16, 0.55),
                                              (8e-4, 8, 0.45)]):
         study.add_trial(optuna.trial.create_trial(
-            params={"learning_rate": lr, "lora_r": r}, distributions=distributions, value=value,
-            user_attrs={"ray_trial_id": f"id{number:06d}"}))
+            params={"learning_rate": lr, "lora_r": r}, distributions=distributions,
+            values=[value, 0.1 * number][:objectives], user_attrs={"ray_trial_id": f"id{number:06d}"}))
     return study
+
+
+@pytest.mark.parametrize("objectives", [1, 2])
+def test_the_study_plots_draw_the_objective_of_a_multi_objective_study(tmp_path, objectives):
+    """With search.multi_objective the study has two values per trial (the objective, the
+    drift); its plots draw the objective, as with one."""
+    history = plot_history(_study(objectives), "tiny", "val_loss", tmp_path / "h.png", "min",
+                           "id000003")
+    parallel = plot_parallel(_study(objectives), "tiny", "val_loss", tmp_path / "p.png")
+    assert history is not None and parallel is not None
+    assert [objective_of(t) for t in _study(objectives).trials] == [0.6, 0.5, 0.55, 0.45]
 
 
 def test_every_plot_is_written_from_hand_made_records(sweep_factory, tmp_path):

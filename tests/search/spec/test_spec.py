@@ -52,6 +52,8 @@ def test_tiny_sweep_is_valid(sweep_factory):
         ({"search": {"max_total_steps": "150%"}}, "search.max_total_steps: a number of steps (1200) or a share above 0% and at most 100% of num_trials x max_steps ('50%') (got '150%')"),
         ({"search": {"max_total_steps": "half"}}, "search.max_total_steps: a number of steps (1200) or a share above 0% and at most 100% of num_trials x max_steps ('50%') (got 'half')"),
         ({"search": {"max_total_steps": 1.5}}, "search.max_total_steps: a number of steps (1200) or a share of num_trials x max_steps ('50%') (got 1.5)"),
+        ({"search": {"multi_objective": True}, "retention": {"enabled": False}}, "search.multi_objective searches for the drift too, which only retention.enabled: true measures (got retention.enabled: false)"),
+        ({"search": {"multi_objective": "both"}}, "search.multi_objective: Input should be a valid boolean"),
         ({"scheduler": {"type": "freeze", "thaw": "soonest"}}, "scheduler.thaw: Input should be 'rank', 'undecided', 'forecast' or 'model' (got 'soonest')"),
         ({"scheduler": {"type": "asha", "reduction_factor": 1}}, "scheduler.reduction_factor: Input should be greater than 1"),
         ({"stopping": {"gap": {"threshold": -1}}}, "stopping.gap.threshold: Input should be greater than or equal to 0 (got -1)"),

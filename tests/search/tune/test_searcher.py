@@ -6,6 +6,7 @@ import pickle
 
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
+from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from search.core.outcome import ORPHANED, PRUNED, STOPPED, Outcome
@@ -306,3 +307,45 @@ def test_the_searcher_counts_its_own_slots_and_a_faulted_trial_frees_its_own(sea
     assert searcher.suggest("b") is not None
     searcher.on_trial_complete("b", result(10, 0.5, 0.5, final=True))
     assert searcher.suggest("c") is not None
+
+
+@pytest.fixture
+def two_objectives(tmp_path):
+    """A searcher of a sweep with search.multi_objective: the objective and the drift."""
+    ref = StudyRef(name="mo", run_dir=tmp_path, storage_url=None, sampler="tpe", seed=0,
+                   num_trials=6, direction="minimize", second_direction="minimize")
+    distributions = {"learning_rate": FloatDistribution(1e-4, 1e-2, log=True)}
+    return HonestOptunaSearch(ref, distributions, {}, StopLedger(tmp_path / "stops.jsonl"),
+                              "val_loss", "min")
+
+
+def test_a_multi_objective_study_is_told_the_objective_and_the_drift_at_the_best_step(
+        two_objectives):
+    searcher = two_objectives
+    searcher.suggest("a")
+    searcher.on_trial_result("a", result(10, 0.6, 0.6) | {"best_step": 10, "drift": 0.02})
+    searcher.on_trial_result("a", result(20, 0.5, 0.5) | {"best_step": 20, "drift": 0.07})
+    searcher.on_trial_complete("a", result(30, 0.55, 0.5, final=True) | {"best_step": 20,
+                                                                         "drift": 0.09})
+    trial = searcher.study.trials[0]
+    assert searcher.study.directions == [StudyDirection.MINIMIZE] * 2
+    assert trial.state == TrialState.COMPLETE and trial.values == [0.5, 0.07]
+    # Optuna takes no intermediate values in a multi-objective study.
+    assert trial.intermediate_values == {}
+
+
+def test_a_multi_objective_trial_without_a_drift_is_failed_but_keeps_its_candidates(
+        two_objectives):
+    searcher = two_objectives
+    searcher.suggest("a")
+    searcher.on_trial_complete("a", result(30, 0.5, 0.5, final=True) | {"best_step": 30})
+    trial = searcher.study.trials[0]
+    assert trial.state == TrialState.FAIL
+    outcome = told_outcome(trial)
+    assert outcome.reason == "no finite drift was reported" and not outcome.excluded
+
+
+def test_a_multi_objective_study_reopens_with_both_directions(two_objectives):
+    """basin resume unpickles the searcher, which reopens the study from its journal."""
+    searcher = pickle.loads(pickle.dumps(two_objectives))
+    assert len(searcher.study.directions) == 2

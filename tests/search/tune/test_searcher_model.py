@@ -50,7 +50,8 @@ def test_the_good_group_is_split_as_tpe_splits_it() -> None:
     assert rest[-1].state == TrialState.PRUNED and len(rest) == 11
 
 
-@pytest.mark.parametrize("case", ["random sampler", "one finished trial", "missing parameter"])
+@pytest.mark.parametrize("case", ["random sampler", "one finished trial", "missing parameter",
+                                  "two objectives"])
 def test_no_model_to_ask_rates_nothing(case: str) -> None:
     study = _study(optuna.samplers.RandomSampler(seed=0)) if case == "random sampler" else _study()
     config = {"learning_rate": 1e-3, "lora_r": 8}
@@ -59,6 +60,11 @@ def test_no_model_to_ask_rates_nothing(case: str) -> None:
         study.add_trial(create_trial(params=config, distributions=SPACE, value=0.5))
     if case == "missing parameter":
         config = {"learning_rate": 1e-3}
+    if case == "two objectives":  # search.multi_objective: TPE's ratio means something else
+        study = optuna.create_study(directions=["minimize"] * 2)
+        for trial in _study().trials:
+            study.add_trial(create_trial(params=trial.params, distributions=SPACE,
+                                         values=[trial.value or 0.9, 0.1]))
     assert tpe_rating(study, SPACE, [config]) is None
 
 
