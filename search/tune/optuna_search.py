@@ -46,7 +46,13 @@ from search.core.outcome import (
 )
 from search.store.freeze_ledger import FreezeLedger
 from search.store.stop_ledger import StopLedger
-from search.store.study import AT_BEST_ATTRS, RAY_TRIAL_ATTR, open_storage, record_outcome
+from search.store.study import (
+    AT_BEST_ATTRS,
+    RAY_TRIAL_ATTR,
+    open_storage,
+    record_outcome,
+    told_values,
+)
 from search.tune.searcher_model import tpe_rating
 from trainables.contract import BEST_OBJECTIVE, BEST_STEP, DRIFT, GAP, STEP
 
@@ -61,17 +67,6 @@ def make_sampler(kind: str, seed: int | None, num_trials: int) -> optuna.sampler
     # Optuna's default of 10 random start-up trials would make a small sweep pure random search.
     startup = min(10, max(2, num_trials // 3))
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
-
-
-def told_values(best: float | None, drift: float | None, objectives: int
-                ) -> float | list[float] | None:
-    """What a COMPLETE trial is told: its best objective, and with two objectives
-    (``search.multi_objective``) also the drift at that checkpoint; None when one is not a
-    finite number (the trial is then told FAIL: TPE cannot place it)."""
-    figures = [best] if objectives == 1 else [best, drift]
-    if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in figures):
-        return None
-    return float(figures[0]) if objectives == 1 else [float(x) for x in figures]
 
 
 def resume_seed(seed: int, asked: int) -> int:
