@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from types import SimpleNamespace
 
 from benchmarks.check_tables import spearman
 from benchmarks.common import mean_sd, print_table
@@ -113,16 +114,18 @@ MO_RETENTIVE_GAIN = 0.05    # retentive's mean test loss at least this much belo
 MO_OBJECTIVE_SLACK = 0.02   # objective's mean test loss at most this much above single's
 
 
-def _front_size(points: list[tuple[float, float]]) -> int:
-    """How many (objective, drift) points no other point beats on both (lower is better)."""
-    return sum(not any(o <= p[0] and d <= p[1] and (o, d) != p for o, d in points)
-               for p in points)
-
-
 def _front_of(run: dict) -> int:
+    """How many candidates of a run are on the front of (objective, drift): as the run
+    recorded it, or, for section 9's runs (which kept every candidate, not the front), by
+    basin's own definition (``search/selection/front.py``) over them."""
+    from search.selection.front import front
+
     if "front" in run:
         return len(run["front"])
-    return _front_size([(c["objective"], c["answer_loss"]) for c in run["candidates"]])
+    # front reads only these fields; the objective is a validation loss (lower is better).
+    return len(front([SimpleNamespace(score=c["objective"], drift=c["answer_loss"],
+                                      step=c["step"], trial_id=c["trial_id"])
+                      for c in run["candidates"]]))
 
 
 def mo_report(mo_runs: list[dict], single_runs: list[dict]) -> str:

@@ -12,8 +12,8 @@ in the order ``thaw`` says, while the sweep's step budget lasts; those never tha
 forecast (``search/tune/curve_forecast.py``), with its uncertainty, can still beat the sweep's
 best checkpoint so far, the most promising first; the ``model`` order thaws first the trial
 whose configuration the searcher's own model (TPE's, ``search/tune/searcher_model.py``) rates
-likeliest good, which sees neighbours that trained to the end where a curve cannot. Optuna hears a trial's outcome when it
-really ends, never at a pause.
+likeliest good (measured worse than ``rank``: RESULTS.md section 6). Optuna hears a trial's
+outcome when it really ends, never at a pause.
 
 The scheduler keeps its rungs and its frozen trials in the freeze ledger
 (``search/store/freeze_ledger.py``): Ray keeps no scheduler state across a driver crash, and a

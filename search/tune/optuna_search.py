@@ -94,8 +94,8 @@ class StudyRef:
     @property
     def directions(self) -> list[str]:
         """The study's directions: the objective's, then the drift's if it is searched too."""
-        # getattr: a StudyRef pickled before the field existed (basin resume) has none.
-        second = getattr(self, "second_direction", None)
+        # A StudyRef pickled before the field existed (basin resume) reads the class default.
+        second = self.second_direction
         return [self.direction, *([second] if second else [])]
 
     def open(self) -> optuna.Study:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.retention_tables import _front_size, mo_report
+from benchmarks.retention_tables import _front_of, mo_report
 
 
 def _run(seed: int, objective_loss: float, retentive_loss: float, kept: float,
@@ -18,14 +18,18 @@ def _run(seed: int, objective_loss: float, retentive_loss: float, kept: float,
                        "retentive": choice(retentive_loss, kept * 0.6)}}
     if multi:
         return run | {"front": [{"objective": 0.4, "drift": 0.2}]}
-    return run | {"candidates": [{"objective": 0.4, "answer_loss": 0.9},
-                                 {"objective": 0.5, "answer_loss": 0.1},
-                                 {"objective": 0.6, "answer_loss": 0.5}]}
+    return run | _candidates([(0.4, 0.9), (0.5, 0.1), (0.6, 0.5)])
+
+
+def _candidates(points: list[tuple[float, float]]) -> dict:
+    return {"candidates": [{"trial_id": f"t{i}", "step": 8, "objective": objective,
+                            "answer_loss": drift} for i, (objective, drift) in enumerate(points)]}
 
 
 def test_the_front_holds_the_points_no_other_beats_on_both() -> None:
-    assert _front_size([(0.4, 0.9), (0.5, 0.1), (0.6, 0.5)]) == 2
-    assert _front_size([(0.4, 0.1), (0.5, 0.2)]) == 1
+    assert _front_of(_candidates([(0.4, 0.9), (0.5, 0.1), (0.6, 0.5)])) == 2
+    assert _front_of(_candidates([(0.4, 0.1), (0.5, 0.2)])) == 1
+    assert _front_of({"front": [{}, {}, {}]}) == 3  # as the run recorded it
 
 
 @pytest.mark.parametrize(("retentive", "kept", "objective", "verdict"), [
