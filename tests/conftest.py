@@ -132,15 +132,16 @@ def overfitting_data(folder: Path) -> dict:
 @pytest.fixture(scope="session")
 def tiny_pretrained(tmp_path_factory) -> Path:
     """A tiny BERT saved as a pretrained model folder (random weights, fixed seed), with
-    MiniLM's tokenizer: a real local `from_pretrained` base, as a user's model would be."""
+    MiniLM's tokenizer: a real local `from_pretrained` base, as a user's model would be. Like
+    MiniLM, it has no classification head: loading it for a classifier initialises one."""
     import torch
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     from trainables.models.source import builtin_minilm_path
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     torch.manual_seed(0)
-    model = AutoModelForSequenceClassification.from_config(AutoConfig.for_model(**TINY_BERT))
+    model = AutoModel.from_config(AutoConfig.for_model(**TINY_BERT))
     model.save_pretrained(folder)
     AutoTokenizer.from_pretrained(builtin_minilm_path()).save_pretrained(folder)
     return folder

@@ -29,7 +29,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("trainables.recipe",),
     ("trainables.tasks",),
     ("trainables.models",),
-    ("trainables.data_files", "trainables.evaluation", "trainables.warm"),
+    ("trainables.warm",),
+    ("trainables.data_files", "trainables.evaluation", "trainables.fingerprint"),
     ("trainables.contract", "trainables.settings"),
 ]
 

@@ -37,6 +37,9 @@ REPORTED_METRICS: tuple[str, ...] = (
     GAP, LEARNING_RATE, SAMPLES_PER_SECOND, TOKENS_PER_SECOND, BEST_OBJECTIVE, BEST_STEP,
     IS_FINAL, WORLD_SIZE, STARTUP_SECONDS,
 )
+# Also in every report: the hash of the recipe the trial trained (trainables/fingerprint.py), so
+# each candidate says what re-trains it.
+RECIPE_HASH = "recipe_hash"
 # Retention (the sweep file's `retention` block): how far the model moved from its base model on
 # general inputs that have nothing to do with the task, 0 when not at all
 # (trainables/tasks/retention.py), measured at every evaluation; `drift_seconds` is what

@@ -35,6 +35,19 @@ def eval_mode(model: Any) -> Iterator[None]:
             model.train()
 
 
+@contextmanager
+def generators_untouched(device: torch.device | None = None) -> Iterator[None]:
+    """Torch's generators as they were after the block, whatever it drew: the CPU's and
+    ``device``'s (default: the current CUDA device, if any). A measurement (the baseline, the
+    drift) or a load kept for later trials must not move a trial's random stream."""
+    if device is None and torch.cuda.is_available():
+        device = torch.device("cuda", torch.cuda.current_device())
+    # Only the trial's own device: forking every device would start a CUDA context on each.
+    devices = [device] if device is not None and device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        yield
+
+
 def is_better(value: float, best: float | None, mode: str) -> bool:
     """Whether ``value`` improves on ``best`` for an objective that is minimised or maximised."""
     if best is None:

@@ -1,23 +1,30 @@
-"""What a trial process keeps for the next trial it runs (a warm worker).
+"""What a trial process keeps for the next trial it runs (a warm worker), and why that cannot
+change a figure.
 
 With ``resources.warm_workers`` on (the default for one-worker trials), Ray Tune hands a
 finished trial's process to the next trial instead of starting a new one (``reuse_actors``).
-That process keeps what is the same for every trial of a sweep and costly to redo:
+What that process keeps is the same for every trial of a sweep, read-only to the trials, and
+costly to redo:
 
-- its imports (torch, transformers, peft, DeepSpeed), simply by living on;
-- the task with its tokenizer and tokenized splits (``trainables.tasks.kept_task``), keyed by
-  the sweep's fixed settings, which every trial of a sweep shares;
-- the base model's pretrained weights (``from_pretrained_once``), read from disk once.
+- its imports (torch, transformers, peft, DeepSpeed) and its one-process group (rank 0 of 1);
+- the task (``trainables.tasks.kept_task``), keyed by the sweep's fixed settings: the tokenizer
+  and the tokenized splits (functions of those settings alone), the baseline loss (measured
+  once, without drawing from the trial's generators: ``Task.kept_baseline_loss``) and the base
+  model's side of the drift (``Task.kept_general``: the base model's outputs on the general
+  sample, in eval mode, also without drawing);
+- the base model's pretrained weights (``from_pretrained_once``), read from disk once. They are
+  shared, not copied, by every trial's model: frozen (LoRA trains adapters and the head only),
+  and nothing in the recipe writes to them in place.
 
-Nothing a trial trains is kept: every trial builds its model anew from the kept weights (the
-trial's config, its own classification head drawn from its seed, fresh LoRA adapters), a new
-optimizer and DeepSpeed engine, and new data loaders; the recipe seeds every generator before
-it builds them. The first trial of a process takes exactly the same path, so a trial computes
-the same numbers whether its process is fresh or warm (``tests/integration/test_warm_workers``
-checks them bit for bit).
-
-The base weights are shared, not copied, by every trial's model: they are frozen (LoRA trains
-adapters and the head only), and nothing in the recipe writes to them in place.
+Nothing a trial trains is kept: every trial builds its model anew from the kept weights (its own
+classification head drawn from its seed, fresh LoRA adapters), a new optimizer and DeepSpeed
+engine, and new data loaders with their own seeded generators. The global generators (Python,
+NumPy, torch) are seeded by the recipe just before it builds the model, and what a process does
+only once (the first load below, the baseline, the base side of the drift) runs with torch's
+generators put back as they were (``generators_untouched``). So a process's first trial draws
+exactly what its tenth does: the same recipe gives the same figures, bit for bit on a CPU, on a
+fresh worker or a warm one, in any order (``tests/integration/test_same_recipe.py`` checks it on
+the real default task; ``test_warm_workers.py`` after diverged, stopped and failed trials).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from functools import cache
 from typing import Any
 
 import torch
+
+from trainables.evaluation import generators_untouched
 
 # What this process kept, and how many trials it has run (0 until its first trial starts).
 _weights: dict[tuple, tuple[type, dict[str, torch.Tensor]]] = {}
@@ -55,8 +64,13 @@ def from_pretrained_once(model_class: Any, name: str, config: Any, **kwargs: Any
            getattr(config, "num_labels", None), repr(sorted(kwargs.items())))
     if key not in _weights:
         _weights.clear()  # one base model at a time: the memory goes to the trial
-        loaded, info = model_class.from_pretrained(name, config=config, output_loading_info=True,
-                                                   **kwargs)
+        # This load initialises the weights the checkpoint lacks (a classifier's head) from
+        # torch's generator; only the trial's own load below may draw from it, or a process's
+        # first trial would draw its head and adapters after these draws and a warm worker's
+        # later trials without them: the same recipe, other figures.
+        with generators_untouched():
+            loaded, info = model_class.from_pretrained(name, config=config,
+                                                       output_loading_info=True, **kwargs)
         missing = set(info["missing_keys"])
         state = {k: v for k, v in loaded.state_dict().items() if k not in missing}
         _weights[key] = (type(loaded), state)

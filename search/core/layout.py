@@ -10,6 +10,7 @@ import re
 SWEEP_FILE = "sweep.yaml"  # the validated sweep, every field explicit; written first
 RESULTS_FILE = "results.json"  # every trial and the choice, when the sweep ends
 BEST_FILE = "best.yaml"  # the chosen checkpoint's recipe
+VERSIONS_FILE = "versions.json"  # the libraries the sweep started with (a recipe records them)
 STOPS_FILE = "stops.jsonl"  # the stop ledger: why each rule-stopped trial stopped
 FREEZES_FILE = "freezes.jsonl"  # the freeze ledger: rungs, frozen and thawed trials
 CONFIRM_FILE = "confirm.json"  # basin confirm's ranking

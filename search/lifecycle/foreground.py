@@ -19,6 +19,7 @@ from typing import Any, Callable
 from search.core.errors import SpecError
 from search.sampling.space import ConstantParam
 from search.spec.model import SweepSpec, trial_settings
+from search.spec.reproduce import verdict
 from trainables.contract import BEST_OBJECTIVE, GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
 
 TRAIN_FOLDER = "{name}-train-{stamp}"
@@ -65,7 +66,10 @@ def train_here(spec: SweepSpec, source: str, out: Path | None = None,
     """Train the sweep file's one configuration here; every evaluation's checkpoint (adapter,
     metrics, probe) goes to ``out/candidates``. Returns the last report."""
     import torch
+    import torch.distributed as dist
 
+    from trainables.fingerprint import library_versions, recipe_hash
+    from trainables.recipe.ds_config import resolve_precision
     from trainables.recipe.loop import train
     from trainables.settings import Hyperparameters
 
@@ -79,14 +83,20 @@ def train_here(spec: SweepSpec, source: str, out: Path | None = None,
     join_process_group(spec.resources.gpus_per_worker > 0)
     settings = trial_settings(spec)
     say(f"basin: training {spec.name} in this process, checkpoints in {out}")
-    started = time.monotonic()
-    metrics = train(Hyperparameters(**params), settings, _reporter(out, started, say))
+    started, reports = time.monotonic(), {}
+    hp = Hyperparameters(**params)
+    metrics = train(hp, settings, _reporter(out, started, say, reports))
     say(f"best {spec.objective.metric} {metrics[BEST_OBJECTIVE]:.4f} at step "
         f"{metrics['best_step']}; its checkpoint: {_candidate(out, metrics['best_step'])}")
+    if spec.reproduce is not None and dist.get_rank() == 0:
+        say(verdict(spec.reproduce, reports, recipe_hash(settings, hp), library_versions(),
+                    resolve_precision(spec.training.precision, torch.cuda.is_available()))[1])
     return metrics
 
 
-def _reporter(out: Path, started: float, say: Callable[[str], None]) -> Any:
+def _reporter(out: Path, started: float, say: Callable[[str], None],
+              reports: dict[int, dict]) -> Any:
+    """Publish each evaluation's candidate, print its figures and keep them in ``reports``."""
     import pyarrow.fs as pafs
     import torch.distributed as dist
 
@@ -96,6 +106,7 @@ def _reporter(out: Path, started: float, say: Callable[[str], None]) -> Any:
     rank = dist.get_rank()
 
     def report(metrics: dict, folder: str | None) -> None:
+        reports[metrics[STEP]] = metrics
         if folder:
             if rank == 0:
                 store.publish(folder, metrics[STEP])

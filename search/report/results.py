@@ -9,6 +9,7 @@ from typing import Callable
 from rich.console import Console
 from rich.markup import escape
 
+from search.core.layout import VERSIONS_FILE
 from search.core.outcome import RUNNING
 from search.core.record import TrialRecord
 from search.report.leaderboard import SHORT_NAMES, print_leaderboard, reasons
@@ -18,13 +19,16 @@ from search.selection.candidates import Candidate
 from search.selection.choice import Choice, choose
 from search.selection.front import front
 from search.selection.last_step import LastStepCriterion
-from search.spec.model import SweepSpec, dump_spec
+from search.spec.model import SweepSpec, dump_spec, trial_settings
+from search.spec.reproduce import Reproduce
 from search.spec.sanity import split_sizes
 from search.stopping import StoppingSpec
 from search.store.records import collect_records
 from search.store.result_files import read_check, read_confirmed, seed_spreads
 from search.store.rundir import RunDir
 from trainables.contract import BEST_STEP, DRIFT, GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
+from trainables.fingerprint import recipe_hash
+from trainables.settings import Hyperparameters
 from trainables.tasks import TASKS
 
 AT_STEP_METRICS = (VAL_LOSS, TRAIN_EVAL_LOSS, GAP)
@@ -123,10 +127,13 @@ def describe_choice(choice: Choice, run: RunDir) -> str:
                   f"\n  why: {choice.why}\n  checkpoint:\n  {chosen.checkpoint}")
 
 
-def recipe(spec: SweepSpec, chosen: Candidate) -> SweepSpec:
+def recipe(spec: SweepSpec, chosen: Candidate, versions: dict[str, str] | None = None
+           ) -> SweepSpec:
     """A sweep file that re-trains exactly ``chosen``: its configuration and seed, stopped at
     its step with the sweep's learning-rate schedule (the budget is unchanged, so stopping
-    early does not shorten the schedule), no stopping rules, and the last step handed on."""
+    early does not shorten the schedule), no stopping rules, and the last step handed on. Its
+    ``reproduce`` block records the figure it must land on, the recipe's hash and the
+    ``versions`` of the libraries the sweep ran with, for ``basin train`` to check."""
     fixed = spec.model_copy(deep=True)
     fixed.name = f"{spec.name}-best"
     fixed.space = {name: ConstantParam(type="constant", value=chosen.params[name])
@@ -137,10 +144,21 @@ def recipe(spec: SweepSpec, chosen: Candidate) -> SweepSpec:
     fixed.scheduler.type = "fifo"
     fixed.stopping = StoppingSpec(not_learning=None, gap=None, early_stopping=None)
     fixed.selection = LastStepCriterion()
+    fixed.reproduce = Reproduce(
+        step=chosen.step, metric=spec.objective.metric, value=chosen.objective,
+        recipe_hash=recipe_hash(trial_settings(fixed), Hyperparameters(**chosen.params)),
+        versions=versions or {})
     return fixed
 
 
-def recipe_text(spec: SweepSpec, chosen: Candidate, command_path: str, why: str) -> str:
+def recorded_versions(run: RunDir) -> dict[str, str]:
+    """The libraries the run's sweep started with (none where an earlier basin wrote the run)."""
+    file = run.path / VERSIONS_FILE
+    return json.loads(file.read_text()) if file.is_file() else {}
+
+
+def recipe_text(spec: SweepSpec, chosen: Candidate, command_path: str, why: str,
+                versions: dict[str, str] | None = None) -> str:
     """The recipe as a commented sweep file."""
     header = (f"# The chosen checkpoint of sweep {spec.name}: {chosen.name}.\n"
               f"# Why: {why}\n"
@@ -148,8 +166,10 @@ def recipe_text(spec: SweepSpec, chosen: Candidate, command_path: str, why: str)
               f"{spec.training.max_steps or spec.training.epochs} "
               f"{'step' if spec.training.max_steps else 'epoch'} schedule):\n"
               f"#   basin run {command_path}\n"
-              f"# or in this process, without Ray: basin train {command_path}\n")
-    return header + dump_spec(recipe(spec, chosen))
+              f"# or in this process, without Ray: basin train {command_path}\n"
+              f"# (basin train says whether it lands on {spec.objective.metric} "
+              f"{chosen.objective:.6f} at step {chosen.step}: the reproduce block)\n")
+    return header + dump_spec(recipe(spec, chosen, versions))
 
 
 def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> None:
@@ -176,4 +196,4 @@ def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> No
     run.results_file.write_text(json.dumps(payload, indent=2))
     if choice.chosen is not None:
         run.best_file.write_text(recipe_text(spec, choice.chosen, str(run.best_file),
-                                             choice.why))
+                                             choice.why, recorded_versions(run)))

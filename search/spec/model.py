@@ -20,6 +20,7 @@ from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
 from search.selection.keep import KeepSpec
 from search.spec.messages import format_error, where
 from search.spec.overrides import apply_override, switch_off_disabled_blocks
+from search.spec.reproduce import Reproduce
 from search.spec.step_budget import check_step_budget
 from search.spec.storage_url import check_database_url
 from search.spec.yaml_reading import read_spec_file
@@ -137,6 +138,8 @@ class SweepSpec(Strict):
     tracking: TrackingSpec = TrackingSpec()
     check: CheckSettings | None = None  # basin check at the sweep's end (search/lifecycle/check.py)
     keep: KeepSpec = KeepSpec()  # which candidates keep their weights (search/selection/keep.py)
+    # A recipe's (best.yaml, config.yaml) record of its figure, which basin train checks.
+    reproduce: Reproduce | None = None
     output_dir: str = "runs"
 
     @field_validator("selection", mode="before")
@@ -225,12 +228,8 @@ class SweepSpec(Strict):
 def trial_settings(spec: SweepSpec) -> TrialSettings:
     """The fixed part of every trial of this sweep, as the trial side receives it."""
     return TrialSettings(
-        model=spec.model,
-        data=spec.data,
-        training=spec.training,
-        deepspeed=spec.deepspeed,
-        generation=spec.generation,
-        retention=spec.retention,
+        **{block: getattr(spec, block)
+           for block in ("model", "data", "training", "deepspeed", "generation", "retention")},
         objective_metric=spec.objective.metric,
         objective_mode=spec.objective.mode,
         workers=spec.resources.workers,

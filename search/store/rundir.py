@@ -9,6 +9,7 @@ its mirror on this machine (``search.store.object_store``).
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from search.core.layout import (
     RESULTS_FILE,
     STOPS_FILE,
     SWEEP_FILE,
+    VERSIONS_FILE,
     WANDB_FOLDER,
     driver_file,
 )
@@ -39,6 +41,7 @@ from search.store.journal import JournalDamage
 from search.store.study import RAY_TRIAL_ATTR, open_to_read
 from search.store.trial_folder import candidate_folders, trial_folders_in
 from trainables.contract import CANDIDATES_FOLDER, TRIAL_METRICS_FILE
+from trainables.fingerprint import library_versions
 
 
 def trial_id_of(trial) -> str:
@@ -93,6 +96,7 @@ class RunDir:
             except FileExistsError:
                 continue
         run.sweep_file.write_text(dump_spec(spec))
+        (run.path / VERSIONS_FILE).write_text(json.dumps(library_versions(), indent=2))
         try:
             run.push()
         except store.LocationError as error:

@@ -28,6 +28,7 @@ from trainables.contract import (
     IS_FINAL,
     LEARNING_RATE,
     PROBE_PRECISION,
+    RECIPE_HASH,
     SAMPLES_PER_SECOND,
     STARTUP_SECONDS,
     STEP,
@@ -39,7 +40,8 @@ from trainables.contract import (
     VAL_LOSS_SE,
     WORLD_SIZE,
 )
-from trainables.evaluation import is_better
+from trainables.evaluation import generators_untouched, is_better
+from trainables.fingerprint import recipe_hash
 from trainables.recipe.checkpoint import (
     load_checkpoint,
     restore_random_state,
@@ -78,8 +80,7 @@ class Diverged(FloatingPointError):
 
 
 def _named(split: str, figures: dict) -> dict:
-    """An evaluation's figures under their reported names: ``val_loss``, ``val_accuracy``...
-    (the standard error is reported for the validation split only)."""
+    """The figures as reported, ``val_loss``...; the standard error of validation only."""
     return {f"{split}_{name}": value for name, value in figures.items() if name != "loss_se"}
 
 
@@ -96,8 +97,7 @@ class Window:
 
 @dataclass
 class Best:
-    """The trial's best objective so far, its step, and (to score the test split at the best
-    step) its weights."""
+    """The best objective so far, its step, and its weights (to score the test split there)."""
 
     value: float | None = None
     step: int = 0
@@ -107,7 +107,6 @@ class Best:
 def train(hp: Hyperparameters, settings: TrialSettings, report: Report,
           resume_from: str | None = None, started_at: float | None = None) -> dict:
     """Fine-tune with LoRA under DeepSpeed, evaluating and reporting every ``eval_every`` steps.
-
     ``resume_from`` is a checkpoint folder of this trial: training continues after its step.
     ``started_at`` (``time.time()``) is when the trial's process began its work; the reports
     say how long it took from there to the first optimizer step (imports, model load, DeepSpeed
@@ -130,6 +129,7 @@ class Recipe:
         training = settings.training
         torch.set_num_threads(training.threads_per_worker or max(1, int(settings.cpus_per_worker)))
         self.seed = hp.seed if hp.seed is not None else training.seed
+        self.recipe_hash = recipe_hash(settings, hp)
         self.warm_start = trial_starts()
         # Data: a warm worker kept the task's splits from its earlier trials (trainables/warm.py).
         self.task = kept_task(settings)
@@ -138,8 +138,9 @@ class Recipe:
         if self.ctx.rank == 0:
             print(f"data: {len(data.train)} train / {len(data.validation)} validation / "
                   f"{len(data.test)} test rows", flush=True)
-        # Model: seeded here, after the data (read only by a fresh process): a head, adapters,
-        # dropout and batch order drawn the same way in a fresh process and a warm one.
+        # Model: seeded here, after the data (read only by a fresh process), and nothing but
+        # the trial's own model draws from here on (warm.py): a head, adapters, dropout and
+        # batch order drawn the same way in a fresh process and a warm one.
         seed_everything(self.seed)
         total_steps = total_optimizer_steps(settings, len(self.task.data.train),
                                             self.ctx.world_size)
@@ -248,6 +249,7 @@ class Recipe:
             IS_FINAL: step == self.last_step,
             WORLD_SIZE: ctx.world_size,
             STARTUP_SECONDS: self.startup_seconds,
+            RECIPE_HASH: self.recipe_hash,
             "warm_start": self.warm_start,
             "worker_pid": os.getpid(),  # trials of one warm worker share it
             # Wall-clock stamps (not Ray's whole-second `timestamp`) for slot-occupancy figures.
@@ -270,8 +272,7 @@ class Recipe:
         if not retention.enabled:
             return {}
         clock = time.perf_counter()
-        devices = [self.ctx.device] if self.ctx.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with generators_untouched(self.ctx.device):
             figures = self.task.retention(self.engine, retention.samples, self.ctx.device)
         return {**figures, DRIFT_SECONDS: time.perf_counter() - clock}
 

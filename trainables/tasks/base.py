@@ -19,6 +19,7 @@ from typing import Any, Callable, ClassVar, Iterable
 import torch
 from torch.utils.data import DataLoader
 
+from trainables.evaluation import generators_untouched
 from trainables.settings import Hyperparameters, TrialSettings
 
 
@@ -126,8 +127,7 @@ class Task(ABC):
         draws its seed from torch's), so a trial that finds it kept draws the same dropout
         masks as one that measures it."""
         if self._baseline is None:
-            devices = [device] if device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices):
+            with generators_untouched(device):
                 self._baseline = self.baseline_loss(model, validation, device)
         return self._baseline
 

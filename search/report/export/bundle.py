@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +29,13 @@ from search.core.layout import (
 )
 from search.report.export.model_card import model_card
 from search.report.export.verify import probe_precision, verification
-from search.report.results import choice_of, recipe_text
+from search.report.results import choice_of, recipe_text, recorded_versions
 from search.selection.candidates import Candidate, candidate_at
 from search.spec.model import trial_settings
 from search.store.records import collect_records
 from search.store.rundir import RunDir
 from trainables.contract import PROBE_FILE, STEP, TRAINER_STATE_FILE, TRIAL_METRICS_FILE
+from trainables.fingerprint import library_versions
 from trainables.models.source import portable_name, resolve_model_name
 from trainables.settings import BUILTIN_SMOLLM2
 from trainables.tasks import task_for
@@ -43,7 +43,6 @@ from trainables.tasks import task_for
 # Not handed on: resume state and the candidate's metrics (metrics.json holds them), and
 # peft's empty card (model_card writes the bundle's own).
 LEFT_OUT = (TRAINER_STATE_FILE, TRIAL_METRICS_FILE, BUNDLE_CARD)
-PACKAGES = ("torch", "transformers", "peft", "deepspeed", "ray", "optuna", "wandb", "basin")
 
 
 @dataclass
@@ -91,16 +90,6 @@ def pick_checkpoint(run: RunDir, trial_id: str | None = None, step: int | None =
     return Pick(match, f"trial {trial_id} at step {step}, as asked ({record.outcome.label})")
 
 
-def package_versions() -> dict[str, str]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
 def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bool = False,
                   verify: bool = True, step: int | None = None, base: str = "hub") -> dict:
     """Write the bundle of the run's choice (or of ``trial_id``, at ``step``) into ``out``.
@@ -139,8 +128,8 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
         "run_dir": run.shown,
     }
     (out / BUNDLE_RECIPE).write_text(
-        recipe_text(spec, chosen, str(out / BUNDLE_RECIPE), pick.how))
-    (out / BUNDLE_VERSIONS).write_text(json.dumps(package_versions(), indent=2))
+        recipe_text(spec, chosen, str(out / BUNDLE_RECIPE), pick.how, recorded_versions(run)))
+    (out / BUNDLE_VERSIONS).write_text(json.dumps(library_versions(), indent=2))
     if verify or merge:
         summary.update(_reload(task, base_model, out, probe, spec.training.precision, verify,
                                merge))

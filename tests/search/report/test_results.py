@@ -8,9 +8,11 @@ from dataclasses import replace
 from search.report.results import leaderboard_rows, ordered, recipe, write_results
 from search.selection import ObjectiveCriterion
 from search.selection.choice import choose
-from search.spec.model import load_spec, validate_spec
+from search.spec.model import load_spec, trial_settings, validate_spec
 from search.store.rundir import RunDir
 from tests.search.selection.test_selection import RECORDS
+from trainables.fingerprint import library_versions, recipe_hash
+from trainables.settings import Hyperparameters
 
 
 def the_choice():
@@ -82,6 +84,16 @@ def test_write_results_and_a_best_yaml_that_validates(sweep_factory, tmp_path):
     best = load_spec(run.best_file)
     assert best.training.stop_at_step == 20 and best.training.max_steps == 40
     validate_spec(best.model_dump(mode="json"))
+    # What basin train must land on: the chosen figure at its step, the recipe's hash, and the
+    # libraries the sweep started with (recorded in the run directory when it was created).
+    assert "lands on val_loss 0.470000 at step 20" in text
+    assert (best.reproduce.step, best.reproduce.metric, best.reproduce.value) == (
+        20, "val_loss", 0.47)
+    chosen = choice.chosen
+    assert best.reproduce.recipe_hash == recipe_hash(trial_settings(spec),
+                                                     Hyperparameters(**chosen.params))
+    assert best.reproduce.versions == json.loads((run.path / "versions.json").read_text())
+    assert best.reproduce.versions["torch"] == library_versions()["torch"]
 
 
 def test_two_runs_started_in_the_same_second_get_their_own_folders(sweep_factory, monkeypatch):
