@@ -13,10 +13,10 @@ import pytest
 from optuna.trial import TrialState
 
 from search.cli.main import main
-from search.store import trial_folder
 from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import RunDir
 from search.store.stop_ledger import StopLedger
+from tests.integration.retrain import figures, retrained
 from tests.integration.test_resilience import kill_when, start_driver, the_run
 
 pytestmark = pytest.mark.integration
@@ -67,7 +67,8 @@ def _agreeing_records(run: RunDir) -> dict:
 
 
 def test_frozen_trials_are_thawed_and_continue(sweep_factory, tmp_path, capsys) -> None:
-    assert main(["run", str(_freezing_sweep(sweep_factory)), "--verbose"]) == 0
+    sweep = _freezing_sweep(sweep_factory)
+    assert main(["run", str(sweep), "--verbose"]) == 0
     printed = capsys.readouterr().out
     run = RunDir(next((tmp_path / "runs").glob("*")))
     freezes = FreezeLedger(run.freezes_file)
@@ -80,9 +81,14 @@ def test_frozen_trials_are_thawed_and_continue(sweep_factory, tmp_path, capsys) 
     assert Counter(t["outcome"]["status"] for t in results["trials"]) == {"completed": TRIALS}
     thawed_trial = next(t for t in results["trials"] if t["freezes"])
     assert [e["event"] for e in thawed_trial["freezes"]][:2] == ["frozen", "thawed"]
-    # Its curve continued from its checkpoint: one report per evaluation, no restart from 0.
+    # Its curve continued from its checkpoint: one report per evaluation, no restart from 0
+    # (every report Ray received, not the history, which keeps a repeated step once) ...
     folder = run.trial_folders()[thawed_trial["trial_id"]]
-    assert [row["step"] for row in trial_folder.history(folder)] == [4, 8]
+    reported = [json.loads(line) for line in (folder / "result.json").read_text().splitlines()]
+    assert [row["step"] for row in reported] == [4, 8]
+    # ... and landed where the same configuration lands trained without a pause.
+    twin = retrained(sweep, thawed_trial["params"], tmp_path / "uninterrupted")
+    assert {row["step"]: figures(row) for row in reported} == twin
 
 
 def test_a_step_budget_leaves_frozen_trials_pruned(sweep_factory, tmp_path) -> None:

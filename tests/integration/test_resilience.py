@@ -26,6 +26,7 @@ from search.store.rundir import RunDir
 from search.store.study import KIND_ATTR, RAY_TRIAL_ATTR, STATUS_ATTR
 from search.trackers.wandb_runs import run_id
 from tests.conftest import disk_full_once, refused_when
+from tests.integration.retrain import figures, retrained
 from tests.wandb_runs import read_offline_runs
 
 pytestmark = pytest.mark.integration
@@ -303,6 +304,12 @@ def test_a_trial_whose_process_dies_is_restarted_from_its_latest_checkpoint(swee
     (trial,) = json.loads((run.path / "results.json").read_text())["trials"]
     assert trial["outcome"]["status"] == "completed" and trial["evaluations"][-1]["step"] == 40
     (folder,) = run.trial_folders().values()
-    steps = [json.loads(line)["step"] for line in (folder / "result.json").read_text().splitlines()]
+    reported = [json.loads(line) for line in (folder / "result.json").read_text().splitlines()]
+    steps = [row["step"] for row in reported]
     assert steps == sorted(steps) and steps[-1] == 40  # went on from a checkpoint, not step 4
     assert len(steps) - len(set(steps)) <= 1
+    # Every report, the one trained twice included, is what the same configuration reports
+    # trained without a kill.
+    twin = retrained(sweep, trial["params"], tmp_path / "uninterrupted")
+    assert sorted(twin) == list(range(4, 41, 4))
+    assert all(figures(row) == twin[row["step"]] for row in reported)
