@@ -166,7 +166,8 @@ def _add_train(commands: _Commands) -> None:
     train = commands.with_sweep(
         "train", "train one configuration in this process, without Ray, Optuna or W&B: a "
         "best.yaml or an export's config.yaml (the chosen recipe, for production), or a sweep "
-        "file whose space is set to values; figures as it goes, a traceback you can debug")
+        "file whose space is set to values; figures as it goes, a traceback you can debug; a "
+        "recipe's reproduce block is checked: it says whether it landed on the sweep's figure")
     train.add_argument("--out", type=Path, metavar="DIR",
                        help="where each evaluation's checkpoint goes [OUTPUT_DIR/NAME-train-"
                        "TIMESTAMP]")

@@ -224,6 +224,13 @@ def test_the_exported_recipe_retrains_to_the_chosen_step_and_reproduces_its_val_
     assert original["step"] == 8
     config = load_spec(bundle / "config.yaml")
     assert config.training.stop_at_step == 8 and config.training.max_steps == 12
+    # The recipe records what it must land on: the figure, the recipe's hash (the one the
+    # trial reported) and the libraries the sweep started with.
+    assert (config.reproduce.step, config.reproduce.value) == (8, original["val_loss"])
+    reported = json.loads((bundle / "metrics.json").read_text())["metrics_at_step"]
+    assert config.reproduce.recipe_hash == reported["recipe_hash"]
+    assert config.reproduce.versions == json.loads(
+        (finished_sweep / "versions.json").read_text())
     again = tmp_path / "again"
     assert main(["run", str(bundle / "config.yaml"), "--quiet",
                  "--set", f"output_dir={again}"]) == 0
