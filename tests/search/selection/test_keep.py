@@ -41,6 +41,18 @@ def test_the_criterions_own_favourites_are_kept_too():
     assert (favourite.trial_id, favourite.step) in keep
 
 
+def test_a_favourite_of_the_criterion_that_no_objective_ranking_keeps_is_kept():
+    # One-se prefers step 20 (within a standard error of step 10, a far smaller gap): neither
+    # the trial's best by the objective nor the sweep's; only the criterion's ranking keeps it.
+    pool = every_candidate([trial("a", RECORDS[0].outcome, [(10, 0.50, 0.30), (20, 0.505, 0.01)]),
+                            trial("b", RECORDS[0].outcome, [(10, 0.60, 0.02)])])
+    criterion = OneStandardErrorCriterion()
+    assert (criterion.rank(pool)[0].trial_id, criterion.rank(pool)[0].step) == ("a", 20)
+    policy = KeepSpec(per_trial=1, best=1)
+    assert ("a", 20) not in kept(pool, pool, OBJECTIVE, policy)
+    assert kept(pool, pool, criterion, policy) == {("a", 10), ("a", 20), ("b", 10)}
+
+
 def test_keeping_everything_deletes_nothing():
     pool = every_candidate(RECORDS)
     assert kept(pool, [], OBJECTIVE, KeepSpec(per_trial=None)) == {
