@@ -5,6 +5,7 @@ others."""
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -39,24 +40,59 @@ def project_modules() -> dict[str, Path]:
     modules = {}
     for package in PACKAGES:
         for path in (PROJECT / package).rglob("*.py"):
-            parts = path.relative_to(PROJECT).with_suffix("").parts
-            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            modules[name] = path
+            modules[module_of(path)] = path
     return modules
 
 
+# A module named in a string: an import done later (``importlib.import_module``, or a task
+# declaration's "package.module:name" that the registry imports on demand).
+NAMED_MODULE = re.compile(r"^((?:search|trainables)(?:\.\w+)*)(?::\w+)?$")
+
+
+def module_of(path: Path) -> str:
+    parts = path.relative_to(PROJECT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
-    """Every project module ``path`` imports, wherever the import statement stands."""
+    """Every project module the module at ``path`` imports (``imports_in``)."""
+    inside = path.is_relative_to(PROJECT)
+    package = module_of(path).split(".") if inside else []
+    if path.name != "__init__.py":
+        package = package[:-1]
+    return imports_in(path.read_text(), ".".join(package), modules)
+
+
+def imports_in(source: str, package: str, modules: dict[str, Path]) -> set[str]:
+    """Every project module ``source`` (a module of ``package``) imports, wherever the import
+    statement stands: absolute and relative imports, and modules named in strings (imported
+    later by name)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    parts = package.split(".") if package else []
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # from . import x, from ..y import z: relative to the package
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+                (named := NAMED_MODULE.match(node.value)):
+            names = [named.group(1)]
         else:
             continue
         found |= {name for name in names if name in modules}
     return found
+
+
+def test_imports_in_every_form_are_seen() -> None:
+    source = ("from . import uris\nfrom ..core import errors as again\nimport importlib\n"
+              "importlib.import_module('trainables.contract')\n"
+              "WHERE = 'trainables.tasks.base:Task'\nTEXT = 'trainables.contract, and more'\n")
+    assert imports_in(source, "search.core", project_modules()) == {
+        "search.core", "search.core.uris", "search.core.errors", "trainables.contract",
+        "trainables.tasks.base"}
 
 
 def layer_of(module: str) -> tuple[int, str]:

@@ -72,10 +72,11 @@ def _has_messages_column(data: DataSettings) -> bool:
 def _check_with_tokenizer(train: list, data: DataSettings, model: ModelSettings,
                           chats_given: bool) -> Problems:
     from trainables.settings import TrialSettings
-    from trainables.tasks import task_for
     from trainables.tasks.causal_lm.batches import ChatTemplateError, tokenize_all
+    # The task itself, not through the registry (trainables.tasks), which names this module.
+    from trainables.tasks.causal_lm.task import CausalLM
 
-    tokenizer = task_for(TrialSettings(model=model, data=data)).tokenizer
+    tokenizer = CausalLM(TrialSettings(model=model, data=data)).tokenizer
     shown = "model.random_init_config's tokenizer" if model.random_init_config else model.name
     if chats_given and not getattr(tokenizer, "chat_template", None):
         return [("data.messages_column", f"rows give chats in {data.messages_column!r}, but "
