@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pyarrow.fs as pafs
 
@@ -22,6 +22,11 @@ from search.core.uris import join, name_of, parent_of, without_query
 
 MIRROR_ROOT_ENV = "BASIN_MIRROR_DIR"
 PROBE_LIMIT_S = 15
+# The AWS SDK's own switch (read by the C++ SDK inside pyarrow, and by boto) for the EC2
+# instance metadata service at 169.254.169.254, which it asks for credentials and the region
+# when neither is set in the environment or ~/.aws. basin sets it for stores that are not AWS
+# (see ``_no_metadata_lookups``); the trials inherit it (``search/tune/cluster.py``).
+METADATA_OFF_ENV = "AWS_EC2_METADATA_DISABLED"
 
 
 class LocationError(Exception):
@@ -48,8 +53,31 @@ def _reported(where: str) -> Iterator[None]:
 def open_store(location: str) -> tuple[pafs.FileSystem, str]:
     """pyarrow's filesystem for a URI and the path on it; unreachable stores raise
     ``LocationError``."""
+    _no_metadata_lookups(location)
     with _reported(location):
         return pafs.FileSystem.from_uri(location)
+
+
+def _no_metadata_lookups(location: str) -> None:
+    """Keep the AWS SDK off the EC2 metadata service for an S3 store that is not AWS.
+
+    An ``endpoint_override`` outside ``amazonaws.com`` (MinIO, Ceph, a test's moto server)
+    names the whole store: credentials and region come from the URI, the environment or
+    ``~/.aws``, never from an EC2 instance's role. Without this the SDK asks 169.254.169.254
+    for both whenever the environment lacks them, on every machine, EC2 or not (a connect
+    beyond the machine per client; seconds of retries where nothing answers). AWS's own S3
+    (no override, or an ``amazonaws.com`` one) keeps the SDK's chain: on EC2 the instance
+    role is how it finds credentials. A value the user set wins.
+    """
+    parts = urlsplit(location)
+    if parts.scheme != "s3":
+        return
+    endpoint = (parse_qs(parts.query).get("endpoint_override") or [""])[0]
+    if not endpoint:
+        return
+    host = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname or ""
+    if not host.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+        os.environ.setdefault(METADATA_OFF_ENV, "true")
 
 
 def exists(location: str, relative: str = "") -> bool:

@@ -5,16 +5,19 @@ Ray would otherwise leave such a trial PENDING forever, waiting for a node that 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import ray
 
 from search.core.errors import SpecError
 from search.spec.model import SweepSpec
+from search.store.object_store import METADATA_OFF_ENV
 
 # What the Tune function of a multi-worker trial reserves: it only drives the TorchTrainer.
 DRIVER_CPU = 0.01
@@ -28,6 +31,17 @@ GCS_CONNECT_ATTEMPTS = 8
 
 # Ray waits this long for an ended trial's thread before reusing its worker (start_ray).
 THREAD_TIMEOUT_ENV = "TUNE_FUNCTION_THREAD_TIMEOUT_S"
+
+# What every process of a local instance basin starts reads from the environment it inherits
+# (the head's dashboard and agents, the raylet, the workers it starts later). Without them a
+# sweep on one machine made traffic beyond it: a process that looks up its own address
+# "connects" a UDP socket to 8.8.8.8 to learn it (``node_ip_address_from_perspective``, unless
+# clusters are off: the environment's form of ``ENABLE_RAY_CLUSTER``, see
+# ``_bind_local_instance_to_loopback``), and Ray's usage statistics, on by default, are posted
+# to usage-stats.ray.io a minute after the start and hourly. A user's own setting wins. (Ray
+# 2.60's dashboard still asks the cloud metadata addresses which cloud it runs on when it
+# starts, whatever the setting: usage_stats_head.py, run(); no setting switches that off.)
+LOCAL_INSTANCE_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
 
@@ -47,9 +61,15 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     # may take longer than that; a minute is a generous bound.
     env_vars = {"TOKENIZERS_PARALLELISM": "false",
                 THREAD_TIMEOUT_ENV: os.environ.get(THREAD_TIMEOUT_ENV, "60")}
+    # An object store's client in a trial (Ray's storage, the candidate store) is made from
+    # the same URI as the driver's: keep it off the EC2 metadata service too where the
+    # driver's is (a local instance inherits it; a cluster's nodes get it here).
+    if METADATA_OFF_ENV in os.environ:
+        env_vars[METADATA_OFF_ENV] = os.environ[METADATA_OFF_ENV]
     # Worker output (DeepSpeed's banners, HF warnings) would drown basin's own progress lines.
     options: dict = {"num_cpus": num_cpus} if num_cpus is not None else {}
-    if address in (None, "", "local"):
+    local = address in (None, "", "local")
+    if local:
         address = "local"
         _bind_local_instance_to_loopback()
     elif _head_on_loopback_only(address):
@@ -57,8 +77,24 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
         # must stay on loopback too: Ray would turn 127.0.0.1 into the network address, where
         # nothing answers, and wait there for minutes.
         _bind_local_instance_to_loopback()
-    ray.init(address=address, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": env_vars}, **options)
+    # Only while ray.init starts the local instance's processes: a later `ray start` from
+    # this process (a worker node joining a cluster) must not inherit "clusters are off".
+    with _environment(LOCAL_INSTANCE_ENV if local else {}):
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": env_vars}, **options)
+
+
+@contextmanager
+def _environment(settings: dict[str, str]) -> Iterator[None]:
+    """``settings`` in ``os.environ`` for the duration (a value already set wins), then as
+    before."""
+    added = [key for key in settings if key not in os.environ]
+    os.environ.update({key: settings[key] for key in added})
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def _bind_local_instance_to_loopback() -> None:
@@ -82,8 +118,12 @@ def _bind_local_instance_to_loopback() -> None:
 def _head_on_loopback_only(address: str) -> bool:
     """Whether ``address`` (host:port, or ``auto``: the newest head on this machine) names a
     head that listens on loopback only, as the local instances of ``start_ray`` do. A head
-    started with ``ray start --head`` also answers on the network address, where Ray's own
-    rewriting of loopback addresses keeps working."""
+    started with ``ray start --head`` also listens on the network address, where Ray's own
+    rewriting of loopback addresses keeps working.
+
+    Read from the kernel's tables of listening sockets rather than by connecting to the
+    network address: Ray finds that address by connecting a UDP socket to 8.8.8.8.
+    """
     from ray._private import services, utils
 
     if address == "auto":
@@ -92,12 +132,34 @@ def _head_on_loopback_only(address: str) -> bool:
     if address.startswith("ray://") or not sep or not port.isdigit() \
             or not services.is_localhost(host.strip("[]")):
         return False
-    try:
-        network_address = services.get_node_ip_address()
-        socket.create_connection((network_address, int(port)), timeout=1).close()
-    except OSError:
-        return True
+    return not _listens_beyond_loopback(int(port))
+
+
+def _listens_beyond_loopback(port: int) -> bool:
+    """Whether a socket of this machine listens on ``port`` at an address other than
+    loopback (all addresses included), by Linux's ``/proc/net/tcp`` and ``tcp6``. Elsewhere
+    False: Ray turns no loopback address into another on macOS and Windows (its clusters are
+    off there), so there is nothing to keep it from."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = [line.split() for line in Path(table).read_text().splitlines()[1:]]
+        except OSError:
+            continue
+        for local, state in ((row[1], row[3]) for row in rows if len(row) > 3):
+            hex_address, _, hex_port = local.rpartition(":")
+            if state == "0A" and int(hex_port, 16) == port \
+                    and not _is_loopback(bytes.fromhex(hex_address)):  # 0A: LISTEN
+                return True
     return False
+
+
+def _is_loopback(raw: bytes) -> bool:
+    """A /proc/net address (32-bit words in the machine's order, little-endian on every
+    machine Ray runs on) is a loopback one: 127.0.0.0/8, ::1, ::ffff:127.x."""
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    address = ipaddress.ip_address(words)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
 
 
 def _given_address(address: str | None) -> tuple[str | None, str]:

@@ -65,13 +65,27 @@ def test_download_fetches_only_what_changed_and_never_clobbers_newer_local_files
 
 def test_an_unreachable_store_is_one_line_naming_it(tmp_path):
     dead = "s3://basin/runs/x?endpoint_override=127.0.0.1:9&scheme=http"
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     with pytest.raises(store.LocationError) as caught:
         store.upload(tmp_path, dead, [])  # nothing to send: succeeds without contact
         (tmp_path / "f").write_text("x")
         store.upload(tmp_path, dead, ["f"])
     assert str(caught.value).startswith("s3://basin/runs/x/f: ")
     assert "endpoint_override" not in str(caught.value)
+
+
+def test_a_store_outside_aws_keeps_the_sdk_off_the_metadata_service(monkeypatch):
+    # The SDK asks 169.254.169.254 for credentials and the region when the environment lacks
+    # them: pointless for a store that is not AWS, an EC2 role's business for AWS's own S3.
+    monkeypatch.delenv(store.METADATA_OFF_ENV, raising=False)
+    for aws in ("s3://b/runs", "s3://b/runs?endpoint_override=s3.eu-west-1.amazonaws.com",
+                "gs://b/runs"):
+        store._no_metadata_lookups(aws)
+        assert store.METADATA_OFF_ENV not in os.environ, aws
+    store.open_store(f"s3://b/runs{QUERY}")  # a store on this machine (MinIO, moto)
+    assert os.environ[store.METADATA_OFF_ENV] == "true"
+    monkeypatch.setenv(store.METADATA_OFF_ENV, "false")  # the user's own setting wins
+    store._no_metadata_lookups("s3://b/runs?endpoint_override=http://minio.lan:9000")
+    assert os.environ[store.METADATA_OFF_ENV] == "false"
 
 
 def _fake_remote_run(s3_store, tmp_path, sweep_text: str) -> str:
