@@ -51,12 +51,31 @@ def save_checkpoint(engine: DeepSpeedEngine, metrics: dict, probe: dict,
     torch.save(_random_state(), os.path.join(folder, STATE_DIR,
                                              RANDOM_STATE_FILE.format(rank=rank)))
     if rank == 0:
-        engine.module.save_pretrained(folder, state_dict=state_dict)
+        engine.module.save_pretrained(folder, state_dict=state_dict,
+                                      save_embedding_layers=_saves_embeddings(engine.module))
         for name, content in ((TRIAL_METRICS_FILE, metrics), (PROBE_FILE, probe),
                               (TRAINER_STATE_FILE, trainer_state)):
             with open(os.path.join(folder, name), "w") as handle:
                 json.dump(content, handle, indent=2)
     return folder
+
+
+def _saves_embeddings(model: Any) -> bool:
+    """peft's ``save_embedding_layers``, decided here from the model in memory.
+
+    peft's default (``"auto"``) saves the embedding layers when the adapter targets them, and
+    otherwise asks the hub whether the base model named in the adapter's config has a
+    ``config.json`` (and then compares its vocabulary with the model's): a lookup on every
+    save, i.e. at every evaluation of every trial, which on a machine without internet waits
+    for a DNS failure (and asked about a repository named "None" for a base loaded from a
+    state dict). basin never resizes a vocabulary, so peft's first rule is the whole answer:
+    the embedding layers are saved when ``lora_target_modules`` (a list in basin's settings)
+    names one.
+    """
+    from peft.utils.constants import EMBEDDING_LAYER_NAMES
+
+    targets = model.peft_config[model.active_adapter].target_modules or ()
+    return any(name in targets for name in EMBEDDING_LAYER_NAMES)
 
 
 def _leave_out_every_frozen_weight(engine: DeepSpeedEngine) -> None:

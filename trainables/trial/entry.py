@@ -34,12 +34,19 @@ def _free_port() -> int:
 
 def init_single_process_group(backend: str = "gloo") -> None:
     """Make this process a group of its own (rank 0 of 1), the setting DeepSpeed and the loop's
-    all-reduces expect from a one-worker trial."""
+    all-reduces expect from a one-worker trial.
+
+    The group's store is an in-process ``HashStore``: a group of one has nobody to meet. The
+    ``TCPStore`` that ``MASTER_ADDR`` would give (a server and a client on loopback) made
+    c10d name its IPv4-mapped peer (``::ffff:127.0.0.1``) with a reverse DNS lookup, which
+    ``/etc/hosts`` does not answer: a query to the machine's resolver at every trial's start.
+    The variables stay set for DeepSpeed, which reads them.
+    """
     os.environ.update(
         RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", LOCAL_WORLD_SIZE="1",
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()),
     )
-    dist.init_process_group(backend, rank=0, world_size=1)
+    dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
 
 
 def trial_folder() -> str:
