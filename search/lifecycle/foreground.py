@@ -72,6 +72,7 @@ def train_here(spec: SweepSpec, source: str, out: Path | None = None,
     from trainables.recipe.ds_config import resolve_precision
     from trainables.recipe.loop import train
     from trainables.settings import Hyperparameters
+    from trainables.trial.faults import out_of_memory, out_of_memory_line
 
     params = one_configuration(spec, source)
     problem = gpus_problem(spec, torch.cuda.is_available())
@@ -85,7 +86,16 @@ def train_here(spec: SweepSpec, source: str, out: Path | None = None,
     say(f"basin: training {spec.name} in this process, checkpoints in {out}")
     started, reports = time.monotonic(), {}
     hp = Hyperparameters(**params)
-    metrics = train(hp, settings, _reporter(out, started, say, reports))
+    try:
+        metrics = train(hp, settings, _reporter(out, started, say, reports))
+    except Exception as error:
+        # A micro-batch that does not fit the GPU: basin's one line instead of CUDA's traceback.
+        oom = out_of_memory(error)
+        if oom is None:
+            raise
+        training = settings.training
+        raise SpecError([f"{source}: " + out_of_memory_line(
+            oom, training.micro_batch_size, training.gradient_accumulation)]) from None
     say(f"best {spec.objective.metric} {metrics[BEST_OBJECTIVE]:.4f} at step "
         f"{metrics['best_step']}; its checkpoint: {_candidate(out, metrics['best_step'])}")
     if spec.reproduce is not None and dist.get_rank() == 0:
