@@ -7,6 +7,10 @@ login`` is never seen, ``~/.cache`` and ``/tmp`` get nothing, and what a killed 
 behind (a checkpoint being written, a Ray session) goes when the run ends. The caches persist
 between runs (compiled ops and a converted model take minutes); each run's ``TMPDIR`` does not.
 pytest's own temporary folders stay where pytest puts them (kept for a failed test's post-mortem).
+
+No test reaches beyond loopback: the network guard (``tests/netguard/``) fails a test during
+which this process or a Python process it started connected to, sent to, or looked up an
+address or name outside loopback.
 """
 
 from __future__ import annotations
@@ -48,10 +52,21 @@ def _isolate() -> None:
 
 _isolate()
 
+# No test reaches beyond loopback: a connection or lookup outside it fails the test, in this
+# process and in every Python process the tests start (tests/netguard/ says what it sees).
+from tests.netguard import plugin as network_guard  # noqa: E402
+
+network_guard.start(RUN_TEMP / "network-guard.log")
+
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from benchmarks.common import SMOKE_LLAMA  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The guard's hooks: each test fails on what the guard refused during it."""
+    config.pluginmanager.register(network_guard, "network-guard")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
