@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import matplotlib.image
 import pytest
@@ -254,6 +255,9 @@ def test_export_refuses_bad_requests(finished_sweep, tmp_path, capsys):
 
 def test_confirm_ranks_the_top_candidates_by_mean_and_export_ships_its_winner(
         finished_sweep, tmp_path, capsys):
+    # Confirm changes the run's choice: on a copy, so that the other tests read the sweep as
+    # it finished, in any order (the copy keeps the folder's name, which names the study).
+    finished_sweep = Path(shutil.copytree(finished_sweep, tmp_path / finished_sweep.name))
     before = json.loads((finished_sweep / "results.json").read_text())
     assert main(["confirm", str(finished_sweep), "--top", "2", "--seeds", "2", "--quiet"]) == 0
     output = capsys.readouterr().out
@@ -308,13 +312,18 @@ def test_status_and_best_on_a_half_finished_run(sweep_factory, tmp_path, capsys)
         driver.send_signal(signal.SIGKILL)
         driver.wait()
     assert run is not None and not run.finished
+    # What a kill during the journal's next write would leave too: a torn last record.
+    with open(run.path / "optuna.journal", "ab") as journal:
+        journal.write(b'{"op_code":6,"worker_id":"x","trial_id":1,"param_na')
 
     assert main(["status", str(run.path)]) == 0
     output = capsys.readouterr().out
+    assert "optuna.journal: ignored 1 torn or unreadable line (51 bytes)" in output
     assert "running (or interrupted)" in output
     assert "4 requested, 1 finished (1 completed, 0 stopped, 0 pruned, 0 failed)" in output
     assert "1 running" in output and "2 not started" in output
     assert "best so far: trial" in output
     assert main(["best", str(run.path)]) == 0
     output = capsys.readouterr().out
+    assert "optuna.journal: ignored 1 torn or unreadable line (51 bytes)" in output
     assert "completed" in output and "running" in output
