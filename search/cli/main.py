@@ -132,7 +132,7 @@ def _finish(run_dir, trackers, started: float, console: Console) -> int:
                       "written[/yellow]")
         return 1
     console.print(describe_choice(done.choice, run_dir))
-    say_command(console, "re-train it with:", f"basin run {run_dir.best_file}")
+    say_command(console, "re-train it with:", f"basin train {run_dir.best_file}")
     return 0
 
 
@@ -154,8 +154,10 @@ def main(argv: list[str] | None = None) -> int:
             print(blame_overrides(problem, sweep, overrides) if sweep else problem,
                   file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("basin: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # a second Ctrl-C or SIGTERM: Ray Tune stopped at once
+        location = getattr(args, "run_location", None)
+        print("basin: interrupted" + (f"; continue it with: basin resume {location}"
+                                      if location else ""), file=sys.stderr)
         return 130
     except Exception as error:  # a full disk may reach here wrapped by Ray or a library
         from search.cli.disk_full import no_space_error, no_space_line

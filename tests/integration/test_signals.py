@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 
 import pytest
 
@@ -81,6 +82,26 @@ def test_sigterm_stops_cleanly_a_second_driver_is_refused_and_resume_finishes(
         assert sorted(set(steps)) == every and steps == sorted(steps), (trial_id, steps)
         assert len(steps) - len(set(steps)) <= 1, (trial_id, steps)
         assert [r["step"] for r in trial_folder.history(folder)] == every
+
+
+def test_a_second_signal_stops_at_once_and_says_how_to_continue(sweep_factory, tmp_path
+                                                                 ) -> None:
+    sweep = sweep_factory(training={"max_steps": 400, "eval_every": 4, "micro_batch_size": 8},
+                          search={"num_trials": 2, "max_concurrent_trials": 2})
+    driver = start_driver(["run", str(sweep), "--quiet"], tmp_path / "run.log")
+    wait_for(lambda: (run := the_run(tmp_path)) is not None and any(
+        t.intermediate_values for t in run.optuna_trials().values()))
+    driver.send_signal(signal.SIGTERM)
+    driver.send_signal(signal.SIGINT)  # before the first has stopped the sweep
+    started = time.monotonic()
+    assert driver.wait(timeout=120) == 130
+    # Trials of 400 steps were far from done: the sweep did not wait for them.
+    assert time.monotonic() - started < 60
+    said = (tmp_path / "run.log").read_text()
+    run = the_run(tmp_path)
+    # (The forced stop's line; had the first signal's clean stop won the race, its own.)
+    assert f"continue it with: basin resume {run.path}" in said.lower(), said
+    assert "Traceback" not in said and not run.finished
 
 
 def test_a_killed_drivers_lock_is_not_held(sweep_factory, tmp_path) -> None:
