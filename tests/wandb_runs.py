@@ -20,6 +20,7 @@ class OfflineRun:
     config: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
+    system_samples: int = 0  # W&B's system-metrics records (CPU, memory...) in the file
 
 
 def _key(item) -> str:
@@ -46,6 +47,8 @@ def read_run(path: Path) -> OfflineRun:
             run.summary.update({_key(u): json.loads(u.value_json) for u in record.summary.update})
         elif kind == "history":
             run.history.append({_key(i): json.loads(i.value_json) for i in record.history.item})
+        elif kind == "stats":
+            run.system_samples += 1
     return run
 
 

@@ -42,6 +42,9 @@ def test_offline_sweep_writes_one_run_per_trial_and_one_for_the_sweep(sweep_fact
     assert len(runs) == len(results["trials"]) + 1 == 4
     assert len(sweep_runs) == 1
     assert len({r.run_id for r in runs}) == len(runs)  # no trial produced two runs
+    # W&B's system-metrics sampler is off (search/trackers/wandb.py says why): no samples, not
+    # even in the sweep's run, which lasts the whole sweep.
+    assert [r.system_samples for r in runs] == [0] * len(runs)
 
     by_trial = {r.config["trial_id"]: r for r in trial_runs}
     assert set(by_trial) == {t["trial_id"] for t in results["trials"]}
