@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ class OfflineRun:
     config: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
+    ended: bool = False  # the run's exit record is in the file
     system_samples: int = 0  # W&B's system-metrics records (CPU, memory...) in the file
 
 
@@ -49,9 +51,19 @@ def read_run(path: Path) -> OfflineRun:
             run.history.append({_key(i): json.loads(i.value_json) for i in record.history.item})
         elif kind == "stats":
             run.system_samples += 1
+        elif kind == "exit":
+            run.ended = True
     return run
 
 
-def read_offline_runs(wandb_dir: Path) -> list[OfflineRun]:
-    """Every offline run under a ``wandb/`` directory, one per run file."""
-    return [read_run(path) for path in sorted(wandb_dir.glob("offline-run-*/run-*.wandb"))]
+def read_offline_runs(wandb_dir: Path, wait_s: float = 30) -> list[OfflineRun]:
+    """Every offline run under a ``wandb/`` directory, one per run file, read once each holds
+    its exit record (or after ``wait_s``: a killed driver's runs never get one). wandb-core
+    writes a run's file behind ``run.finish()``: read at once, a finished run's file may still
+    lack its records (seen: 2 to 4 of 15 runs without their run record)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        runs = [read_run(path) for path in sorted(wandb_dir.glob("offline-run-*/run-*.wandb"))]
+        if all(run.ended for run in runs) or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.2)

@@ -13,6 +13,7 @@ W&B trouble never fails a sweep: every call is guarded and turns tracking off wi
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ from trainables.contract import (
 )
 
 logger = logging.getLogger(__name__)
+ERROR_REPORTING_ENV = "WANDB_ERROR_REPORTING"
 
 
 class WandbSpec(TrackerSettings):
@@ -71,6 +73,11 @@ class WandbTracker(Tracker):
         self.objective = context.objective
         self.console: Console | None = context.console
         self._history = context.history
+        # W&B's own error reports (Sentry: from this process, and from wandb-core unless it is
+        # started with --no-observability) are traffic no sweep file asks for, even offline; read
+        # when W&B first reports or starts its service, so before anything of W&B's runs here.
+        # A user's own setting wins.
+        os.environ.setdefault(ERROR_REPORTING_ENV, "false")
         self.mode, notice = resolve_mode(settings.mode)
         self._runs: dict[str, Any] = {}
         self._notice = notice
