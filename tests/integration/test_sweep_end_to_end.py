@@ -10,6 +10,7 @@ from pathlib import Path
 import optuna
 import pandas
 import pytest
+import torch
 from optuna.trial import TrialState
 from safetensors.torch import load_file
 
@@ -22,7 +23,7 @@ from search.store.records import collect_records
 from search.store.rundir import RunDir
 from search.store.study import OUTCOME_ATTRS, open_storage
 from tests.conftest import overfitting_data
-from trainables.contract import REPORTED_METRICS
+from trainables.contract import REPORTED_METRICS, candidate_name
 
 pytestmark = pytest.mark.integration
 
@@ -188,14 +189,15 @@ def test_two_worker_trial_runs_deepspeed_across_two_processes(sweep_factory):
 
 @pytest.mark.parametrize("deepspeed", [{"zero_stage": 3}, {"zero_stage": 2, "offload": True}],
                          ids=["zero3", "zero2-offload"])
-def test_zero_stages_train_and_save_the_whole_adapter(sweep_factory, deepspeed):
+def test_zero_stages_train_and_save_the_whole_adapter(sweep_factory, deepspeed, tmp_path):
     # ZeRO-3 partitions the weights (the checkpoint must gather them); offload builds
     # DeepSpeed's CPU Adam (compiled once per machine, about a minute).
-    spec = load_spec(sweep_factory(deepspeed=deepspeed, space={"learning_rate": 0.01,
-                                                               "lora_r": 4},
-                                   keep={"per_trial": None}))
-    run, folder = run_spec(spec)
-    weights = load_file(f"{run.checkpoints(folder)[12]}/adapter_model.safetensors")
+    sweep = sweep_factory(deepspeed=deepspeed, space={"learning_rate": 0.01, "lora_r": 4},
+                          keep={"per_trial": None})
+    run, folder = run_spec(load_spec(sweep))
+    saved = {step: load_file(f"{where}/adapter_model.safetensors")
+             for step, where in run.checkpoints(folder).items()}
+    weights = saved[12]
     lora = {name: tensor for name, tensor in weights.items() if ".lora_" in name}
     assert len(lora) == 2 * 2 * 2  # 2 layers x (query, value) x (A, B)
     assert all(t.shape in {(4, 32), (32, 4)} for t in lora.values())
@@ -203,6 +205,18 @@ def test_zero_stages_train_and_save_the_whole_adapter(sweep_factory, deepspeed):
     # a partition saved as a placeholder) would be all zeros.
     assert all(t.abs().sum() > 0 for name, t in lora.items() if ".lora_B" in name)
     assert any("classifier" in name for name in weights)  # the head is saved with the adapter
+    # Each step's own adapter: the same recipe without ZeRO (basin train) saves, step for step,
+    # the same weights (to float rounding: partitioned sums and DeepSpeed's CPU Adam).
+    plain = tmp_path / "zero0"
+    assert main(["train", str(sweep), "--out", str(plain), "--set", "deepspeed.zero_stage=0",
+                 "--set", "deepspeed.offload=false"]) == 0
+    for step in (4, 8, 12):
+        twin = load_file(str(plain / "candidates" / candidate_name(step) /
+                             "adapter_model.safetensors"))
+        assert twin.keys() == saved[step].keys()
+        assert all(torch.allclose(saved[step][k], twin[k], rtol=1e-4, atol=1e-6) for k in twin)
+    lora_b = next(name for name in saved[4] if ".lora_B" in name)
+    assert not torch.equal(saved[4][lora_b], saved[12][lora_b])  # and the steps' differ
     # The drift, measured on the engine whose weights ZeRO partitioned: 1 - a cosine, moved.
     drifts = [row["drift"] for row in trial_folder.history(folder) if "step" in row]
     assert drifts and all(0 <= d <= 2 for d in drifts) and drifts[-1] > 0
