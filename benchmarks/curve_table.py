@@ -29,13 +29,21 @@ def read_table(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def write_table(path: Path, meta: dict[str, Any], configs: list[dict[str, Any]]) -> None:
+def write_table(path: Path, meta: dict[str, Any], configs: list[dict[str, Any]],
+                replicates: list[dict[str, Any]] | None = None) -> None:
     """Write a table atomically (a build stopped mid-write keeps the previous file), one
-    configuration per line; gzipped when the name ends in ``.gz`` (the tables in the repo)."""
+    configuration per line, then its seed replicates (``benchmarks/curve_replicates.py``), if
+    any; gzipped when the name ends in ``.gz`` (the tables in the repo)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ",\n".join(json.dumps(entry, separators=(",", ":")) for entry in configs)
-    text = f'{{"meta": {json.dumps(meta)},\n"configs": [\n{lines}\n]}}\n'
+
+    def lines(entries: list[dict[str, Any]]) -> str:
+        return ",\n".join(json.dumps(entry, separators=(",", ":")) for entry in entries)
+
+    text = f'{{"meta": {json.dumps(meta)},\n"configs": [\n{lines(configs)}\n]'
+    if replicates:
+        text += f',\n"replicates": [\n{lines(replicates)}\n]'
+    text += "}\n"
     temporary = path.with_name(path.name + ".tmp")
     if path.suffix == ".gz":
         # mtime 0: the same table gives the same bytes, so git sees no change.

@@ -178,6 +178,7 @@ def build(table: str, count: int, seed: int, workers: int, resume: bool, smoke: 
     configurations = sobol_configurations(distributions, count, seed)
     existing = read_table(out) if resume and out.is_file() else None
     done = {entry["config"]: entry for entry in (existing or {}).get("configs", [])}
+    replicates = (existing or {}).get("replicates")  # kept as they are (curve_replicates.py)
     meta = (existing or {}).get("meta") or {
         "table": table,
         "command": command,
@@ -201,14 +202,14 @@ def build(table: str, count: int, seed: int, workers: int, resume: bool, smoke: 
         done[entry["config"]] = entry
         piece["seconds"] = round(time.perf_counter() - started, 1)
         meta["build_seconds"] = round(sum(p.get("seconds", 0) for p in meta["pieces"]), 1)
-        write_table(out, meta, [done[i] for i in sorted(done)])
+        write_table(out, meta, [done[i] for i in sorted(done)], replicates)
         last = entry["evaluations"][-1] if entry["evaluations"] else {}
         print(f"  [{len(done)}/{count}] config {entry['config']} {entry['outcome']} in "
               f"{entry['seconds']:.0f} s: val_loss {last.get('val_loss', float('nan')):.4f} "
               f"test_loss {last.get('test_loss', float('nan')):.4f} "
               f"({finished}/{len(todo)} of this piece, {piece['seconds']:.0f} s)", flush=True)
     piece["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    write_table(out, meta, [done[i] for i in sorted(done)])
+    write_table(out, meta, [done[i] for i in sorted(done)], replicates)
     return out
 
 
