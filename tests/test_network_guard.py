@@ -10,16 +10,21 @@ import sys
 import textwrap
 from pathlib import Path
 
+import basin_network_guard as guard  # on sys.path: tests/netguard/plugin.py puts it there
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOWHERE = "basin-guard-test.invalid"  # .invalid: never resolves (RFC 6761)
 
 
-def test_loopback_passes(network_refusals) -> None:
-    for host in ("localhost", "127.0.0.1", "::1", socket.gethostname(), None):
+def test_this_machine_passes(network_refusals) -> None:
+    # Loopback, this machine's own name and addresses; an address written as numbers is no
+    # lookup (the connect after it is judged).
+    for host in ("localhost", "127.0.0.1", "::1", socket.gethostname(), None, "192.0.2.1"):
         socket.getaddrinfo(host, 80)
-    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    own = [(socket.AF_INET6 if address.version == 6 else socket.AF_INET, str(address))
+           for address in guard._own_addresses() if not address.is_link_local]
+    for family, host in [(socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1"), *own]:
         with socket.socket(family, socket.SOCK_DGRAM) as sock:
             sock.connect((host, 9))
     assert socket.gethostbyaddr("127.0.0.1")

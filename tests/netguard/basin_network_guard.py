@@ -24,8 +24,11 @@ traffic of processes the suite did not start. ``strace -f -e trace=connect,sendt
 (README, "No traffic beyond this machine") sees all of those.
 
 Allowed: loopback addresses (127.0.0.0/8, ::1, and IPv4-mapped ``::ffff:127.x``), the
-unspecified ones (0.0.0.0, ::, this host), loopback names (``localhost``, ``*.localhost``),
-this machine's own host name (answered by ``/etc/hosts``), Unix and netlink sockets, and the
+unspecified ones (0.0.0.0, ::, this host), this machine's own interface addresses (Linux's
+``/proc/net/fib_trie`` and ``if_inet6``: traffic to them never leaves the machine; the tests'
+two-node Ray cluster runs on them), loopback names (``localhost``, ``*.localhost``), this
+machine's own host name (answered by ``/etc/hosts``), ``getaddrinfo`` of an address written as
+numbers (no lookup: the connect that follows is judged), Unix and netlink sockets, and the
 addresses or names listed in ``BASIN_NETWORK_GUARD_ALLOW`` (comma-separated: for a test that
 brings its own network namespace; none does today). Reverse lookups are allowed for plain
 loopback addresses only: ``/etc/hosts`` does not answer one for ``::ffff:127.0.0.1``, which goes
@@ -47,14 +50,19 @@ ALLOW_ENV = "BASIN_NETWORK_GUARD_ALLOW"
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 # Blocked but not a failure: traffic no setting of the library switches off. Ray 2.60's
 # dashboard asks the cloud metadata addresses which cloud it runs on whenever it starts, before
-# it reads RAY_USAGE_STATS_ENABLED (dashboard/modules/usage_stats/usage_stats_head.py, run()).
+# it reads RAY_USAGE_STATS_ENABLED (dashboard/modules/usage_stats/usage_stats_head.py, run());
+# the dashboard of a cluster started by `ray start` (the tests' two-node cluster), its usage
+# statistics off, reports to usage-stats.ray.io that they are off.
 KNOWN = {("usage_lib.py", "get_cloud_from_metadata_requests"):
-         "Ray's dashboard asks which cloud it runs on (no Ray setting switches it off)"}
+         "Ray's dashboard asks which cloud it runs on (no Ray setting switches it off)",
+         ("usage_stats_head.py", "_report_disabled_usage_sync"):
+         "the dashboard of a `ray start` cluster reports its usage statistics are off "
+         "(no Ray setting switches it off)"}
 LOOKUPS = {"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex"}
 REVERSE = {"socket.gethostbyaddr", "socket.getnameinfo"}
 SENDS = {"socket.connect", "socket.sendto", "socket.sendmsg"}
 
-_state: dict = {"log": None, "allowed": set(), "hostname": ""}
+_state: dict = {"log": None, "allowed": set(), "hostname": "", "own": set()}
 
 
 def install(log_path: str) -> None:
@@ -66,7 +74,26 @@ def install(log_path: str) -> None:
     _state["allowed"] = {name.strip().lower() for name in
                          os.environ.get(ALLOW_ENV, "").split(",") if name.strip()}
     _state["hostname"] = socket.gethostname().lower()
+    _state["own"] = _own_addresses()
     sys.addaudithook(_hook)
+
+
+def _own_addresses() -> set:
+    """This machine's interface addresses (Linux; none elsewhere): IPv4 from the kernel's
+    routing trie (an address followed by ``/32 host LOCAL``), IPv6 from ``if_inet6``."""
+    own: set = set()
+    try:
+        lines = open("/proc/net/fib_trie").read().splitlines()
+        own |= {ipaddress.ip_address(before.split()[-1]) for before, line in zip(lines, lines[1:])
+                if line.split()[:3] == ["/32", "host", "LOCAL"]}
+    except (OSError, ValueError):
+        pass
+    try:
+        own |= {ipaddress.ip_address(bytes.fromhex(line.split()[0]))
+                for line in open("/proc/net/if_inet6").read().splitlines() if line.strip()}
+    except (OSError, ValueError):
+        pass
+    return own
 
 
 def _hook(event: str, args: tuple) -> None:
@@ -85,7 +112,8 @@ def _hook(event: str, args: tuple) -> None:
 def _refusal(event: str, args: tuple) -> str | None:
     """What the call would reach beyond loopback, or None when it stays on this machine."""
     if event in LOOKUPS:
-        return None if _is_local(args[0]) else _text(args[0])
+        numeric = args[0] is not None and _address(_text(args[0]).strip("[]")) is not None
+        return None if numeric or _is_local(args[0]) else _text(args[0])
     if event in REVERSE:
         address = args[0][0] if isinstance(args[0], tuple) else args[0]
         return None if _is_loopback_for_reverse(address) else _text(address)
@@ -120,7 +148,7 @@ def _is_local(host: object) -> bool:
         return True
     address = _address(name)
     if address is not None:
-        return address.is_loopback or address.is_unspecified
+        return address.is_loopback or address.is_unspecified or address in _state["own"]
     return (name in LOOPBACK_NAMES or name.endswith(".localhost")
             or name == _state["hostname"])
 
