@@ -16,7 +16,11 @@ from typing import Any
 
 import ray
 
-HOLD_SECONDS = 4.0
+# How many trials of a sweep can hold their resources at once on this head: two 4-GPU trials
+# on 8 GPUs; four half-GPU trials (on the head's 16 CPUs).
+AT_ONCE = {"packed": 2, "halves": 4}
+TRIALS = {"packed": 3, "halves": 4}
+PATIENCE_SECONDS = 120.0
 
 
 def _write(out: Path, record: dict[str, Any]) -> None:
@@ -24,18 +28,39 @@ def _write(out: Path, record: dict[str, Any]) -> None:
         handle.write(json.dumps(record) + "\n")
 
 
+def _hold(out: Path, sweep: str, trial: str, member: str) -> tuple[float, float]:
+    """Hold the trial's resources until as many trials of the sweep run at once as the head
+    can hold (or as are left to run): the overlaps the test reads are then the scheduler's
+    doing, not a race between start-up times. Returns when it started and ended."""
+    running, done = out / f"{sweep}-running", out / f"{sweep}-done"
+    running.mkdir(exist_ok=True)
+    done.mkdir(exist_ok=True)
+    started = time.time()
+    (running / f"{trial}--{member}").touch()
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while time.monotonic() < deadline:
+        now = {name.name.split("--")[0] for name in running.iterdir()}
+        left = TRIALS[sweep] - len(list(done.iterdir()))
+        if len(now) >= min(AT_ONCE[sweep], left):
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)  # so that its peers, polling, see it running too
+    (done / trial).touch()
+    (running / f"{trial}--{member}").unlink()
+    return started, time.time()
+
+
 def _stand_in_worker(out: Path) -> Any:
     def worker(loop_config: dict) -> None:
         import ray.train
 
-        started = time.time()
-        time.sleep(HOLD_SECONDS)
-        _write(out, {"kind": "group", "trial": loop_config["candidates"].trial_path,
-                     "rank": ray.train.get_context().get_world_rank(),
+        trial, rank = loop_config["candidates"].trial_path, ray.train.get_context().get_world_rank()
+        started, ended = _hold(out, "packed", trial.strip("/").replace("/", "_"), str(rank))
+        _write(out, {"kind": "group", "trial": trial, "rank": rank,
                      "gpus": [str(g) for g in ray.get_gpu_ids()],
                      "cuda_visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
                      "node": ray.get_runtime_context().get_node_id(),
-                     "start": started, "end": time.time()})
+                     "start": started, "end": ended})
     return worker
 
 
@@ -56,12 +81,12 @@ def _solo_trial(out: Path) -> Any:
     def trial(config: dict, settings: dict) -> None:
         from ray import tune
 
-        started = time.time()
-        time.sleep(HOLD_SECONDS)
-        _write(out, {"kind": "solo", "trial": tune.get_context().get_trial_id(),
+        trial = tune.get_context().get_trial_id()
+        started, ended = _hold(out, "halves", trial, "0")
+        _write(out, {"kind": "solo", "trial": trial,
                      "gpus": [str(g) for g in ray.get_gpu_ids()],
                      "cuda_visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
-                     "start": started, "end": time.time()})
+                     "start": started, "end": ended})
     return trial
 
 

@@ -163,8 +163,8 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
     env = {**s3_store["env"], store.MIRROR_ROOT_ENV: str(tmp_path / "head-disk")}
     sweep = write_sweep(tmp_path / "sweep.yaml", tiny_sweep(
         tmp_path, name="killed", output_dir=s3_store["uri"],
-        # Long enough to outlast the 45 s wait below (60 steps a trial finished the whole
-        # sweep in 38 s on a quiet machine, before the kill).
+        # Long enough to outlast Ray's next upload of its state (every 30 s) after the first
+        # trial completes (60 steps a trial finished the whole sweep in 38 s on a quiet machine).
         training={"max_steps": 120, "eval_every": 4, "micro_batch_size": 8},
         search={"num_trials": 6, "max_concurrent_trials": 2, "seed": 0, "storage": postgres_url},
         tracking={"wandb": {"mode": "disabled"}}))
@@ -173,7 +173,16 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
         [sys.executable, "-m", "search.cli.main", "run", str(sweep), "--quiet"],
         env={k: v for k, v in {**os.environ, **env}.items() if k != "RAY_ADDRESS"},
         stdout=log.open("w"), stderr=subprocess.STDOUT)
-    started, in_flight = time.monotonic(), [0]
+    in_flight, state_at_completion = [0], []
+
+    def uploaded_state() -> str | None:
+        """Ray's experiment state as the bucket holds it now (None before the first upload)."""
+        lines = [x for x in log.read_text().splitlines() if x.startswith("basin: sweep")]
+        if not lines:
+            return None
+        remote = uris.join(s3_store["uri"], uris.name_of(lines[0].split("run directory ", 1)[1]))
+        states = sorted(f for f in _stored(remote) if f.startswith("experiment_state"))
+        return "".join(store_read(remote, f) for f in states) or None
 
     def mid_sweep() -> bool:
         try:
@@ -186,8 +195,14 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
         running = [t for t in trials if t.state == TrialState.RUNNING
                    and len(t.intermediate_values) >= 3]
         in_flight[0] = sum(t.state == TrialState.RUNNING for t in trials)
-        # Ray uploads its experiment state every sync period (30 s): wait for one upload.
-        return bool(completed) and bool(running) and time.monotonic() - started > 45
+        if not (completed and running):
+            return False
+        # Ray uploads its experiment state every sync period (30 s): wait for the first upload
+        # after a trial completed, which records it, so that the resume knows it.
+        if not state_at_completion:
+            state_at_completion.append(uploaded_state())
+            return False
+        return uploaded_state() not in (None, state_at_completion[0])
 
     try:
         deadline = time.monotonic() + 400
