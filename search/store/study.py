@@ -74,8 +74,10 @@ def check_reachable(url: str | None) -> str | None:
 
 
 def record_outcome(trial: optuna.Trial, outcome: Outcome) -> None:
-    """Write an outcome's fields into the Optuna trial's user attributes."""
-    for field, attr in OUTCOME_ATTRS.items():
+    """Write an outcome's fields into the Optuna trial's user attributes, the status last: each
+    is a record of its own, and a driver killed between them must leave a trial that reads as
+    not told yet (``told_outcome``), not one with a status and no kind."""
+    for field, attr in sorted(OUTCOME_ATTRS.items(), key=lambda item: item[0] == "status"):
         trial.set_user_attr(attr, getattr(outcome, field))
 
 
@@ -93,7 +95,9 @@ def told_values(best: float | None, drift: float | None, objectives: int
 def told_outcome(frozen: optuna.trial.FrozenTrial) -> Outcome | None:
     """The outcome an Optuna trial was told (None: not told yet)."""
     attrs = frozen.user_attrs
-    if OUTCOME_ATTRS["status"] not in attrs:
+    # Status and kind: a journal of an earlier basin, killed between the two, holds a status
+    # alone (the status is now written last).
+    if STATUS_ATTR not in attrs or KIND_ATTR not in attrs:
         return None
     return Outcome.from_dict({field: attrs.get(attr) for field, attr in OUTCOME_ATTRS.items()
                               if attr in attrs})
