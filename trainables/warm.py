@@ -76,7 +76,11 @@ def from_pretrained_once(model_class: Any, name: str, config: Any, **kwargs: Any
         _weights[key] = (type(loaded), state)
         del loaded
     concrete, state = _weights[key]
-    return concrete.from_pretrained(None, config=config, state_dict=state, **kwargs)
+    model = concrete.from_pretrained(None, config=config, state_dict=state, **kwargs)
+    # Loaded from a state dict, the model would name its base "None": what peft writes into
+    # every adapter_config.json as base_model_name_or_path (and once asked the hub about).
+    model.name_or_path = model.config._name_or_path = str(name)
+    return model
 
 
 def release_trial_memory() -> None:
