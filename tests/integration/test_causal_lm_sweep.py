@@ -14,11 +14,13 @@ import pytest
 from safetensors.torch import load_file
 
 from search.cli.main import main
+from search.lifecycle import sweep as lifecycle
 from search.spec.model import load_spec
 from search.store import trial_folder
 from search.store.records import collect_records
 from search.store.rundir import RunDir
 from tests.conftest import TINY_LLAMA, tiny_sweep, write_sweep
+from tests.integration.retrain import figures, retrained
 from tests.integration.test_sweep_end_to_end import run_spec
 from trainables.contract import REPORTED_METRICS
 from trainables.tasks import TASKS
@@ -145,15 +147,29 @@ def test_a_two_worker_zero2_causal_lm_trial(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_real_smollm2_trains_a_few_steps_and_learns(tmp_path):
+def test_the_real_smollm2_learns_and_trains_alike_on_a_warm_worker(tmp_path):
+    # Two trials on one warm slot: the second finds the first's kept base weights, baseline
+    # and base side of the drift, and must train exactly as basin train does in a new process.
     sweep = causal_sweep(
         tmp_path, model={"name": "builtin:smollm2-135m-instruct", "task": "causal-lm",
                          "lora_target_modules": ["q_proj", "v_proj"]},
         training={"max_steps": 6, "eval_every": 3, "micro_batch_size": 8},
-        space={"learning_rate": 0.002, "lora_r": 8, "lora_dropout": 0.0})
+        space={"learning_rate": {"type": "float", "low": 1e-3, "high": 3e-3, "log": True},
+               "lora_r": 8, "lora_dropout": 0.1},
+        search={"num_trials": 2, "max_concurrent_trials": 1, "seed": 0, "sampler": "random"},
+        resources={"warm_workers": True}, tracking={"wandb": {"mode": "disabled"}})
     sweep["data"]["demo"] = {"train_size": 16, "validation_size": 16, "test_size": 0,
                              "label_noise": 0.0}
-    run, folder = run_spec(load_spec(write_sweep(tmp_path / "sft.yaml", sweep)))
-    history = pandas.DataFrame(trial_folder.history(folder))
+    file = write_sweep(tmp_path / "sft.yaml", sweep)
+    run = RunDir.create(load_spec(file))
+    lifecycle.run(run.spec, run, quiet=True)
+    histories = sorted((trial_folder.history(folder) for folder in run.trial_folders().values()),
+                       key=lambda rows: rows[0]["warm_start"])
     # The pretrained model answers at length; a few steps teach it the short answers.
-    assert history["val_loss"].iloc[-1] < history["baseline_loss"].iloc[0]
+    first, second = histories
+    assert first[-1]["val_loss"] < first[0]["baseline_loss"]
+    assert (first[0]["warm_start"], second[0]["warm_start"]) == (False, True)
+    assert first[0]["worker_pid"] == second[0]["worker_pid"]
+    params = json.loads((run.trial_folders()[second[0]["trial_id"]] / "params.json").read_text())
+    twin = retrained(file, params, tmp_path / "fresh")
+    assert {row["step"]: figures(row) for row in second} == twin
