@@ -108,7 +108,7 @@ def measure(task: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any
                                     "val_loss": chosen.val_loss,
                                     **score(run.spec, chosen.params, chosen.checkpoint, cache)}
     pool = {(c.trial_id, c.step): c for c in choice_of(run, records).ranked}
-    row["checked"] = []
+    row["candidates"], row["checked"] = len(pool), []
     for entry in json.loads(run.check_file.read_text())["candidates"]:
         candidate = pool[(entry["trial_id"], entry["step"])]
         row["checked"].append({

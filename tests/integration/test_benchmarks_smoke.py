@@ -8,23 +8,31 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import ray
 
 pytestmark = pytest.mark.integration  # each script runs a real (tiny) sweep
 
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def run_smoke(script: str, work_dir: Path, *extra: str) -> dict:
+def run_smoke(script: str, work_dir: Path, *extra: str, own_ray: bool = False) -> dict:
     """Run ``benchmarks/SCRIPT --smoke`` (and ``extra`` arguments) and return the JSON figures
-    it wrote."""
+    it wrote. The script joins the test session's Ray (``RAY_ADDRESS``), as a second driver on
+    a cluster would, instead of starting one of its own each time (10-20 s apiece), unless it
+    needs its ``own_ray`` (its trial processes as its children)."""
+    env = dict(os.environ)
+    if not own_ray:
+        env["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
     done = subprocess.run(
         [sys.executable, str(PROJECT / "benchmarks" / script), "--smoke", "--work-dir",
-         str(work_dir), *extra], cwd=PROJECT, capture_output=True, text=True, timeout=600)
+         str(work_dir), *extra], cwd=PROJECT, env=env, capture_output=True, text=True,
+        timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = work_dir / script.replace(".py", ".json")
     assert results.is_file(), f"{script} wrote no figures"
@@ -95,7 +103,9 @@ def test_basin_check_smoke(tmp_path: Path) -> None:
     assert set(run["choices"]) == {"objective", "one-se", "robust"}
     for choice in [*run["choices"].values(), *run["checked"]]:
         assert math.isfinite(choice["test_loss"]) and 0 <= choice["test_accuracy"] <= 1
-    assert len(run["checked"]) == 2
+    # The top 2 candidates, or all there are (a trial that predicts one class after 20 steps
+    # has none: how many is up to the seed).
+    assert len(run["checked"]) == min(2, run["candidates"]) >= 1
     for candidate in run["checked"]:
         assert candidate["basin_radius"] >= 0 and candidate["drift"] >= 0
 
@@ -151,7 +161,8 @@ def test_retention_check_smoke(tmp_path: Path) -> None:
 
 
 def test_worker_memory_smoke(tmp_path: Path) -> None:
-    (sweep,) = run_smoke("worker_memory.py", tmp_path)["sweeps"]
+    # Its sampler reads the memory of the driver's child processes: a Ray of its own.
+    (sweep,) = run_smoke("worker_memory.py", tmp_path, own_ray=True)["sweeps"]
     # One slot: one warm worker process ran every trial, and every trial has its memory.
     assert len(sweep["workers"]) == 1
     trials = sweep["trials"]
