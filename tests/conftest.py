@@ -65,8 +65,12 @@ from benchmarks.common import SMOKE_LLAMA  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The guard's hooks: each test fails on what the guard refused during it."""
+    """The guard's hooks: each test fails on what the guard refused during it; and where the
+    suite's time goes (tests/durations.py)."""
+    from tests import durations
+
     config.pluginmanager.register(network_guard, "network-guard")
+    config.pluginmanager.register(durations, "durations")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
