@@ -229,7 +229,8 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
     # alone would ("does not exist on storage anymore"; both of 2 were, in one CI run).
     assert 0 < in_flight[0] <= 2
     assert [t["outcome"]["status"] for t in results["trials"]] == ["completed"] * 6, [
-        (t["trial_id"], t["outcome"]) for t in results["trials"]]
+        (t["trial_id"], t["outcome"]) for t in results["trials"]
+        if t["outcome"]["status"] != "completed"]
     assert not [f for f in _stored(remote) if f.endswith("error.txt")]
     study = optuna.load_study(study_name=uris.name_of(remote), storage=postgres_url)
     told = [t.user_attrs[RAY_TRIAL_ATTR] for t in study.trials
