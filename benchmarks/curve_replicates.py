@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import DEFAULT_WORK_DIR  # noqa: E402
-from benchmarks.curve_table import TABLES_DIR, read_table, write_table  # noqa: E402
+from benchmarks.curve_table import read_table, table_file, write_table  # noqa: E402
 from benchmarks.curve_tables import _run_all, sweep_of  # noqa: E402
 
 TOP, DRAWN, SEEDS = 20, 10, (1, 2)
@@ -100,8 +100,7 @@ def main(argv: list[str] | None = None) -> None:
                         "benchmarks/curves/<table>.json.gz; --smoke: in --work-dir)")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "tables")
     args = parser.parse_args(argv)
-    out = args.out or (args.work_dir / f"{args.table}.json" if args.smoke
-                       else TABLES_DIR / f"{args.table}.json.gz")
+    out = table_file(args.table, args.smoke, args.work_dir, args.out)
     top, drawn = (1, 1) if args.smoke else (args.top, args.drawn)
     replicate(args.table, out, top, drawn, tuple(args.seeds), args.workers, args.smoke,
               args.work_dir)

@@ -20,6 +20,14 @@ from benchmarks.common import merge
 TABLES_DIR = Path(__file__).resolve().parent / "curves"
 
 
+def table_file(table: str, smoke: bool, work_dir: Path, given: Path | None = None) -> Path:
+    """Where a table is: ``given``, else the repository's ``curves/<table>.json.gz``, else
+    (a smoke build) ``<work_dir>/<table>.json``."""
+    if given is not None:
+        return given
+    return work_dir / f"{table}.json" if smoke else TABLES_DIR / f"{table}.json.gz"
+
+
 def read_table(path: Path) -> dict[str, Any]:
     """A table file (``.json``, or gzipped ``.json.gz``) as ``{"meta": ..., "configs": [...]}``."""
     path = Path(path)

@@ -42,7 +42,7 @@ from benchmarks.common import (  # noqa: E402
     carve_sst2,
     merge,
 )
-from benchmarks.curve_table import TABLES_DIR, read_table, write_table  # noqa: E402
+from benchmarks.curve_table import read_table, table_file, write_table  # noqa: E402
 
 SST2_SIZES = {"train": 500, "validation": 300, "test": 1000}
 # What a row keeps of a report: the curve and its costs, not the trial's bookkeeping.
@@ -256,8 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "tables")
     args = parser.parse_args(argv)
     count = args.configs or (4 if args.smoke else 64 if args.table == "smollm2" else 128)
-    out = args.out or (args.work_dir / f"{args.table}.json" if args.smoke
-                       else TABLES_DIR / f"{args.table}.json.gz")
+    out = table_file(args.table, args.smoke, args.work_dir, args.out)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     command = " ".join(["python", "benchmarks/curve_tables.py",
                         *(sys.argv[1:] if argv is None else argv)])

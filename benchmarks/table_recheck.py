@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from benchmarks.common import DEFAULT_WORK_DIR, print_table, save_json  # noqa: E402
-from benchmarks.curve_table import TABLES_DIR, read_table  # noqa: E402
+from benchmarks.curve_table import read_table, table_file  # noqa: E402
 from benchmarks.curve_tables import _run_all, sweep_of  # noqa: E402
 
 # Differences below this are float noise (another machine's kernels); above it, the code moved.
@@ -69,9 +69,9 @@ def chosen_configs(table: dict[str, Any], sample: int, seed: int,
     return [entries[c] for c in sorted(random.Random(seed).sample(keys, min(sample, len(keys))))]
 
 
-def recheck(table_name: str, table_file: Path, sample: int, seed: int,
+def recheck(table_name: str, path: Path, sample: int, seed: int,
             configs: list[int] | None, workers: int, smoke: bool, work_dir: Path) -> dict:
-    table = read_table(table_file)
+    table = read_table(path)
     raw = sweep_of(table_name, work_dir, smoke)
     changed = sorted(key for key in set(raw) | set(table["meta"]["sweep"])
                      if key not in ("output_dir", "data")
@@ -89,7 +89,7 @@ def recheck(table_name: str, table_file: Path, sample: int, seed: int,
               f"{rows[-1]['max_val_difference']:.2e}", flush=True)
     rows.sort(key=lambda row: row["config"])
     moved = [row for row in rows if (row["max_val_difference"] or 0) > SAME]
-    return {"table": table_name, "table_file": str(table_file), "sweep_changes": changed,
+    return {"table": table_name, "table_file": str(path), "sweep_changes": changed,
             "configs": rows, "moved": len(moved), "checked": len(rows),
             "verdict": ("the table describes today's code" if not moved else
                         f"{len(moved)} of {len(rows)} configurations moved by more than {SAME:g}:"
@@ -125,9 +125,8 @@ def main(argv: list[str] | None = None) -> None:
                         " (--smoke: the smoke build's)")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "tables")
     args = parser.parse_args(argv)
-    table_file = args.table_file or (args.work_dir / f"{args.table}.json" if args.smoke
-                                     else TABLES_DIR / f"{args.table}.json.gz")
-    result = recheck(args.table, table_file, args.sample, args.seed, args.configs, args.workers,
+    path = table_file(args.table, args.smoke, args.work_dir, args.table_file)
+    result = recheck(args.table, path, args.sample, args.seed, args.configs, args.workers,
                      args.smoke, args.work_dir)
     report(result)
     if not args.smoke:

@@ -8,10 +8,10 @@ A mistake is reported as one line naming the file, the field path and the bad va
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from search.core.errors import SpecError
 from search.core.uris import OBJECT_STORE_SCHEMES, is_object_store, without_query
@@ -40,19 +40,12 @@ from trainables.settings import (
     TrainingSettings,
     TrialSettings,
 )
-from trainables.tasks import OBJECTIVE_METRICS, TASKS
+from trainables.tasks import TASKS, objective_metric
 
 
 class ObjectiveSpec(Strict):
-    metric: str = VAL_LOSS
+    metric: Annotated[str, AfterValidator(objective_metric)] = VAL_LOSS
     mode: Literal["min", "max"] = "min"
-
-    @field_validator("metric")
-    @classmethod
-    def _reported(cls, metric: str) -> str:
-        if metric not in OBJECTIVE_METRICS:
-            raise ValueError(f"no trial reports {metric!r} (choose from {list(OBJECTIVE_METRICS)})")
-        return metric
 
 
 class SearchSpec(Strict):

@@ -11,11 +11,12 @@ look.
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from trainables.settings import Strict
-from trainables.tasks import OBJECTIVE_METRICS
+from trainables.tasks import objective_metric
 
 # How far a re-trained figure may lie from the recorded one and still count as reproduced, by
 # the precision the recipe trains in. fp32 on a CPU reproduces bit for bit (the same recipe,
@@ -29,19 +30,14 @@ class Reproduce(Strict):
     """What the sweep measured at the checkpoint this recipe re-trains."""
 
     step: int = Field(gt=0, description="The evaluation step the figure is from.")
-    metric: str = Field(description="The reported figure, e.g. val_loss.")
+    metric: Annotated[str, AfterValidator(objective_metric)] = Field(
+        description="The reported figure, e.g. val_loss.")
     value: float = Field(description="Its value at that step in the sweep.")
     recipe_hash: str | None = Field(None, description="trainables/fingerprint.py's hash of the "
                                                       "recipe that trained it.")
     versions: dict[str, str] = Field(default_factory=dict,
                                      description="The libraries the sweep ran with.")
 
-    @field_validator("metric")
-    @classmethod
-    def _reported(cls, metric: str) -> str:
-        if metric not in OBJECTIVE_METRICS:
-            raise ValueError(f"no trial reports {metric!r} (choose from {list(OBJECTIVE_METRICS)})")
-        return metric
 
 
 def differences(recorded: dict[str, str], now: dict[str, str]) -> list[str]:

@@ -30,6 +30,13 @@ TEST_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
 _kept: dict[str, Task] = {}
 
 
+def objective_metric(metric: str) -> str:
+    """``metric`` if some task reports it as a figure a user may optimise, else ValueError."""
+    if metric not in OBJECTIVE_METRICS:
+        raise ValueError(f"no trial reports {metric!r} (choose from {list(OBJECTIVE_METRICS)})")
+    return metric
+
+
 def declared(name: str) -> TaskDeclaration:
     """The declaration of the task ``model.task`` names."""
     if name not in TASKS:

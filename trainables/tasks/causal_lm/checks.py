@@ -71,9 +71,9 @@ def _has_messages_column(data: DataSettings) -> bool:
 
 def _check_with_tokenizer(train: list, data: DataSettings, model: ModelSettings,
                           chats_given: bool) -> Problems:
+    # The task itself, not through the registry (trainables.tasks), which names this module.
     from trainables.settings import TrialSettings
     from trainables.tasks.causal_lm.batches import ChatTemplateError, tokenize_all
-    # The task itself, not through the registry (trainables.tasks), which names this module.
     from trainables.tasks.causal_lm.task import CausalLM
 
     tokenizer = CausalLM(TrialSettings(model=model, data=data)).tokenizer
