@@ -2,7 +2,7 @@
 ``basin status RUN``, ``basin best RUN`` and ``basin --version`` (target: under 1 s each), and
 whether each imported Ray Tune or torch on the way (it should import neither).
 
-    python benchmarks/answer_times.py runs/minilm-lora-demo-<timestamp>   # median of 5 each
+    python -m benchmarks.answer_times runs/minilm-lora-demo-<timestamp>   # median of 5 each
 """
 
 from __future__ import annotations

@@ -4,11 +4,11 @@ the same runs scored on the test split once; every checked candidate scored on i
 rank correlation between each signal and the test loss. The protocol is in RESULTS.md
 (section 5), written before the runs.
 
-    python benchmarks/basin_check.py                        # both tasks, seeds 0-4
-    python benchmarks/basin_check.py --tasks classification --seeds 0 1
-    python benchmarks/basin_check.py --resume               # skip (task, seed) already done
-    python benchmarks/basin_check.py --report               # tables from the saved figures
-    python benchmarks/basin_check.py --smoke                # one tiny run, about a minute
+    python -m benchmarks.basin_check                        # both tasks, seeds 0-4
+    python -m benchmarks.basin_check --tasks classification --seeds 0 1
+    python -m benchmarks.basin_check --resume               # skip (task, seed) already done
+    python -m benchmarks.basin_check --report               # tables from the saved figures
+    python -m benchmarks.basin_check --smoke                # one tiny run, about a minute
 
 Each (task, seed) sweep runs in a fresh process (``basin run``), alone on the machine; the test
 split is scored afterwards in this process and is not part of any sweep's time.
@@ -24,10 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.check_tables import report  # noqa: E402
-from benchmarks.common import (  # noqa: E402
+from benchmarks.check_tables import report
+from benchmarks.common import (
     DEFAULT_WORK_DIR,
     PROJECT_DIR,
     RESULTS_DIR,

@@ -1,11 +1,11 @@
 """What ``basin check`` costs on the default sweep, and proof that a faster check measures the
 same figures. The protocol is in RESULTS.md (section 5b), written before the runs.
 
-    python benchmarks/check_cost.py --recheck     # basin check again on basin_check.py's runs
-    python benchmarks/check_cost.py --recheck --task causal-lm --seeds 0 1
-    python benchmarks/check_cost.py --sweeps      # the default sweep, seeds 0-4, end to end
-    python benchmarks/check_cost.py --report      # the tables from the saved figures
-    python benchmarks/check_cost.py --smoke       # one tiny sweep and its recheck, a minute
+    python -m benchmarks.check_cost --recheck     # basin check again on basin_check.py's runs
+    python -m benchmarks.check_cost --recheck --task causal-lm --seeds 0 1
+    python -m benchmarks.check_cost --sweeps      # the default sweep, seeds 0-4, end to end
+    python -m benchmarks.check_cost --report      # the tables from the saved figures
+    python -m benchmarks.check_cost --smoke       # one tiny sweep and its recheck, a minute
 
 ``--recheck`` copies each classification (or ``--task``) run that ``benchmarks/basin_check.py``
 left in its work folder and runs ``basin check`` on the copy in a fresh process: the same
@@ -26,11 +26,9 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.basin_check import RESULTS_NAME as CHECK_RESULTS  # noqa: E402
-from benchmarks.basin_check import SMOKE_SETS, SWEEPS, run_sweep  # noqa: E402
-from benchmarks.common import (  # noqa: E402
+from benchmarks.basin_check import RESULTS_NAME as CHECK_RESULTS
+from benchmarks.basin_check import SMOKE_SETS, SWEEPS, run_sweep
+from benchmarks.common import (
     DEFAULT_WORK_DIR,
     PROJECT_DIR,
     RESULTS_DIR,

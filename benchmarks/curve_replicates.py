@@ -9,24 +9,21 @@ at every evaluation, two at a time). Only the training seed changes: the data, i
 design stay. The replicates go into the table file beside its configurations, one line each,
 written after each one (a stopped run loses at most the trials in flight).
 
-    python benchmarks/curve_replicates.py demo --resume     # top 20 + 10 drawn, seeds 1 and 2
-    python benchmarks/curve_replicates.py demo --smoke      # a smoke table's replicates
+    python -m benchmarks.curve_replicates demo --resume     # top 20 + 10 drawn, seeds 1 and 2
+    python -m benchmarks.curve_replicates demo --smoke      # a smoke table's replicates
 """
 
 from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.common import DEFAULT_WORK_DIR  # noqa: E402
-from benchmarks.curve_table import read_table, table_file, write_table  # noqa: E402
-from benchmarks.curve_tables import _run_all, sweep_of  # noqa: E402
+from benchmarks.common import DEFAULT_WORK_DIR
+from benchmarks.curve_table import read_table, table_file, write_table
+from benchmarks.curve_tables import _run_all, sweep_of
 
 TOP, DRAWN, SEEDS = 20, 10, (1, 2)
 

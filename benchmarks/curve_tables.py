@@ -17,9 +17,9 @@ the losses (train sample, validation with its standard error, test), the task's 
 the seconds its steps, its evaluation and its test pass took. The test figures are there for
 scoring only: the replay never shows them to a method.
 
-    python benchmarks/curve_tables.py demo                 # build (or finish) a table
-    python benchmarks/curve_tables.py sst2 --resume        # go on where a stopped build ended
-    python benchmarks/curve_tables.py demo --smoke         # a tiny table of a tiny model
+    python -m benchmarks.curve_tables demo                 # build (or finish) a table
+    python -m benchmarks.curve_tables sst2 --resume        # go on where a stopped build ended
+    python -m benchmarks.curve_tables demo --smoke         # a tiny table of a tiny model
 """
 
 from __future__ import annotations
@@ -32,9 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     DEFAULT_WORK_DIR,
     PROJECT_DIR,
     SMOKE_MODEL,
@@ -42,7 +40,7 @@ from benchmarks.common import (  # noqa: E402
     carve_sst2,
     merge,
 )
-from benchmarks.curve_table import read_table, table_file, write_table  # noqa: E402
+from benchmarks.curve_table import read_table, table_file, write_table
 
 SST2_SIZES = {"train": 500, "validation": 300, "test": 1000}
 # What a row keeps of a report: the curve and its costs, not the trial's bookkeeping.
@@ -258,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     count = args.configs or (4 if args.smoke else 64 if args.table == "smollm2" else 128)
     out = table_file(args.table, args.smoke, args.work_dir, args.out)
     args.work_dir.mkdir(parents=True, exist_ok=True)
-    command = " ".join(["python", "benchmarks/curve_tables.py",
+    command = " ".join(["python", "-m", "benchmarks.curve_tables",
                         *(sys.argv[1:] if argv is None else argv)])
     build(args.table, count, args.seed, args.workers, args.resume, args.smoke, args.work_dir,
           out, command)

@@ -11,7 +11,7 @@ The lent GPU machine has torch, transformers, peft and accelerate but no network
 repository's root, with ``gpu_wheels`` carried, one command (about 4 minutes, estimated from
 the parts: no GPU has run it yet; each case bounded, all of them within ``--budget`` seconds):
 
-    set -o pipefail; python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site --find-links gpu_wheels -r gpu_wheels/requirements.txt && PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 python3 benchmarks/gpu_check.py --budget 360 2>&1 | tee $OUT/gpu_check.log
+    set -o pipefail; python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site --find-links gpu_wheels -r gpu_wheels/requirements.txt && PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 python3 -m benchmarks.gpu_check --budget 360 2>&1 | tee $OUT/gpu_check.log
 
 Figures go to ``$OUT`` (else ``--out``): gpu_check.json (every figure) and gpu_check.md (the
 table it prints). SmolLM2's weights (a 94 MiB GGUF file) cannot travel: that case trains a
@@ -21,7 +21,7 @@ The dry-run on the CPU takes every path but the CUDA-only figures (MFU and peak 
 n/a; the out-of-memory error is raised by hand), with tiny models, in under a minute on 2
 cores (tests/benchmarks/test_gpu_check.py runs it):
 
-    python benchmarks/gpu_check.py --device cpu --tiny --out /tmp/gpu-check
+    python -m benchmarks.gpu_check --device cpu --tiny --out /tmp/gpu-check
 """  # noqa: E501 (the command above is one line, to be copied whole)
 
 from __future__ import annotations
@@ -38,9 +38,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.gpu_cases import (  # noqa: E402
+from benchmarks.gpu_cases import (
     Shape,
     basin_case,
     build_base,
@@ -49,7 +47,7 @@ from benchmarks.gpu_cases import (  # noqa: E402
     tokenizer_folder,
     write_sweep,
 )
-from benchmarks.gpu_more_cases import gpu_tests_case, oom_case, plain_case  # noqa: E402
+from benchmarks.gpu_more_cases import gpu_tests_case, oom_case, plain_case
 
 # Each case's bound in seconds on a GPU, about 3 to 5 times what its parts should take there
 # (estimated: no GPU has run it yet). ZeRO-3 gathers every weight at every forward pass, in

@@ -6,7 +6,7 @@ sweep files (or ``--per-trial``/``--best``), and put through the sweep's last pa
 the choice and ``basin check``'s candidates are the same as before. The originals are not
 touched.
 
-    python benchmarks/keep_policy.py runs/minilm-lora-demo-20261203-021715 runs/...
+    python -m benchmarks.keep_policy runs/minilm-lora-demo-20261203-021715 runs/...
 """
 
 from __future__ import annotations

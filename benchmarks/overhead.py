@@ -11,26 +11,23 @@ first optimizer step: imports, data, model load, DeepSpeed init; fresh and warm 
 and training, and measures how busy the trial slots were (``benchmarks/trial_anatomy.py``).
 With --llm-sweep it does the same for a causal-LM sweep (shortened with --llm-set).
 
-    python benchmarks/overhead.py                    # 64 trials x 1 s, 3 repeats; default sweep
-    python benchmarks/overhead.py --repeats 2 --llm-sweep sweeps/smollm2_sft.yaml --llm-set
+    python -m benchmarks.overhead                    # 64 trials x 1 s, 3 repeats; default sweep
+    python -m benchmarks.overhead --repeats 2 --llm-sweep sweeps/smollm2_sft.yaml --llm-set
         search.num_trials=6 training.max_steps=24 scheduler.type=fifo    # (one line)
-    python benchmarks/overhead.py --skip-part1 --skip-default-sweep --out overhead-llm
+    python -m benchmarks.overhead --skip-part1 --skip-default-sweep --out overhead-llm
         --llm-sweep sweeps/smollm2_sft.yaml --llm-set ...   # the causal-LM sweep alone
-    python benchmarks/overhead.py --smoke            # 8 trials x 0.2 s, 1 repeat; no real sweep
+    python -m benchmarks.overhead --smoke            # 8 trials x 0.2 s, 1 repeat; no real sweep
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     DEFAULT_WORK_DIR,
     PROJECT_DIR,
     RESULTS_DIR,
@@ -39,9 +36,9 @@ from benchmarks.common import (  # noqa: E402
     print_table,
     save_json,
 )
-from benchmarks.trial_anatomy import compare  # noqa: E402
-from search.spec.model import SweepSpec, validate_spec  # noqa: E402
-from trainables.contract import REPORTED_METRICS, TRAIN_LOSS_CURVE  # noqa: E402
+from benchmarks.trial_anatomy import compare
+from search.spec.model import SweepSpec, validate_spec
+from trainables.contract import REPORTED_METRICS, TRAIN_LOSS_CURVE
 
 SLOTS = 2
 

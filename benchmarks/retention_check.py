@@ -3,12 +3,12 @@
 ``objective`` and ``retentive`` hand on scored on the sweep's test split once. The protocol is
 in RESULTS.md (section 9), written before the runs.
 
-    python benchmarks/retention_check.py                  # both sweeps, seeds 0-2
-    python benchmarks/retention_check.py --sweeps sst2 --seeds 0
-    python benchmarks/retention_check.py --resume         # skip (sweep, seed) already done
-    python benchmarks/retention_check.py --report         # tables from the saved figures
-    python benchmarks/retention_check.py --smoke          # a tiny model, about two minutes
-    python benchmarks/retention_check.py --multi-objective --sweeps sft    # RESULTS.md 9b
+    python -m benchmarks.retention_check                  # both sweeps, seeds 0-2
+    python -m benchmarks.retention_check --sweeps sst2 --seeds 0
+    python -m benchmarks.retention_check --resume         # skip (sweep, seed) already done
+    python -m benchmarks.retention_check --report         # tables from the saved figures
+    python -m benchmarks.retention_check --smoke          # a tiny model, about two minutes
+    python -m benchmarks.retention_check --multi-objective --sweeps sft    # RESULTS.md 9b
 
 ``--multi-objective`` runs the sweeps with ``search.multi_objective=true`` (its figures go to
 ``retention_check_mo.json``) and scores only the two choices, not every candidate, then
@@ -28,10 +28,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.capabilities import SUITES, Suite, score_suite  # noqa: E402
-from benchmarks.common import (  # noqa: E402
+from benchmarks.capabilities import SUITES, Suite, score_suite
+from benchmarks.common import (
     DEFAULT_WORK_DIR,
     PROJECT_DIR,
     RESULTS_DIR,
@@ -42,7 +40,7 @@ from benchmarks.common import (  # noqa: E402
     run_missing,
     save_json,
 )
-from benchmarks.retention_tables import mo_report, report  # noqa: E402
+from benchmarks.retention_tables import mo_report, report
 
 # sweep -> (its file, the held-out suite its fine-tune never trains on)
 SWEEPS = {"sst2": ("sweeps/smollm2_sst2.yaml", "skills"),
@@ -126,8 +124,8 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str], every_candidate
     import torch
 
     from search.report.results import choice_of
-    from search.selection.front import front
     from search.selection import ObjectiveCriterion, RetentiveCriterion
+    from search.selection.front import front
     from search.spec.model import trial_settings
     from search.store import trial_folder
     from search.store.records import collect_records

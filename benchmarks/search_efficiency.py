@@ -17,9 +17,9 @@ test split (not counted as search compute): basin's and random search's chosen c
 as they are; Ray's and HF's chosen configurations, which they keep no checkpoint of, are
 trained once more with basin's loop and scored at their best validation step.
 
-    python benchmarks/search_efficiency.py                  # both tasks, seeds 0-4
-    python benchmarks/search_efficiency.py --resume         # finish an interrupted run
-    python benchmarks/search_efficiency.py --smoke          # tiny random model, a minute
+    python -m benchmarks.search_efficiency                  # both tasks, seeds 0-4
+    python -m benchmarks.search_efficiency --resume         # finish an interrupted run
+    python -m benchmarks.search_efficiency --smoke          # tiny random model, a minute
 """
 
 from __future__ import annotations
@@ -31,9 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     DEFAULT_WORK_DIR,
     PROJECT_DIR,
     RESULTS_DIR,
@@ -47,9 +45,9 @@ from benchmarks.common import (  # noqa: E402
     score_checkpoint_on_test,
     score_on_test,
 )
-from benchmarks.search_methods import DEFAULT_METHODS, METHODS  # noqa: E402
-from benchmarks.search_tables import default_criterion_verdict, summarise  # noqa: E402
-from search.spec.model import SweepSpec, validate_spec  # noqa: E402
+from benchmarks.search_methods import DEFAULT_METHODS, METHODS
+from benchmarks.search_tables import default_criterion_verdict, summarise
+from search.spec.model import SweepSpec, validate_spec
 
 TASKS = ("demo", "sst2")
 SST2_SIZES = {"train": 500, "validation": 300, "test": 1000}
@@ -117,8 +115,8 @@ def run_one(method: str, task: str, seed: int, work_dir: Path, smoke: bool) -> d
 
 def _run_child(method: str, task: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     out = args.work_dir / f"{task}-{seed}-{method}.json"
-    command = [sys.executable, __file__, "--child", method, task, str(seed),
-               "--work-dir", str(args.work_dir), "--child-out", str(out)]
+    command = [sys.executable, "-m", "benchmarks.search_efficiency", "--child", method, task,
+               str(seed), "--work-dir", str(args.work_dir), "--child-out", str(out)]
     if args.smoke:
         command.append("--smoke")
     subprocess.run(command, check=True, cwd=PROJECT_DIR)

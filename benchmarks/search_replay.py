@@ -6,13 +6,13 @@ configurations, the table answers each with the curve of its nearest tabulated c
 and the method's searcher, scheduler, stopping rules and selection decide as they would in a
 real sweep. What the method hands on is scored on the table's test figures, which it never saw.
 
-    python benchmarks/search_replay.py                       # every table in benchmarks/curves
-    python benchmarks/search_replay.py --resume              # finish an interrupted replay
-    python benchmarks/search_replay.py --report              # tables and plot from the results
-    python benchmarks/search_replay.py --bar                 # issue 30's bar, clause by clause
-    python benchmarks/search_replay.py --holdout             # the nearest-neighbour lookup's error
-    python benchmarks/search_replay.py --fidelity 3          # replay vs a real run, 2 at a time
-    python benchmarks/search_replay.py --smoke               # a tiny table, 2 seeds (a test)
+    python -m benchmarks.search_replay                       # every table in benchmarks/curves
+    python -m benchmarks.search_replay --resume              # finish an interrupted replay
+    python -m benchmarks.search_replay --report              # tables and plot from the results
+    python -m benchmarks.search_replay --bar                 # issue 30's bar, clause by clause
+    python -m benchmarks.search_replay --holdout             # the nearest-neighbour lookup's error
+    python -m benchmarks.search_replay --fidelity 3          # replay vs a real run, 2 at a time
+    python -m benchmarks.search_replay --smoke               # a tiny table, 2 seeds (a test)
 """
 
 from __future__ import annotations
@@ -26,10 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.common import DEFAULT_WORK_DIR, RESULTS_DIR  # noqa: E402
-from benchmarks.curve_table import TABLES_DIR, CurveTable  # noqa: E402
+from benchmarks.common import DEFAULT_WORK_DIR, RESULTS_DIR
+from benchmarks.curve_table import TABLES_DIR, CurveTable
 
 DEFAULT_TRIALS = (10, 20, 40)
 DEFAULT_CONCURRENCY = (2, 8)

@@ -3,14 +3,14 @@ configurations with today's code, exactly as the table's build trains them (its 
 stopping rule, the test split at every evaluation, two at a time in warm processes), and say how
 far each lands from the table.
 
-    python benchmarks/table_recheck.py demo --sample 6        # six configurations drawn (seed 0)
-    python benchmarks/table_recheck.py sst2 --configs 3 17     # these configurations
-    python benchmarks/table_recheck.py demo --smoke            # a tiny table's pipeline
+    python -m benchmarks.table_recheck demo --sample 6        # six configurations drawn (seed 0)
+    python -m benchmarks.table_recheck sst2 --configs 3 17     # these configurations
+    python -m benchmarks.table_recheck demo --smoke            # a tiny table's pipeline
 
 Per configuration: the largest difference of the validation loss over its evaluations, the step
 of its best validation loss in the table and now, and the test loss at that step in the table
 and now. A table whose figures moved by more than float noise (1e-4) no longer describes the
-code: rebuild it (``python benchmarks/curve_tables.py TABLE``). The figures go to
+code: rebuild it (``python -m benchmarks.curve_tables TABLE``). The figures go to
 ``benchmarks/results/table_recheck_<table>.json``.
 """
 
@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.common import DEFAULT_WORK_DIR, print_table, save_json  # noqa: E402
-from benchmarks.curve_table import read_table, table_file  # noqa: E402
-from benchmarks.curve_tables import _run_all, sweep_of  # noqa: E402
+from benchmarks.common import DEFAULT_WORK_DIR, print_table, save_json
+from benchmarks.curve_table import read_table, table_file
+from benchmarks.curve_tables import _run_all, sweep_of
 
 # Differences below this are float noise (another machine's kernels); above it, the code moved.
 SAME = 1e-4

@@ -7,21 +7,18 @@ alternating, several repeats. basin's figure is the one its trials report
 (``samples_per_second`` / ``tokens_per_second`` over the training steps, evaluations excluded);
 the plain loop is timed over the same steps.
 
-    python benchmarks/throughput.py                  # SST-2 sentences, 60 steps, 5 repeats
-    python benchmarks/throughput.py --smoke          # tiny random model, 5 steps, 1 repeat
+    python -m benchmarks.throughput                  # SST-2 sentences, 60 steps, 5 repeats
+    python -m benchmarks.throughput --smoke          # tiny random model, 5 steps, 1 repeat
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     DEFAULT_WORK_DIR,
     RESULTS_DIR,
     SST2_TSV,
@@ -33,8 +30,8 @@ from benchmarks.common import (  # noqa: E402
     print_table,
     save_json,
 )
-from benchmarks.search_efficiency import SMOKE_MODEL  # noqa: E402
-from trainables.settings import Hyperparameters, TrialSettings  # noqa: E402
+from benchmarks.search_efficiency import SMOKE_MODEL
+from trainables.settings import Hyperparameters, TrialSettings
 
 HYPERPARAMETERS = Hyperparameters(learning_rate=1e-3, weight_decay=0.01, lora_dropout=0.1,
                                   lora_r=8, lora_alpha=16)

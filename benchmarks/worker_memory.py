@@ -2,9 +2,9 @@
 memory (RSS) sampled from outside while ``basin run`` works (issue 34: "a warm worker that ran N
 trials holds the same resident memory, within 10%, as after its first").
 
-    python benchmarks/worker_memory.py                     # the default sweep and SmolLM2
-    python benchmarks/worker_memory.py --sweeps default    # one of them
-    python benchmarks/worker_memory.py --smoke             # a tiny model, 3 trials (a test)
+    python -m benchmarks.worker_memory                     # the default sweep and SmolLM2
+    python -m benchmarks.worker_memory --sweeps default    # one of them
+    python -m benchmarks.worker_memory --smoke             # a tiny model, 3 trials (a test)
 
 Each sweep runs as shipped except: one trial at a time (so one warm worker runs them all), 10
 trials, W&B off, its own output folder; the SmolLM2 sweep with 16 steps (an evaluation every 8,
@@ -29,15 +29,13 @@ from typing import Any
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-
-from benchmarks.common import (  # noqa: E402
+from benchmarks.common import (
     DEFAULT_WORK_DIR,
     PROJECT_DIR,
     RESULTS_DIR,
     SMOKE_MODEL,
-    print_table,
     machine_facts,
+    print_table,
     save_json,
 )
 
@@ -141,9 +139,10 @@ def show(results: list[dict[str, Any]]) -> None:
     for result in results:
         rows = [[row["number"], row["trial"], "yes" if row["warm"] else "no", row["steps"],
                  row["rss_at_end_mib"], row["peak_mib"]] for row in result["trials"]]
-        markdown = print_table(f"{result['sweep']}: one slot, worker processes {result['workers']}, "
-                    f"{result['wall_s']} s", ["trial", "id", "warm start", "steps",
-                                              "RSS at end (MiB)", "peak (MiB)"], rows)
+        title = (f"{result['sweep']}: one slot, worker processes {result['workers']}, "
+                 f"{result['wall_s']} s")
+        markdown = print_table(title, ["trial", "id", "warm start", "steps", "RSS at end (MiB)",
+                                       "peak (MiB)"], rows)
         print(markdown)
         growth = result["growth_last_vs_first"]
         verdict = "-" if growth is None else ("within" if abs(growth) <= GROWTH_BAR else "OVER")

@@ -61,8 +61,6 @@ network_guard.start(RUN_TEMP / "network-guard.log")
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
-from benchmarks.common import SMOKE_LLAMA  # noqa: E402
-
 
 def pytest_configure(config: pytest.Config) -> None:
     """The guard's hooks: each test fails on what the guard refused during it; and where the
@@ -88,8 +86,10 @@ TINY_BERT = {
     "max_position_embeddings": 128,
 }
 
-# A 2-layer Llama with SmolLM2's vocabulary (the benchmarks' smoke runs use it too).
-TINY_LLAMA = SMOKE_LLAMA
+# A 2-layer Llama with SmolLM2's vocabulary (it borrows that tokenizer), built from a config.
+TINY_LLAMA = {"model_type": "llama", "vocab_size": 49152, "hidden_size": 32,
+              "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "num_key_value_heads": 2, "max_position_embeddings": 128, "tie_word_embeddings": True}
 
 
 def tiny_sweep(tmp_path: Path, **sections) -> dict:
@@ -275,3 +275,17 @@ def disk_full_once(markers: Path, at_step: int):
             loop.save_checkpoint = real_save
 
     return run_trial
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One real local Ray instance for the tests that need one (every integration test, the
+    benchmarks' end-to-end tests), 2 CPUs as on CI, started the way `basin run` starts it (its
+    workers' settings: the warm workers' thread timeout, ...)."""
+    import ray
+
+    from search.tune.cluster import start_ray
+
+    start_ray(num_cpus=2)
+    yield
+    ray.shutdown()

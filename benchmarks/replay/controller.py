@@ -20,7 +20,7 @@ The searcher, scheduler and stopper are the real objects a sweep builds (basin's
 What is simulated is only what a trial is: the tabulated curve of the configuration nearest to
 the one suggested, each evaluation reported after the seconds its steps and its evaluation took
 in the table (a trial that diverged there reports what basin's trainable reports when the loss
-becomes non-finite). ``tests/integration/test_replay_fidelity.py`` runs the same replay under a
+becomes non-finite). ``tests/benchmarks/test_replay_fidelity.py`` runs the same replay under a
 real ``basin run`` and checks that the decisions agree.
 """
 

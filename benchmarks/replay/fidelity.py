@@ -2,7 +2,7 @@
 trials run side by side: real Ray Tune, its trainable answering with the table's curves and
 sleeping the table's seconds scaled down, against the replay of the same sweep.
 
-With one trial at a time the two must agree exactly (``tests/integration/test_replay_fidelity.py``).
+With one trial at a time the two must agree exactly (``tests/benchmarks/test_replay_fidelity.py``).
 With several, the order in which reports reach the driver decides ASHA's cut-offs and TPE's
 next suggestion; real time is noisy, so agreement is measured, not assumed.
 """

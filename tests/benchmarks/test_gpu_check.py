@@ -28,7 +28,7 @@ PLAIN_FIGURES = {"status", "wall_s", "tokens_per_s", "samples_per_s", "timed_ste
 
 def test_the_dry_run_takes_every_case_and_reports_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "benchmarks/gpu_check.py", "--device", "cpu",
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gpu_check", "--device", "cpu",
                            "--tiny", "--out", str(out), "--work", str(tmp_path / "work")],
                           cwd=PROJECT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]

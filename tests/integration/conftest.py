@@ -1,14 +1,11 @@
-"""One real local Ray instance for all integration tests (2 CPUs, as on CI), started the way
-`basin run` starts it; every test of this folder is marked ``integration``."""
+"""Every test of this folder runs on the session's one local Ray instance and is marked
+``integration``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-import ray
-
-from search.tune.cluster import start_ray
 
 HERE = Path(__file__).resolve().parent
 
@@ -21,10 +18,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def local_ray():
-    # Ray as basin starts it (its workers' settings: the warm workers' thread timeout, ...),
-    # with CI's two CPUs whatever this machine has.
-    start_ray(num_cpus=2)
-    yield
-    ray.shutdown()
+@pytest.fixture(autouse=True)
+def on_local_ray(local_ray) -> None:
+    """Every test here runs on the session's local Ray (tests/conftest.py)."""

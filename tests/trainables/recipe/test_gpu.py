@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks.common import SMOKE_LLAMA
+from tests.conftest import TINY_LLAMA
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
@@ -53,7 +53,7 @@ def _engine(stage: int):
 
     torch.manual_seed(0)
     hp = Hyperparameters(learning_rate=1e-2, lora_r=4, lora_dropout=0.0)
-    model = apply_lora(AutoModelForCausalLM.from_config(AutoConfig.for_model(**SMOKE_LLAMA)),
+    model = apply_lora(AutoModelForCausalLM.from_config(AutoConfig.for_model(**TINY_LLAMA)),
                        ModelSettings(name="tiny", lora_target_modules=["q_proj", "v_proj"]),
                        hp, task_type="CAUSAL_LM")
     config = build_ds_config(TrainingSettings(max_steps=4, micro_batch_size=4, precision="auto"),
@@ -77,7 +77,7 @@ def test_the_recipe_s_engine_trains_lora_in_bf16_and_saves_the_adapter(
     engine = _engine(stage)
     try:
         assert engine.bfloat16_enabled()
-        ids = torch.randint(0, SMOKE_LLAMA["vocab_size"], (4, 16), device="cuda")
+        ids = torch.randint(0, TINY_LLAMA["vocab_size"], (4, 16), device="cuda")
         for _ in range(4):
             loss = engine(input_ids=ids, attention_mask=torch.ones_like(ids), labels=ids).loss
             assert torch.isfinite(loss)
@@ -89,7 +89,7 @@ def test_the_recipe_s_engine_trains_lora_in_bf16_and_saves_the_adapter(
     finally:
         engine.destroy()
     lora_b = [tensor for name, tensor in adapter.items() if "lora_B" in name]
-    assert len(lora_b) == 2 * SMOKE_LLAMA["num_hidden_layers"]  # q and v of every layer
+    assert len(lora_b) == 2 * TINY_LLAMA["num_hidden_layers"]  # q and v of every layer
     # B starts at zero: a trained, gathered adapter has moved it (ZeRO-3 saves whole tensors).
     assert all(t.shape == (32 if "q_proj" in n else 16, 4) for n, t in adapter.items()
                if "lora_B" in n)

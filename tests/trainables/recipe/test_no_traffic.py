@@ -27,7 +27,7 @@ def _socket_events(event: str, args: tuple) -> None:
 def test_evaluations_and_saves_open_no_socket(tmp_path: Path, tiny_pretrained: Path,
                                                monkeypatch, network_refusals) -> None:
     import trainables.tasks.classification.model as model_module
-    from benchmarks.common import one_process_group
+    from search.lifecycle.foreground import join_process_group
     from trainables.recipe.loop import train
     from trainables.settings import Hyperparameters
 
@@ -52,7 +52,7 @@ def test_evaluations_and_saves_open_no_socket(tmp_path: Path, tiny_pretrained: P
         saved.append({"step": metrics["step"], "base": HUB_ID in config})
         shutil.rmtree(folder, ignore_errors=True)
 
-    one_process_group()  # before the count: a trial's process group is made once per process
+    join_process_group(on_gpu=False)  # before the count: a trial's process group is made once per process
     sys.addaudithook(_socket_events)  # once per test process; off outside the block below
     _sockets.update(on=True, events=[])
     try:

@@ -32,11 +32,11 @@ def _curve(rows: list[dict]) -> list[tuple]:
 
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
 def test_a_resumed_trial_continues_its_curve_exactly(tmp_path: Path, dropout: float) -> None:
-    from benchmarks.common import one_process_group
+    from search.lifecycle.foreground import join_process_group
     from trainables.recipe.loop import train
     from trainables.settings import Hyperparameters
 
-    one_process_group()
+    join_process_group(on_gpu=False)
     settings = _settings(tmp_path)
     hp = Hyperparameters(learning_rate=5e-3, lora_r=4, lora_dropout=dropout, hidden_dropout=0.1)
     whole: list[dict] = []
@@ -72,11 +72,11 @@ def keep_into(rows: list[dict]):
 def test_measuring_the_drift_leaves_the_curve_as_it_is(tmp_path: Path) -> None:
     """Retention is measured at every evaluation without touching the trial's random stream:
     the same curve, dropout and all, with it and without it."""
-    from benchmarks.common import one_process_group
+    from search.lifecycle.foreground import join_process_group
     from trainables.recipe.loop import train
     from trainables.settings import Hyperparameters
 
-    one_process_group()
+    join_process_group(on_gpu=False)
     hp = Hyperparameters(learning_rate=5e-3, lora_r=4, lora_dropout=0.3, hidden_dropout=0.1)
     curves = {}
     for enabled in (True, False):

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import ray
 
-pytestmark = pytest.mark.integration  # each script runs a real (tiny) sweep
+# Each script runs a real (tiny) sweep, on the session's local Ray.
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("local_ray")]
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +31,7 @@ def run_smoke(script: str, work_dir: Path, *extra: str, own_ray: bool = False) -
     if not own_ray:
         env["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
     done = subprocess.run(
-        [sys.executable, str(PROJECT / "benchmarks" / script), "--smoke", "--work-dir",
+        [sys.executable, "-m", f"benchmarks.{script.removesuffix('.py')}", "--smoke", "--work-dir",
          str(work_dir), *extra], cwd=PROJECT, env=env, capture_output=True, text=True,
         timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -14,7 +14,7 @@ from benchmarks.replay.methods import Setting, basin_sweep
 from benchmarks.replay.trainable import replay_function
 from tests.benchmarks.synthetic_table import synthetic_table
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("local_ray")]
 
 TRIALS = 6
 
