@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks.common import DEFAULT_WORK_DIR
 from benchmarks.curve_table import read_table, table_file, write_table
-from benchmarks.curve_tables import _run_all, sweep_of
+from benchmarks.curve_tables import sweep_of, train_configs
 
 TOP, DRAWN, SEEDS = 20, 10, (1, 2)
 
@@ -66,7 +66,7 @@ def replicate(table_name: str, out: Path, top: int, drawn: int, seeds: tuple[int
           flush=True)
     started = time.perf_counter()
     raw = sweep_of(table_name, work_dir, smoke)
-    for finished, entry in enumerate(_run_all(raw, todo, workers), start=1):
+    for finished, entry in enumerate(train_configs(raw, todo, workers), start=1):
         entry["seed"] = entry["params"].pop("seed")
         done[(entry["config"], entry["seed"])] = entry
         piece["seconds"] = round(time.perf_counter() - started, 1)

@@ -196,7 +196,7 @@ def build(table: str, count: int, seed: int, workers: int, resume: bool, smoke: 
 
         prepare_model(spec.model.name)  # once, before the workers race for it
     started = time.perf_counter()
-    for finished, entry in enumerate(_run_all(raw, todo, workers), start=1):
+    for finished, entry in enumerate(train_configs(raw, todo, workers), start=1):
         done[entry["config"]] = entry
         piece["seconds"] = round(time.perf_counter() - started, 1)
         meta["build_seconds"] = round(sum(p.get("seconds", 0) for p in meta["pieces"]), 1)
@@ -211,7 +211,10 @@ def build(table: str, count: int, seed: int, workers: int, resume: bool, smoke: 
     return out
 
 
-def _run_all(raw: dict, todo: list[tuple[int, dict]], workers: int) -> Iterator[dict]:
+def train_configs(raw: dict, todo: list[tuple[int, dict]], workers: int) -> Iterator[dict]:
+    """Train each (index, params) of ``todo`` under the sweep ``raw``, ``workers`` at a time
+    in fresh processes; their table entries as they finish (the build, the replicates and the
+    re-check train through this)."""
     if not todo:
         return iter(())
     context = multiprocessing.get_context("spawn")

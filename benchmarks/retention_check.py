@@ -26,7 +26,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from benchmarks.capabilities import SUITES, Suite, score_suite
 from benchmarks.common import (
@@ -116,6 +116,30 @@ def cost(histories: list[list[dict]], wall_s: float, slots: int) -> dict[str, fl
             "share_of_sweep": drift_s / (wall_s * slots)}
 
 
+def _choices(run: Any, records: Any, settings: Any, held_out: dict[tuple[str, int], float],
+             held_out_of: Callable[[Any], tuple[float, Path]]) -> dict[str, dict[str, Any]]:
+    """The checkpoints the objective and the retentive criterion choose, each scored on the
+    held-out suite (once more where it was not a scored candidate) and on the test split."""
+    from search.report.results import choice_of
+    from search.selection import ObjectiveCriterion, RetentiveCriterion
+    from trainables.check.scoring import score_checkpoint
+    from trainables.settings import Hyperparameters
+
+    choices = {}
+    for name, criterion in (("objective", ObjectiveCriterion()),
+                            ("retentive", RetentiveCriterion())):
+        chosen = choice_of(run, records, criterion=criterion).chosen
+        if (chosen.trial_id, chosen.step) not in held_out:
+            held_out[(chosen.trial_id, chosen.step)] = held_out_of(chosen)[0]
+        test = score_checkpoint(Hyperparameters(**chosen.params), settings,
+                                run.fetch(chosen.checkpoint), "test")
+        choices[name] = {"trial_id": chosen.trial_id, "step": chosen.step,
+                         "answer_loss": chosen.drift, "test_loss": test["loss"],
+                         "test_exact_match": test.get("exact_match"),
+                         "held_out": held_out[(chosen.trial_id, chosen.step)]}
+    return choices
+
+
 def measure(sweep: str, seed: int, work: Path, extra: list[str], every_candidate: bool = True
             ) -> dict[str, Any]:
     """One (sweep, seed): the sweep, every candidate on the held-out suite (unless
@@ -124,13 +148,12 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str], every_candidate
     import torch
 
     from search.report.results import choice_of
-    from search.selection import ObjectiveCriterion, RetentiveCriterion
     from search.selection.front import front
     from search.spec.model import trial_settings
     from search.store import trial_folder
     from search.store.records import collect_records
     from search.store.rundir import RunDir
-    from trainables.check.scoring import checkpoint_model, score_checkpoint
+    from trainables.check.scoring import checkpoint_model
     from trainables.settings import Hyperparameters
 
     row: dict[str, Any] = {"sweep": sweep, "seed": seed, **run_sweep(sweep, seed, work, extra)}
@@ -170,18 +193,7 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str], every_candidate
             "update_norm": update_norm(folder), "held_out": held_out_score})
         print(f"  {candidate.name}: held-out {row['candidates'][-1]['held_out']:.3f}", flush=True)
     held_out = {(c["trial_id"], c["step"]): c["held_out"] for c in row["candidates"]}
-    row["choices"] = {}
-    for name, criterion in (("objective", ObjectiveCriterion()),
-                            ("retentive", RetentiveCriterion())):
-        chosen = choice_of(run, records, criterion=criterion).chosen
-        if (chosen.trial_id, chosen.step) not in held_out:
-            held_out[(chosen.trial_id, chosen.step)] = held_out_of(chosen)[0]
-        test = score_checkpoint(Hyperparameters(**chosen.params), settings,
-                                run.fetch(chosen.checkpoint), "test")
-        row["choices"][name] = {"trial_id": chosen.trial_id, "step": chosen.step,
-                                "answer_loss": chosen.drift, "test_loss": test["loss"],
-                                "test_exact_match": test.get("exact_match"),
-                                "held_out": held_out[(chosen.trial_id, chosen.step)]}
+    row["choices"] = _choices(run, records, settings, held_out, held_out_of)
     return row
 
 

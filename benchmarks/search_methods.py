@@ -151,6 +151,23 @@ def ray_optuna_asha(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
             "optuna_states": dict(optuna_states)}
 
 
+def _trainer_arguments(spec: SweepSpec, work_dir: Path) -> Any:
+    """The Trainer's arguments for basin's schedule: the sweep's steps, batch, evaluations and
+    seed, linear decay after one warm-up step, gradient clipping at 1, on the CPU."""
+    from transformers import TrainingArguments
+
+    training = spec.training
+    return TrainingArguments(
+        output_dir=str(work_dir / "hf"), max_steps=training.max_steps,
+        per_device_train_batch_size=training.micro_batch_size,
+        per_device_eval_batch_size=training.micro_batch_size * 2,
+        eval_strategy="steps", eval_steps=training.eval_every, save_strategy="no",
+        logging_strategy="no", report_to="none", lr_scheduler_type="linear", warmup_steps=1,
+        max_grad_norm=1.0, seed=training.seed, use_cpu=True, disable_tqdm=True,
+        remove_unused_columns=False,
+    )
+
+
 def hf_hyperparameter_search(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     """transformers' Trainer.hyperparameter_search with Optuna; trials run one at a time in
     this process on all its CPUs. The model, LoRA, data and schedule are the same as basin's;
@@ -159,7 +176,7 @@ def hf_hyperparameter_search(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     the other methods use."""
     import optuna
     import torch
-    from transformers import Trainer, TrainerCallback, TrainingArguments
+    from transformers import Trainer, TrainerCallback
 
     from search.sampling.space import split_space
     from search.tune.optuna_search import make_sampler
@@ -169,7 +186,7 @@ def hf_hyperparameter_search(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     from trainables.tasks.classification.model import load_base_model, load_tokenizer
 
     distributions, _ = split_space(spec.space)
-    training, data = spec.training, spec.data
+    data = spec.data
     torch.set_num_threads(spec.search.max_concurrent_trials or 1)
     splits = load_splits(data, seed=data.demo.seed)
     tokenizer = load_tokenizer(spec.model)
@@ -190,17 +207,8 @@ def hf_hyperparameter_search(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
         def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
             CountSteps.steps += 1
 
-    args = TrainingArguments(
-        output_dir=str(work_dir / "hf"), max_steps=training.max_steps,
-        per_device_train_batch_size=training.micro_batch_size,
-        per_device_eval_batch_size=training.micro_batch_size * 2,
-        eval_strategy="steps", eval_steps=training.eval_every, save_strategy="no",
-        logging_strategy="no", report_to="none", lr_scheduler_type="linear", warmup_steps=1,
-        max_grad_norm=1.0, seed=training.seed, use_cpu=True, disable_tqdm=True,
-        remove_unused_columns=False,
-    )
-    trainer = Trainer(model_init=model_init, args=args, train_dataset=splits.train,
-                      eval_dataset=splits.validation,
+    trainer = Trainer(model_init=model_init, args=_trainer_arguments(spec, work_dir),
+                      train_dataset=splits.train, eval_dataset=splits.validation,
                       data_collator=make_collate(tokenizer, data.max_length),
                       callbacks=[CountSteps()])
     storage = optuna.storages.InMemoryStorage()

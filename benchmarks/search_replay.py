@@ -46,7 +46,8 @@ def replay_cell(job: tuple[str, str, int, int, list[int]]) -> list[dict[str, Any
 
     import optuna
 
-    from benchmarks.replay.methods import METHODS, VARIANTS, Setting
+    from benchmarks.replay.methods import METHODS, VARIANTS
+    from benchmarks.replay.replayed import Setting
     from benchmarks.replay.scoring import ANYTIME_SHARES, row_of
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -119,7 +120,7 @@ def _load(path: Path) -> dict[str, Any]:
         return json.load(handle)
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     from benchmarks.replay.methods import METHODS, VARIANTS
 
     parser = argparse.ArgumentParser(description=__doc__,
@@ -149,21 +150,46 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smoke", action="store_true",
                         help="build a tiny table (tiny random model) and replay it, 2 seeds")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / "replay")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _smoke_table(work_dir: Path) -> Path:
+    """A tiny table (tiny random model, 4 configurations), built once in ``work_dir``."""
+    from benchmarks.curve_tables import main as build_table
+
+    table = work_dir / "smoke-table.json"
+    if not table.is_file():
+        build_table(["demo", "--smoke", "--configs", "4", "--out", str(table),
+                     "--work-dir", str(work_dir)])
+    return table
+
+
+def _fidelity(path: str, seeds: int, out_dir: Path) -> None:
+    """The replay against real Ray Tune on the table at ``path``: printed and saved."""
+    from benchmarks.common import save_json
+    from benchmarks.replay.fidelity import agreement
+
+    found = agreement(_table(path), list(range(seeds)))
+    for row in found["seeds"]:
+        print(f"seed {row['seed']}: {row['agree']}/{row['trials']} trials agree "
+              f"(first difference at trial {row['first_difference']})")
+    save_json("search_replay_fidelity", found, out_dir)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from benchmarks.replay.methods import VARIANTS
+
+    args = _parser().parse_args(argv)
 
     out = args.out or (args.work_dir / "search_replay.json" if args.smoke
                        else RESULTS_DIR / "search_replay.json.gz")
     if args.smoke:
-        from benchmarks.curve_tables import main as build_table
-
-        table = args.work_dir / "smoke-table.json"
-        if not table.is_file():
-            build_table(["demo", "--smoke", "--configs", "4", "--out", str(table),
-                         "--work-dir", str(args.work_dir)])
-        args.tables, args.trials, args.concurrency, args.seeds = [table], [4], [2], 2
+        args.tables, args.trials, args.concurrency, args.seeds = \
+            [_smoke_table(args.work_dir)], [4], [2], 2
     paths = [str(p) for p in (args.tables or sorted(TABLES_DIR.glob("*.json.gz")))]
     if not paths:
-        raise SystemExit(f"no tables in {TABLES_DIR}: build them with benchmarks/curve_tables.py")
+        raise SystemExit(f"no tables in {TABLES_DIR}: build them with "
+                         "python -m benchmarks.curve_tables")
     from benchmarks.replay.report import holdout_report, report
 
     if args.holdout:
@@ -176,15 +202,7 @@ def main(argv: list[str] | None = None) -> None:
                          candidates=[v for v in VARIANTS if v.startswith("freeze")]))
         return
     if args.fidelity:
-        from benchmarks.common import save_json
-        from benchmarks.replay.fidelity import agreement
-
-        found = agreement(_table(paths[0]), list(range(args.fidelity)))
-        for row in found["seeds"]:
-            print(f"seed {row['seed']}: {row['agree']}/{row['trials']} trials agree "
-                  f"(first difference at trial {row['first_difference']})")
-        save_json("search_replay_fidelity", found,
-                  args.work_dir if args.smoke else RESULTS_DIR)
+        _fidelity(paths[0], args.fidelity, args.work_dir if args.smoke else RESULTS_DIR)
         return
     if not args.report:
         run_all(paths, args.methods, args.trials, args.concurrency, list(range(args.seeds)),

@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks.common import DEFAULT_WORK_DIR, print_table, save_json
 from benchmarks.curve_table import read_table, table_file
-from benchmarks.curve_tables import _run_all, sweep_of
+from benchmarks.curve_tables import sweep_of, train_configs
 
 # Differences below this are float noise (another machine's kernels); above it, the code moved.
 SAME = 1e-4
@@ -80,7 +80,7 @@ def recheck(table_name: str, path: Path, sample: int, seed: int,
           f"({[entry['config'] for entry in picked]}), {workers} at a time", flush=True)
     recorded = {entry["config"]: entry for entry in picked}
     rows = []
-    for again in _run_all(raw, [(e["config"], e["params"]) for e in picked], workers):
+    for again in train_configs(raw, [(e["config"], e["params"]) for e in picked], workers):
         rows.append(compare(recorded[again["config"]], again))
         print(f"  config {again['config']}: max |val difference| "
               f"{rows[-1]['max_val_difference']:.2e}", flush=True)

@@ -1,6 +1,8 @@
 """The layering of the code (docs/architecture.md): every import, the function-level and
 ``TYPE_CHECKING`` ones included, goes downward, and no module imports itself back through
-others."""
+others. The benchmarks are held to the same rules as the product: they are its top layer
+(nothing imports them but their own tests), their files and functions stay small, and no
+module takes a private name from another."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from collections import defaultdict
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
-PACKAGES = ("search", "trainables")
+PACKAGES = ("benchmarks", "search", "trainables")
 
 # Top to bottom. A module may import modules of its own package and of any layer below its
 # own; packages that share a layer are independent of each other.
 LAYERS: list[tuple[str, ...]] = [
+    ("benchmarks",),  # the lab: it measures the product and the product never needs it
     ("search.cli",),
     ("search.lifecycle",),
     ("search.tune",),
@@ -46,7 +49,7 @@ def project_modules() -> dict[str, Path]:
 
 # A module named in a string: an import done later (``importlib.import_module``, or a task
 # declaration's "package.module:name" that the registry imports on demand).
-NAMED_MODULE = re.compile(r"^((?:search|trainables)(?:\.\w+)*)(?::\w+)?$")
+NAMED_MODULE = re.compile(r"^((?:benchmarks|search|trainables)(?:\.\w+)*)(?::\w+)?$")
 
 
 def module_of(path: Path) -> str:
@@ -202,3 +205,36 @@ def test_files_and_functions_stay_small() -> None:
                 if length > MAX_FUNCTION_LINES:
                     too_long.append(f"{module}.{node.name}: {length} lines")
     assert not too_long, too_long
+
+
+def private_imports_in(source: str, module: str) -> list[str]:
+    """Every ``from other import _name`` in ``source`` (the module ``module``): a private name
+    taken from another project module."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level and \
+                node.module.split(".")[0] in PACKAGES and node.module != module:
+            found += [f"{module} imports {node.module}.{alias.name}" for alias in node.names
+                      if alias.name.startswith("_") and not alias.name.startswith("__")]
+    return found
+
+
+def test_no_module_takes_a_private_name_from_another() -> None:
+    wrong = [line for module, path in project_modules().items()
+             for line in private_imports_in(path.read_text(), module)]
+    assert not wrong, wrong
+    # The check itself sees one.
+    assert private_imports_in("def f():\n    from search.core.errors import _x\n", "m") == [
+        "m imports search.core.errors._x"]
+
+
+def test_only_the_benchmarks_tests_import_the_benchmarks() -> None:
+    """The product's tests run without the lab: a benchmark that moves or goes does not break
+    them."""
+    modules = project_modules()
+    tests = PROJECT / "tests"
+    wrong = [f"{path.relative_to(PROJECT)} imports {imported}"
+             for path in tests.rglob("*.py") if not path.is_relative_to(tests / "benchmarks")
+             and path != Path(__file__).resolve()  # names the package in strings, imports none
+             for imported in imports_of(path, modules) if imported.startswith("benchmarks")]
+    assert not wrong, wrong

@@ -24,7 +24,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from benchmarks.replay.report import _cells, anytime_means, bootstrap_interval
+from benchmarks.replay.report import anytime_means, bootstrap_interval, cells_of
 
 CLAUSES = ("regret", "steps", "ci", "anytime", "winners")
 ANYTIME_FROM = 2  # index of the 30% tenth: the first recorded share inside 25-100%
@@ -78,7 +78,7 @@ def cell_clauses(cell: dict[str, dict[int, dict]], method: str) -> dict[str, Any
 def evaluate(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, dict[tuple, dict]]:
     """method -> (table, trials, concurrency) -> clauses, at the bar's sizes; the ``ci`` clause
     is replaced by the two-of-three-tables rule once every table is seen."""
-    cells = _cells(rows)
+    cells = cells_of(rows)
     found: dict[str, dict[tuple, dict]] = defaultdict(dict)
     for key, cell in cells.items():
         if key[1] not in BAR_SIZES or "random" not in cell:

@@ -61,7 +61,7 @@ def _is_number(value: Any) -> bool:
 
 def diverged_report(objective: str, reason: str) -> dict[str, Any]:
     """What basin's trainable reports when a trial's loss becomes non-finite
-    (``trainables/trial/entry.py``, ``_report_outcome``)."""
+    (``trainables/trial/entry.py``, ``report_outcome``)."""
     from trainables.contract import OUTCOME, OUTCOME_DIVERGED, OUTCOME_REASON, REPORTED_METRICS
 
     report = {name: math.nan for name in REPORTED_METRICS}

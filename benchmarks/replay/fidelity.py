@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.curve_table import CurveTable
-from benchmarks.replay.methods import Setting, basin_sweep
+from benchmarks.replay.methods import basin_sweep
+from benchmarks.replay.replayed import Setting
 
 
 def real_sweep(table: CurveTable, setting: Setting, time_scale: float, work_dir: Path

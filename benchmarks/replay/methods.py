@@ -24,7 +24,6 @@ at its best validation step (as RESULTS.md section 1 did); those steps are count
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -33,34 +32,7 @@ from benchmarks.curve_table import CurveTable
 from benchmarks.replay.clock import Budget
 from benchmarks.replay.controller import ReplayTrial, TuneReplay
 from benchmarks.replay.optuna_loop import one_epoch_replay, optuna_replay
-
-# A pick: (configuration, step) handed on as it is, or (configuration, None) for a
-# configuration trained once more to the full budget and scored at its best validation step.
-Pick = tuple[int, "int | None"]
-
-
-@dataclass
-class Replayed:
-    """What one method did on one replayed sweep."""
-
-    method: str
-    pick: Pick | None
-    steps: int
-    seconds: float
-    anytime: list[Pick | None]
-    stopped: list[tuple[int, str, int]] = field(default_factory=list)  # config, kind, step
-    configs: list[int] = field(default_factory=list)  # every trial's configuration
-    # Every trial's end, in the order the trials were asked for: (config, kind, step).
-    ended: list[tuple[int, str, int | None]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One replayed sweep's size: trials, trials at a time, the search seed."""
-
-    trials: int
-    concurrency: int
-    seed: int
+from benchmarks.replay.replayed import Pick, Replayed, Setting
 
 
 def _spec(table: CurveTable, setting: Setting, overrides: dict[str, Any]) -> Any:

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from benchmarks.curve_table import CurveTable
 from benchmarks.replay.clock import Budget, Clock
-
-if TYPE_CHECKING:
-    from benchmarks.replay.methods import Pick, Replayed, Setting
+from benchmarks.replay.replayed import Pick, Replayed, Setting
 
 
 def _pruner(kind: str, spec: Any) -> Any:
@@ -37,84 +35,142 @@ def optuna_replay(table: CurveTable, spec: Any, setting: Setting, pruner: str,
                   thresholds: list[float], name: str) -> Replayed:
     """An Optuna study with ``pruner`` over the table, ``setting.concurrency`` trials at a
     time, the sweep's TPE settings (as basin's, so that the comparison is about the loop)."""
-    import optuna
+    return _PrunedStudy(table, spec, setting, pruner, thresholds, name).run()
 
-    from benchmarks.replay.methods import Replayed
-    from search.sampling.space import split_space
-    from search.tune.optuna_search import make_sampler
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    metric, mode = spec.objective.metric, spec.objective.mode
-    # A fixed name: HyperbandPruner assigns each trial's bracket by a hash of it.
-    study = optuna.create_study(
-        study_name=f"replay-{name}", sampler=make_sampler("tpe", setting.seed, setting.trials),
-        pruner=_pruner(pruner, spec), direction="minimize" if mode == "min" else "maximize")
-    distributions, _ = split_space(spec.space)
-    live: dict[int, dict[str, Any]] = {}
-    configs: dict[int, int] = {}
-    stopped: list[tuple[int, str, int]] = []
-    clock = Clock()
+class _PrunedStudy:
+    """One Optuna study replayed over a table as ``study.optimize(n_jobs=...)`` runs it: a
+    trial is asked for whenever a slot is free, each evaluation is reported to it, and it
+    ends when the pruner says so, at its last evaluation, or when its loss is not finite."""
 
-    def pick() -> Pick | None:
-        done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    def __init__(self, table: CurveTable, spec: Any, setting: Setting, pruner: str,
+                 thresholds: list[float], name: str) -> None:
+        import optuna
+
+        from search.sampling.space import split_space
+        from search.tune.optuna_search import make_sampler
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.optuna, self.table, self.setting = optuna, table, setting
+        self.metric, self.mode, self.name = spec.objective.metric, spec.objective.mode, name
+        # A fixed name: HyperbandPruner assigns each trial's bracket by a hash of it.
+        self.study = optuna.create_study(
+            study_name=f"replay-{name}",
+            sampler=make_sampler("tpe", setting.seed, setting.trials),
+            pruner=_pruner(pruner, spec),
+            direction="minimize" if self.mode == "min" else "maximize")
+        self.distributions, _ = split_space(spec.space)
+        self.live: dict[int, dict[str, Any]] = {}
+        self.configs: dict[int, int] = {}
+        self.stopped: list[tuple[int, str, int]] = []
+        self.clock = Clock()
+        self.budget = Budget(thresholds, self.pick)
+
+    def pick(self) -> Pick | None:
+        """The configuration of the study's best completed trial, as Optuna hands it on."""
+        done = self.study.get_trials(deepcopy=False,
+                                     states=(self.optuna.trial.TrialState.COMPLETE,))
         if not done:
             return None
-        sign = 1 if mode == "min" else -1
+        sign = 1 if self.mode == "min" else -1
         best = min(done, key=lambda t: (sign * t.value, t.number))
-        return configs[best.number], None
+        return self.configs[best.number], None
 
-    budget = Budget(thresholds, pick)
-
-    def fill() -> None:
-        while len(configs) < setting.trials and len(live) < setting.concurrency:
-            trial = study.ask(distributions)
+    def fill(self) -> None:
+        """Ask for trials while a slot is free and the budget of trials is not spent."""
+        table, clock = self.table, self.clock
+        while len(self.configs) < self.setting.trials and \
+                len(self.live) < self.setting.concurrency:
+            trial = self.study.ask(self.distributions)
             config = table.nearest(trial.params)
-            configs[trial.number] = config
-            live[trial.number] = {"trial": trial, "rows": table.configs[config]["evaluations"],
-                                  "seconds": table.interval_seconds(config), "next": 0,
-                                  "step": 0}
-            clock.at(clock.now + table.startup_seconds() + live[trial.number]["seconds"][0]
-                     if live[trial.number]["rows"] else clock.now, str(trial.number))
+            self.configs[trial.number] = config
+            state = {"trial": trial, "rows": table.configs[config]["evaluations"],
+                     "seconds": table.interval_seconds(config), "next": 0, "step": 0}
+            self.live[trial.number] = state
+            clock.at(clock.now + table.startup_seconds() + state["seconds"][0]
+                     if state["rows"] else clock.now, str(trial.number))
 
-    fill()
-    while (event := clock.next()) is not None:
-        number = int(event.trial_id)
-        state = live[number]
+    def end(self, number: int, kind: str, step: int) -> None:
+        """Tell the study a trial ended early: PRUNED for the pruner, FAIL otherwise."""
+        states = self.optuna.trial.TrialState
+        self.study.tell(self.live[number]["trial"],
+                        state=states.PRUNED if kind == "pruner" else states.FAIL)
+        self.stopped.append((self.configs[number], kind, step))
+
+    def evaluate(self, number: int) -> bool:
+        """The trial's next evaluation; whether the trial ended with it."""
+        state = self.live[number]
         trial, rows = state["trial"], state["rows"]
         if state["next"] >= len(rows):  # it diverged before any evaluation
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            stopped.append((configs[number], "diverged", 0))
-            del live[number]
-            fill()
-            continue
+            self.end(number, "diverged", 0)
+            return True
         row = rows[state["next"]]
-        budget.spend(row["step"] - state["step"])
+        self.budget.spend(row["step"] - state["step"])
         state["step"], state["next"] = row["step"], state["next"] + 1
-        value = row[metric]
-        last = state["next"] == len(rows)
+        value = row[self.metric]
         if not math.isfinite(value):
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            stopped.append((configs[number], "diverged", row["step"]))
-        elif last:
-            trial.report(value, row["step"])
-            if table.diverged_at(configs[number]) is not None:  # NaN from here on: FAIL
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                stopped.append((configs[number], "diverged", row["step"]))
+            self.end(number, "diverged", row["step"])
+            return True
+        trial.report(value, row["step"])
+        if state["next"] == len(rows):  # its last evaluation
+            if self.table.diverged_at(self.configs[number]) is not None:  # NaN from here on
+                self.end(number, "diverged", row["step"])
             else:
-                study.tell(trial, value)
-        else:
-            trial.report(value, row["step"])
-            if trial.should_prune():
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                stopped.append((configs[number], "pruner", row["step"]))
-            else:
-                clock.at(clock.now + state["seconds"][state["next"]], event.trial_id)
+                self.study.tell(trial, value)
+            return True
+        if trial.should_prune():
+            self.end(number, "pruner", row["step"])
+            return True
+        self.clock.at(self.clock.now + state["seconds"][state["next"]], str(number))
+        return False
+
+    def run(self) -> Replayed:
+        """Replay the study to its last trial's end."""
+        self.fill()
+        while (event := self.clock.next()) is not None:
+            number = int(event.trial_id)
+            if self.evaluate(number):
+                del self.live[number]
+                self.fill()
+        anytime = self.budget.close()
+        return Replayed(self.name, anytime[-1], self.budget.steps, self.clock.now, anytime,
+                        self.stopped, [self.configs[n] for n in sorted(self.configs)])
+
+
+def _run_jobs(table: CurveTable, jobs: list[tuple[int, int, int]], concurrency: int,
+              clock: Clock, budget: Budget, score: Callable[[dict], float | None],
+              seen: list[tuple[float, int, int]]) -> None:
+    """Run (config, first row, end step) jobs, ``concurrency`` at a time, on ``clock``; every
+    evaluation's steps are spent from ``budget`` and its (score, config, step) added to
+    ``seen`` where ``score`` gives one (a finite loss)."""
+    queue, live, keys = list(jobs), {}, itertools.count()
+
+    def start() -> None:
+        while queue and len(live) < concurrency:
+            key = str(next(keys))
+            config, first, end = queue.pop(0)
+            live[key] = [config, first, end, 0 if first == 0 else
+                         table.configs[config]["evaluations"][first - 1]["step"]]
+            seconds = table.interval_seconds(config)
+            rows = table.configs[config]["evaluations"]
+            wait = (seconds[first] if first < len(rows) else 0.0) + table.startup_seconds()
+            clock.at(clock.now + wait, key)
+
+    start()
+    while (event := clock.next()) is not None:
+        config, index, end, done_step = live[event.trial_id]
+        rows = table.configs[config]["evaluations"]
+        if index < len(rows):
+            row = rows[index]
+            budget.spend(row["step"] - done_step)
+            if (value := score(row)) is not None:
+                seen.append((value, config, row["step"]))
+            if row["step"] < end and index + 1 < len(rows):
+                live[event.trial_id] = [config, index + 1, end, row["step"]]
+                clock.at(clock.now + table.interval_seconds(config)[index + 1], event.trial_id)
                 continue
-        del live[number]
-        fill()
-    anytime = budget.close()
-    return Replayed(name, anytime[-1], budget.steps, clock.now, anytime, stopped,
-                    [configs[n] for n in sorted(configs)])
+        del live[event.trial_id]
+        start()
 
 
 def one_epoch_replay(table: CurveTable, spec: Any, setting: Setting, thresholds: list[float],
@@ -124,7 +180,6 @@ def one_epoch_replay(table: CurveTable, spec: Any, setting: Setting, thresholds:
     their checkpoints. Hands on the best-validation checkpoint of all."""
     import optuna
 
-    from benchmarks.replay.methods import Replayed
     from search.sampling.space import split_space
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -142,51 +197,23 @@ def one_epoch_replay(table: CurveTable, spec: Any, setting: Setting, thresholds:
 
     budget = Budget(thresholds, pick)
     clock = Clock()
-    stopped: list[tuple[int, str, int]] = []
 
-    def run_jobs(jobs: list[tuple[int, int, int]]) -> None:
-        """Run (config, first row, end step) jobs, ``concurrency`` at a time."""
-        queue, live, keys = list(jobs), {}, itertools.count()
+    def score(row: dict) -> float | None:
+        return sign * row[metric] if math.isfinite(row[metric]) else None
 
-        def start() -> None:
-            while queue and len(live) < setting.concurrency:
-                key = str(next(keys))
-                config, first, end = queue.pop(0)
-                live[key] = [config, first, end, 0 if first == 0 else
-                             table.configs[config]["evaluations"][first - 1]["step"]]
-                seconds = table.interval_seconds(config)
-                rows = table.configs[config]["evaluations"]
-                wait = (seconds[first] if first < len(rows) else 0.0) + table.startup_seconds()
-                clock.at(clock.now + wait, key)
-
-        start()
-        while (event := clock.next()) is not None:
-            config, index, end, done_step = live[event.trial_id]
-            rows = table.configs[config]["evaluations"]
-            if index < len(rows):
-                row = rows[index]
-                budget.spend(row["step"] - done_step)
-                if math.isfinite(row[metric]):
-                    seen.append((sign * row[metric], config, row["step"]))
-                if row["step"] < end and index + 1 < len(rows):
-                    live[event.trial_id] = [config, index + 1, end, row["step"]]
-                    clock.at(clock.now + table.interval_seconds(config)[index + 1],
-                             event.trial_id)
-                    continue
-            del live[event.trial_id]
-            start()
-
-    run_jobs([(config, 0, rung) for config in configs])
+    _run_jobs(table, [(config, 0, rung) for config in configs], setting.concurrency, clock,
+              budget, score, seen)
     at_rung = []
     for config in configs:
         rows = [r for r in table.configs[config]["evaluations"] if r["step"] <= rung]
-        score = sign * rows[-1][metric] if rows and math.isfinite(rows[-1][metric]) else math.inf
-        at_rung.append((score, config, len(rows)))
+        last = score(rows[-1]) if rows else None
+        at_rung.append((math.inf if last is None else last, config, len(rows)))
     keep = max(1, round(setting.trials / 4))
     ranked = sorted(range(len(at_rung)), key=lambda i: (at_rung[i][0], i))
     chosen = set(ranked[:keep])
     stopped = [(at_rung[i][1], "first rung", rung) for i in range(len(at_rung))
                if i not in chosen]
-    run_jobs([(at_rung[i][1], at_rung[i][2], spec.training.max_steps) for i in ranked[:keep]])
+    _run_jobs(table, [(at_rung[i][1], at_rung[i][2], spec.training.max_steps)
+                      for i in ranked[:keep]], setting.concurrency, clock, budget, score, seen)
     anytime = budget.close()
     return Replayed(name, anytime[-1], budget.steps, clock.now, anytime, stopped, configs)

@@ -27,7 +27,7 @@ def bootstrap_interval(values: list[float], seed: int = 0, resamples: int = 4000
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def _cells(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, dict[int, dict]]]:
+def cells_of(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, dict[int, dict]]]:
     """(table, trials, concurrency) -> method -> seed -> row."""
     cells: dict[tuple, dict[str, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
@@ -101,7 +101,7 @@ def report(results: dict[str, Any], tables: list[CurveTable], plot: Path | None 
     rows = results["rows"]
     methods = [m for m in [*METHODS, *VARIANTS] if any(r["method"] == m for r in rows)]
     parts = []
-    for key, method_rows in sorted(_cells(rows).items()):
+    for key, method_rows in sorted(cells_of(rows).items()):
         table, trials, concurrency = key
         title = f"{table}: {trials} trials, {concurrency} at a time"
         parts.append(f"**{title}**\n\n" + print_table(title, HEADER,

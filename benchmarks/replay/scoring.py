@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 from benchmarks.curve_table import CurveTable
-from benchmarks.replay.methods import Pick, Replayed, Setting
+from benchmarks.replay.replayed import Pick, Replayed, Setting
 
 ANYTIME_SHARES = tuple(round(0.1 * k, 1) for k in range(1, 11))
 

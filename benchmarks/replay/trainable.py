@@ -27,7 +27,7 @@ def replay_trial(config: dict[str, Any], settings: dict[str, Any], table: str,
     from benchmarks.curve_table import CurveTable
     from trainables.contract import OUTCOME_DIVERGED, TRIAL_METRICS_FILE
     from trainables.trial.candidate_store import store_of_this_trial
-    from trainables.trial.entry import _report_outcome, _report_to_tune
+    from trainables.trial.entry import report_outcome, report_to_tune
 
     if table not in _LOADED:
         _LOADED[table] = CurveTable.load(Path(table))
@@ -43,9 +43,9 @@ def replay_trial(config: dict[str, Any], settings: dict[str, Any], table: str,
         folder = tempfile.mkdtemp(prefix="replay-checkpoint-")
         with open(os.path.join(folder, TRIAL_METRICS_FILE), "w") as handle:
             json.dump(report, handle)
-        _report_to_tune(store, report, folder)
+        report_to_tune(store, report, folder)
     if curves.diverged_at(index) is not None:
-        _report_outcome(OUTCOME_DIVERGED, curves.configs[index]["reason"],
+        report_outcome(OUTCOME_DIVERGED, curves.configs[index]["reason"],
                         settings.get("objective_metric", "val_loss"))
 
 

@@ -12,7 +12,8 @@ import pytest
 from benchmarks.curve_table import CurveTable, read_table, write_table
 from benchmarks.curve_tables import sobol_configurations
 from benchmarks.replay.clock import Budget
-from benchmarks.replay.methods import METHODS, Setting, basin_sweep
+from benchmarks.replay.methods import METHODS, basin_sweep
+from benchmarks.replay.replayed import Setting
 from benchmarks.replay.report import bootstrap_interval, holdout_report
 from benchmarks.replay.scoring import lost_winners, regret, row_of
 from search.core.evaluation import Evaluation
@@ -135,7 +136,7 @@ def test_regret_is_zero_for_the_tables_best_checkpoint(table: CurveTable) -> Non
 
 
 def test_lost_winners_counts_early_ends_of_top_configurations(table: CurveTable) -> None:
-    from benchmarks.replay.methods import Replayed
+    from benchmarks.replay.replayed import Replayed
 
     top = sorted(table.top_configs())
     assert len(top) == 2  # 5% of 32, rounded up

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.curve_table import CurveTable
-from benchmarks.replay.methods import Setting, basin_sweep
+from benchmarks.replay.methods import basin_sweep
+from benchmarks.replay.replayed import Setting
 from benchmarks.replay.trainable import replay_function
 from tests.benchmarks.synthetic_table import synthetic_table
 

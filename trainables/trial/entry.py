@@ -71,7 +71,9 @@ def _with_node(metrics: dict) -> dict:
     return {**metrics, "node_id": ray.get_runtime_context().get_node_id()}
 
 
-def _report_to_tune(store: CandidateStore, metrics: dict, checkpoint_dir: str | None) -> None:
+def report_to_tune(store: CandidateStore, metrics: dict, checkpoint_dir: str | None) -> None:
+    """One evaluation's report to Ray Tune, its checkpoint published to the trial's candidate
+    store first (the replay benchmark's trainable reports through it too)."""
     from ray import tune
 
     if checkpoint_dir:
@@ -125,7 +127,7 @@ def _train_in_this_process(hp: Hyperparameters, settings: TrialSettings,
     if not dist.is_initialized():
         init_single_process_group("nccl" if use_gpu else "gloo")
     _resumed(tune.get_checkpoint, hp, settings,
-             functools.partial(_report_to_tune, store_of_this_trial()), started_at)
+             functools.partial(report_to_tune, store_of_this_trial()), started_at)
 
 
 def _train_worker(loop_config: dict) -> None:
@@ -185,7 +187,7 @@ def _train_with_worker_group(hp: Hyperparameters, settings: TrialSettings) -> No
     worker_group_trainer(hp, settings).fit()
 
 
-def _report_outcome(outcome: str, reason: str, objective_metric: str) -> None:
+def report_outcome(outcome: str, reason: str, objective_metric: str) -> None:
     """A last report that says how the trial ended when it could not finish training.
 
     It carries every metric the driver watches (as NaN), because Tune rejects a report
@@ -248,10 +250,10 @@ def _run_trial(config: dict[str, Any], settings: dict[str, Any], started_at: flo
             raise  # not the configuration's: Tune retries the trial from its checkpoint
         # This worker, or a worker of its group, diverged.
         if diverged_message and diverged_message in str(error):
-            _report_outcome(OUTCOME_DIVERGED, str(error).splitlines()[0], objective_metric)
+            report_outcome(OUTCOME_DIVERGED, str(error).splitlines()[0], objective_metric)
             return
         trial_dir = trial_folder()
         with open(os.path.join(trial_dir, ERROR_FILE), "w") as handle:
             handle.write(traceback.format_exc())
-        _report_outcome(OUTCOME_FAILED, f"{type(error).__name__}: {error}".splitlines()[0],
+        report_outcome(OUTCOME_FAILED, f"{type(error).__name__}: {error}".splitlines()[0],
                         objective_metric)
