@@ -1,6 +1,6 @@
 """Learning-curve tables: every configuration of a seeded Sobol design trained to its full budget
 with basin's own trial loop, every evaluation recorded, for the replay benchmark to replay
-search methods over (``benchmarks/replay.py``).
+search methods over (``benchmarks/replay/``, run by ``benchmarks/search_replay.py``).
 
 Each table is one task exactly as a benchmark or a shipped sweep trains it:
 

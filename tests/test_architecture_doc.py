@@ -58,3 +58,26 @@ def test_every_package_says_what_it_is_for() -> None:
               for path in (PROJECT / package).rglob("__init__.py")
               if not ast.get_docstring(ast.parse(path.read_text()))]
     assert not silent, f"packages without a docstring: {silent}"
+
+
+# A project file named in code: ``search/tune/freezing.py``, benchmarks/replay/.
+NAMED_IN_CODE = re.compile(r"\b((?:search|trainables|benchmarks)/[\w/.-]*\w/?)")
+# A results section cited by number ("RESULTS.md section 6", "RESULTS.md 9b"): numbers move.
+SECTION_NUMBER = re.compile(r"RESULTS\.md,?\s+(?:section\s+)?\d")
+
+
+def stale_references(text: str) -> list[str]:
+    """Project paths ``text`` names that do not exist, and results sections cited by number."""
+    stale = [f"no such path: {path}" for path in NAMED_IN_CODE.findall(text)
+             if not (PROJECT / path).exists()]
+    return stale + [f"a section by number: {m.group(0)!r}"
+                    for m in SECTION_NUMBER.finditer(" ".join(text.split()))]
+
+
+def test_the_product_names_files_that_exist_and_sections_by_title() -> None:
+    stale = [f"{path.relative_to(PROJECT)}: {line}" for package in ("search", "trainables")
+             for path in (PROJECT / package).rglob("*.py")
+             for line in stale_references(path.read_text())]
+    assert not stale, stale
+    assert stale_references("see benchmarks/replay.py (RESULTS.md section\n 6)") == [
+        "no such path: benchmarks/replay.py", "a section by number: 'RESULTS.md section 6'"]

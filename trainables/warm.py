@@ -106,9 +106,9 @@ def return_freed_heap() -> None:
 
     glibc keeps freed memory in its heaps, and a trial's frees leave it in pieces that the next
     trial's allocations did not reuse: a warm worker grew by 64 MiB per MiniLM trial and by
-    about 400 MiB per SmolLM2 trial (``benchmarks/worker_memory.py``, RESULTS.md section 10),
-    with no tensor left alive. ``malloc_trim(0)`` releases every free page, also those in the
-    middle of a heap, which glibc otherwise never does."""
+    about 400 MiB per SmolLM2 trial with no tensor left alive (``benchmarks/worker_memory.py``;
+    RESULTS.md, "A warm worker's memory over ten trials"). ``malloc_trim(0)`` releases every
+    free page, also those in the middle of a heap, which glibc otherwise never does."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

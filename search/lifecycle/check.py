@@ -7,8 +7,8 @@ The top K candidates by objective are measured from their checkpoints
 one. The figures go to check.json; from there into results.json, the leaderboard
 (``basin best``), each checked trial's W&B summary, the ``check`` plot and the ``robust``
 selection criterion. ``check: {top: K}`` in a sweep file runs it when the sweep ends. Measured
-(benchmarks/RESULTS.md section 5), the basin radius ranked candidates no better than chance: the
-shipped sweeps leave it off.
+(benchmarks/RESULTS.md, "Beyond the leaderboard: does `basin check` help choose?"), the basin
+radius ranked candidates no better than chance: the shipped sweeps leave it off.
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ class SearchSpec(Strict):
     multi_objective: bool = Field(
         False, description="Optuna searches for two objectives at once: the objective and the "
         "drift of each trial's handed-on checkpoint (TPE in its multi-objective mode; needs "
-        "retention.enabled). Measured as a try, not a default: benchmarks/RESULTS.md 9b.")
+        "retention.enabled). Measured as a try, not a default: benchmarks/RESULTS.md, "
+        "'Multi-objective search, a measured try'.")
 
     @field_validator("storage")
     @classmethod

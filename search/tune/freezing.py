@@ -1,18 +1,18 @@
 """Freeze, don't kill: asynchronous successive halving whose losers at a rung are paused with
 their checkpoint instead of stopped, and thawed later when the evidence or the budget allows.
 
-Learning curves of fine-tuning cross: a moderate learning rate barely moves in the first
-quarter of a run and ends best, and a rung that ranks trials early cuts it (RESULTS.md section
-1). ASHA's cut is final; here a trial below its rung's cut-off (the best ``1/reduction_factor``
-of the trials that reached the rung go on) is paused (Ray Tune's PAUSE: its slot goes to the
-next trial, its latest checkpoint stays). Once the searcher has asked for every trial, the
-frozen trials are thawed one by one, each resumed from its checkpoint exactly where it stopped,
-in the order ``thaw`` says, while the sweep's step budget lasts; those never thawed end as
-``pruned: frozen``. The ``forecast`` order thaws only the frozen trials whose learning-curve
-forecast (``search/tune/curve_forecast.py``), with its uncertainty, can still beat the sweep's
-best checkpoint so far, the most promising first; the ``model`` order thaws first the trial
-whose configuration the searcher's own model (TPE's, ``search/tune/searcher_model.py``) rates
-likeliest good (measured worse than ``rank``: RESULTS.md section 6). Optuna hears a trial's
+Learning curves of fine-tuning cross: a moderate learning rate barely moves in the first quarter of
+a run and ends best, and a rung that ranks trials early cuts it (RESULTS.md, "Search efficiency").
+ASHA's cut is final; here a trial below its rung's cut-off (the best ``1/reduction_factor`` of the
+trials that reached the rung go on) is paused (Ray Tune's PAUSE: its slot goes to the next trial,
+its latest checkpoint stays). Once the searcher has asked for every trial, the frozen trials are
+thawed one by one, each resumed from its checkpoint exactly where it stopped, in the order ``thaw``
+says, while the sweep's step budget lasts; those never thawed end as ``pruned: frozen``. The
+``forecast`` order thaws only the frozen trials whose learning-curve forecast
+(``search/tune/curve_forecast.py``), with its uncertainty, can still beat the sweep's best
+checkpoint so far, the most promising first; the ``model`` order thaws first the trial whose
+configuration the searcher's own model (TPE's, ``search/tune/searcher_model.py``) rates likeliest
+good (measured worse than ``rank``: RESULTS.md, "Search methods replayed"). Optuna hears a trial's
 outcome when it really ends, never at a pause.
 
 The scheduler keeps its rungs and its frozen trials in the freeze ledger
@@ -188,7 +188,8 @@ class FreezingScheduler(FIFOScheduler):
         if self.max_total_steps is not None:
             # Count what the running trials may still spend, not only what is spent: a thaw
             # decided on spent steps alone let the sweep overshoot its budget by the steps of
-            # every trial still running (52-60% of a 50% budget in the replay, RESULTS.md 6).
+            # every trial still running (52-60% of a 50% budget in the replay: RESULTS.md,
+            # "Search methods replayed over learning-curve tables").
             spent = sum(_last_step(t) for t in trials)
             committed = sum(self.max_t - _last_step(t) for t in trials
                             if t.status == Trial.RUNNING)

@@ -85,7 +85,7 @@ class StudyRef:
     seed: int | None
     num_trials: int
     direction: str
-    # Replays of learning-curve tables (benchmarks/replay.py) run thousands of sweeps that
+    # Replays of learning-curve tables (benchmarks/replay/) run thousands of sweeps that
     # nothing reads back: their studies live in memory.
     in_memory: bool = False
     # search.multi_objective: the drift's direction, Optuna's second objective (None: one).

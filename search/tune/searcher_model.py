@@ -1,8 +1,8 @@
 """What the searcher's own model thinks of configurations: TPE's rating of each as good.
 
-The freezing scheduler's ``model`` thaw order (issue 30, RESULTS.md section 6, third round)
-asks which frozen trial to resume first. A frozen trial's curve cannot tell a slow starter
-from a trial that learns nothing (both sit at the label prior at the first rung); its
+The freezing scheduler's ``model`` thaw order (RESULTS.md, "Issue 30, third round: thaw by the
+searcher's model") asks which frozen trial to resume first. A frozen trial's curve cannot tell a
+slow starter from a trial that learns nothing (both sit at the label prior at the first rung); its
 configuration can, once a neighbour of it has trained to the end. TPE already models that: it
 splits the finished trials into good (the best ``gamma(n)``) and the rest and fits a Parzen
 estimator to each, l(x) and g(x); a configuration it rates likely good has a large

@@ -9,7 +9,8 @@ Each figure is a *drift*, 0 for a model that kept the base model's behaviour the
   mean token loss on the base model's own greedy answers to general prompts exceeds the base
   model's (``drift``, nats per token), and the KL divergence of its next-token distributions
   from the base model's along those answers (``drift_kl``); the two rank candidates alike, and
-  the answer loss tracked the loss of held-out skills a little better (RESULTS.md, section 9).
+  the answer loss tracked the loss of held-out skills a little better (RESULTS.md, "Did it
+  forget?").
 
 Divergence of the outputs, not distance in weight space, is what tracks forgetting (RL's Razor,
 arXiv 2509.04259; Biderman et al. 2024, "LoRA Learns Less and Forgets Less").

@@ -15,7 +15,7 @@ Which of the two is ``drift`` (what ``retentive``, the front and the Optuna attr
 decided by measurement: over 6 SmolLM2 runs the answer loss's rank correlation with the drop of
 held-out skills was 0.248 in the mean against the KL's 0.242 (the two rank a run's candidates
 alike: Spearman 0.98-0.998), and the protocol, written before the runs, kept the higher one
-(benchmarks/RESULTS.md, section 9).
+(benchmarks/RESULTS.md, "Did it forget?").
 
 Every worker measures every prompt (no all-reduce): under ZeRO-3 each forward pass is
 collective, and all workers then run the same passes.
