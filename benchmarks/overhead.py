@@ -93,13 +93,13 @@ def run_raw_tune(trials: int, seconds: float, work_dir: Path, reuse: bool = Fals
 
 
 def run_basin(trials: int, seconds: float, wandb_mode: str, work_dir: Path) -> float:
-    """Wall seconds of basin's ``sweep.run`` (run dir, study, searcher, stopper, callbacks)."""
-    from search.lifecycle import sweep
+    """Wall seconds of basin's ``run_trials`` (run dir, study, searcher, stopper, callbacks)."""
+    from search.lifecycle.run import run_trials
     from search.store.rundir import RunDir
 
     spec = sleep_spec(trials, wandb_mode, work_dir)
     start = time.perf_counter()
-    sweep.run(spec, RunDir.create(spec), quiet=True, function=sleep_trial(seconds))
+    run_trials(spec, RunDir.create(spec), quiet=True, function=sleep_trial(seconds))
     return time.perf_counter() - start
 
 

@@ -41,13 +41,13 @@ def _basin_sweep(spec: SweepSpec, criteria: bool = True) -> dict[str, Any]:
     """
     import ray
 
-    from search.lifecycle import sweep
+    from search.lifecycle.run import run_trials
     from search.report.results import choice_of
     from search.store.records import collect_records
     from search.store.rundir import RunDir
 
     run = RunDir.create(spec)
-    sweep.run(spec, run, quiet=True)
+    run_trials(spec, run, quiet=True)
     ray.shutdown()
     records = collect_records(run)
     compared = {"sweep": (None, None)} | (_criteria() if criteria else {})

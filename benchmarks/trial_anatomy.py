@@ -22,7 +22,7 @@ def run_sweep(sweep: Path, work_dir: Path, overrides: list[str]) -> tuple[list[d
     """Run the sweep once; (a span per trial that reported, wall seconds, slots)."""
     import ray
 
-    from search.lifecycle import sweep as lifecycle
+    from search.lifecycle.run import run_trials
     from search.store.records import collect_records
     from search.store.rundir import RunDir
     from search.tune.cluster import start_ray
@@ -31,7 +31,7 @@ def run_sweep(sweep: Path, work_dir: Path, overrides: list[str]) -> tuple[list[d
     start_ray()
     run = RunDir.create(spec)
     start = time.time()
-    lifecycle.run(spec, run, quiet=True)
+    run_trials(spec, run, quiet=True)
     wall = time.time() - start
     ray.shutdown()
     folders = run.trial_folders()

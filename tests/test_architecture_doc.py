@@ -12,7 +12,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 DOC = PROJECT / "docs" / "architecture.md"
 PACKAGES = ("search", "trainables", "benchmarks")
 
-# A path in backticks: `search/lifecycle/sweep.py`, `benchmarks/replay/` (a template such as
+# A path in backticks: `search/lifecycle/run.py`, `benchmarks/replay/` (a template such as
 # `search/stopping/<rule>.py` names no file).
 NAMED_PATH = re.compile(r"`((?:search|trainables|benchmarks|tests|docs|sweeps)/[^`\s<>]*)`")
 
@@ -49,7 +49,7 @@ def test_every_module_is_on_the_map() -> None:
 def test_the_checks_see_a_stale_map() -> None:
     assert named_paths("see `search/nowhere.py` and `search/stopping/<rule>.py`") == [
         "search/nowhere.py"]
-    assert "search/lifecycle/sweep.py" in unnamed_modules("lifecycle confirm")
+    assert "search/lifecycle/resume.py" in unnamed_modules("lifecycle confirm")
 
 
 def test_every_package_says_what_it_is_for() -> None:

@@ -23,7 +23,7 @@ def real_sweep(table: CurveTable, setting: Setting, time_scale: float, work_dir:
     """A real basin run over the table: each trial's (configuration, outcome kind, step), in
     the order Optuna asked for them."""
     from benchmarks.replay.trainable import replay_function
-    from search.lifecycle import sweep
+    from search.lifecycle.run import run_trials
     from search.store.records import collect_records
     from search.store.rundir import RunDir
 
@@ -31,7 +31,7 @@ def real_sweep(table: CurveTable, setting: Setting, time_scale: float, work_dir:
                              "search": {"num_trials": setting.trials, "seed": setting.seed,
                                         "max_concurrent_trials": setting.concurrency}})
     run = RunDir.create(spec)
-    sweep.run(spec, run, quiet=True, function=replay_function(table.path, time_scale))
+    run_trials(spec, run, quiet=True, function=replay_function(table.path, time_scale))
     records = sorted(collect_records(run), key=lambda r: r.optuna_number)
     return [(table.nearest(r.params), r.outcome.kind, r.outcome.step) for r in records]
 

@@ -12,7 +12,7 @@
   one-epoch    every configuration (random) to the first rung, then the best quarter to the end
                (Egele et al. 2023, "Is one epoch all you need?"); the best checkpoint
   basin        basin as shipped: the table's sweep file's searcher, ASHA, stopping rules and
-               selection, built by search/lifecycle/sweep.py's ``decisions`` as ``basin run``
+               selection, built by search/lifecycle/decisions.py's ``decisions`` as ``basin run``
                builds them
 
 The ASHA and pruner rungs are the sweep file's (``scheduler.grace_period`` and
@@ -53,7 +53,7 @@ def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
 
     def run(table: CurveTable, setting: Setting, thresholds: list[float], name: str
             ) -> Replayed:
-        from search.lifecycle.sweep import decisions, study_ref
+        from search.lifecycle.decisions import decisions, study_ref
         from search.selection.choice import choose
         from search.store.records import record_of
         from search.store.stop_ledger import StopLedger

@@ -1,5 +1,5 @@
 """A Ray Tune trainable that answers a configuration with its tabulated curve, for a real
-``basin run`` over a learning-curve table (``sweep.run(..., function=replay_function(...))``).
+``basin run`` over a learning-curve table (``run_trials(..., function=replay_function(...))``).
 
 Each evaluation is reported the way basin's own trainable reports it
 (``trainables/trial/entry.py``): the metrics with a checkpoint folder whose candidate is published
@@ -64,5 +64,5 @@ def _resumed_at() -> int:
 
 
 def replay_function(table: Path, time_scale: float = 0.001) -> Callable[..., None]:
-    """The Tune function for ``sweep.run``'s ``function``: ``(config, settings)``."""
+    """The Tune function for ``run_trials``'s ``function``: ``(config, settings)``."""
     return functools.partial(replay_trial, table=str(table), time_scale=time_scale)

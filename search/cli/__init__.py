@@ -1,3 +1,4 @@
-"""The ``basin`` command: ``main`` (one handler per command), ``parser`` (every flag and its help),
-``init_command`` and ``run_commands`` (the commands that write a starting sweep file, and read
-or extend a run)."""
+"""The ``basin`` command: ``main`` (parse, dispatch, one line per failure), ``parser`` (every
+flag and its help) and one module per family of commands: ``sweep_commands`` (validate, run,
+resume, train), ``read_commands`` (status, ls, best, plots), ``measure_commands`` (confirm,
+check), ``export_command``, ``init_command``."""

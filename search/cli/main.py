@@ -1,139 +1,28 @@
-"""The ``basin`` command line."""
+"""The ``basin`` command line: parse, run the command's handler, and turn what can go wrong
+into one line and an exit code (2: a mistake in the input; 130: interrupted; 1: a full disk)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
+from typing import Callable
 
 from rich.console import Console
 
+from search.cli.export_command import export
 from search.cli.init_command import init
+from search.cli.measure_commands import check, confirm
 from search.cli.parser import build_parser
-from search.cli.run_commands import best, check, confirm, export, listing, plots, status
-from search.core.console import make_console, say, say_command
+from search.cli.read_commands import best, listing, plots, status
+from search.cli.sweep_commands import resume, run, train, validate
+from search.core.console import make_console
 from search.core.errors import SpecError
 from search.core.signals import stop_on_sigterm
 
-
-def _validate(args: argparse.Namespace, console: Console) -> int:
-    from search.lifecycle.preflight import preflight
-    from search.spec.model import load_spec
-
-    spec = load_spec(args.sweep, args.overrides)
-    preflight(spec, args.sweep, args.address)
-    console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
-                  f"{spec.search.num_trials} trials)")
-    _data_and_warnings(spec, console)
-    return 0
-
-
-def _data_and_warnings(spec, console: Console) -> None:
-    """The split sizes, and a line for each setting that cannot work as meant."""
-    from search.spec.sanity import describe_splits, split_sizes, warnings
-
-    sizes = split_sizes(spec)
-    if describe_splits(sizes):
-        say(console, describe_splits(sizes))
-    for line in warnings(spec, sizes):
-        say(console, f"[yellow]warning:[/yellow] {line}")
-
-
-def _train(args: argparse.Namespace, console: Console) -> int:
-    from search.lifecycle.foreground import train_here
-    from search.spec.model import load_spec
-
-    spec = load_spec(args.sweep, args.overrides)
-    train_here(spec, args.sweep, args.out, say=console.print)
-    return 0
-
-
-def _run(args: argparse.Namespace, console: Console) -> int:
-    from search.spec.model import load_spec
-
-    spec = load_spec(args.sweep, args.overrides)
-    # Imported here: Ray and torch take seconds to import, `validate` needs neither (and every
-    # command imports only what it needs: reading a run imports neither).
-    from search.core.driver_log import DriverLog
-    from search.lifecycle import sweep
-    from search.store.driver_lock import DriverLock
-
-    with DriverLog(args.verbose) as log:
-        run_dir = sweep.start(spec, args.sweep, args.address)
-        args.run_location = run_dir.location  # for the one line a full disk ends with
-        lock = DriverLock(run_dir.path, run_dir.shown)
-        lock.acquire("run")  # held until this process ends
-        log.write_to(run_dir.path)
-        say(console, f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} "
-                     f"trials, run directory {run_dir.shown}")
-        _data_and_warnings(spec, console)
-        if run_dir.remote:
-            console.print(f"(working copy on this machine: {run_dir.path})")
-        started = time.monotonic()
-        trackers = sweep.run(spec, run_dir, quiet=args.quiet, log=log)
-        return _finish(run_dir, trackers, started, console)
-
-
-def _resume(args: argparse.Namespace, console: Console) -> int:
-    from search.core.driver_log import DriverLog
-    from search.lifecycle import sweep
-    from search.store.driver_lock import DriverLock
-
-    with DriverLog(args.verbose) as log:
-        run_dir = sweep.reopen(args.run_dir, args.sweep)
-        args.run_location = run_dir.location  # for the one line a full disk ends with
-        # Before anything is read or repaired: a live driver may be writing this sweep.
-        lock = DriverLock(run_dir.path, run_dir.shown)
-        lock.acquire("resume")  # held until this process ends
-        log.write_to(run_dir.path)
-        source = run_dir.shown_file(run_dir.sweep_file)
-        sweep.check_stores(run_dir.spec, source)
-        sweep.connect(run_dir.spec, args.address, source)
-        console.print(f"basin: resuming sweep [bold]{run_dir.spec.name}[/bold] in "
-                      f"{run_dir.shown}")
-        repaired = sweep.repair_study(run_dir)
-        if repaired:
-            console.print(f"[yellow]{repaired}[/yellow]")
-        started = time.monotonic()
-        trackers = sweep.resume(run_dir, quiet=args.quiet, log=log)
-        return _finish(run_dir, trackers, started, console)
-
-
-def _finish(run_dir, trackers, started: float, console: Console) -> int:
-    """After the trials: the leaderboard, the choice, where everything is, what to do next."""
-    from search.lifecycle import sweep
-    from search.report.results import describe_choice, leaderboard
-
-    done = sweep.finish(run_dir, trackers, progress=console.print)
-    spec = run_dir.spec
-    leaderboard(done.records, done.choice, spec, console)
-    elapsed = time.monotonic() - started
-    if done.check is not None:
-        from search.lifecycle.check import print_check
-
-        print_check(done.check, run_dir, console, sweep_seconds=elapsed - done.check.seconds)
-    if done.interrupted:
-        console.print(f"[yellow]sweep interrupted after {elapsed:.0f} s: {done.ended} of "
-                      f"{done.requested} trials finished.[/yellow] Continue it with: "
-                      f"basin resume {run_dir.location}")
-        return 130
-    # Prose wraps at words; a path or command stays on one line of its own, to be copied.
-    say(console, f"plots: {', '.join(p.name for p in done.plots)}")
-    console.print("browse the study (pip install optuna-dashboard):")
-    console.print(f"  {sweep.dashboard_command(run_dir)}")
-    for note in done.notes:
-        console.print(note)
-    kept = done.kept.describe(spec.keep.describe()) if done.kept else "every checkpoint kept"
-    say(console, f"wall time {elapsed:.0f} s; run directory {run_dir.size_bytes() / 2**20:.1f} "
-                 f"MiB ({kept}; the sweep file's keep block sets how many)")
-    say_command(console, "results:", run_dir.shown_file(run_dir.results_file))
-    if done.choice.chosen is None:
-        console.print(f"[yellow]no checkpoint to hand on ({done.choice.why}); no best.yaml "
-                      "written[/yellow]")
-        return 1
-    console.print(describe_choice(done.choice, run_dir))
-    say_command(console, "re-train it with:", f"basin train {run_dir.best_file}")
-    return 0
+HANDLERS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
+    "init": init, "validate": validate, "run": run, "train": train, "resume": resume,
+    "status": status, "ls": listing, "best": best, "plots": plots, "export": export,
+    "confirm": confirm, "check": check}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,10 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     console = make_console()
     stop_on_sigterm()
     try:
-        handlers = {"init": init, "validate": _validate, "run": _run, "train": _train,
-                    "resume": _resume, "status": status, "ls": listing, "best": best,
-                    "plots": plots, "export": export, "confirm": confirm, "check": check}
-        return handlers[args.command](args, console)
+        return HANDLERS[args.command](args, console)
     except SpecError as error:
         from search.spec.messages import blame_overrides
 

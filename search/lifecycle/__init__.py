@@ -1,3 +1,4 @@
-"""A sweep's life as the commands drive it: start, run, resume and finish (``sweep``), ``confirm``,
-``check``, the preflight checks, the trackers it builds, and one trial in the foreground
-(``basin train``)."""
+"""A sweep's life as the commands drive it, one module per phase: ``start``, ``decisions``
+(what decides its trials), ``run``, ``resume``, ``finish``; and ``confirm``, ``check``, the
+``preflight`` checks, the trackers it builds (``tracking``) and one trial in the foreground
+(``foreground``: ``basin train``)."""

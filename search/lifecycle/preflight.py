@@ -52,7 +52,7 @@ def output_dir_problem(output_dir: str, name: str) -> str | None:
     would be created, so nothing is left behind.
     """
     if is_object_store(output_dir):
-        return None  # reached by search.lifecycle.sweep.check_stores
+        return None  # reached by search.lifecycle.start.check_stores
     path = Path(output_dir).expanduser().absolute()
     longest = len(str(path)) + len(name) + _DEEPEST_BELOW_RUN
     limit = os.pathconf("/", "PC_PATH_MAX")

@@ -138,7 +138,7 @@ class HonestOptunaSearch(Searcher):
         self._slots: int | None = None
         self._live: dict[str, optuna.Trial] = {}
         # Trials Ray ended on a fault of the machine (retries spent): not told yet, because
-        # basin resume continues them (sweep.resume); the sweep's end tells them FAIL.
+        # basin resume continues them (resume_trials); the sweep's end tells them FAIL.
         self._faulted: dict[str, optuna.Trial] = {}
         self._reported: dict[str, set[int]] = {}
         # Figures of each live trial's best step so far (AT_BEST_ATTRS), told with its outcome.
@@ -196,7 +196,7 @@ class HonestOptunaSearch(Searcher):
         """
         running = {t.number for t in self.study.get_trials(deepcopy=False,
                                                            states=(TrialState.RUNNING,))}
-        # Ray resumes the trials it ended on a fault (sweep.resume: resume_errored): live again.
+        # Ray resumes the trials it ended on a fault (resume_trials: resume_errored): live again.
         self._live.update(self._faulted)
         self._faulted = {}
         # A trial told before the crash but after Ray's last snapshot is resumed by Ray from

@@ -1,6 +1,6 @@
 """The one place where Ray Tune's Tuner, TuneConfig and RunConfig meet the trainable.
 
-``build_tuner`` serves a sweep (``search/lifecycle/sweep.py``) and ``basin confirm`` alike: the same
+``build_tuner`` serves a sweep (``search/lifecycle/run.py``) and ``basin confirm`` alike: the same
 resources, storage, checkpointing and failure handling for every trial basin runs.
 """
 

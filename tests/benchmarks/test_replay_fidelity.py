@@ -23,7 +23,7 @@ TRIALS = 6
 def _real_sweep(table: CurveTable, overrides: dict, tmp_path: Path) -> dict:
     """A real basin run over the table (one trial at a time: Ray's timing cannot reorder
     anything), read back as basin reads any run directory."""
-    from search.lifecycle import sweep
+    from search.lifecycle.run import run_trials
     from search.report.results import choice_of
     from search.store.records import collect_records
     from search.store.rundir import RunDir
@@ -32,7 +32,7 @@ def _real_sweep(table: CurveTable, overrides: dict, tmp_path: Path) -> dict:
                              "search": {"num_trials": TRIALS, "max_concurrent_trials": 1,
                                         "seed": 0}})
     run = RunDir.create(spec)
-    sweep.run(spec, run, quiet=True, function=replay_function(table.path, time_scale=0.0))
+    run_trials(spec, run, quiet=True, function=replay_function(table.path, time_scale=0.0))
     records = sorted(collect_records(run), key=lambda r: r.optuna_number)
     chosen = choice_of(run, records).chosen
     by_id = {r.trial_id: r for r in records}

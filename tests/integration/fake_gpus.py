@@ -101,13 +101,14 @@ def _spec(out: Path, name: str, trials: int, **resources: Any) -> Any:
 
 
 def _sweep(spec: Any, function: Any) -> list[Any]:
-    from search.lifecycle import sweep
+    from search.lifecycle.run import run_trials
+    from search.lifecycle.start import connect
     from search.store.records import collect_records
     from search.store.rundir import RunDir
 
-    sweep.connect(spec, None, "sweep.yaml")
+    connect(spec, None, "sweep.yaml")
     run = RunDir.create(spec)
-    sweep.run(spec, run, quiet=True, function=function)
+    run_trials(spec, run, quiet=True, function=function)
     return collect_records(run)
 
 

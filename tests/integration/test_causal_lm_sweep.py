@@ -14,7 +14,7 @@ import pytest
 from safetensors.torch import load_file
 
 from search.cli.main import main
-from search.lifecycle import sweep as lifecycle
+from search.lifecycle.run import run_trials
 from search.spec.model import load_spec
 from search.store import trial_folder
 from search.store.records import collect_records
@@ -162,7 +162,7 @@ def test_the_real_smollm2_learns_and_trains_alike_on_a_warm_worker(tmp_path):
                              "label_noise": 0.0}
     file = write_sweep(tmp_path / "sft.yaml", sweep)
     run = RunDir.create(load_spec(file))
-    lifecycle.run(run.spec, run, quiet=True)
+    run_trials(run.spec, run, quiet=True)
     histories = sorted((trial_folder.history(folder) for folder in run.trial_folders().values()),
                        key=lambda rows: rows[0]["warm_start"])
     # The pretrained model answers at length; a few steps teach it the short answers.

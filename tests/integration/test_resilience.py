@@ -19,7 +19,9 @@ from optuna.trial import TrialState
 
 from search.cli.main import main
 from search.core.outcome import ORPHANED
-from search.lifecycle import sweep
+from search.lifecycle.finish import finish_sweep
+from search.lifecycle.resume import resume_trials
+from search.lifecycle.run import run_trials
 from search.spec.model import load_spec
 from search.store import trial_folder
 from search.store.rundir import RunDir
@@ -199,7 +201,7 @@ def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_comple
     calls = tmp_path / "calls"
     calls.mkdir()
     raising = refused_when("lora_r", 8, {"lora_r": 4.5}, calls=calls)
-    sweep.finish(run, sweep.run(spec, run, quiet=True, function=raising))
+    finish_sweep(run, run_trials(spec, run, quiet=True, function=raising))
     # README "Failing trials": neither is retried (resources.max_failures is 1 by default):
     # each of the three trials was started once.
     started = sorted(p.name.split("-")[0] for p in calls.iterdir())
@@ -234,7 +236,7 @@ def two_trials_on_a_disk_that_fills(sweep_factory, tmp_path, max_failures: int):
     run = RunDir.create(spec)
     markers = tmp_path / "markers"
     markers.mkdir()
-    sweep.run(spec, run, quiet=True, function=disk_full_once(markers, at_step=8))
+    run_trials(spec, run, quiet=True, function=disk_full_once(markers, at_step=8))
     return run, markers
 
 
@@ -244,7 +246,7 @@ def test_a_full_disk_is_a_fault_of_the_machine_not_a_failed_configuration(sweep_
     from its step-4 checkpoint (resources.max_failures: 1) and completes; it is not recorded as
     a failed configuration (before: ``failed: error`` for good)."""
     run, markers = two_trials_on_a_disk_that_fills(sweep_factory, tmp_path, max_failures=1)
-    sweep.finish(run, [])
+    finish_sweep(run, [])
     assert (markers / "disk-full").exists()  # the fault happened
     assert len(list(markers.glob("start-*"))) == 3  # two trials, one of them started again
     results = json.loads((run.path / "results.json").read_text())
@@ -266,7 +268,7 @@ def test_a_trial_whose_retries_a_full_disk_spent_is_continued_by_resume(sweep_fa
     (faulted,) = [folder.name for folder in run.path.glob("*") if (folder / "error.txt").is_file()]
     assert [r["step"] for r in trial_folder.history(run.path / faulted)] == [4]
     # The driver died with the disk (no finish); space is back: resume.
-    sweep.finish(run, sweep.resume(run, quiet=True))
+    finish_sweep(run, resume_trials(run, quiet=True))
     results = json.loads((run.path / "results.json").read_text())
     assert [t["label"] for t in results["trials"]] == ["completed", "completed"]
     steps = [json.loads(line)["step"]

@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from safetensors.torch import load_file
 
 from search.cli.main import main
-from search.lifecycle import sweep as lifecycle
+from search.lifecycle.run import run_trials
 from search.report.results import choice_of
 from search.spec.model import load_spec
 from search.store import trial_folder
@@ -36,7 +36,7 @@ def only_run_dir(tmp_path):
 def run_spec(spec) -> tuple[RunDir, Path]:
     """Run a one-trial sweep through basin's own lifecycle; its run directory and trial folder."""
     run = RunDir.create(spec)
-    lifecycle.run(spec, run, quiet=True)
+    run_trials(spec, run, quiet=True)
     (folder,) = run.trial_folders().values()
     assert trial_folder.error(folder) is None, trial_folder.error(folder)
     return run, folder

@@ -8,7 +8,8 @@ import errno
 
 from search.cli.disk_full import no_space_error, no_space_line
 from search.cli.main import main
-from search.lifecycle import sweep
+from search.lifecycle import run as running
+from search.lifecycle import start as starting
 from search.store.rundir import RunDir
 
 
@@ -26,8 +27,8 @@ def test_a_full_disk_ends_the_sweep_with_one_line(sweep_factory, monkeypatch, ca
         except OSError as error:  # as Ray's syncer wraps it
             raise RuntimeError("Failed to sync the experiment state") from error
 
-    monkeypatch.setattr(sweep, "start", start)
-    monkeypatch.setattr(sweep, "run", run)
+    monkeypatch.setattr(starting, "start", start)
+    monkeypatch.setattr(running, "run_trials", run)
     assert main(["run", str(sweep_factory())]) == 1
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     (run_dir,) = created

@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from search.cli.parser import build_parser
-from search.cli.run_commands import _gap_filter
+from search.cli.read_commands import _gap_filter
 from search.spec.model import validate_spec
 from tests.conftest import tiny_sweep
 

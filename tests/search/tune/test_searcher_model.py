@@ -102,7 +102,7 @@ def test_the_model_order_thaws_what_the_searcher_rates_best(rated: bool) -> None
 
 
 def test_a_sweep_wires_its_searcher_into_the_model_order(sweep_factory, tmp_path) -> None:
-    from search.lifecycle.sweep import decisions, study_ref
+    from search.lifecycle.decisions import decisions, study_ref
     from search.spec.model import load_spec
 
     spec = load_spec(sweep_factory(scheduler={"type": "freeze", "thaw": "model",

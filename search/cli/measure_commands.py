@@ -1,0 +1,81 @@
+"""The commands that measure a finished sweep's leaders again: ``basin confirm`` (re-train
+them with new seeds) and ``basin check`` (the flatness of their minima); both write what they
+found into the run directory and, for a finished sweep, its results."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from search.core.errors import SpecError
+from search.core.layout import CHECK_PLOT
+
+
+def confirm(args: argparse.Namespace, console: Console) -> int:
+    """``basin confirm RUN_DIR``: re-train the top candidates with new seeds and rank them
+    again."""
+    from search.core.driver_log import DriverLog
+    from search.lifecycle.confirm import confirm, print_confirmed
+    from search.lifecycle.finish import sync
+    from search.lifecycle.start import connect
+    from search.report.results import choice_of, describe_choice, leaderboard, write_results
+    from search.store.records import collect_records
+    from search.store.rundir import RunDir
+
+    for flag, value in (("--top", args.top), ("--seeds", args.seeds)):
+        if value < 1:
+            raise SpecError([f"{flag}: must be at least 1 (got {value})"])
+    run_dir = RunDir.open(args.run_dir)
+    with DriverLog(args.verbose) as log:
+        log.write_to(run_dir.path)
+        connect(run_dir.spec, args.address, run_dir.shown_file(run_dir.sweep_file))
+        records = collect_records(run_dir)
+        choice = choice_of(run_dir, records)
+        leaderboard(records, choice, run_dir.spec, console, top=args.top,
+                    title="before confirm: the sweep's top")
+        confirmed = confirm(run_dir, choice, args.top, args.seeds, quiet=args.quiet, log=log)
+    print_confirmed(confirmed, run_dir, console)
+    choice = choice_of(run_dir, records)
+    if run_dir.finished:  # results.json and best.yaml name the confirmed winner from now on
+        write_results(run_dir, records, choice)
+    sync(run_dir)
+    console.print(f"written to {run_dir.shown_file(run_dir.confirm_file)}")
+    console.print(describe_choice(choice, run_dir))
+    return 0
+
+
+def check(args: argparse.Namespace, console: Console) -> int:
+    """``basin check RUN_DIR``: measure the flatness of the top candidates' minima."""
+    from search.core.driver_log import DriverLog
+    from search.lifecycle.check import check_settings, print_check, run_check, track_check
+    from search.lifecycle.finish import sync
+    from search.lifecycle.tracking import make_trackers
+    from search.report.plots.check import plot_check
+    from search.report.results import choice_of, describe_choice, write_results
+    from search.store.records import collect_records
+    from search.store.rundir import RunDir
+    from trainables.check.settings import FLAGS
+
+    run_dir = RunDir.open(args.run_dir)
+    settings = check_settings(run_dir, **{name: getattr(args, name) for name in FLAGS})
+    records = collect_records(run_dir)
+    with DriverLog(args.verbose) as log:  # loading models: transformers' noise
+        log.write_to(run_dir.path)
+        with log.prints():
+            report = run_check(run_dir, records, settings, progress=console.print)
+        trackers = make_trackers(run_dir.spec, run_dir, quiet=True)
+        track_check(report, records, trackers)
+        for tracker in trackers:
+            tracker.close()
+    print_check(report, run_dir, console)
+    choice = choice_of(run_dir, records)
+    if run_dir.finished:  # results.json (and best.yaml, for selection robust) gain the figures
+        write_results(run_dir, records, choice)
+    plot_check(report.entries, choice, run_dir.spec.objective.metric, run_dir.spec.name,
+               run_dir.plot_file(CHECK_PLOT))
+    sync(run_dir)
+    console.print(f"written to {run_dir.shown_file(run_dir.check_file)} and "
+                  f"{run_dir.shown_file(run_dir.plot_file(CHECK_PLOT))}")
+    console.print(describe_choice(choice, run_dir))
+    return 0
