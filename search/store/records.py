@@ -100,6 +100,7 @@ def tell_faults(run: RunDir, records: list[TrialRecord]) -> None:
     (``search/tune/optuna_search.py``), and a sweep that ends with them tells them here, once."""
     import optuna
 
+    from search.sampling.telling import lost
     from search.store.study import open_storage, record_outcome
 
     told = run.optuna_trials()
@@ -111,5 +112,6 @@ def tell_faults(run: RunDir, records: list[TrialRecord]) -> None:
                               storage=open_storage(run.path, run.spec.search.storage))
     for record in faulted:
         trial = optuna.trial.Trial(study, told[record.trial_id]._trial_id)
-        record_outcome(trial, Outcome(FAILED, LOST, record.outcome.reason, excluded=True))
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        ending = lost(record.outcome.reason)
+        record_outcome(trial, ending.outcome)
+        study.tell(trial, state=ending.state)

@@ -9,7 +9,6 @@ named here too.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,17 +78,6 @@ def record_outcome(trial: optuna.Trial, outcome: Outcome) -> None:
     not told yet (``told_outcome``), not one with a status and no kind."""
     for field, attr in sorted(OUTCOME_ATTRS.items(), key=lambda item: item[0] == "status"):
         trial.set_user_attr(attr, getattr(outcome, field))
-
-
-def told_values(best: float | None, drift: float | None, objectives: int
-                ) -> float | list[float] | None:
-    """What a COMPLETE trial is told: its best objective, and with two objectives
-    (``search.multi_objective``) also the drift at that checkpoint; None when one is not a
-    finite number (the trial is then told FAIL: TPE cannot place it)."""
-    figures = [best] if objectives == 1 else [best, drift]
-    if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in figures):
-        return None
-    return float(figures[0]) if objectives == 1 else [float(x) for x in figures]
 
 
 def told_outcome(frozen: optuna.trial.FrozenTrial) -> Outcome | None:

@@ -34,16 +34,8 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
-from search.core.outcome import (
-    COMPLETED,
-    FAILED,
-    NO_OBJECTIVE,
-    ORPHANED,
-    PRUNED,
-    STOPPED,
-    Outcome,
-    trial_outcome,
-)
+from search.core.outcome import trial_outcome
+from search.sampling.telling import orphaned, told
 from search.store.freeze_ledger import FreezeLedger
 from search.store.stop_ledger import StopLedger
 from search.store.study import (
@@ -51,13 +43,9 @@ from search.store.study import (
     RAY_TRIAL_ATTR,
     open_storage,
     record_outcome,
-    told_values,
 )
 from search.tune.searcher_model import tpe_rating
 from trainables.contract import BEST_OBJECTIVE, BEST_STEP, DRIFT, GAP, STEP
-
-STATES = {COMPLETED: TrialState.COMPLETE, STOPPED: TrialState.COMPLETE,
-          PRUNED: TrialState.PRUNED, FAILED: TrialState.FAIL}
 
 
 def make_sampler(kind: str, seed: int | None, num_trials: int) -> optuna.samplers.BaseSampler:
@@ -209,10 +197,9 @@ class HonestOptunaSearch(Searcher):
             if frozen.number in known:
                 continue
             orphan = optuna.trial.Trial(self.study, frozen._trial_id)
-            record_outcome(orphan, Outcome(FAILED, ORPHANED, "the driver stopped before Ray "
-                                           "recorded it; its configuration was queued again",
-                                           excluded=True))
-            self.study.tell(orphan, state=TrialState.FAIL)
+            ending = orphaned()
+            record_outcome(orphan, ending.outcome)
+            self.study.tell(orphan, state=ending.state)
             self.study.enqueue_trial(frozen.params, skip_if_exists=False)
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
@@ -282,17 +269,11 @@ class HonestOptunaSearch(Searcher):
         if error:  # a fault of the machine: basin resume continues it (see __init__)
             self._faulted[trial_id] = trial
             return
-        outcome = trial_outcome(result, error, self.ledger.decision(trial_id))
         at_best = self._at_best.pop(trial_id, {})
-        values = None
-        if STATES[outcome.status] == TrialState.COMPLETE:
-            best = (result or {}).get(BEST_OBJECTIVE, (result or {}).get(self.metric))
-            values = told_values(best, at_best.get(DRIFT), len(self.study.directions))
-            if values is None:
-                what = "objective" if best is None or not math.isfinite(best) else "drift"
-                outcome = Outcome(FAILED, NO_OBJECTIVE, f"no finite {what} was reported",
-                                  outcome.step, excluded=what == "objective")
-        record_outcome(trial, outcome)
+        best = (result or {}).get(BEST_OBJECTIVE, (result or {}).get(self.metric))
+        ending = told(trial_outcome(result, error, self.ledger.decision(trial_id)), best,
+                      at_best.get(DRIFT), len(self.study.directions))
+        record_outcome(trial, ending.outcome)
         for name, figure in at_best.items():
             trial.set_user_attr(AT_BEST_ATTRS[name], figure)
-        self.study.tell(trial, values, state=STATES[outcome.status])
+        self.study.tell(trial, ending.values, state=ending.state)
