@@ -8,6 +8,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import get_args, get_origin
 
+from search.spec.starter import CAUSAL_LM, CLASSIFICATION, TASK_ALIASES
+
 RUN = "runs/minilm-lora-demo-20260101-120000"
 EXAMPLES = {
     "init": ["basin init my_data.tsv                    # writes my_data.yaml beside it",
@@ -136,8 +138,11 @@ def _add_init(commands: _Commands) -> None:
                       "prompt and a response, or a chat (causal LM)")
     init.add_argument("--out", type=Path, metavar="FILE",
                       help="the sweep file to write [DATA_FILE with .yaml]")
-    init.add_argument("--task", choices=("classification", "causal-lm"),
-                      help="[read off the columns: prompt and response, or messages: causal-lm]")
+    init.add_argument("--task", type=lambda name: TASK_ALIASES.get(name, name),
+                      choices=(CLASSIFICATION, CAUSAL_LM),
+                      help="model.task's name (classification: the same as "
+                      "sequence-classification) [read off the columns: prompt and response, or "
+                      "messages: causal-lm]")
     init.add_argument("--model", metavar="NAME", help="a hub id or a local folder "
                       "[builtin:minilm; causal LM: builtin:smollm2-135m-instruct]")
     init.add_argument("--text-column", metavar="NAME",

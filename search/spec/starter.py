@@ -24,7 +24,10 @@ LABEL_NAMES = ("label", "labels", "class", "category", "team", "target", "intent
                "topic", "y")
 PROMPT_NAMES = ("prompt", "instruction", "question", "input", "query")
 RESPONSE_NAMES = ("response", "answer", "output", "completion", "target")
-MODELS = {"classification": "builtin:minilm", "causal-lm": "builtin:smollm2-135m-instruct"}
+CLASSIFICATION, CAUSAL_LM = "sequence-classification", "causal-lm"  # model.task's names
+# The name ``basin init --task`` took before it used model.task's: still accepted.
+TASK_ALIASES = {"classification": CLASSIFICATION}
+MODELS = {CLASSIFICATION: "builtin:minilm", CAUSAL_LM: "builtin:smollm2-135m-instruct"}
 PASSES = 8          # passes over the training split: room to see the validation loss turn
 EVALUATIONS = 8     # evaluations per trial: enough points for a curve and the stop rules
 MIN_ROWS = 10       # below this no split is worth measuring
@@ -36,7 +39,7 @@ class DataShape:
 
     rows: int
     columns: list[str]
-    task: str                   # "classification" or "causal-lm"
+    task: str                   # model.task: "sequence-classification" or "causal-lm"
     text: str                   # the text column, or the prompt column of a causal LM
     label: str | None           # the label column, or the response column; None for chats
     classes: dict[str, int]     # rows per label (classification)
@@ -57,23 +60,23 @@ def read_shape(path: Path, task: str | None = None, text: str | None = None,
         raise SpecError([f"{path}: {len(records)} rows: too few to train on and choose by "
                          f"(at least {MIN_ROWS}; a few hundred give a validation loss worth "
                          f"choosing by)"])
-    task = task or _guess_task(columns)
-    if task == "causal-lm" and "messages" in columns and text is None:
+    task = TASK_ALIASES.get(task, task) if task else _guess_task(columns)
+    if task == CAUSAL_LM and "messages" in columns and text is None:
         return DataShape(len(records), columns, task, "messages", None, {},
                          _words_p95(records, ["messages"]))
-    names = (PROMPT_NAMES, RESPONSE_NAMES) if task == "causal-lm" else (TEXT_NAMES, LABEL_NAMES)
-    text = text or _column(columns, names[0], path, "text" if task != "causal-lm" else "prompt")
+    names = (PROMPT_NAMES, RESPONSE_NAMES) if task == CAUSAL_LM else (TEXT_NAMES, LABEL_NAMES)
+    text = text or _column(columns, names[0], path, "text" if task != CAUSAL_LM else "prompt")
     label = label or _column([c for c in columns if c != text], names[1], path,
-                             "label" if task != "causal-lm" else "response")
+                             "label" if task != CAUSAL_LM else "response")
     for given in (text, label):
         if given not in columns:
             raise SpecError([f"{path}: no column {given!r} (it has {columns})"])
     classes = dict(Counter(str(row.get(label, "")).strip() for row in records)) \
-        if task == "classification" else {}
-    if task == "classification" and len(classes) < 2:
+        if task == CLASSIFICATION else {}
+    if task == CLASSIFICATION and len(classes) < 2:
         raise SpecError([f"{path}: column {label!r} has one label ({list(classes)}); a "
                          "classifier needs at least two"])
-    used = [text] if task == "classification" else [text, label]
+    used = [text] if task == CLASSIFICATION else [text, label]
     return DataShape(len(records), columns, task, text, label, classes,
                      _words_p95(records, used))
 
@@ -82,7 +85,7 @@ def _guess_task(columns: list[str]) -> str:
     lowered = {c.lower() for c in columns}
     chat = "messages" in lowered
     pairs = lowered & set(PROMPT_NAMES) and lowered & set(RESPONSE_NAMES) - set(LABEL_NAMES)
-    return "causal-lm" if chat or pairs else "classification"
+    return CAUSAL_LM if chat or pairs else CLASSIFICATION
 
 
 def _column(columns: list[str], names: tuple[str, ...], path: Path, role: str) -> str:
@@ -133,13 +136,13 @@ def plan(shape: DataShape) -> Plan:
 
 
 SPACES = {
-    "classification": """\
+    CLASSIFICATION: """\
   learning_rate: {type: float, low: 3.0e-4, high: 1.0e-2, log: true}
   weight_decay: {type: float, low: 0.0, high: 0.1}
   lora_dropout: {type: float, low: 0.0, high: 0.3}
   lora_r: {type: choice, values: [4, 8, 16]}
   lora_alpha: {type: choice, values: [8, 16, 32]}""",
-    "causal-lm": """\
+    CAUSAL_LM: """\
   learning_rate: {type: float, low: 1.0e-4, high: 1.0e-2, log: true}
   weight_decay: {type: float, low: 0.0, high: 0.1}
   lora_dropout: {type: float, low: 0.0, high: 0.3}
@@ -153,7 +156,7 @@ def starter_text(data_file: str, shape: DataShape, sizes: Plan, name: str, model
                  trials: int, out: str) -> str:
     """The sweep file, commented: what was read, and where each size came from."""
     model = model or MODELS[shape.task]
-    if shape.task == "classification":
+    if shape.task == CLASSIFICATION:
         counts = ", ".join(f"{label} {n}" for label, n in sorted(shape.classes.items()))
         what = (f"classification: text column {shape.text!r}, label column {shape.label!r}; "
                 f"{len(shape.classes)} labels: {counts}")
@@ -165,7 +168,7 @@ def starter_text(data_file: str, shape: DataShape, sizes: Plan, name: str, model
                 f"the loss covers the response")
         columns = f"  prompt_column: {shape.text}\n  response_column: {shape.label}\n"
     target = f"  lora_target_modules: {TARGETS[model]}\n" if model in TARGETS else ""
-    task = "  task: causal-lm\n" if shape.task == "causal-lm" else ""
+    task = f"  task: {CAUSAL_LM}\n" if shape.task == CAUSAL_LM else ""
     per_trial = sizes.max_steps // sizes.eval_every
     about = textwrap.fill(
         f"Written by `basin init {data_file}`: a starting sweep for the {shape.rows} rows of "

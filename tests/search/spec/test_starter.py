@@ -20,7 +20,7 @@ TICKETS = ROOT / "sweeps" / "data" / "tickets.tsv"
 def test_the_shipped_tickets_give_the_shipped_sweep(tmp_path, monkeypatch):
     shape = read_shape(TICKETS)
     assert (shape.task, shape.text, shape.label, shape.rows) == \
-        ("classification", "message", "team", 240)
+        ("sequence-classification", "message", "team", 240)
     assert shape.classes == {"billing": 75, "shipping": 80, "technical": 85}
     sizes = plan(shape)
     assert (sizes.validation_rows, sizes.train_rows, sizes.micro_batch_size) == (48, 192, 16)
@@ -72,6 +72,26 @@ def test_columns_and_model_named_by_the_user_win(tmp_path):
     assert (spec.data.text_column, spec.data.label_column) == ("body_text", "verdict")
     assert spec.model.name == "someone/bert" and spec.model.lora_target_modules is None
     assert spec.search.num_trials == 4
+
+
+@pytest.mark.parametrize("given", ["sequence-classification", "classification"])
+def test_the_task_is_named_as_the_sweep_file_names_it_and_the_old_name_still_works(
+        tmp_path, capsys, given):
+    data = tmp_path / "d.tsv"
+    data.write_text("text\tlabel\n" + "".join(f"item {i}\t{i % 2}\n" for i in range(30)))
+    assert main(["init", str(data), "--task", given, "--out", str(tmp_path / "d.yaml")]) == 0
+    assert load_spec(tmp_path / "d.yaml").model.task == "sequence-classification"
+    assert "wrote " + str(tmp_path / "d.yaml") + ": sequence-classification" in \
+        " ".join(capsys.readouterr().out.split())
+
+
+def test_an_unknown_task_is_refused_with_the_names_it_takes(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["init", str(tmp_path / "d.tsv"), "--task", "regression"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'regression' (choose from sequence-classification, causal-lm)" in \
+        capsys.readouterr().err.replace("'sequence-classification'", "sequence-classification"
+                                        ).replace("'causal-lm'", "causal-lm")
 
 
 @pytest.mark.parametrize("content, expected", [
