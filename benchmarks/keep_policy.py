@@ -2,8 +2,8 @@
 
 Each run directory given is copied to a scratch folder, given the ``keep`` block of the current
 sweep files (or ``--per-trial``/``--best``), and put through the sweep's last pass
-(``search/store/keeping.py``); the table compares the sizes, the candidates left, and whether
-the choice and ``basin check``'s candidates are the same as before. The originals are not
+(``search/store/keep_final_pass.py``); the table compares the sizes, the candidates left, and
+whether the choice and ``basin check``'s candidates are the same as before. The originals are not
 touched.
 
     python -m benchmarks.keep_policy runs/minilm-lora-demo-20261203-021715 runs/...
@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from search.report.results import choice_of
-from search.store.keeping import keep_what_counts
+from search.store.keep_final_pass import keep_what_counts
 from search.store.records import collect_records
 from search.store.rundir import RunDir
 

@@ -7,10 +7,10 @@ What that process keeps is the same for every trial of a sweep, read-only to the
 costly to redo:
 
 - its imports (torch, transformers, peft, DeepSpeed) and its one-process group (rank 0 of 1);
-- the task (``trainables.tasks.kept_task``), keyed by the sweep's fixed settings: the tokenizer
+- the task (``trainables.tasks.warm_task``), keyed by the sweep's fixed settings: the tokenizer
   and the tokenized splits (functions of those settings alone), the baseline loss (measured
-  once, without drawing from the trial's generators: ``Task.kept_baseline_loss``) and the base
-  model's side of the drift (``Task.kept_general``: the base model's outputs on the general
+  once, without drawing from the trial's generators: ``Task.warm_baseline_loss``) and the base
+  model's side of the drift (``Task.warm_general``: the base model's outputs on the general
   sample, in eval mode, also without drawing);
 - the base model's pretrained weights (``from_pretrained_once``), read from disk once. They are
   shared, not copied, by every trial's model: frozen (LoRA trains adapters and the head only),

@@ -13,7 +13,7 @@ from search.core.outcome import FINISHED
 from search.core.record import TrialRecord
 from search.report.results import choice_of, leaderboard_rows, write_results
 from search.selection.choice import Choice
-from search.store.keeping import Kept, keep_what_counts
+from search.store.keep_final_pass import Kept, keep_what_counts
 from search.store.object_store import LocationError
 from search.store.records import collect_records, tell_faults
 from search.store.rundir import RunDir

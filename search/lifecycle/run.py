@@ -24,8 +24,8 @@ def run_trials(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: 
     ``function`` is the Tune function each trial runs; benchmarks swap in a trivial one to
     measure what basin adds around a trial.
     """
-    from search.tune.candidate_keeper import CandidateKeeper
     from search.tune.cluster import start_ray
+    from search.tune.keep_as_reported import KeepAsReported
     from search.tune.progress import ProgressPrinter
     from search.tune.tracker_callback import TrackerCallback
     from search.tune.tuner import build_tuner, fit, make_trainable
@@ -44,7 +44,7 @@ def run_trials(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: 
                                after=f"then check {spec.check.top}" if spec.check else None)
     callbacks = [progress, TrackerCallback(
         trackers, ledger, freezes=freezes if spec.scheduler.type == "freeze" else None),
-        CandidateKeeper(run_dir, spec)]
+        KeepAsReported(run_dir, spec)]
     if run_dir.remote:
         callbacks.append(RunDirUploader(run_dir))
     tuner = build_tuner(

@@ -91,7 +91,7 @@ def candidate_at(record: TrialRecord, row: dict, metric: str, mode: str) -> Cand
 def candidate_from(trial_id: str, params: dict[str, Any], row: dict, metric: str, mode: str,
                    checkpoint: str = "", outcome: str = "running") -> Candidate | None:
     """The candidate of one report of a trial (``row``); None without a finite objective.
-    Also what the driver's candidate keeper judges as the reports arrive (a trial's last
+    Also what the driver's keep policy judges as the reports arrive (a trial's last
     report of how it ended carries no step)."""
     if finite(row.get(STEP)) is None:
         return None

@@ -2,7 +2,7 @@
 
 Every evaluation of every trial saves a candidate (an adapter, with its metrics and probe), and
 most of them can never be chosen: a Llama-8B LoRA sweep of 24 trials x 12 evaluations would
-keep ~180 GB. The keeper (``search/tune/candidate_keeper.py``, as the reports arrive, and
+keep ~180 GB. The keep policy (``search/tune/keep_as_reported.py``, as the reports arrive, and
 ``search/lifecycle/finish.py`` once more when the sweep ends) deletes the weights of every
 candidate that is neither among its trial's best ``per_trial`` nor among the sweep's best
 ``best``. Ranked by the objective, a candidate outside those sets can never re-enter them (a

@@ -202,7 +202,7 @@ class SweepSpec(Strict):
                              "retention.enabled: true measures (got retention.enabled: false)")
         if self.check and not self.keep.keeps_everything and self.keep.best < self.check.top:
             raise ValueError(f"keep.best must be at least check.top: basin check measures the "
-                             f"best candidates, whose weights the keeper must not delete "
+                             f"best candidates, whose weights the keep policy must not delete "
                              f"(got {self.keep.best} < {self.check.top})")
         return self
 

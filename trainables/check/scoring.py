@@ -16,7 +16,7 @@ import torch
 
 from trainables.recipe.setup import seed_everything
 from trainables.settings import Hyperparameters, TrialSettings
-from trainables.tasks import kept_task
+from trainables.tasks import warm_task
 
 SPLITS = ("train", "validation", "test")
 
@@ -29,7 +29,7 @@ def checkpoint_model(hp: Hyperparameters, settings: TrialSettings, folder: str |
     from peft import PeftModel
 
     seed_everything(hp.seed if hp.seed is not None else settings.training.seed)
-    task = kept_task(settings)
+    task = warm_task(settings)
     base = task.load_base_model(hp)
     model = PeftModel.from_pretrained(base, str(folder)).eval()
     return task, model.to(device or torch.device("cpu"))

@@ -61,7 +61,7 @@ from trainables.recipe.setup import (
     total_optimizer_steps,
 )
 from trainables.settings import Hyperparameters, TrialSettings
-from trainables.tasks import kept_task
+from trainables.tasks import warm_task
 from trainables.warm import trial_starts
 
 # report(metrics, checkpoint_dir): every worker calls it at every evaluation with the same
@@ -132,7 +132,7 @@ class Recipe:
         self.recipe_hash = recipe_hash(settings, hp)
         self.warm_start = trial_starts()
         # Data: a warm worker kept the task's splits from its earlier trials (trainables/warm.py).
-        self.task = kept_task(settings)
+        self.task = warm_task(settings)
         self.loaders: Loaders = setup_data(self.task, settings, self.ctx, self.seed)
         data = self.task.data  # said in trial.log: the splits as this trial sees them
         if self.ctx.rank == 0:
@@ -156,7 +156,7 @@ class Recipe:
         """Measure the baseline, resume if asked, then train to the last step."""
         # What a model that learned nothing scores: the "not learning" yardstick (for a causal
         # LM, the base model itself, measured here before the first step).
-        self.baseline_loss = self.task.kept_baseline_loss(
+        self.baseline_loss = self.task.warm_baseline_loss(
             self.engine, self.loaders.eval["val"], self.ctx.device)
         done_steps = 0
         if resume_from is not None:

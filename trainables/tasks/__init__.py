@@ -26,8 +26,8 @@ OBJECTIVE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
 TEST_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
     name for task in TASKS.values() for name in task.test_metrics))
 
-# The task this process keeps, by the sweep settings it serves (only the latest is kept).
-_kept: dict[str, Task] = {}
+# The warm task: the one this process keeps, by the sweep settings it serves (the latest only).
+_warm: dict[str, Task] = {}
 
 
 def objective_metric(metric: str) -> str:
@@ -49,11 +49,11 @@ def task_for(settings: TrialSettings) -> Task:
     return declared(settings.model.task).task_class()(settings)
 
 
-def kept_task(settings: TrialSettings) -> Task:
+def warm_task(settings: TrialSettings) -> Task:
     """The sweep's task (tokenizer and tokenized splits loaded on first use), kept per process
     for the trials that share these settings; only the latest settings are kept."""
     key = settings.model_dump_json()
-    if key not in _kept:
-        _kept.clear()  # another sweep's (or confirm's) data is not coming back
-        _kept[key] = task_for(settings)
-    return _kept[key]
+    if key not in _warm:
+        _warm.clear()  # another sweep's (or confirm's) data is not coming back
+        _warm[key] = task_for(settings)
+    return _warm[key]

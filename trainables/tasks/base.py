@@ -116,7 +116,7 @@ class Task(ABC):
         """The validation loss of a model that learned nothing; ``model`` is the trial's model
         before its first step."""
 
-    def kept_baseline_loss(self, model: Any, validation: DataLoader,
+    def warm_baseline_loss(self, model: Any, validation: DataLoader,
                            device: torch.device) -> float:
         """``baseline_loss``, measured by the first trial this task serves and kept: it is the
         same for every trial of a sweep (LoRA starts as the identity and evaluation runs
@@ -137,7 +137,7 @@ class Task(ABC):
         measures it many times, on batches collated once)."""
         return self.evaluate(model, [], loader, device)["loss"]
 
-    def kept_general(self, key: tuple, measure: Callable[[], Any]) -> Any:
+    def warm_general(self, key: tuple, measure: Callable[[], Any]) -> Any:
         """The base model's side of ``retention`` (what ``measure`` returns), measured once
         per ``key`` and kept: it is the same for every evaluation of every trial this process
         runs (a warm worker's included)."""

@@ -23,7 +23,7 @@ from trainables.check.scoring import checkpoint_model
 from trainables.check.settings import CheckSettings
 from trainables.recipe.setup import seed_everything
 from trainables.settings import Hyperparameters
-from trainables.tasks import kept_task
+from trainables.tasks import warm_task
 from trainables.tasks.base import fixed_sample
 
 
@@ -102,7 +102,7 @@ def saved_checkpoint(tmp_path: Path, raw_sweep: dict) -> tuple:
     settings = trial_settings(spec)
     hp = Hyperparameters(lora_r=4, seed=0)
     seed_everything(0)  # lora_A's init: the same checkpoint in every process
-    model = kept_task(settings).build_model(hp)
+    model = warm_task(settings).build_model(hp)
     with torch.no_grad():
         for name, parameter in model.named_parameters():
             if "lora_B" in name:

@@ -1,7 +1,7 @@
 """A causal LM's retention: how far its outputs moved from the base model's on general prompts.
 
 The base model (the same peft model with its adapter switched off) answers the first
-``samples`` general prompts greedily, once per worker process (``Task.kept_general``: a warm
+``samples`` general prompts greedily, once per worker process (``Task.warm_general``: a warm
 worker's trials share it). Its next-token distributions along those answers are kept
 coarse-grained (``trainables/tasks/retention.py``). At every evaluation the fine-tuned model
 reads the same chats in one forward pass per batch, and two figures come of it:

@@ -118,7 +118,7 @@ class CausalLM(Task):
         """``drift`` (the loss's excess over the base's) and ``drift_kl`` (KL from the base's
         next-token distributions) on the base model's greedy answers to general prompts, which
         are measured once per process and kept (``trainables/tasks/causal_lm/retention.py``)."""
-        base = self.kept_general((samples, str(device)),
+        base = self.warm_general((samples, str(device)),
                                  lambda: measure_base(self, model, samples, device))
         return retention_figures(model, base)
 

@@ -73,7 +73,7 @@ class SequenceClassification(Task):
             with base_model(model):
                 return embeddings()
 
-        base = self.kept_general((len(texts), str(device)), base_embeddings)
+        base = self.warm_general((len(texts), str(device)), base_embeddings)
         return {DRIFT: embedding_drift(embeddings(), base)}
 
     def probe(self, model, device) -> dict:

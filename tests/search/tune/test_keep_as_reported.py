@@ -1,5 +1,5 @@
-"""The candidate keeper as Ray Tune calls it: reports arrive, the candidates the keep policy
-drops lose their folders, and the resume checkpoints of an ended trial go only once Ray's
+"""The keep policy as the reports arrive (KeepAsReported, as Ray Tune calls it): the candidates
+the policy drops lose their folders, and the resume checkpoints of an ended trial go only once Ray's
 snapshot of that step is taken."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from ray.tune.experiment import Trial
 
 from search.spec.model import SweepSpec
 from search.store.rundir import RunDir
-from search.tune.candidate_keeper import CandidateKeeper
+from search.tune.keep_as_reported import KeepAsReported
 from search.tune.tuner import SNAPSHOT_PERIOD_ENV
 from tests.conftest import tiny_sweep
 
@@ -38,7 +38,7 @@ def run(tmp_path):
 
 
 def keeper_for(run, tmp_path, **keep):
-    return CandidateKeeper(run, SweepSpec(**tiny_sweep(tmp_path, keep=keep)))
+    return KeepAsReported(run, SweepSpec(**tiny_sweep(tmp_path, keep=keep)))
 
 
 def test_dropped_candidates_lose_their_folders_as_the_reports_arrive(run, tmp_path):

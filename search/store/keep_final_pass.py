@@ -67,11 +67,11 @@ class Kept:
 def keep_what_counts(run: RunDir, records: list[TrialRecord]) -> Kept:
     """The sweep's last pass, once every trial has ended: delete the weights of every
     candidate the ``keep`` policy does not keep, and the resume checkpoints of ended trials.
-    The keeper (``search/tune/candidate_keeper.py``) pruned the candidates as the reports came;
+    The policy pruned the candidates as the reports came (``search/tune/keep_as_reported.py``);
     what is left to delete here is what it could not: resume checkpoints in an object store
     (Ray's snapshot of the trials' state may lag there), the candidates reported before a
-    resume (the resumed keeper is the one pickled at the sweep's start, which never heard of
-    them) and those of a sweep whose earlier driver ran without a keeper (basin 0.1)."""
+    resume (the resumed callback is the one pickled at the sweep's start, which never heard of
+    them) and those of a sweep whose earlier driver deleted nothing as it went (basin 0.1)."""
     spec = run.spec
     evaluations = sum(len(r.evaluations) for r in records)
     if spec.keep.keeps_everything:

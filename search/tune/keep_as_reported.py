@@ -3,9 +3,9 @@
 A Tune callback: at each report it adds the evaluation's candidate to what it knows and deletes
 the weights of every candidate the policy no longer keeps (``search/selection/keep.py``); once
 Ray has recorded a trial as ended, it deletes that trial's resume checkpoints. The sweep's last
-pass (``search/store/keeping.py``) deletes what is left over: a resumed sweep's keeper is the
-one Ray pickled when the sweep started, which knows none of the candidates reported before the
-driver stopped (they all still compete: a deleted candidate only ever was a worse one).
+pass (``search/store/keep_final_pass.py``) deletes what is left over: a resumed sweep's callback
+is the one Ray pickled when the sweep started, which knows none of the candidates reported before
+the driver stopped (they all still compete: a deleted candidate only ever was a worse one).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from search.core.console import make_console
 from search.selection.candidates import Candidate, candidate_from
 from search.selection.keep import Key, kept
 from search.spec.model import SweepSpec
-from search.store.keeping import candidate_folder, ray_checkpoints
+from search.store.keep_final_pass import candidate_folder, ray_checkpoints
 from search.store.object_store import LocationError
 from search.store.rundir import RunDir, trial_id_of
 from search.tune.tuner import SNAPSHOT_PERIOD_ENV
 from trainables.contract import VAL_DISTINCT_PREDICTIONS
 
 
-class CandidateKeeper(Callback):
+class KeepAsReported(Callback):
     """Delete, as the sweep goes, the candidates the ``keep`` policy drops and the resume
     checkpoints of trials that ended."""
 
