@@ -220,14 +220,11 @@ FREEZING: dict[str, Callable[..., Replayed]] = {
     "freeze-undecided-half": _freezing("undecided", budget=0.5),
     "freeze-quarter-half": _freezing(quarter=True, budget=0.5),
     "freeze-quarter-undecided-half": _freezing("undecided", quarter=True, budget=0.5),
-    # Second round (RESULTS.md section 6, "issue 30, second round"): the first rung at a quarter
-    # and the best third on (exploration ~44% of random search's steps, not 50%), and the
-    # learning-curve forecast thaw order.
-    "freeze-quarter-forecast-half": _freezing("forecast", quarter=True, budget=0.5),
+    # Second round (RESULTS.md, "Issue 30, second round"): the first rung at a quarter and the
+    # best third on (exploration ~44% of random search's steps, not 50%). The forecast and the
+    # searcher's-model thaw orders it and the third round measured were worse than rank and
+    # are gone from basin (their rows in RESULTS.md are the record).
     "freeze-third-half": _freezing(quarter=True, budget=0.5, factor=3),
     "freeze-third-undecided-half": _freezing("undecided", quarter=True, budget=0.5, factor=3),
-    "freeze-third-forecast-half": _freezing("forecast", quarter=True, budget=0.5, factor=3),
-    # Third round: the thaw order the searcher's own model (TPE's) decides.
-    "freeze-third-model-half": _freezing("model", quarter=True, budget=0.5, factor=3),
 }
 VARIANTS.update(FREEZING)

@@ -65,5 +65,5 @@ def decisions(spec: SweepSpec, study: StudyRef, ledger: StopLedger,
                                   freezes=freezes)
     return Decisions(
         searcher=searcher,
-        scheduler=make_scheduler(spec, freezes, ledger, rate=searcher.rate),
+        scheduler=make_scheduler(spec, freezes, ledger),
         stopper=RuleStopper(rules, ledger, metric, mode) if rules else None)

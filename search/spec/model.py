@@ -86,11 +86,17 @@ class SchedulerSpec(Strict):
     grace_period: int = Field(20, gt=0, description="Steps before the first rung.")
     reduction_factor: float = Field(2.0, gt=1, description="The best 1/factor of a rung go on.")
     brackets: int = Field(1, gt=0, description="ASHA's brackets.")
-    thaw: Literal["rank", "undecided", "forecast", "model"] = Field(
+    thaw: Literal["rank", "undecided"] = Field(
         "rank", description="freeze: which frozen trial is thawed first: the best at its rung "
-        "(rank), those still within noise of their baseline when frozen (undecided), only "
-        "those whose learning-curve forecast can still beat the sweep's best (forecast), or the "
-        "one whose configuration the searcher's TPE model rates likeliest good (model).")
+        "(rank), or those still within noise of their baseline when frozen (undecided).")
+
+    @field_validator("thaw", mode="before")
+    @classmethod
+    def _removed_thaw_orders(cls, thaw: Any) -> Any:
+        if thaw in ("forecast", "model"):  # RESULTS.md keeps their measurements
+            raise ValueError(f"{thaw!r} was removed in basin 0.2, measured worse than rank "
+                             "(benchmarks/RESULTS.md, 'Issue 30'); use rank or undecided")
+        return thaw
 
 
 class ResourcesSpec(Strict):

@@ -27,8 +27,8 @@ class FreezeEvent:
     score: float | None = None
     reason: str = ""
     undecided: bool = False  # frozen while still within noise of its baseline
-    # The trial's reports until it was frozen, [step, score, standard error]: what a forecast
-    # of where its curve goes is fitted to.
+    # Compatibility: the curve basin 0.1's forecast thaw order kept with a freeze; read from
+    # older ledgers and unused. Remove in basin 0.3.
     curve: list[list[float]] = field(default_factory=list)
 
 
@@ -68,10 +68,8 @@ class FreezeLedger:
     def rung(self, trial_id: str, rung: int, score: float) -> None:
         self._add(FreezeEvent(trial_id, RUNG, rung, score))
 
-    def freeze(self, trial_id: str, step: int, reason: str, undecided: bool = False,
-               curve: list[tuple[float, float, float]] | None = None) -> None:
-        self._add(FreezeEvent(trial_id, FROZEN, step, reason=reason, undecided=undecided,
-                              curve=[list(point) for point in curve or []]))
+    def freeze(self, trial_id: str, step: int, reason: str, undecided: bool = False) -> None:
+        self._add(FreezeEvent(trial_id, FROZEN, step, reason=reason, undecided=undecided))
 
     def thaw(self, trial_id: str, step: int, reason: str) -> None:
         self._add(FreezeEvent(trial_id, THAWED, step, reason=reason))

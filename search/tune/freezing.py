@@ -7,13 +7,10 @@ ASHA's cut is final; here a trial below its rung's cut-off (the best ``1/reducti
 trials that reached the rung go on) is paused (Ray Tune's PAUSE: its slot goes to the next trial,
 its latest checkpoint stays). Once the searcher has asked for every trial, the frozen trials are
 thawed one by one, each resumed from its checkpoint exactly where it stopped, in the order ``thaw``
-says, while the sweep's step budget lasts; those never thawed end as ``pruned: frozen``. The
-``forecast`` order thaws only the frozen trials whose learning-curve forecast
-(``search/tune/curve_forecast.py``), with its uncertainty, can still beat the sweep's best
-checkpoint so far, the most promising first; the ``model`` order thaws first the trial whose
-configuration the searcher's own model (TPE's, ``search/tune/searcher_model.py``) rates likeliest
-good (measured worse than ``rank``: RESULTS.md, "Search methods replayed"). Optuna hears a trial's
-outcome when it really ends, never at a pause.
+says, while the sweep's step budget lasts; those never thawed end as ``pruned: frozen``. (Two
+more orders, a learning-curve forecast and the searcher's own model, were measured worse than
+``rank`` and removed: RESULTS.md, "Search methods replayed".) Optuna hears a trial's outcome when
+it really ends, never at a pause.
 
 The scheduler keeps its rungs and its frozen trials in the freeze ledger
 (``search/store/freeze_ledger.py``): Ray keeps no scheduler state across a driver crash, and a
@@ -23,7 +20,6 @@ frozen trial that Ray restores as pending is set paused again.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +29,6 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from search.core.outcome import FROZEN, PRUNED, Outcome
 from search.store.freeze_ledger import FreezeEvent, FreezeLedger
 from search.store.stop_ledger import StopLedger
-from search.tune.curve_forecast import forecast_best
 from trainables.contract import BASELINE_LOSS, STEP, VAL_LOSS, VAL_LOSS_SE
 
 # How many standard errors of the validation loss below the baseline a trial must be to have
@@ -65,29 +60,21 @@ class FreezingScheduler(FIFOScheduler):
 
     ``thaw``: ``rank`` thaws the best-scored frozen trials first; ``undecided`` thaws first the
     trials that were still within noise of their baseline when frozen (slow starters), then by
-    score; ``forecast`` thaws only the trials whose curve forecast can still beat the sweep's
-    best score so far, lowest optimistic forecast first; ``model`` thaws first the trial
-    ``rate`` (the searcher's model: a rating of configurations, larger better, or None when it
-    has none) rates best, by score where it cannot rate. ``max_total_steps`` (None: no bound)
+    score. ``max_total_steps`` (None: no bound)
     is the sweep's step budget: a trial is thawed only while the steps spent, those the running
     trials may still take, and its own remaining steps fit in it. ``slots``: trials at a time.
     """
 
     def __init__(self, max_t: int, grace_period: int, reduction_factor: float,
                  freezes: FreezeLedger, stops: StopLedger, slots: int, thaw: str = "rank",
-                 max_total_steps: int | None = None,
-                 rate: Callable[[Sequence[dict]], list[float] | None] | None = None):
+                 max_total_steps: int | None = None):
         super().__init__()
         self.max_t, self.reduction_factor = max_t, reduction_factor
         self.rungs = rungs_of(grace_period, reduction_factor, max_t)
         self.freezes, self.stops = freezes, stops
         self.slots, self.thaw, self.max_total_steps = slots, thaw, max_total_steps
-        self.rate = rate
         self._metric: str | None = None
         self._sign = 1.0
-        # Each trial's reports so far, (step, score, standard error): what a frozen trial's
-        # forecast is fitted to (the ledger keeps the curve of each freeze across a crash).
-        self._curves: dict[str, list[tuple[float, float, float]]] = {}
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
         if metric:
@@ -109,9 +96,6 @@ class FreezingScheduler(FIFOScheduler):
         if not isinstance(step, (int, float)) or not math.isfinite(step) or step >= self.max_t:
             return TrialScheduler.CONTINUE
         score = self._sign * value if math.isfinite(value) else math.inf
-        se = result.get(VAL_LOSS_SE) if self._metric == VAL_LOSS else None
-        self._curves.setdefault(trial.trial_id, []).append(
-            (float(step), score, float(se) if isinstance(se, (int, float)) else 0.0))
         passed = self.freezes.rungs_of(trial.trial_id)
         for rung in reversed(self.rungs):  # the highest rung reached and not yet judged
             if step < rung or rung in passed:
@@ -132,8 +116,7 @@ class FreezingScheduler(FIFOScheduler):
         still = undecided(result)
         if still:
             why += "; undecided: still within noise of its baseline"
-        self.freezes.freeze(trial.trial_id, step, why, undecided=still,
-                            curve=self._curves.get(trial.trial_id, []))
+        self.freezes.freeze(trial.trial_id, step, why, undecided=still)
         return TrialScheduler.PAUSE
 
     def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
@@ -153,8 +136,6 @@ class FreezingScheduler(FIFOScheduler):
             return chosen
         if running == 0:  # nothing runs and nothing more will thaw: the sweep can end
             why = "frozen below its rung's cut-off and never thawed"
-            if self.thaw == "forecast":
-                why += ": its curve's forecast could not beat the sweep's best"
             for trial in frozen:
                 self._end_frozen(tune_controller, trial, frozen_now[trial.trial_id].step, why)
         return None
@@ -166,25 +147,11 @@ class FreezingScheduler(FIFOScheduler):
         if not frozen:
             return None
         why = f"thawed ({self.thaw}): a slot and the budget allow it"
-        if self.thaw == "forecast":
-            bounds, best = self._can_still_win(frozen, trials, frozen_now)
-            if not bounds:
-                return None
-            chosen = min((t for t in frozen if t.trial_id in bounds),
-                         key=lambda t: bounds[t.trial_id])
-        else:
-            scores = {t.trial_id: min(self._scores_of(t.trial_id), default=math.inf)
-                      for t in frozen}
-            ratings = self._ratings(frozen) if self.thaw == "model" else None
-            undecided_first = self.thaw == "undecided"
-            chosen = min(frozen, key=lambda t: (
-                -ratings[t.trial_id] if ratings else 0.0,
-                undecided_first and not frozen_now[t.trial_id].undecided, scores[t.trial_id]))
-            if ratings:
-                why = (f"thawed (model): the searcher rates its configuration the likeliest "
-                       f"good of {len(frozen)} frozen (log l/g {ratings[chosen.trial_id]:+.2f})")
-            elif self.thaw == "model":
-                why = "thawed (model): the searcher has no model yet, so the best at its rung"
+        scores = {t.trial_id: min(self._scores_of(t.trial_id), default=math.inf)
+                  for t in frozen}
+        undecided_first = self.thaw == "undecided"
+        chosen = min(frozen, key=lambda t: (
+            undecided_first and not frozen_now[t.trial_id].undecided, scores[t.trial_id]))
         if self.max_total_steps is not None:
             # Count what the running trials may still spend, not only what is spent: a thaw
             # decided on spent steps alone let the sweep overshoot its budget by the steps of
@@ -195,35 +162,7 @@ class FreezingScheduler(FIFOScheduler):
                             if t.status == Trial.RUNNING)
             if spent + committed + self.max_t - _last_step(chosen) > self.max_total_steps:
                 return None
-        if self.thaw == "forecast":
-            reach = self._sign * bounds[chosen.trial_id]
-            why = (f"thawed (forecast): its curve may still reach {reach:.4f}, better than the "
-                   f"sweep's best so far ({self._sign * best:.4f})")
         return chosen, why
-
-    def _ratings(self, frozen: list[Trial]) -> dict[str, float] | None:
-        """The searcher's rating of each frozen trial's configuration, or None (no model)."""
-        rating = self.rate([dict(t.config) for t in frozen]) if self.rate else None
-        if rating is None or not all(math.isfinite(r) for r in rating):
-            return None
-        return {t.trial_id: r for t, r in zip(frozen, rating)}
-
-    def _can_still_win(self, frozen: list[Trial], trials: list[Trial],
-                       frozen_now: dict[str, FreezeEvent]) -> tuple[dict[str, float], float]:
-        """The frozen trials whose optimistic forecast beats the best score any trial has
-        reported, with that bound (the lowest is thawed first), and that best score."""
-        best = min((self._best_score(t) for t in trials), default=math.inf)
-        bounds = {t.trial_id: forecast_best(frozen_now[t.trial_id].curve, self.max_t).optimistic
-                  for t in frozen}
-        return {trial_id: b for trial_id, b in bounds.items() if b < best}, best
-
-    def _best_score(self, trial: Trial) -> float:
-        """The best score a trial has reported (Ray keeps each metric's min and max)."""
-        analysis = (trial.metric_analysis or {}).get(self._metric or "", {})
-        value = analysis.get("min" if self._sign > 0 else "max")
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            return math.inf
-        return self._sign * value
 
     def _scores_of(self, trial_id: str) -> list[float]:
         """The trial's score at its highest rung."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import os
 import pickle
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,6 @@ from search.store.study import (
     open_storage,
     record_outcome,
 )
-from search.tune.searcher_model import tpe_rating
 from trainables.contract import BEST_OBJECTIVE, BEST_STEP, DRIFT, GAP, STEP
 
 
@@ -232,12 +230,6 @@ class HonestOptunaSearch(Searcher):
         self._live[trial_id] = trial
         self._reported[trial_id] = set()
         return {**self.constants, **trial.params}
-
-    def rate(self, configs: Sequence[dict]) -> list[float] | None:
-        """How likely good the sampler's model rates each configuration (larger: likelier;
-        None: no model yet), from the trials finished so far: the freezing scheduler's
-        ``thaw: model`` order (``search/tune/searcher_model.py``)."""
-        return tpe_rating(self.study, self.distributions, configs)
 
     def _report(self, trial_id: str, result: dict) -> None:
         trial = self._live.get(trial_id)

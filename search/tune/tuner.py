@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import ray
@@ -74,12 +73,9 @@ def ray_storage(run: RunDir) -> str:
 
 
 def make_scheduler(spec: SweepSpec, freezes: FreezeLedger | None = None,
-                   stops: StopLedger | None = None,
-                   rate: Callable[[Sequence[dict]], list[float] | None] | None = None
-                   ) -> TrialScheduler:
+                   stops: StopLedger | None = None) -> TrialScheduler:
     """ASHA over optimizer steps (the trials report ``step``), freezing successive halving
-    (its ledgers: the freezes and the stops; ``rate``: the searcher's rating of
-    configurations, for ``thaw: model``), or FIFO."""
+    (its ledgers: the freezes and the stops), or FIFO."""
     if spec.scheduler.type == "fifo":
         return FIFOScheduler()
     if spec.scheduler.type == "freeze":
@@ -89,8 +85,7 @@ def make_scheduler(spec: SweepSpec, freezes: FreezeLedger | None = None,
             freezes=freezes or FreezeLedger(), stops=stops or StopLedger(),
             slots=trial_slots(spec), thaw=spec.scheduler.thaw,
             max_total_steps=step_budget(spec.search.max_total_steps, spec.search.num_trials,
-                                        spec.training.max_steps),
-            rate=rate)
+                                        spec.training.max_steps))
     return ASHAScheduler(
         time_attr=STEP,
         max_t=spec.training.max_steps,

@@ -225,18 +225,3 @@ def test_thaws_leave_room_for_the_trials_still_running(table: CurveTable,
         assert bounded.steps <= explored + extra
         spent.append(bounded.steps)
     assert spent == sorted(spent) and spent[-1] > explored
-
-
-def test_the_forecast_thaws_only_what_can_still_win(table: CurveTable) -> None:
-    """Without a step budget, ``rank`` thaws every frozen trial; ``forecast`` leaves frozen the
-    ones whose curve cannot reach the sweep's best, and so spends fewer steps."""
-    def replay(thaw: str) -> Any:
-        return basin_sweep({"scheduler": {"type": "freeze", "grace_period": 30,
-                                          "reduction_factor": 3, "thaw": thaw},
-                            "stopping": {"gap": None, "not_learning": None}}
-                           )(table, Setting(12, 2, 0), [1e9], thaw)
-
-    every, forecast = replay("rank"), replay("forecast")
-    assert not every.stopped and every.steps == 12 * 120
-    assert {kind for _, kind, _ in forecast.stopped} == {"frozen"}
-    assert forecast.steps < every.steps
