@@ -79,7 +79,7 @@ def random_full_budget(spec: SweepSpec, work_dir: Path) -> dict[str, Any]:
     spec = spec.model_copy(deep=True)
     spec.search.sampler = "random"
     spec.scheduler.type = "fifo"
-    spec.stopping = StoppingSpec(not_learning=None, gap=None, early_stopping=None)
+    spec.stopping = StoppingSpec.off()
     spec.selection = ObjectiveCriterion()
     return _basin_sweep(spec, criteria=False)
 

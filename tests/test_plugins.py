@@ -41,6 +41,7 @@ def test_rule_is_a_self_validating_settings_block(name: str) -> None:
         rule(no_such_field=1)
     assert StoppingSpec.model_validate({name: {"enabled": False}}).rules() == [
         r for r in StoppingSpec().rules() if not isinstance(r, rule)]
+    assert StoppingSpec.off().rules() == [] and getattr(StoppingSpec.off(), name) is None
 
 
 @pytest.mark.parametrize("name", list(RULES))

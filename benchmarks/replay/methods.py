@@ -33,6 +33,7 @@ from benchmarks.replay.clock import Budget
 from benchmarks.replay.controller import ReplayTrial, TuneReplay
 from benchmarks.replay.optuna_loop import one_epoch_replay, optuna_replay
 from benchmarks.replay.replayed import Pick, Replayed, Setting
+from search.stopping import StoppingSpec
 
 
 def _spec(table: CurveTable, setting: Setting, overrides: dict[str, Any]) -> Any:
@@ -41,7 +42,7 @@ def _spec(table: CurveTable, setting: Setting, overrides: dict[str, Any]) -> Any
     return table.sweep_spec({"search": search, **overrides})
 
 
-NO_RULES = {"not_learning": None, "gap": None, "early_stopping": None}
+NO_RULES = {name: None for name in StoppingSpec.model_fields}  # every stopping rule off
 
 
 Overrides = "dict[str, Any] | Callable[[CurveTable, Setting], dict[str, Any]]"

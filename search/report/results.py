@@ -142,7 +142,7 @@ def recipe(spec: SweepSpec, chosen: Candidate, versions: dict[str, str] | None =
     fixed.search.num_trials = 1
     fixed.search.max_concurrent_trials = 1
     fixed.scheduler.type = "fifo"
-    fixed.stopping = StoppingSpec(not_learning=None, gap=None, early_stopping=None)
+    fixed.stopping = StoppingSpec.off()
     fixed.selection = LastStepCriterion()
     fixed.reproduce = Reproduce(
         step=chosen.step, metric=spec.objective.metric, value=chosen.objective,

@@ -27,6 +27,12 @@ class StoppingSpec(Strict):
     early_stopping: EarlyStopping | None = Field(
         default_factory=lambda: EarlyStopping(enabled=False))
 
+    @classmethod
+    def off(cls) -> StoppingSpec:
+        """Every rule switched off, whichever rules there are (a recipe that re-trains a
+        checkpoint, a method that trains every trial to its budget)."""
+        return cls(**{name: None for name in cls.model_fields})
+
     def rules(self) -> list[StopRule]:
         """The rules that are switched on, in the order they run."""
         rules = [getattr(self, name) for name in type(self).model_fields]
