@@ -111,6 +111,16 @@ def test_tracker_settings_build_a_tracker(name: str, tmp_path: Path,
     tracker.close()
 
 
+@pytest.mark.parametrize("name", TRACKER_NAMES)
+def test_enabled_false_in_the_sweep_file_switches_the_tracker_off(name: str) -> None:
+    from search.spec.overrides import switch_off_disabled_blocks
+
+    raw = switch_off_disabled_blocks({"tracking": {name: {"enabled": False}}})
+    assert TrackingSpec.model_validate(raw["tracking"]).all()[name].enabled is False
+    kept_on = switch_off_disabled_blocks({"tracking": {name: {"enabled": True}}})
+    assert TrackingSpec.model_validate(kept_on["tracking"]).all()[name].enabled is True
+
+
 # --- tasks -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(TASKS))

@@ -11,6 +11,7 @@ import yaml
 from search.core.errors import SpecError
 from search.spec.messages import one_line, where
 from search.spec.yaml_reading import read_yaml
+from search.trackers import TrackingSpec
 
 
 def apply_override(raw: dict, assignment: str) -> None:
@@ -35,11 +36,12 @@ def apply_override(raw: dict, assignment: str) -> None:
 
 
 # Optional blocks and what ``enabled: false`` in them means (stopping rules read their own
-# ``enabled`` field: search/stopping/base.py).
+# ``enabled`` field: search/stopping/base.py; each tracker says its own: ``OFF``).
 _SWITCHED_OFF = {
     ("check",): None,                          # no basin check at the sweep's end
     ("scheduler",): {"type": "fifo"},          # every trial to its budget or its stop rules
-    ("tracking", "wandb"): {"mode": "disabled"},
+    **{("tracking", name): field.annotation.OFF
+       for name, field in TrackingSpec.model_fields.items()},
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from rich.console import Console
 
@@ -94,6 +94,9 @@ class TrackerContext:
 class TrackerSettings(Strict):
     """Base of every tracker's settings model (a field of ``TrackingSpec``): whether the sweep
     file switches it on, and the tracker it makes."""
+
+    # The block's settings that ``enabled: false`` in the sweep file stands for.
+    OFF: ClassVar[dict[str, Any]] = {}
 
     @property
     def enabled(self) -> bool:

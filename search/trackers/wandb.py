@@ -45,6 +45,8 @@ ERROR_REPORTING_ENV = "WANDB_ERROR_REPORTING"
 class WandbSpec(TrackerSettings):
     """The sweep file's ``tracking.wandb`` block."""
 
+    OFF = {"mode": "disabled"}
+
     project: str = "basin"
     entity: str | None = None
     mode: Literal["online", "offline", "disabled"] = "offline"
