@@ -19,6 +19,11 @@ from search.spec.yaml_reading import read_spec_file
 # check.general_samples (basin 0.2, before retention moved into the trials): the run's check
 # measured drift; its results stay readable, the setting means nothing now.
 RETIRED: tuple[tuple[str, str], ...] = (("check", "general_samples"),)
+# (block, key): values earlier versions recorded and this one refuses. scheduler.thaw forecast
+# and model (removed in basin 0.2, measured worse than rank): the run stays readable, and a
+# resumed one thaws by rank (the default).
+RETIRED_VALUES: dict[tuple[str, str], tuple[Any, ...]] = {("scheduler", "thaw"): ("forecast",
+                                                                                   "model")}
 
 
 def without_retired(raw: Any) -> Any:
@@ -28,6 +33,9 @@ def without_retired(raw: Any) -> Any:
     raw = dict(raw)
     for block, key in RETIRED:
         if isinstance(raw.get(block), dict) and key in raw[block]:
+            raw[block] = {k: v for k, v in raw[block].items() if k != key}
+    for (block, key), values in RETIRED_VALUES.items():
+        if isinstance(raw.get(block), dict) and raw[block].get(key) in values:
             raw[block] = {k: v for k, v in raw[block].items() if k != key}
     return raw
 

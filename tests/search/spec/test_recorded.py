@@ -21,3 +21,14 @@ def test_a_retired_setting_is_dropped_from_a_recorded_sweep_but_refused_in_a_use
     spec = load_recorded_spec(tmp_path / "sweep.yaml")
     assert spec.check.top == 3
     assert RunDir(tmp_path).spec == spec  # basin best, plots, export and resume read it so
+
+
+@pytest.mark.parametrize("thaw", ["forecast", "model"])
+def test_a_removed_thaw_order_reads_as_rank_in_a_recorded_sweep_but_is_refused_in_a_users(
+        sweep_factory, tmp_path, thaw):
+    recorded = yaml.safe_load(dump_spec(load_spec(sweep_factory())))
+    recorded["scheduler"] = {"type": "freeze", "grace_period": 4, "thaw": thaw}
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(recorded))
+    with pytest.raises(SpecError, match=f"scheduler.thaw: '{thaw}' was removed in basin 0.2"):
+        load_spec(tmp_path / "sweep.yaml")
+    assert RunDir(tmp_path).spec.scheduler.thaw == "rank"
