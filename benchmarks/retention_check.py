@@ -8,11 +8,12 @@ in RESULTS.md (section 9), written before the runs.
     python -m benchmarks.retention_check --resume         # skip (sweep, seed) already done
     python -m benchmarks.retention_check --report         # tables from the saved figures
     python -m benchmarks.retention_check --smoke          # a tiny model, about two minutes
-    python -m benchmarks.retention_check --multi-objective --sweeps sft    # RESULTS.md 9b
+    python -m benchmarks.retention_check --multi-objective --report   # RESULTS.md 9b
 
-``--multi-objective`` runs the sweeps with ``search.multi_objective=true`` (its figures go to
-``retention_check_mo.json``) and scores only the two choices, not every candidate, then
-compares them with the single-objective runs of ``retention_check.json``, seed by seed.
+``--multi-objective --report`` compares the multi-objective runs of RESULTS.md 9b
+(``retention_check_mo.json``) with the single-objective runs of ``retention_check.json``, seed
+by seed. New multi-objective runs cannot be made: basin 0.2 removed ``search.multi_objective``
+(measured no better), and this benchmark keeps only the record.
 
 Each (sweep, seed) runs in a fresh process (``basin run``), alone on the machine; the scoring
 runs afterwards in this process and is not part of any sweep's time.
@@ -48,7 +49,6 @@ SWEEPS = {"sst2": ("sweeps/smollm2_sst2.yaml", "skills"),
 TEST_ROWS = (1000, 1500)  # SST-2 rows for the SST-2 sweep's test file (it reads rows 0-599)
 RESULTS_NAME = "retention_check"
 MO_RESULTS_NAME = "retention_check_mo"
-MO_SET = "search.multi_objective=true"
 # The smoke run: a tiny random Llama on the instruction task, 2 short trials.
 SMOKE_SETS = ["model.name=tiny-llama", "search.num_trials=2", "search.max_concurrent_trials=2",
               "training.max_steps=8", "training.eval_every=4", "scheduler.type=fifo",
@@ -140,11 +140,9 @@ def _choices(run: Any, records: Any, settings: Any, held_out: dict[tuple[str, in
     return choices
 
 
-def measure(sweep: str, seed: int, work: Path, extra: list[str], every_candidate: bool = True
-            ) -> dict[str, Any]:
-    """One (sweep, seed): the sweep, every candidate on the held-out suite (unless
-    ``every_candidate`` is False: then only the two choices), the two choices on the test
-    split."""
+def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any]:
+    """One (sweep, seed): the sweep, every candidate on the held-out suite, the two choices on
+    the test split."""
     import torch
 
     from search.report.results import choice_of
@@ -181,7 +179,7 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str], every_candidate
             row["reference"] = score_suite(task, model, suite, torch.device("cpu"), base=True)
         return score_suite(task, model, suite, torch.device("cpu")), folder
 
-    for candidate in ranked if every_candidate else []:
+    for candidate in ranked:
         held_out_score, folder = held_out_of(candidate)
         at = reports[(candidate.trial_id, candidate.step)]
         row["candidates"].append({
@@ -206,7 +204,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true",
                         help="the instruction sweep on a tiny model, seed 0, in --work-dir")
     parser.add_argument("--multi-objective", action="store_true",
-                        help=f"run with {MO_SET}; only the two choices are scored (RESULTS.md 9b)")
+                        help="with --report: RESULTS.md 9b's recorded comparison")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / RESULTS_NAME)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR,
                         help="where the raw figures go [benchmarks/results]")
@@ -216,18 +214,17 @@ def main() -> int:
         args.sweeps, args.seeds, args.out = ["sft"], [0], args.work_dir
         extra = [part for value in SMOKE_SETS for part in ("--set", value)]
         extra += ["--set", "model.random_init_config=" + json.dumps(SMOKE_LLAMA)]
+    if args.multi_objective and not args.report:
+        parser.error("--multi-objective only reports the recorded runs (--report): basin 0.2 "
+                     "removed search.multi_objective, measured no better (RESULTS.md 9b)")
     name = MO_RESULTS_NAME if args.multi_objective else RESULTS_NAME
-    if args.multi_objective:
-        extra += ["--set", MO_SET]
-        args.work_dir = args.work_dir / "multi-objective"
     path = args.out / f"{name}.json"
     saved = json.loads(path.read_text()) if path.is_file() and (args.resume or args.report) \
         else {"machine": machine_facts(), "runs": []}
     if not args.report:
         args.work_dir.mkdir(parents=True, exist_ok=True)
         run_missing(saved, "sweep", args.sweeps, args.seeds,
-                    lambda sweep, seed: measure(sweep, seed, args.work_dir, extra,
-                                                every_candidate=not args.multi_objective),
+                    lambda sweep, seed: measure(sweep, seed, args.work_dir, extra),
                     lambda: save_json(name, saved, args.out))
     if args.multi_objective:
         single = args.out / f"{RESULTS_NAME}.json"

@@ -30,8 +30,6 @@ def study_ref(spec: SweepSpec, name: str, folder: Path, in_memory: bool = False)
         name=name, run_dir=folder, storage_url=spec.search.storage,
         sampler=spec.search.sampler, seed=spec.search.seed, num_trials=spec.search.num_trials,
         direction="minimize" if spec.objective.mode == "min" else "maximize",
-        # search.multi_objective: the drift, less is more retentive.
-        second_direction="minimize" if spec.search.multi_objective else None,
         in_memory=in_memory)
 
 

@@ -40,9 +40,9 @@ class Told:
 
 def told_values(best: float | None, drift: float | None, objectives: int
                 ) -> float | list[float] | None:
-    """What a COMPLETE trial is told: its best objective, and with two objectives
-    (``search.multi_objective``) also the drift at that checkpoint; None when one is not a
-    finite number (the trial is then told FAIL: TPE cannot place it)."""
+    """What a COMPLETE trial is told: its best objective, and in a two-objective study (made by
+    basin 0.1's ``search.multi_objective``, resumed as it was made) also the drift at that
+    checkpoint; None when one is not a finite number (told FAIL: TPE cannot place it)."""
     figures = [best] if objectives == 1 else [best, drift]
     if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in figures):
         return None

@@ -20,6 +20,7 @@ from search.selection import CRITERIA, DEFAULT_CRITERION, Selection
 from search.selection.keep import KeepSpec
 from search.spec.messages import format_error, where
 from search.spec.overrides import apply_override, switch_off_disabled_blocks
+from search.spec.removed import refuse_removed
 from search.spec.reproduce import Reproduce
 from search.spec.step_budget import check_step_budget
 from search.spec.storage_url import check_database_url
@@ -60,11 +61,6 @@ class SearchSpec(Strict):
         None, description="scheduler freeze: the sweep's step budget, in optimizer steps (1200) "
         "or as a share of num_trials x max_steps ('50%'); frozen trials are thawed only while "
         "it lasts (default: no bound).")
-    multi_objective: bool = Field(
-        False, description="Optuna searches for two objectives at once: the objective and the "
-        "drift of each trial's handed-on checkpoint (TPE in its multi-objective mode; needs "
-        "retention.enabled). Measured as a try, not a default: benchmarks/RESULTS.md, "
-        "'Multi-objective search, a measured try'.")
 
     @field_validator("storage")
     @classmethod
@@ -89,14 +85,6 @@ class SchedulerSpec(Strict):
     thaw: Literal["rank", "undecided"] = Field(
         "rank", description="freeze: which frozen trial is thawed first: the best at its rung "
         "(rank), or those still within noise of their baseline when frozen (undecided).")
-
-    @field_validator("thaw", mode="before")
-    @classmethod
-    def _removed_thaw_orders(cls, thaw: Any) -> Any:
-        if thaw in ("forecast", "model"):  # RESULTS.md keeps their measurements
-            raise ValueError(f"{thaw!r} was removed in basin 0.2, measured worse than rank "
-                             "(benchmarks/RESULTS.md, 'Issue 30'); use rank or undecided")
-        return thaw
 
 
 class ResourcesSpec(Strict):
@@ -203,9 +191,6 @@ class SweepSpec(Strict):
         if self.selection.criterion == "retentive" and not self.retention.enabled:
             raise ValueError("selection.criterion retentive chooses by the drift, which only "
                              "retention.enabled: true measures (got retention.enabled: false)")
-        if self.search.multi_objective and not self.retention.enabled:
-            raise ValueError("search.multi_objective searches for the drift too, which only "
-                             "retention.enabled: true measures (got retention.enabled: false)")
         if self.check and not self.keep.keeps_everything and self.keep.best < self.check.top:
             raise ValueError(f"keep.best must be at least check.top: basin check measures the "
                              f"best candidates, whose weights the keep policy must not delete "
@@ -241,10 +226,6 @@ def trial_settings(spec: SweepSpec) -> TrialSettings:
 
 # Keys of earlier sweep files, and what replaced them: a message, not a translation.
 # Compatibility (sweep files of basin 0.1): remove in basin 0.3.
-_RENAMED = {"gap_pruning": "replaced by stopping.gap (see sweeps/README.md: the gap rule now "
-                           "stops on the turn of the validation loss; threshold is optional)"}
-
-
 def _resolve_paths(spec: SweepSpec) -> SweepSpec:
     """Make file paths absolute, so a best.yaml written elsewhere still finds them."""
     data = spec.data
@@ -267,9 +248,7 @@ def validate_spec(raw: Any, source: str = "<sweep>", overrides: list[str] | None
     if not isinstance(raw, dict):
         kind = type(raw).__name__
         raise SpecError([f"{source}: expected a mapping of sweep settings (got {kind})"])
-    renamed = [f"{source}: {key}: {why}" for key, why in _RENAMED.items() if key in raw]
-    if renamed:
-        raise SpecError(renamed)
+    raw = refuse_removed(raw, source, overrides)
     try:
         spec = SweepSpec.model_validate(switch_off_disabled_blocks(raw, source, overrides))
     except ValidationError as error:

@@ -18,7 +18,10 @@ from search.spec.yaml_reading import read_spec_file
 # (block, key) of settings that earlier versions recorded in every run and this one refuses.
 # check.general_samples (basin 0.2, before retention moved into the trials): the run's check
 # measured drift; its results stay readable, the setting means nothing now.
-RETIRED: tuple[tuple[str, str], ...] = (("check", "general_samples"),)
+# search.multi_objective (removed in basin 0.2): a run that searched two objectives stays
+# readable; its study keeps both.
+RETIRED: tuple[tuple[str, str], ...] = (("check", "general_samples"),
+                                        ("search", "multi_objective"))
 # (block, key): values earlier versions recorded and this one refuses. scheduler.thaw forecast
 # and model (removed in basin 0.2, measured worse than rank): the run stays readable, and a
 # resumed one thaws by rank (the default).

@@ -74,7 +74,8 @@ class StudyRef:
     # Replays of learning-curve tables (benchmarks/replay/) run thousands of sweeps that
     # nothing reads back: their studies live in memory.
     in_memory: bool = False
-    # search.multi_objective: the drift's direction, Optuna's second objective (None: one).
+    # Compatibility: the drift's direction in a study basin 0.1's search.multi_objective made
+    # (None: one objective); such a sweep resumes as it was made. Remove in basin 0.3.
     second_direction: str | None = None
 
     @property

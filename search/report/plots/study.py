@@ -73,8 +73,9 @@ def plot_importances(study: optuna.Study, name: str, metric: str, seed: int,
 
 
 def objective_of(trial: optuna.trial.FrozenTrial) -> float | None:
-    """A told trial's objective: its value, or its first value in a multi-objective study
-    (``search.multi_objective``: the objective, then the drift)."""
+    """A told trial's objective: its value, or its first value in a two-objective study.
+    Compatibility: basin 0.1's ``search.multi_objective`` made such studies (the objective,
+    then the drift); their runs still draw. Remove in basin 0.3."""
     return trial.values[0] if trial.values else None
 
 

@@ -36,7 +36,8 @@ def test_the_ends_legend_names_only_ends_that_occur_as_the_tables_do():
 
 
 def _study(objectives: int = 1) -> optuna.Study:
-    """Four told trials; with two objectives (search.multi_objective) each also has a drift."""
+    """Four told trials; with two objectives (basin 0.1's search.multi_objective) each also
+    has a drift."""
     study = optuna.create_study(directions=["minimize"] * objectives)
     distributions = {"learning_rate": optuna.distributions.FloatDistribution(1e-5, 1e-1,
                                                                              log=True),
@@ -51,7 +52,7 @@ def _study(objectives: int = 1) -> optuna.Study:
 
 @pytest.mark.parametrize("objectives", [1, 2])
 def test_the_study_plots_draw_the_objective_of_a_multi_objective_study(tmp_path, objectives):
-    """With search.multi_objective the study has two values per trial (the objective, the
+    """In a study basin 0.1's search.multi_objective made, the study has two values per trial (the objective, the
     drift); its plots draw the objective, as with one."""
     history = plot_history(_study(objectives), "tiny", "val_loss", tmp_path / "h.png", "min",
                            "id000003")

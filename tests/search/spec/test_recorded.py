@@ -32,3 +32,12 @@ def test_a_removed_thaw_order_reads_as_rank_in_a_recorded_sweep_but_is_refused_i
     with pytest.raises(SpecError, match=f"scheduler.thaw: '{thaw}' was removed in basin 0.2"):
         load_spec(tmp_path / "sweep.yaml")
     assert RunDir(tmp_path).spec.scheduler.thaw == "rank"
+
+
+def test_a_run_that_searched_two_objectives_still_reads(sweep_factory, tmp_path):
+    recorded = yaml.safe_load(dump_spec(load_spec(sweep_factory())))
+    recorded["search"]["multi_objective"] = True  # basin 0.1; removed in 0.2
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(recorded))
+    with pytest.raises(SpecError, match="search.multi_objective: was removed in basin 0.2"):
+        load_spec(tmp_path / "sweep.yaml")
+    assert RunDir(tmp_path).spec.search.num_trials == recorded["search"]["num_trials"]

@@ -311,7 +311,8 @@ def test_the_searcher_counts_its_own_slots_and_a_faulted_trial_frees_its_own(sea
 
 @pytest.fixture
 def two_objectives(tmp_path):
-    """A searcher of a sweep with search.multi_objective: the objective and the drift."""
+    """A searcher of a two-objective study (the objective and the drift), as basin 0.1's
+    search.multi_objective made it: such a sweep still resumes as it was made."""
     ref = StudyRef(name="mo", run_dir=tmp_path, storage_url=None, sampler="tpe", seed=0,
                    num_trials=6, direction="minimize", second_direction="minimize")
     distributions = {"learning_rate": FloatDistribution(1e-4, 1e-2, log=True)}
