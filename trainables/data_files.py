@@ -2,7 +2,7 @@
 assembling a task's splits from them (or from a hub dataset). Torch-free.
 
 Training reads them through ``read_examples``; ``basin validate`` reads them through the same
-code (``trainables/tasks/classification/checks.py``), so a file that validates is a file that
+code (``trainables/tasks/classification/validation.py``), so a file that validates is a file that
 trains.
 """
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from search.core.errors import SpecError
 from search.core.uris import is_object_store
 from search.spec.model import SweepSpec
-from trainables.models.checks import check_model
+from trainables.models.validation import check_model
 from trainables.tasks import TASKS
 
 # Below a run directory: <trial>/candidates/step_N/<file>, and Ray's own trial folder names.

@@ -20,7 +20,7 @@ TASK = TaskDeclaration(
     curves=("val_perplexity", "train_eval_perplexity", "val_exact_match",
             "train_eval_exact_match", "drift_kl"),
     generated=("train_eval_exact_match", "val_exact_match", "test_exact_match"),
-    data_checks="trainables.tasks.causal_lm.checks:check_chat_data",
+    data_checks="trainables.tasks.causal_lm.validation:check_chat_data",
     checks_need_model=True,
     peft_loader="AutoPeftModelForCausalLM",
     pipeline="text-generation",

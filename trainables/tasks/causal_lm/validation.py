@@ -13,7 +13,7 @@ from pathlib import Path
 from trainables.data_files import DataFileError, read_rows
 from trainables.settings import DataSettings, ModelSettings
 from trainables.tasks.causal_lm.chats import load_chat_splits, read_chats
-from trainables.tasks.classification.checks import FILE_FIELDS, each_data_file
+from trainables.tasks.classification.validation import FILE_FIELDS, each_data_file
 
 Problems = list[tuple[str, str]]
 # Enough rows to tell whether max_length leaves any response, without tokenizing a whole corpus.
