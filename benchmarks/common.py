@@ -7,7 +7,6 @@ alternative, measured on one machine in one run, and writes the raw figures as J
 
 from __future__ import annotations
 
-import atexit
 import csv
 import json
 import random
@@ -129,8 +128,7 @@ def one_process_group() -> None:
 
     if dist.is_initialized():
         return
-    init_single_process_group("gloo")
-    atexit.register(dist.destroy_process_group)
+    init_single_process_group("gloo")  # torn down at exit by init_single_process_group
 
 
 def discard_checkpoint(metrics: dict, folder: str | None) -> None:

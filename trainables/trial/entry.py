@@ -8,6 +8,7 @@ here (the Ray Train V2 way) and forwards rank 0's reports to Tune.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import math
 import os
@@ -41,12 +42,23 @@ def init_single_process_group(backend: str = "gloo") -> None:
     c10d name its IPv4-mapped peer (``::ffff:127.0.0.1``) with a reverse DNS lookup, which
     ``/etc/hosts`` does not answer: a query to the machine's resolver at every trial's start.
     The variables stay set for DeepSpeed, which reads them.
+
+    The group is torn down when the process exits: left to the interpreter's shutdown, gloo's
+    threads were sometimes destroyed still running and C++ aborted the finished process
+    ("terminate called without an active exception", SIGABRT after its output was printed).
     """
     os.environ.update(
         RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", LOCAL_WORLD_SIZE="1",
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()),
     )
     dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
+    atexit.register(_leave_process_group)
+
+
+def _leave_process_group() -> None:
+    """Destroy this process's group if it still has one (the loop or a user may have)."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def trial_folder() -> str:
