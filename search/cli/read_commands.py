@@ -70,7 +70,7 @@ def _gap_filter(run_dir, value: str):
 
 def best(args: argparse.Namespace, console: Console) -> int:
     """``basin best RUN_DIR``: the run's choice and its leaderboard (or its front)."""
-    from search.report.results import choice_of, describe_choice, leaderboard
+    from search.report.results import choice_of, describe_choice, leaderboard, say_noise
     from search.store.records import collect_records
     from search.store.rundir import RunDir
 
@@ -88,6 +88,7 @@ def best(args: argparse.Namespace, console: Console) -> int:
     if keep is not None:  # trials without a candidate within the limit are not shown
         records = [r for r in records if choice.best_of(r.trial_id) is not None]
     console.print(describe_choice(choice, run_dir))
+    say_noise(console, choice, records, run_dir)
     if run_dir.journal_damage:
         console.print(f"[yellow]{run_dir.journal_damage.describe()}[/yellow]")
     if args.front:

@@ -107,7 +107,7 @@ def finish(run_dir, trackers, started: float, console: Console) -> int:
     """After the trials: the leaderboard, the choice, where everything is, what to do next."""
     from search.lifecycle.finish import finish_sweep
     from search.lifecycle.resume import dashboard_command
-    from search.report.results import describe_choice, leaderboard
+    from search.report.results import describe_choice, leaderboard, say_noise
 
     done = finish_sweep(run_dir, trackers, progress=console.print)
     spec = run_dir.spec
@@ -137,5 +137,6 @@ def finish(run_dir, trackers, started: float, console: Console) -> int:
                       "written[/yellow]")
         return 1
     console.print(describe_choice(done.choice, run_dir))
+    say_noise(console, done.choice, done.records, run_dir)
     say_command(console, "re-train it with:", f"basin train {run_dir.best_file}")
     return 0

@@ -27,6 +27,7 @@ from search.lifecycle.tracking import make_trackers
 from search.report.leaderboard import SHORT_NAMES
 from search.selection.candidates import Candidate
 from search.selection.choice import Choice
+from search.selection.noise import mean_interval, spread_text
 from search.store.rundir import RunDir
 from search.store.stop_ledger import StopLedger
 from search.tune.cluster import start_ray
@@ -56,13 +57,17 @@ class Confirmed:
         return statistics.fmean(self.objectives) if self.objectives else float("nan")
 
     @property
-    def spread(self) -> float:
-        return statistics.stdev(self.objectives) if len(self.objectives) > 1 else 0.0
+    def spread(self) -> float | None:
+        """The sd over the seeds; None for one seed (it has no spread, not a spread of 0)."""
+        return statistics.stdev(self.objectives) if len(self.objectives) > 1 else None
 
     def as_dict(self) -> dict[str, Any]:
-        """An entry of confirm.json: each test figure a list of its own, as before."""
+        """An entry of confirm.json: each test figure a list of its own, as before; the mean's
+        95% interval over the seeds (None for one seed)."""
         fields = asdict(self)
-        return {**fields.pop("tests"), **fields, "mean": self.mean, "spread": self.spread}
+        return {**fields.pop("tests"), **fields, "mean": self.mean, "spread": self.spread,
+                "interval": list(interval) if (interval := mean_interval(self.objectives))
+                else None}
 
 
 def _confirm_trial(config: dict, settings: dict) -> None:
@@ -82,13 +87,10 @@ def confirm_trial_name(trial: Any) -> str:
 
 def top_candidates(run: RunDir, choice: Choice, top: int) -> list[Candidate]:
     """The best ``top`` candidates with distinct recipes (a configuration and a step)."""
-    chosen: dict[str, Candidate] = {}
-    for candidate in choice.ranked:
-        key = json.dumps([candidate.params, candidate.step], sort_keys=True)
-        chosen.setdefault(key, candidate)
-    if not chosen:
+    leaders = choice.leaders(top)
+    if not leaders:
         raise SpecError([f"{run.shown}: no candidate checkpoint to confirm ({choice.why})"])
-    return list(chosen.values())[:top]
+    return leaders
 
 
 def confirm(run: RunDir, choice: Choice, top: int, seeds: int, quiet: bool = False,
@@ -141,7 +143,8 @@ def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -
     table = Table(title=f"{spec.name}: confirmed with {len(confirmed[0].seeds)} new seeds "
                         f"each, ranked by mean {metric} at the chosen step ({spec.objective.mode})")
     for column in ["rank", "trial", STEP, *[SHORT_NAMES.get(n, n) for n in names],
-                   f"sweep {metric}", f"mean {metric}", "spread (sd)", "per seed",
+                   f"sweep {metric}", f"mean {metric}", "95% interval", "spread (sd)",
+                   "per seed",
                    f"{headline.replace('_', ' ')} (mean)"]:
         table.add_column(column, overflow="fold")
     for position, entry in enumerate(confirmed, start=1):
@@ -150,6 +153,8 @@ def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -
         table.add_row(
             str(position), entry.trial_id, str(entry.step),
             *[f"{v:.3g}" if isinstance(v, float) else str(v) for v in entry.params.values()],
-            f"{entry.sweep_objective:.4f}", f"{entry.mean:.4f}", f"{entry.spread:.4f}",
+            f"{entry.sweep_objective:.4f}", f"{entry.mean:.4f}",
+            "{:.4f} to {:.4f}".format(*interval) if (interval := mean_interval(entry.objectives))
+            else "needs 2 seeds", spread_text(entry.objectives),
             " ".join(f"{v:.4f}" for v in entry.objectives), test)
     console.print(table)

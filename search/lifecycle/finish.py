@@ -13,6 +13,7 @@ from search.core.outcome import FINISHED
 from search.core.record import TrialRecord
 from search.report.results import choice_of, leaderboard_rows, write_results
 from search.selection.choice import Choice
+from search.selection.noise import closeness
 from search.store.keep_final_pass import Kept, keep_what_counts
 from search.store.object_store import LocationError
 from search.store.records import collect_records, tell_faults
@@ -79,8 +80,9 @@ def finish_sweep(run_dir: RunDir, trackers: list[Tracker],
     write_results(run_dir, records, choice)
     done.plots = write_plots(run_dir, records, choice)
     columns, rows = leaderboard_rows(records, choice, spec)
+    noise = closeness(choice, spec.objective.metric)
     summary = SweepSummary(columns, rows, choice.chosen.as_dict() if choice.chosen else None,
-                           choice.why, done.plots)
+                           choice.why, done.plots, noise.as_dict() if noise else None)
     for tracker in trackers:
         tracker.sweep_ended(summary)
         if note := tracker.closing_note():

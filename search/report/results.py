@@ -9,6 +9,7 @@ from typing import Callable
 from rich.console import Console
 from rich.markup import escape
 
+from search.core.console import say
 from search.core.layout import VERSIONS_FILE
 from search.core.outcome import RUNNING
 from search.core.record import TrialRecord
@@ -19,6 +20,7 @@ from search.selection.candidates import Candidate
 from search.selection.choice import Choice, choose
 from search.selection.front import front
 from search.selection.last_step import LastStepCriterion
+from search.selection.noise import closeness
 from search.spec.model import SweepSpec, dump_spec, trial_settings
 from search.spec.reproduce import Reproduce
 from search.spec.sanity import split_sizes
@@ -127,6 +129,19 @@ def describe_choice(choice: Choice, run: RunDir) -> str:
                   f"\n  why: {choice.why}\n  checkpoint:\n  {chosen.checkpoint}")
 
 
+def say_noise(console: Console, choice: Choice, records: list[TrialRecord], run: RunDir
+              ) -> None:
+    """How sure the choice is (``search/selection/noise.py``): its standard error, the other
+    trials within it, and the ``basin confirm`` that would separate them, with its cost."""
+    noise = closeness(choice, run.spec.objective.metric)
+    if noise is None:
+        return
+    text, command = noise.said(run.location, sum(r.last_step or 0 for r in records))
+    say(console, escape(text))
+    if command:
+        console.print(f"  {command}", soft_wrap=True)
+
+
 def recipe(spec: SweepSpec, chosen: Candidate, versions: dict[str, str] | None = None
            ) -> SweepSpec:
     """A sweep file that re-trains exactly ``chosen``: its configuration and seed, stopped at
@@ -183,7 +198,8 @@ def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> No
         "selection": spec.selection.model_dump(mode="json"),
         "best_trial": choice.chosen.trial_id if choice.chosen else None,
         BEST_STEP: choice.chosen.step if choice.chosen else None,
-        "choice": choice.as_dict(),
+        "choice": choice.as_dict() | {"noise": noise.as_dict() if (noise := closeness(
+            choice, spec.objective.metric)) else None},
         "data": split_sizes(spec),  # rows of each split, as the trials saw them
         "leaderboard": {"columns": columns, "rows": rows},
         # The candidates no other beats on both the objective and the drift (selection/front.py).

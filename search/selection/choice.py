@@ -3,6 +3,7 @@ on, or ``basin confirm``'s winner once it has re-trained the top candidates with
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -32,6 +33,15 @@ class Choice:
     def best_of(self, trial_id: str) -> Candidate | None:
         """A trial's best-ranked candidate."""
         return next((c for c in self.ranked if c.trial_id == trial_id), None)
+
+    def leaders(self, top: int) -> list[Candidate]:
+        """The best ``top`` candidates with distinct recipes (a configuration and a step): what
+        ``basin confirm --top`` re-trains."""
+        distinct: dict[str, Candidate] = {}
+        for candidate in self.ranked:
+            distinct.setdefault(json.dumps([candidate.params, candidate.step], sort_keys=True),
+                                candidate)
+        return list(distinct.values())[:top]
 
     def as_dict(self) -> dict[str, Any]:
         return {"chosen": self.chosen.as_dict() if self.chosen else None, "why": self.why,
@@ -67,9 +77,11 @@ def choose(records: list[TrialRecord], criterion: Criterion, metric: str, mode: 
                       (winner["trial_id"], winner[STEP])), None)
         if found is not None:
             chosen = found
-            why = (f"confirmed: the best mean {metric} ({winner['mean']:.4f}, sd "
-                   f"{winner['spread']:.4f}) over {len(winner['objectives'])} new seeds of the "
-                   f"{len(confirmed)} candidates basin confirm re-trained")
+            spread = (f"sd {winner['spread']:.4f}" if winner.get("spread") is not None
+                      and len(winner["objectives"]) > 1 else "one seed: no spread")
+            why = (f"confirmed: the best mean {metric} ({winner['mean']:.4f}, {spread}) over "
+                   f"{len(winner['objectives'])} new seeds of the {len(confirmed)} candidates "
+                   f"basin confirm re-trained")
             ranked = [found] + [c for c in ranked if c is not found]
     if pool.fallback:
         why = f"{why}; note: {pool.fallback}"

@@ -32,6 +32,8 @@ class SweepSummary:
     chosen: dict[str, Any] | None
     why: str
     plots: list[Path] = field(default_factory=list)
+    # How sure the choice is (search/selection/noise.py: Closeness.as_dict), None if unchosen.
+    noise: dict[str, Any] | None = None
 
 
 class Tracker:

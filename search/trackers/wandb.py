@@ -260,8 +260,10 @@ class WandbTracker(Tracker):
             "leaderboard": wandb.Table(columns=summary.columns, data=summary.rows)}
         payload.update({f"plots/{p.stem}": wandb.Image(str(p)) for p in summary.plots})
         run.log(payload)
-        chosen = summary.chosen or {}
+        chosen, noise = summary.chosen or {}, summary.noise or {}
         run.summary.update({"best_trial": chosen.get("trial_id"),
+                            "best_objective_se": noise.get("se"),
+                            "within_noise": len(noise.get("within_noise", [])),
                             BEST_STEP: chosen.get(STEP),
                             "best_config": chosen.get("params"),
                             BEST_OBJECTIVE: chosen.get("objective"),
