@@ -124,7 +124,13 @@ HIDDEN_PREFIX = "test_"
 
 class CurveTable:
     """One table in memory: its sweep, its configurations and their curves, and the lookup of
-    the tabulated configuration nearest to any configuration of the sweep's space."""
+    the tabulated configuration nearest to any configuration of the sweep's space.
+
+    A *curve* is one training of a configuration with one seed. Curves ``0 .. N-1`` are the N
+    configurations with the table's own seed (0), in the configurations' order, so a curve index
+    below N is also the configuration's; the seed replicates (``curve_replicates.py``) follow.
+    What reads a curve (its reports, rows, best step) takes a curve index; what ranks the
+    configurations (the lookup, the oracle, the top share) reads seed 0 only."""
 
     def __init__(self, table: dict[str, Any], path: Path | None = None):
         import numpy as np
@@ -134,6 +140,14 @@ class CurveTable:
         self.path = path
         self.meta = table["meta"]
         self.configs: list[dict[str, Any]] = table["configs"]
+        self.curves = self.configs + list(table.get("replicates", []))
+        self.config_of = list(range(len(self.configs))) + [
+            entry["config"] for entry in self.curves[len(self.configs):]]
+        self.seed_of = [0] * len(self.configs) + [
+            entry["seed"] for entry in self.curves[len(self.configs):]]
+        self._seeds: dict[int, dict[int, int]] = {}
+        for curve, config in enumerate(self.config_of):
+            self._seeds.setdefault(config, {})[self.seed_of[curve]] = curve
         self.spec = self.sweep_spec()
         self.distributions, _ = split_space(self.spec.space)
         self.names = sorted(self.distributions)
@@ -180,28 +194,32 @@ class CurveTable:
 
         return np.array([self.best_val_loss(i) for i in range(len(self.configs))])
 
+    def seeds(self, config: int) -> dict[int, int]:
+        """A configuration's curves by training seed (seed 0: the configuration's own index)."""
+        return dict(self._seeds[config])
+
     def reports(self, index: int) -> list[dict[str, Any]]:
-        """What the tabulated trial reported at each evaluation, as a search may see it: the
+        """What the tabulated curve reported at each evaluation, as a search may see it: the
         test split's figures removed, ``is_final`` restored."""
-        entry = self.configs[index]
+        entry = self.curves[index]
         return [{**{k: v for k, v in row.items() if not k.startswith(HIDDEN_PREFIX)},
                  "is_final": row["step"] == row["total_steps"]}
                 for row in entry["evaluations"]]
 
     def diverged_at(self, index: int) -> int | None:
-        """The step at which the tabulated trial's loss became non-finite, or None."""
-        entry = self.configs[index]
+        """The step at which the tabulated curve's loss became non-finite, or None."""
+        entry = self.curves[index]
         if entry["outcome"] != "diverged":
             return None
         words = entry["reason"].split()
         return int(words[-1]) if words and words[-1].isdigit() else None
 
     def row_at(self, index: int, step: int) -> dict[str, Any]:
-        return next(row for row in self.configs[index]["evaluations"] if row["step"] == step)
+        return next(row for row in self.curves[index]["evaluations"] if row["step"] == step)
 
     def best_val_step(self, index: int) -> int | None:
-        """The step of the configuration's best validation loss over its whole curve."""
-        rows = [r for r in self.configs[index]["evaluations"] if math.isfinite(r["val_loss"])]
+        """The step of the curve's best validation loss over its whole length."""
+        rows = [r for r in self.curves[index]["evaluations"] if math.isfinite(r["val_loss"])]
         return min(rows, key=lambda r: (r["val_loss"], r["step"]))["step"] if rows else None
 
     def best_val_loss(self, index: int) -> float:
@@ -226,10 +244,10 @@ class CurveTable:
         return set(order[:max(1, math.ceil(share * len(order)))])
 
     def interval_seconds(self, index: int) -> list[float]:
-        """The seconds each evaluation interval of the configuration took in the table:
-        its steps and its evaluation (not the test pass, which no sweep makes)."""
+        """The seconds each evaluation interval of the curve took in the table: its steps
+        and its evaluation (not the test pass, which no sweep makes)."""
         seconds, previous = [], 0
-        for row in self.configs[index]["evaluations"]:
+        for row in self.curves[index]["evaluations"]:
             steps = row["step"] - previous
             seconds.append(steps * row["seconds_per_step"] + row["eval_seconds"])
             previous = row["step"]

@@ -10,6 +10,7 @@ real sweep. What the method hands on is scored on the table's test figures, whic
     python -m benchmarks.search_replay --resume              # finish an interrupted replay
     python -m benchmarks.search_replay --report              # tables and plot from the results
     python -m benchmarks.search_replay --bar                 # issue 30's bar, clause by clause
+    python -m benchmarks.search_replay --verdicts            # equivalence verdicts (noise floor)
     python -m benchmarks.search_replay --holdout             # the nearest-neighbour lookup's error
     python -m benchmarks.search_replay --fidelity 3          # replay vs a real run, 2 at a time
     python -m benchmarks.search_replay --smoke               # a tiny table, 2 seeds (a test)
@@ -141,6 +142,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--bar", action="store_true",
                         help="only check issue 30's bar (every freeze variant and basin against "
                         "random, ray and basin) and print the default it chooses")
+    parser.add_argument("--verdicts", action="store_true",
+                        help="only print the equivalence verdicts against random search and "
+                        "basin, with each table's noise floor as the margin (benchmarks/results/"
+                        "noise_floor_TABLE.json, from python -m benchmarks.noise_floor)")
     parser.add_argument("--holdout", action="store_true",
                         help="only measure the nearest-neighbour lookup on held-out configurations")
     parser.add_argument("--fidelity", type=int, metavar="SEEDS",
@@ -200,6 +205,13 @@ def main(argv: list[str] | None = None) -> None:
 
         print(bar_report(_load(out)["rows"], ["basin", *VARIANTS],
                          candidates=[v for v in VARIANTS if v.startswith("freeze")]))
+        return
+    if args.verdicts:
+        from benchmarks.replay.verdicts import margins, verdict_report
+
+        rows = _load(out)["rows"]
+        folder = args.work_dir if args.smoke else RESULTS_DIR
+        print(verdict_report(rows, margins(sorted({r["table"] for r in rows}), folder)))
         return
     if args.fidelity:
         _fidelity(paths[0], args.fidelity, args.work_dir if args.smoke else RESULTS_DIR)

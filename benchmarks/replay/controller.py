@@ -18,7 +18,8 @@ The searcher, scheduler and stopper are the real objects a sweep builds (basin's
   ``on_trial_complete`` without a result).
 
 What is simulated is only what a trial is: the tabulated curve of the configuration nearest to
-the one suggested, each evaluation reported after the seconds its steps and its evaluation took
+the one suggested (one of its seeds' curves, where the table has replicates: seed_draw.py), each
+evaluation reported after the seconds its steps and its evaluation took
 in the table (a trial that diverged there reports what basin's trainable reports when the loss
 becomes non-finite). ``tests/benchmarks/test_replay_fidelity.py`` runs the same replay under a
 real ``basin run`` and checks that the decisions agree.
@@ -32,6 +33,7 @@ from typing import Any
 
 from benchmarks.curve_table import CurveTable
 from benchmarks.replay.clock import Budget, Clock
+from benchmarks.replay.seed_draw import SeedDraw
 
 
 @dataclass
@@ -42,6 +44,7 @@ class ReplayTrial:
     number: int
     params: dict[str, Any]
     config: int  # the tabulated configuration answering it
+    curve: int  # and the seed's curve of it that does (the configuration's own: seed 0)
     ray_trial: Any
     reports: list[dict[str, Any]]  # what it will report, in order
     seconds: list[float]
@@ -75,7 +78,7 @@ class TuneReplay:
 
     def __init__(self, table: CurveTable, searcher: Any, scheduler: Any, stopper: Any,
                  num_samples: int, max_concurrent: int, metric: str, mode: str,
-                 budget: Budget | None = None):
+                 budget: Budget | None = None, draw: SeedDraw | None = None):
         from ray.tune.search import ConcurrencyLimiter
 
         self.table = table
@@ -87,6 +90,7 @@ class TuneReplay:
         self.num_samples = num_samples
         self.metric = metric
         self.budget = budget
+        self.draw = draw  # None: every visit sees the table's own seed
         self.clock = Clock()
         self.trials: dict[str, ReplayTrial] = {}
         self.running = 0
@@ -155,15 +159,16 @@ class TuneReplay:
             if params is None:
                 return
             config = self.table.nearest(params)
-            reports = self.table.reports(config)
-            seconds = self.table.interval_seconds(config)
-            if (step := self.table.diverged_at(config)) is not None:
+            curve = config if self.draw is None else self.draw.visit(config)
+            reports = self.table.reports(curve)
+            seconds = self.table.interval_seconds(curve)
+            if (step := self.table.diverged_at(curve)) is not None:
                 previous = reports[-1]["step"] if reports else 0
-                reports.append(diverged_report(self.metric, self.table.configs[config]["reason"]))
-                seconds.append((step - previous) * _per_step(self.table, config))
+                reports.append(diverged_report(self.metric, self.table.curves[curve]["reason"]))
+                seconds.append((step - previous) * _per_step(self.table, curve))
             ray_trial = Trial("replay", config=params, trial_id=trial_id, stub=True)
-            trial = ReplayTrial(trial_id, len(self.trials), params, config, ray_trial, reports,
-                                seconds, self.clock.now)
+            trial = ReplayTrial(trial_id, len(self.trials), params, config, curve, ray_trial,
+                                reports, seconds, self.clock.now)
             self.trials[trial_id] = trial
             self.scheduler.on_trial_add(self, ray_trial)
             ray_trial.set_status(Trial.RUNNING)
@@ -223,6 +228,6 @@ class TuneReplay:
         self.running -= 1
 
 
-def _per_step(table: CurveTable, config: int) -> float:
-    rows = table.configs[config]["evaluations"]
+def _per_step(table: CurveTable, curve: int) -> float:
+    rows = table.curves[curve]["evaluations"]
     return rows[-1]["seconds_per_step"] if rows else 0.1

@@ -3,12 +3,16 @@
   random       basin's sweep: random sampler, no scheduler, no stopping rule; every trial
                trains its whole budget; hands on the best-validation checkpoint of any trial
   random+asha  Ray Tune with random search (Optuna's RandomSampler behind Ray's OptunaSearch)
-               and ASHAScheduler; hands on ResultGrid.get_best_result()'s configuration
+               and ASHAScheduler; hands on ResultGrid.getbest_result()'s configuration
   tpe          basin's sweep with TPE at full budget (no scheduler, no stopping rule)
   ray          Ray Tune's OptunaSearch (TPE) + ASHAScheduler as Ray ships them
+  ray-all      the same, handing on getbest_result(scope="all"): the trial with the best
+               objective at any of its reports, not at its last
   hf           transformers' hyperparameter_search: Optuna TPE with its SuccessiveHalvingPruner,
                hands on the study's best trial's configuration
   hyperband    Optuna TPE with its HyperbandPruner, handing on like hf
+  gp           Optuna's GPSampler on its own, no pruner: every trial trains its whole budget;
+               hands on the study's best trial's configuration, like hf
   one-epoch    every configuration (random) to the first rung, then the best quarter to the end
                (Egele et al. 2023, "Is one epoch all you need?"); the best checkpoint
   basin        basin as shipped: the table's sweep file's searcher, ASHA, stopping rules and
@@ -77,17 +81,18 @@ def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
 
         def pick() -> Pick | None:
             chosen = choose(records(), spec.selection, metric, mode).chosen
-            return None if chosen is None else (trials[chosen.trial_id].config, chosen.step)
+            return None if chosen is None else (trials[chosen.trial_id].curve, chosen.step)
 
         budget = Budget(thresholds, pick)
         replay = TuneReplay(table, decided.searcher, decided.scheduler, decided.stopper,
-                            setting.trials, setting.concurrency, metric, mode, budget)
+                            setting.trials, setting.concurrency, metric, mode, budget,
+                            setting.draw(table))
         replay.trials = trials
         np.random.seed(setting.seed)  # ASHA draws each trial's bracket from NumPy's generator
         replay.run()
         anytime = budget.close()
         final = sorted(records(), key=lambda r: r.trial_id)
-        stopped = [(trials[r.trial_id].config, r.outcome.kind, r.outcome.step or 0)
+        stopped = [(trials[r.trial_id].curve, r.outcome.kind, r.outcome.step or 0)
                    for r in final if r.outcome.status != "completed"]
         ended = [(trials[r.trial_id].config, r.outcome.kind, r.outcome.step) for r in final]
         return Replayed(name, anytime[-1], budget.steps, replay.clock.now, anytime, stopped,
@@ -105,10 +110,27 @@ def _checkpoints(trial: ReplayTrial) -> dict[int, str]:
             and math.isfinite(r["step"])}
 
 
-def ray_tune(sampler: str) -> Callable[..., Replayed]:
+def best_result(trials: Any, metric: str, mode: str, scope: str) -> ReplayTrial | None:
+    """The trial ``ResultGrid.getbest_result(metric, mode, scope)`` returns: by its last
+    reported objective ("last") or its best over all its reports ("all"), NaN left out; the
+    first asked of equal ones."""
+    sign = 1 if mode == "min" else -1
+    ranked = []
+    for trial in trials:
+        values = [sign * r[metric] for r in trial.results if _finite(r.get(metric))]
+        if scope == "last":
+            values = values[-1:] if trial.results and _finite(trial.results[-1].get(metric)) \
+                else []
+        if values:
+            ranked.append((min(values), trial.number, trial))
+    return min(ranked, key=lambda item: item[:2])[2] if ranked else None
+
+
+def ray_tune(sampler: str, scope: str = "last") -> Callable[..., Replayed]:
     """Ray Tune's OptunaSearch with ``sampler`` and Ray's ASHAScheduler, the sweep file's
-    rungs; hands on ``ResultGrid.get_best_result()`` (scope "last": the trial whose last
-    reported objective is best, NaN left out)."""
+    rungs; hands on ``ResultGrid.getbest_result(scope=scope)``'s configuration ("last": the
+    trial whose last reported objective is best, as Ray defaults; "all": whose best report is),
+    trained once more."""
 
     def run(table: CurveTable, setting: Setting, thresholds: list[float], name: str
             ) -> Replayed:
@@ -124,21 +146,22 @@ def ray_tune(sampler: str) -> Callable[..., Replayed]:
         searcher = OptunaSearch(space=distributions, metric=metric, mode=mode,
                                 sampler=make_sampler(sampler, setting.seed, setting.trials))
         trials: dict[str, ReplayTrial] = {}
+        draw = setting.draw(table)
 
         def pick() -> Pick | None:
-            sign = 1 if mode == "min" else -1
-            last = [(sign * t.results[-1][metric], t.number, t.config) for t in trials.values()
-                    if t.results and _finite(t.results[-1].get(metric))]
-            return (min(last)[2], None) if last else None
+            best = best_result(trials.values(), metric, mode, scope)
+            if best is None:
+                return None
+            return (best.curve if draw is None else draw.retrained(best.curve)), None
 
         budget = Budget(thresholds, pick)
         replay = TuneReplay(table, searcher, make_scheduler(spec), None, setting.trials,
-                            setting.concurrency, metric, mode, budget)
+                            setting.concurrency, metric, mode, budget, draw)
         replay.trials = trials
         np.random.seed(setting.seed)
         replay.run()
         anytime = budget.close()
-        stopped = [(t.config, _ray_kind(t), t.last_step) for t in trials.values()
+        stopped = [(t.curve, _ray_kind(t), t.last_step) for t in trials.values()
                    if not t.results or not t.results[-1].get("is_final")]
         return Replayed(name, anytime[-1], budget.steps, replay.clock.now, anytime, stopped,
                         [t.config for t in trials.values()])
@@ -156,13 +179,14 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def optuna_pruned(pruner: str) -> Callable[..., Replayed]:
-    """Optuna on its own with ``pruner`` ("sha": HF's hyperparameter_search, or "hyperband")."""
+def optuna_pruned(pruner: str, sampler: str = "tpe") -> Callable[..., Replayed]:
+    """Optuna on its own with ``pruner`` ("sha": HF's hyperparameter_search, "hyperband", or
+    "none") and ``sampler`` ("tpe" or "gp")."""
 
     def run(table: CurveTable, setting: Setting, thresholds: list[float], name: str
             ) -> Replayed:
         spec = _spec(table, setting, {})
-        return optuna_replay(table, spec, setting, pruner, thresholds, name)
+        return optuna_replay(table, spec, setting, pruner, thresholds, name, sampler)
 
     return run
 
@@ -180,8 +204,10 @@ METHODS: dict[str, Callable[..., Replayed]] = {
     "tpe": basin_sweep({"scheduler": FIFO, "stopping": NO_RULES,
                         "selection": {"criterion": "objective"}}),
     "ray": ray_tune("tpe"),
+    "ray-all": ray_tune("tpe", scope="all"),
     "hf": optuna_pruned("sha"),
     "hyperband": optuna_pruned("hyperband"),
+    "gp": optuna_pruned("none", sampler="gp"),
     "one-epoch": one_epoch,
     "basin": basin_sweep({}),
 }

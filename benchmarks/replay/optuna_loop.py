@@ -24,6 +24,8 @@ def _pruner(kind: str, spec: Any) -> Any:
     import optuna
 
     grace, factor = spec.scheduler.grace_period, int(spec.scheduler.reduction_factor)
+    if kind == "none":
+        return optuna.pruners.NopPruner()
     if kind == "sha":
         return optuna.pruners.SuccessiveHalvingPruner(
             min_resource=grace, reduction_factor=factor, min_early_stopping_rate=0)
@@ -32,10 +34,21 @@ def _pruner(kind: str, spec: Any) -> Any:
 
 
 def optuna_replay(table: CurveTable, spec: Any, setting: Setting, pruner: str,
-                  thresholds: list[float], name: str) -> Replayed:
-    """An Optuna study with ``pruner`` over the table, ``setting.concurrency`` trials at a
-    time, the sweep's TPE settings (as basin's, so that the comparison is about the loop)."""
-    return _PrunedStudy(table, spec, setting, pruner, thresholds, name).run()
+                  thresholds: list[float], name: str, sampler: str = "tpe") -> Replayed:
+    """An Optuna study with ``pruner`` ("sha", "hyperband" or "none") over the table,
+    ``setting.concurrency`` trials at a time; ``sampler`` "tpe" (the sweep's TPE settings, as
+    basin's, so that the comparison is about the loop) or "gp" (Optuna's GPSampler)."""
+    return _PrunedStudy(table, spec, setting, pruner, thresholds, name, sampler).run()
+
+
+def _sampler(kind: str, setting: Setting) -> Any:
+    import optuna
+
+    from search.tune.optuna_search import make_sampler
+
+    if kind == "gp":
+        return optuna.samplers.GPSampler(seed=setting.seed)
+    return make_sampler(kind, setting.seed, setting.trials)
 
 
 class _PrunedStudy:
@@ -44,11 +57,10 @@ class _PrunedStudy:
     ends when the pruner says so, at its last evaluation, or when its loss is not finite."""
 
     def __init__(self, table: CurveTable, spec: Any, setting: Setting, pruner: str,
-                 thresholds: list[float], name: str) -> None:
+                 thresholds: list[float], name: str, sampler: str = "tpe") -> None:
         import optuna
 
         from search.sampling.space import split_space
-        from search.tune.optuna_search import make_sampler
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.optuna, self.table, self.setting = optuna, table, setting
@@ -56,12 +68,14 @@ class _PrunedStudy:
         # A fixed name: HyperbandPruner assigns each trial's bracket by a hash of it.
         self.study = optuna.create_study(
             study_name=f"replay-{name}",
-            sampler=make_sampler("tpe", setting.seed, setting.trials),
+            sampler=_sampler(sampler, setting),
             pruner=_pruner(pruner, spec),
             direction="minimize" if self.mode == "min" else "maximize")
         self.distributions, _ = split_space(spec.space)
         self.live: dict[int, dict[str, Any]] = {}
-        self.configs: dict[int, int] = {}
+        self.configs: dict[int, int] = {}  # each trial's configuration, by its number
+        self.curves: dict[int, int] = {}  # and the seed's curve that answers it
+        self.draw = setting.draw(table)
         self.stopped: list[tuple[int, str, int]] = []
         self.clock = Clock()
         self.budget = Budget(thresholds, self.pick)
@@ -74,7 +88,8 @@ class _PrunedStudy:
             return None
         sign = 1 if self.mode == "min" else -1
         best = min(done, key=lambda t: (sign * t.value, t.number))
-        return self.configs[best.number], None
+        curve = self.curves[best.number]
+        return (curve if self.draw is None else self.draw.retrained(curve)), None
 
     def fill(self) -> None:
         """Ask for trials while a slot is free and the budget of trials is not spent."""
@@ -83,9 +98,10 @@ class _PrunedStudy:
                 len(self.live) < self.setting.concurrency:
             trial = self.study.ask(self.distributions)
             config = table.nearest(trial.params)
-            self.configs[trial.number] = config
-            state = {"trial": trial, "rows": table.configs[config]["evaluations"],
-                     "seconds": table.interval_seconds(config), "next": 0, "step": 0}
+            curve = config if self.draw is None else self.draw.visit(config)
+            self.configs[trial.number], self.curves[trial.number] = config, curve
+            state = {"trial": trial, "rows": table.curves[curve]["evaluations"],
+                     "seconds": table.interval_seconds(curve), "next": 0, "step": 0}
             self.live[trial.number] = state
             clock.at(clock.now + table.startup_seconds() + state["seconds"][0]
                      if state["rows"] else clock.now, str(trial.number))
@@ -95,7 +111,7 @@ class _PrunedStudy:
         states = self.optuna.trial.TrialState
         self.study.tell(self.live[number]["trial"],
                         state=states.PRUNED if kind == "pruner" else states.FAIL)
-        self.stopped.append((self.configs[number], kind, step))
+        self.stopped.append((self.curves[number], kind, step))
 
     def evaluate(self, number: int) -> bool:
         """The trial's next evaluation; whether the trial ended with it."""
@@ -113,7 +129,7 @@ class _PrunedStudy:
             return True
         trial.report(value, row["step"])
         if state["next"] == len(rows):  # its last evaluation
-            if self.table.diverged_at(self.configs[number]) is not None:  # NaN from here on
+            if self.table.diverged_at(self.curves[number]) is not None:  # NaN from here on
                 self.end(number, "diverged", row["step"])
             else:
                 self.study.tell(trial, value)
@@ -140,34 +156,34 @@ class _PrunedStudy:
 def _run_jobs(table: CurveTable, jobs: list[tuple[int, int, int]], concurrency: int,
               clock: Clock, budget: Budget, score: Callable[[dict], float | None],
               seen: list[tuple[float, int, int]]) -> None:
-    """Run (config, first row, end step) jobs, ``concurrency`` at a time, on ``clock``; every
-    evaluation's steps are spent from ``budget`` and its (score, config, step) added to
+    """Run (curve, first row, end step) jobs, ``concurrency`` at a time, on ``clock``; every
+    evaluation's steps are spent from ``budget`` and its (score, curve, step) added to
     ``seen`` where ``score`` gives one (a finite loss)."""
     queue, live, keys = list(jobs), {}, itertools.count()
 
     def start() -> None:
         while queue and len(live) < concurrency:
             key = str(next(keys))
-            config, first, end = queue.pop(0)
-            live[key] = [config, first, end, 0 if first == 0 else
-                         table.configs[config]["evaluations"][first - 1]["step"]]
-            seconds = table.interval_seconds(config)
-            rows = table.configs[config]["evaluations"]
+            curve, first, end = queue.pop(0)
+            live[key] = [curve, first, end, 0 if first == 0 else
+                         table.curves[curve]["evaluations"][first - 1]["step"]]
+            seconds = table.interval_seconds(curve)
+            rows = table.curves[curve]["evaluations"]
             wait = (seconds[first] if first < len(rows) else 0.0) + table.startup_seconds()
             clock.at(clock.now + wait, key)
 
     start()
     while (event := clock.next()) is not None:
-        config, index, end, done_step = live[event.trial_id]
-        rows = table.configs[config]["evaluations"]
+        curve, index, end, done_step = live[event.trial_id]
+        rows = table.curves[curve]["evaluations"]
         if index < len(rows):
             row = rows[index]
             budget.spend(row["step"] - done_step)
             if (value := score(row)) is not None:
-                seen.append((value, config, row["step"]))
+                seen.append((value, curve, row["step"]))
             if row["step"] < end and index + 1 < len(rows):
-                live[event.trial_id] = [config, index + 1, end, row["step"]]
-                clock.at(clock.now + table.interval_seconds(config)[index + 1], event.trial_id)
+                live[event.trial_id] = [curve, index + 1, end, row["step"]]
+                clock.at(clock.now + table.interval_seconds(curve)[index + 1], event.trial_id)
                 continue
         del live[event.trial_id]
         start()
@@ -189,8 +205,10 @@ def one_epoch_replay(table: CurveTable, spec: Any, setting: Setting, thresholds:
     study = optuna.create_study(sampler=sampler)
     distributions, _ = split_space(spec.space)
     configs = [table.nearest(study.ask(distributions).params) for _ in range(setting.trials)]
+    draw = setting.draw(table)
+    curves = [config if draw is None else draw.visit(config) for config in configs]
     rung = spec.scheduler.grace_period
-    seen: list[tuple[float, int, int]] = []  # (score, config, step) of every evaluation
+    seen: list[tuple[float, int, int]] = []  # (score, curve, step) of every evaluation
 
     def pick() -> Pick | None:
         return (min(seen)[1], min(seen)[2]) if seen else None
@@ -201,13 +219,13 @@ def one_epoch_replay(table: CurveTable, spec: Any, setting: Setting, thresholds:
     def score(row: dict) -> float | None:
         return sign * row[metric] if math.isfinite(row[metric]) else None
 
-    _run_jobs(table, [(config, 0, rung) for config in configs], setting.concurrency, clock,
+    _run_jobs(table, [(curve, 0, rung) for curve in curves], setting.concurrency, clock,
               budget, score, seen)
-    at_rung = []
-    for config in configs:
-        rows = [r for r in table.configs[config]["evaluations"] if r["step"] <= rung]
+    at_rung = []  # the best quarter goes on from its checkpoint: the same curve, its seed
+    for curve in curves:
+        rows = [r for r in table.curves[curve]["evaluations"] if r["step"] <= rung]
         last = score(rows[-1]) if rows else None
-        at_rung.append((math.inf if last is None else last, config, len(rows)))
+        at_rung.append((math.inf if last is None else last, curve, len(rows)))
     keep = max(1, round(setting.trials / 4))
     ranked = sorted(range(len(at_rung)), key=lambda i: (at_rung[i][0], i))
     chosen = set(ranked[:keep])

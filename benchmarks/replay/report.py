@@ -16,15 +16,16 @@ from benchmarks.curve_table import CurveTable
 REFERENCE = "basin"
 
 
-def bootstrap_interval(values: list[float], seed: int = 0, resamples: int = 4000
-                       ) -> tuple[float, float]:
-    """The 95% percentile-bootstrap interval of the mean of ``values``."""
+def bootstrap_interval(values: list[float], seed: int = 0, resamples: int = 4000,
+                       level: float = 0.95) -> tuple[float, float]:
+    """The ``level`` (95%) percentile-bootstrap interval of the mean of ``values``."""
     data = np.asarray(values, dtype=float)
     if len(data) < 2:
         return (math.nan, math.nan)
     draws = np.random.default_rng(seed).integers(0, len(data), (resamples, len(data)))
     means = data[draws].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+    tail = round(50 * (1 - level), 9)  # 2.5 for 95%, exactly
+    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
 def cells_of(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, dict[int, dict]]]:

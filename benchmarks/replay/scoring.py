@@ -38,14 +38,15 @@ def regret(table: CurveTable, pick: Pick | None) -> float | None:
 def lost_winners(table: CurveTable, replayed: Replayed) -> dict[str, dict[str, int]]:
     """Of the trials a rule or scheduler ended early, those whose configuration is in the
     table's top 5% at full budget, by rule: ``ended`` (any early end) and ``lost`` (ended
-    before the step of its best validation loss, so its best checkpoint was never made)."""
+    before the step of its best validation loss on the seed it saw, so its best checkpoint was
+    never made)."""
     top = table.top_configs()
     ended, lost = Counter(), Counter()
-    for config, kind, step in replayed.stopped:
-        if config not in top:
+    for curve, kind, step in replayed.stopped:
+        if table.config_of[curve] not in top:
             continue
         ended[kind] += 1
-        best = table.best_val_step(config)
+        best = table.best_val_step(curve)
         if best is not None and step < best:
             lost[kind] += 1
     return {"ended": dict(ended), "lost": dict(lost)}
@@ -59,7 +60,9 @@ def row_of(table: CurveTable, setting: Setting, replayed: Replayed) -> dict[str,
     return {
         "table": table.name, "method": replayed.method, "trials": setting.trials,
         "concurrency": setting.concurrency, "seed": setting.seed,
-        "pick": list(replayed.pick) if replayed.pick else None,
+        # The configuration and step handed on, and the seed it is scored on.
+        "pick": [table.config_of[replayed.pick[0]], replayed.pick[1]] if replayed.pick else None,
+        "pick_seed": table.seed_of[replayed.pick[0]] if replayed.pick else None,
         "regret": _round(regret(table, replayed.pick)),
         "test_loss": _round(scored.get("test_loss")),
         "test_figure": _round(scored.get("test_figure")),

@@ -141,9 +141,10 @@ def test_lost_winners_counts_early_ends_of_top_configurations(table: CurveTable)
     top = sorted(table.top_configs())
     assert len(top) == 2  # 5% of 32, rounded up
     best = table.best_val_step(top[0])
+    other = next(config for config in range(len(table.configs)) if config not in top)
     replayed = Replayed("x", None, 0, 0.0, [], stopped=[(top[0], "asha", best - 15),
                                                         (top[1], "gap", 120),
-                                                        (99, "asha", 15)])
+                                                        (other, "asha", 15)])
     assert lost_winners(table, replayed) == {"ended": {"asha": 1, "gap": 1},
                                              "lost": {"asha": 1}}
 
