@@ -215,6 +215,8 @@ METHODS: dict[str, Callable[..., Replayed]] = {
 VARIANTS: dict[str, Callable[..., Replayed]] = {
     "basin-no-asha": basin_sweep({"scheduler": FIFO}),
     "basin-no-rules": basin_sweep({"stopping": NO_RULES}),
+    # Issue 48's point 3: the one-standard-error choice against the objective's (the default).
+    "basin-one-se": basin_sweep({"selection": {"criterion": "one-se"}}),
     # Section 1's rungs on classification: the first a quarter of the budget, the best third on.
     "basin-asha-quarter": basin_sweep(lambda table, setting: {"scheduler": {
         "type": "asha", "grace_period": table.spec.training.max_steps // 4,
