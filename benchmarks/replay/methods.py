@@ -52,9 +52,11 @@ NO_RULES = {name: None for name in StoppingSpec.model_fields}  # every stopping 
 Overrides = "dict[str, Any] | Callable[[CurveTable, Setting], dict[str, Any]]"
 
 
-def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
+def basin_sweep(overrides: Overrides, confirm: tuple[int, int] | None = None
+                ) -> Callable[..., Replayed]:
     """A method that is a basin sweep: the table's sweep file with ``overrides`` (or those a
-    function of the table gives)."""
+    function of the table gives); with ``confirm`` (K, S), followed by ``basin confirm`` of
+    its top K with S new seeds (replay/confirm_replay.py)."""
 
     def run(table: CurveTable, setting: Setting, thresholds: list[float], name: str
             ) -> Replayed:
@@ -84,9 +86,9 @@ def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
             return None if chosen is None else (trials[chosen.trial_id].curve, chosen.step)
 
         budget = Budget(thresholds, pick)
+        draw = setting.draw(table)
         replay = TuneReplay(table, decided.searcher, decided.scheduler, decided.stopper,
-                            setting.trials, setting.concurrency, metric, mode, budget,
-                            setting.draw(table))
+                            setting.trials, setting.concurrency, metric, mode, budget, draw)
         replay.trials = trials
         np.random.seed(setting.seed)  # ASHA draws each trial's bracket from NumPy's generator
         replay.run()
@@ -95,8 +97,17 @@ def basin_sweep(overrides: Overrides) -> Callable[..., Replayed]:
         stopped = [(trials[r.trial_id].curve, r.outcome.kind, r.outcome.step or 0)
                    for r in final if r.outcome.status != "completed"]
         ended = [(trials[r.trial_id].config, r.outcome.kind, r.outcome.step) for r in final]
-        return Replayed(name, anytime[-1], budget.steps, replay.clock.now, anytime, stopped,
-                        [t.config for t in trials.values()], ended)
+        handed, steps, extra = anytime[-1], budget.steps, {}
+        if confirm is not None:
+            from benchmarks.replay.confirm_replay import confirmed_pick
+
+            leaders = [(trials[c.trial_id].curve, c.step) for c in
+                       choose(final, spec.selection, metric, mode).leaders(confirm[0])]
+            handed, done = confirmed_pick(table, draw, leaders, *confirm, budget.steps,
+                                          metric, mode)
+            steps, extra = steps + done["steps"], {"confirm": done}
+        return Replayed(name, handed, steps, replay.clock.now, anytime, stopped,
+                        [t.config for t in trials.values()], ended, extra)
 
     return run
 
@@ -215,8 +226,12 @@ METHODS: dict[str, Callable[..., Replayed]] = {
 VARIANTS: dict[str, Callable[..., Replayed]] = {
     "basin-no-asha": basin_sweep({"scheduler": FIFO}),
     "basin-no-rules": basin_sweep({"stopping": NO_RULES}),
-    # Issue 48's point 3: the one-standard-error choice against the objective's (the default).
+    # Issue 48's point 3: the one-standard-error choice, and basin confirm of the top K with S
+    # new seeds within a quarter of the sweep's steps, against the objective's (the default).
     "basin-one-se": basin_sweep({"selection": {"criterion": "one-se"}}),
+    "basin-confirm-2x2": basin_sweep({}, confirm=(2, 2)),
+    "basin-confirm-3x1": basin_sweep({}, confirm=(3, 1)),
+    "basin-confirm-5x1": basin_sweep({}, confirm=(5, 1)),
     # Section 1's rungs on classification: the first a quarter of the budget, the best third on.
     "basin-asha-quarter": basin_sweep(lambda table, setting: {"scheduler": {
         "type": "asha", "grace_period": table.spec.training.max_steps // 4,

@@ -30,6 +30,7 @@ class Replayed:
     configs: list[int] = field(default_factory=list)  # every trial's configuration
     # Every trial's end, in the order the trials were asked for: (config, kind, step).
     ended: list[tuple[int, str, int | None]] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # a method's own figures for its results row
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def row_of(table: CurveTable, setting: Setting, replayed: Replayed) -> dict[str,
         "stopped": dict(Counter(kind for _, kind, _ in replayed.stopped)),
         "winners": lost_winners(table, replayed),
         "distinct_configs": len(set(replayed.configs)),
+        **replayed.extra,
     }
 
 

@@ -65,3 +65,24 @@ def synthetic_table(path: Path, count: int = 32, max_steps: int = 120, eval_ever
                                                          "count": count}}
     write_table(path, meta, configs)
     return path
+
+
+def replicated_table(plain: Path, out: Path, configs: list[int], seeds: tuple[int, ...] = (1, 2)
+                     ) -> Path:
+    """``plain``'s table with seed replicates of ``configs``: each the entry trained again, its
+    losses moved by an amount of the seed's own (down for even configurations, up for odd)."""
+    import copy
+
+    from benchmarks.curve_table import read_table
+
+    raw = read_table(plain)
+    replicates = []
+    for seed in seeds:
+        for config in configs:
+            again = copy.deepcopy(raw["configs"][config])
+            for row in again["evaluations"]:
+                for name in ("val_loss", "test_loss"):
+                    row[name] += 0.004 * seed * (1 if config % 2 else -1)
+            replicates.append({**again, "seed": seed})
+    write_table(out, raw["meta"], raw["configs"], replicates)
+    return out

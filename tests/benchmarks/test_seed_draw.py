@@ -5,31 +5,21 @@ replays exactly as before."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from benchmarks.curve_table import CurveTable, read_table, write_table
+from benchmarks.curve_table import CurveTable
 from benchmarks.replay import scoring
 from benchmarks.replay.methods import METHODS, best_result
 from benchmarks.replay.replayed import Setting
 from benchmarks.replay.scoring import regret, row_of
 from benchmarks.replay.seed_draw import SeedDraw
-from tests.benchmarks.synthetic_table import synthetic_table
+from tests.benchmarks.synthetic_table import replicated_table, synthetic_table
 
 ALONE = 20  # the one configuration not trained again
 REPLICATED = [config for config in range(32) if config != ALONE]  # again with seeds 1 and 2
-
-
-def replicate(entry: dict, seed: int) -> dict:
-    """The entry trained with another seed: its losses moved by an amount of the seed's own."""
-    again = copy.deepcopy(entry)
-    for row in again["evaluations"]:
-        for name in ("val_loss", "test_loss"):
-            row[name] += 0.004 * seed * (1 if entry["config"] % 2 else -1)
-    return {**again, "seed": seed}
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +27,8 @@ def tables(tmp_path_factory: pytest.TempPathFactory) -> tuple[CurveTable, CurveT
     """The same table without and with replicates."""
     folder = tmp_path_factory.mktemp("seeds")
     plain = synthetic_table(folder / "plain.json", count=32)
-    raw = read_table(plain)
-    replicates = [replicate(raw["configs"][config], seed) for seed in (1, 2)
-                  for config in REPLICATED]
-    write_table(folder / "replicated.json", raw["meta"], raw["configs"], replicates)
-    return CurveTable.load(plain), CurveTable.load(folder / "replicated.json")
+    replicated = replicated_table(plain, folder / "replicated.json", REPLICATED)
+    return CurveTable.load(plain), CurveTable.load(replicated)
 
 
 def test_curves_are_the_configurations_then_their_replicates(tables) -> None:
