@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,53 @@ def verdict_rows(rows: list[dict[str, Any]], margin_of: dict[str, float], refere
     return out
 
 
+CONFIRM_PREFIX = "basin-confirm-"
+REPLAYABLE = ("confirmed", "no room")  # what a confirm did where the table could answer it
+
+
+def confirm_rows(rows: list[dict[str, Any]], margin_of: dict[str, float]
+                 ) -> list[dict[str, Any]]:
+    """Point 3 on the seeds where every confirm variant of the cell could be replayed (each
+    "confirmed" or "no room": none lacked a replicate): each confirm variant and basin-one-se
+    against basin there, with what each confirm did over all seeds."""
+    out = []
+    for (table, trials, concurrency), method_rows in sorted(cells_of(rows).items()):
+        variants = sorted(m for m in method_rows if m.startswith(CONFIRM_PREFIX))
+        if table not in margin_of or not variants or "basin" not in method_rows:
+            continue
+        seeds = set.intersection(*[
+            {seed for seed, row in method_rows[m].items()
+             if row.get("confirm", {}).get("status") in REPLAYABLE} for m in variants])
+        base = {s: r["regret"] for s, r in method_rows["basin"].items() if s in seeds}
+        for method in [*variants, "basin-one-se"]:
+            if method not in method_rows:
+                continue
+            mine = {s: r["regret"] for s, r in method_rows[method].items() if s in seeds}
+            statuses = Counter(r.get("confirm", {}).get("status", "-")
+                               for r in method_rows[method].values())
+            out.append({"table": table, "trials": trials, "concurrency": concurrency,
+                        "method": method, "seeds": len(seeds), "statuses": dict(statuses),
+                        "changed": sum(bool(r.get("confirm", {}).get("changed"))
+                                       for r in method_rows[method].values()),
+                        "compared": compare(paired(mine, base), margin_of[table])})
+    return out
+
+
+def _confirm_table(found: list[dict[str, Any]]) -> str:
+    from benchmarks.common import print_table
+
+    body = [[f"{r['table']} {r['trials']}x{r['concurrency']}", r["method"], str(r["seeds"]),
+             ", ".join(f"{k} {v}" for k, v in sorted(r["statuses"].items())), str(r["changed"]),
+             "-" if r["compared"] is None else
+             f"{r['compared']['d']:+.4f} [{r['compared']['lo']:+.4f}, "
+             f"{r['compared']['hi']:+.4f}]", "-" if r["compared"] is None
+             else r["compared"]["verdict"]] for r in found]
+    title = "point 3 on the seeds every confirm could replay: method - basin, 90% interval"
+    return f"**{title}**\n\n" + print_table(
+        title, ["cell", "method", "seeds", "what the confirm did (all seeds)", "changed pick",
+                "d [90% CI]", "verdict"], body)
+
+
 def verdict_report(rows: list[dict[str, Any]], margin_of: dict[str, float],
                    references: tuple[str, ...] = ("random", "basin")) -> str:
     """Markdown tables of the verdicts against each reference, printed as they are made."""
@@ -130,4 +178,6 @@ def verdict_report(rows: list[dict[str, Any]], margin_of: dict[str, float],
         parts.append(f"**{title}**\n\n" + print_table(
             title, ["cell", "method", "d [90% CI]", "margin", "verdict", "steps",
                     f"steps to match {reference}"], body))
+    if found := confirm_rows(rows, margin_of):
+        parts.append(_confirm_table(found))
     return "\n\n".join(parts)

@@ -79,3 +79,29 @@ def test_a_table_without_a_noise_floor_gets_no_verdicts(tmp_path: Path,
     text = verdict_report(rows_of("sst2") + rows_of("smollm2"), found)
     assert "no verdicts, for: smollm2" in text
     assert "sst2 10x2 | basin" in text and "smollm2 10x2" not in text
+
+
+def test_point_3_is_compared_on_the_seeds_every_confirm_could_replay() -> None:
+    from benchmarks.replay.verdicts import confirm_rows
+
+    rows = []
+    for seed in range(12):
+        rows.append(row("basin", seed, 0.030, [0.03] * 10))
+        status = "no replicates" if seed < 2 else "confirmed" if seed % 2 else "no room"
+        for method, regret in (("basin-confirm-2x2", 0.020), ("basin-confirm-3x1", 0.030)):
+            rows.append({**row(method, seed, regret + 0.0001 * (seed % 3), [0.03] * 10),
+                         "confirm": {"status": status, "changed": status == "confirmed"}})
+        rows.append(row("basin-one-se", seed, 0.050, [0.05] * 10))
+    rows.append({**row("basin-confirm-3x1", 12, 0.0, [0.0] * 10),
+                 "confirm": {"status": "no replicates"}})  # only one variant: left out
+    found = {r["method"]: r for r in confirm_rows(rows, {"sst2": 0.005})}
+    assert set(found) == {"basin-confirm-2x2", "basin-confirm-3x1", "basin-one-se"}
+    assert {r["seeds"] for r in found.values()} == {10}  # seeds 2-11
+    assert found["basin-confirm-2x2"]["statuses"] == {"no replicates": 2, "confirmed": 5,
+                                                     "no room": 5}
+    assert found["basin-confirm-2x2"]["changed"] == 5
+    assert found["basin-confirm-2x2"]["compared"]["verdict"] == BETTER
+    assert found["basin-confirm-3x1"]["compared"]["verdict"] == EQUIVALENT
+    assert found["basin-one-se"]["compared"]["verdict"] == WORSE
+    assert "point 3 on the seeds every confirm could replay" in verdict_report(
+        rows, {"sst2": 0.005})
