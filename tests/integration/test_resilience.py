@@ -286,14 +286,26 @@ def test_a_trial_whose_process_dies_is_restarted_from_its_latest_checkpoint(swee
                           resources={"max_failures": 1}, tracking={"wandb": {"mode": "disabled"}})
     killed: list[int] = []
 
+    def result_lines(at_least: int) -> list[str]:
+        """The trial's lines in Ray's result.json once it holds ``at_least`` (else none).
+        Optuna hears of a report before Ray's logger writes it (a CI run read an empty file
+        after Optuna's fourth value): wait on the file itself."""
+        run = the_run(tmp_path)
+        folders = list(run.trial_folders().values()) if run is not None else []
+        if len(folders) != 1 or not (folders[0] / "result.json").is_file():
+            return []
+        lines = (folders[0] / "result.json").read_text().splitlines()
+        try:
+            json.loads(lines[-1]) if lines else None
+        except ValueError:  # the line Ray is writing now
+            return []
+        return lines if len(lines) >= at_least else []
+
     def kill_the_trial_midway() -> None:
-        wait_for(lambda: (run := the_run(tmp_path)) is not None and any(
-            len(t.intermediate_values) >= 4 for t in run.optuna_trials().values()))
+        wait_for(lambda: result_lines(4))
         # Only this trial's own process (it reports its pid), not every Ray worker on the
         # machine.
-        (folder,) = the_run(tmp_path).trial_folders().values()
-        last = (folder / "result.json").read_text().splitlines()[-1]
-        pid = json.loads(last)["worker_pid"]
+        pid = json.loads(result_lines(4)[-1])["worker_pid"]
         psutil.Process(pid).kill()
         killed.append(pid)
 
