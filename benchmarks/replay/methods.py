@@ -3,10 +3,10 @@
   random       basin's sweep: random sampler, no scheduler, no stopping rule; every trial
                trains its whole budget; hands on the best-validation checkpoint of any trial
   random+asha  Ray Tune with random search (Optuna's RandomSampler behind Ray's OptunaSearch)
-               and ASHAScheduler; hands on ResultGrid.getbest_result()'s configuration
+               and ASHAScheduler; hands on ResultGrid.get_best_result()'s configuration
   tpe          basin's sweep with TPE at full budget (no scheduler, no stopping rule)
   ray          Ray Tune's OptunaSearch (TPE) + ASHAScheduler as Ray ships them
-  ray-all      the same, handing on getbest_result(scope="all"): the trial with the best
+  ray-all      the same, handing on get_best_result(scope="all"): the trial with the best
                objective at any of its reports, not at its last
   hf           transformers' hyperparameter_search: Optuna TPE with its SuccessiveHalvingPruner,
                hands on the study's best trial's configuration
@@ -122,7 +122,7 @@ def _checkpoints(trial: ReplayTrial) -> dict[int, str]:
 
 
 def best_result(trials: Any, metric: str, mode: str, scope: str) -> ReplayTrial | None:
-    """The trial ``ResultGrid.getbest_result(metric, mode, scope)`` returns: by its last
+    """The trial ``ResultGrid.get_best_result(metric, mode, scope)`` returns: by its last
     reported objective ("last") or its best over all its reports ("all"), NaN left out; the
     first asked of equal ones."""
     sign = 1 if mode == "min" else -1
@@ -139,7 +139,7 @@ def best_result(trials: Any, metric: str, mode: str, scope: str) -> ReplayTrial 
 
 def ray_tune(sampler: str, scope: str = "last") -> Callable[..., Replayed]:
     """Ray Tune's OptunaSearch with ``sampler`` and Ray's ASHAScheduler, the sweep file's
-    rungs; hands on ``ResultGrid.getbest_result(scope=scope)``'s configuration ("last": the
+    rungs; hands on ``ResultGrid.get_best_result(scope=scope)``'s configuration ("last": the
     trial whose last reported objective is best, as Ray defaults; "all": whose best report is),
     trained once more."""
 

@@ -105,7 +105,7 @@ def test_with_replicates_the_hand_over_carries_its_seed(tables) -> None:
     assert len(seeds) > 1  # the seeds the methods saw differ between replays
 
 
-def test_getbest_result_scope_last_and_all() -> None:
+def test_get_best_result_scope_last_and_all() -> None:
     def trial(number: int, losses: list[float]) -> SimpleNamespace:
         return SimpleNamespace(number=number, results=[{"val_loss": v} for v in losses])
 
