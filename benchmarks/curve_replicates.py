@@ -22,16 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import DEFAULT_WORK_DIR
-from benchmarks.curve_table import read_table, table_file, write_table
+from benchmarks.curve_table import best_evaluation, read_table, table_file, write_table
 from benchmarks.curve_tables import sweep_of, train_configs
 
 TOP, DRAWN, SEEDS = 20, 10, (1, 2)
 
 
 def best_val(entry: dict[str, Any]) -> float:
-    losses = [row["val_loss"] for row in entry["evaluations"]
-              if row.get("val_loss") == row.get("val_loss")]  # NaN is not a loss
-    return min(losses) if losses else float("inf")
+    """An entry's best validation loss (inf where none is finite)."""
+    best = best_evaluation(entry)
+    return float("inf") if best is None else best["val_loss"]
 
 
 def replicated_configs(configs: list[dict[str, Any]], top: int, drawn: int,

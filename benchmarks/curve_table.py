@@ -62,6 +62,14 @@ def write_table(path: Path, meta: dict[str, Any], configs: list[dict[str, Any]],
     os.replace(temporary, path)
 
 
+def best_evaluation(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The evaluation of a table entry's best validation loss (the earliest of equal ones);
+    None when no validation loss is finite (a curve that diverged at once)."""
+    finite = [row for row in entry["evaluations"]
+              if isinstance(row.get("val_loss"), (int, float)) and math.isfinite(row["val_loss"])]
+    return min(finite, key=lambda row: (row["val_loss"], row["step"])) if finite else None
+
+
 # The weights a hyperparameter's distance may take in the lookup (fit_weights).
 WEIGHT_GRID = (1.0, 0.3, 0.1, 0.03, 0.0)
 
@@ -219,8 +227,8 @@ class CurveTable:
 
     def best_val_step(self, index: int) -> int | None:
         """The step of the curve's best validation loss over its whole length."""
-        rows = [r for r in self.curves[index]["evaluations"] if math.isfinite(r["val_loss"])]
-        return min(rows, key=lambda r: (r["val_loss"], r["step"]))["step"] if rows else None
+        best = best_evaluation(self.curves[index])
+        return None if best is None else best["step"]
 
     def best_val_loss(self, index: int) -> float:
         step = self.best_val_step(index)

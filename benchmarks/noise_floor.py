@@ -18,24 +18,15 @@ The figures go to ``benchmarks/results/noise_floor_<table>.json``.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import DEFAULT_WORK_DIR, RESULTS_DIR, print_table, save_json
-from benchmarks.curve_table import read_table, table_file
+from benchmarks.curve_table import best_evaluation, read_table, table_file
 
 TABLE_SEED = 0  # the seed of a table's own entries: the sweep's training seed
-
-
-def best_checkpoint(entry: dict[str, Any]) -> dict[str, Any] | None:
-    """The evaluation of an entry's best validation loss (the earliest of equal ones); None
-    when no validation loss is finite (a curve that diverged at once)."""
-    finite = [row for row in entry["evaluations"]
-              if isinstance(row.get("val_loss"), (int, float)) and math.isfinite(row["val_loss"])]
-    return min(finite, key=lambda row: (row["val_loss"], row["step"])) if finite else None
 
 
 def seeds_of(table: dict[str, Any]) -> dict[int, dict[int, dict[str, Any]]]:
@@ -58,7 +49,7 @@ def configuration_noise(config: int, entries: dict[int, dict[str, Any]]) -> dict
     """One configuration's figures per seed, each at its own best validation step, and their
     spreads."""
     seeds = sorted(entries)
-    best = {seed: best_checkpoint(entries[seed]) for seed in seeds}
+    best = {seed: best_evaluation(entries[seed]) for seed in seeds}
     scored = [seed for seed in seeds if best[seed] is not None]
     val = [best[seed]["val_loss"] for seed in scored]
     test = [best[seed]["test_loss"] for seed in scored]
