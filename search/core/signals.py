@@ -10,9 +10,11 @@ way ``basin resume`` continues the sweep, as after Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 
@@ -31,3 +33,21 @@ def stop_on_sigterm() -> None:
     installs signal handlers nowhere else)."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _as_interrupt)
+
+
+@contextlib.contextmanager
+def sigint_handler_kept() -> Iterator[None]:
+    """Around ``Tuner.fit``: the SIGINT handler before it is the one after it.
+
+    Ray Tune installs its own handler when it fits and puts the previous one back only when a
+    signal arrives (ray/tune/tune.py, ``_setup_signal_catching``). Left in place after a fit that
+    ended normally, it swallowed the first Ctrl-C (or SIGTERM, routed here) during what comes
+    next, ``basin check``'s re-training included: it only sets the finished fit's event."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)

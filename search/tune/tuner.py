@@ -15,7 +15,7 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
 from search.core.driver_log import DriverLog
-from search.core.signals import stop_on_sigterm
+from search.core.signals import sigint_handler_kept, stop_on_sigterm
 from search.core.uris import parent_of
 from search.spec.model import SweepSpec, trial_settings
 from search.spec.step_budget import step_budget
@@ -52,7 +52,7 @@ def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.Re
     There Ray keeps its own period (README: Running on a cluster says what that costs).
 
     With ``log``, what Ray Tune prints while it fits goes to the driver log. SIGTERM stops
-    the fit as Ctrl-C does (``search.core.signals``).
+    the fit as Ctrl-C does, and after it Ctrl-C is what it was before (``search.core.signals``).
     """
     stop_on_sigterm()  # after ray.init, which makes SIGTERM exit at once
     write_experiment_state_atomically()  # a kill mid-snapshot must not lose the sweep
@@ -60,7 +60,7 @@ def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.Re
     if ours:
         os.environ[SNAPSHOT_PERIOD_ENV] = "0"
     try:
-        with log.prints() if log else contextlib.nullcontext():
+        with log.prints() if log else contextlib.nullcontext(), sigint_handler_kept():
             return tuner.fit()
     finally:
         if ours:

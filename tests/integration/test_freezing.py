@@ -17,7 +17,12 @@ from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import RunDir
 from search.store.stop_ledger import StopLedger
 from tests.integration.retrain import figures, retrained
-from tests.integration.test_resilience import kill_when, start_driver, the_run
+from tests.integration.test_resilience import (
+    kill_when,
+    resume_in_own_process,
+    start_driver,
+    the_run,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -114,7 +119,7 @@ def test_frozen_trials_survive_a_killed_driver(sweep_factory, tmp_path: Path) ->
     kill_when(driver, some_frozen)
     run = the_run(tmp_path)
     frozen_at_kill = FreezeLedger(run.freezes_file).frozen()
-    assert main(["resume", str(run.path), "--quiet"]) == 0
+    resume_in_own_process(run, tmp_path / "resume.log")
     results = _agreeing_records(run)
     assert len(results["trials"]) == TRIALS
     by_id = {t["trial_id"]: t for t in results["trials"]}

@@ -41,6 +41,20 @@ def start_driver(argv: list[str], log: Path) -> subprocess.Popen:
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
+def resume_in_own_process(run: RunDir, log: Path) -> None:
+    """`basin resume RUN --quiet` as a user runs it after a crash, in a process of its own, and
+    assert that it finished the sweep. A process of its own: a resume inside pytest's process
+    shares its signal handlers (Ray Tune's SIGINT handler stays installed after a fit), and in
+    CI one such resume ended after 10 s as if interrupted (exit 130) where nothing could be seen
+    of why; here what it printed and its driver.log say it."""
+    resumer = start_driver(["resume", str(run.path), "--quiet"], log)
+    code = resumer.wait(timeout=600)
+    driver_log = run.path / "driver.log"
+    assert code == 0, (f"basin resume exited {code}:\n{log.read_text()[-4000:]}\n"
+                       f"driver.log:\n"
+                       f"{driver_log.read_text()[-4000:] if driver_log.is_file() else '(none)'}")
+
+
 def wait_for(condition, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

@@ -116,3 +116,13 @@ def test_a_killed_drivers_lock_is_not_held(sweep_factory, tmp_path) -> None:
     with DriverLock(run.path, str(run.path)) as lock:
         lock.acquire("resume")
         assert _holds_lock(run.path, os.getpid())
+
+
+def test_ctrl_c_after_the_trials_is_not_swallowed(sweep_factory) -> None:
+    # Ray Tune's SIGINT handler only sets its fit's event; left in place after the fit, it took
+    # the first Ctrl-C (or SIGTERM) during what comes next (basin check re-trains there).
+    before = signal.getsignal(signal.SIGINT)
+    sweep = sweep_factory(training={"max_steps": 4, "eval_every": 4, "micro_batch_size": 8},
+                          search={"num_trials": 1, "seed": 0, "sampler": "random"})
+    assert main(["run", str(sweep), "--quiet"]) == 0
+    assert signal.getsignal(signal.SIGINT) is before
