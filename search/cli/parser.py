@@ -187,13 +187,13 @@ def _add_resume(commands: _Commands) -> None:
 
 
 def _add_status(commands: _Commands) -> None:
-    commands.with_run_dir("status", "trials of a sweep (running or finished): status, best so "
-                          "far, time")
+    commands.with_run_dir("status", "where a sweep stands (running, interrupted or finished): "
+                          "its trials, best so far, time")
 
 
 def _add_ls(commands: _Commands) -> None:
     listing = commands.command("ls", "past and running sweeps in a folder: name, start, "
-                               "trials, best, state")
+                               "trials, best, state (finished, running, interrupted)")
     listing.add_argument("folder", nargs="?", default="runs", type=Path, metavar="DIR",
                          help="the folder that holds run directories (a sweep's output_dir) "
                          "[runs]")

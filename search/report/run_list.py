@@ -15,6 +15,7 @@ from search.core.errors import SpecError
 from search.core.layout import SWEEP_FILE
 from search.core.outcome import FINISHED
 from search.report.results import choice_of
+from search.store.driver_lock import live_driver
 from search.store.records import collect_records
 from search.store.rundir import RunDir
 
@@ -53,7 +54,14 @@ def _row(path: Path) -> list[str]:
             if choice.chosen else "-")
     return [path.name, started.strftime("%Y-%m-%d %H:%M"), f"{ended}/{spec.search.num_trials}",
             best,
-            "finished" if run.finished else "unfinished (running, or: basin resume)"]
+            "finished" if run.finished else _unfinished(run)]
+
+
+def _unfinished(run: RunDir) -> str:
+    """Running (a live driver holds its lock) or interrupted (basin resume continues it)."""
+    if live_driver(run.path) is not None:
+        return "running"
+    return "not running here" if run.remote else "interrupted (basin resume)"
 
 
 def print_runs(folder: Path, console: Console) -> int:

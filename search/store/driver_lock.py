@@ -21,6 +21,10 @@ from typing import IO
 from search.core.errors import SpecError
 from search.core.layout import DRIVER_LOCK
 
+# `basin status` and `basin ls` probe the lock for an instant (live_driver); a driver starting in
+# that instant waits this long for it rather than be refused.
+PROBE_PATIENCE_S = 1.0
+
 
 class DriverLock:
     """The run directory's driver lock, held from ``acquire`` until ``release`` or the end of
@@ -35,9 +39,7 @@ class DriverLock:
         """Take the lock, or refuse (SpecError) naming the live driver that holds it."""
         self.file.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.file, "a+", encoding="utf-8")  # noqa: SIM115 (held while we drive)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _take(handle, fcntl.LOCK_EX, PROBE_PATIENCE_S):
             handle.seek(0)
             owner = _describe(handle.read())
             handle.close()
@@ -63,6 +65,35 @@ class DriverLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def live_driver(folder: Path) -> str | None:
+    """Who drives the sweep in ``folder`` now ('basin resume, process 123 on node-1 since ...'),
+    or None when no live driver holds its lock: a sweep that is not finished is then
+    interrupted. Takes the lock shared for an instant and lets go (``acquire`` waits that out)."""
+    lock = folder / DRIVER_LOCK
+    try:
+        handle = open(lock, encoding="utf-8")  # noqa: SIM115 (closed below, either way)
+    except FileNotFoundError:
+        return None
+    with handle:
+        if _take(handle, fcntl.LOCK_SH, 0.0):
+            return None  # closing the file lets go of the shared lock
+        return _describe(handle.read())
+
+
+def _take(handle: IO[str], kind: int, patience_s: float) -> bool:
+    """Take ``flock`` of ``kind`` on ``handle`` without blocking, trying again for up to
+    ``patience_s`` seconds; whether it was taken."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            fcntl.flock(handle, kind | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 def _describe(recorded: str) -> str:

@@ -319,9 +319,12 @@ def test_status_and_best_on_a_half_finished_run(sweep_factory, tmp_path, capsys)
     assert main(["status", str(run.path)]) == 0
     output = capsys.readouterr().out
     assert "optuna.journal: ignored 1 torn or unreadable line (51 bytes)" in output
-    assert "running (or interrupted)" in output
+    # Its driver was killed: no live driver holds the lock, so the sweep is interrupted, its
+    # time stops where it stopped, and its trials in flight wait for basin resume.
+    assert f"{run.path}: interrupted, " in output and "min before it stopped" in output
+    assert f"basin resume {run.path}" in output
     assert "4 requested, 1 finished (1 completed, 0 stopped, 0 pruned, 0 failed)" in output
-    assert "1 running" in output and "2 not started" in output
+    assert "1 unfinished" in output and "2 not started" in output
     assert "best so far: trial" in output
     assert main(["best", str(run.path)]) == 0
     output = capsys.readouterr().out

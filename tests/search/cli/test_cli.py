@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from search.cli.main import main
 from search.cli.parser import EXAMPLES
 from search.spec.model import load_spec
+from search.store.driver_lock import DriverLock
 from search.store.rundir import RunDir
 
 
@@ -45,8 +48,29 @@ def test_ls_lists_run_directories_newest_first_and_a_damaged_one_too(sweep_facto
     assert names.index(newer.name) < names.index(older.name)
     row = next(line for line in lines if line.startswith(newer.name))
     assert "2026-01-02 12:00" in row and f"0/{spec.search.num_trials}" in row
-    assert "unfinished" in row
+    assert "interrupted (basin resume)" in row  # not finished, and no driver holds its lock
     assert "unreadable" in next(line for line in lines if line.startswith("half-written"))
+    with DriverLock(newer, "runs/x") as driver:
+        driver.acquire("resume")
+        assert main(["ls", str(tmp_path / "runs")]) == 0
+        lines = capsys.readouterr().out.splitlines()
+    assert next(line for line in lines if line.startswith(newer.name)).split()[-1] == "running"
+    assert "interrupted" in next(line for line in lines if line.startswith(older.name))
+
+
+def test_status_tells_a_running_sweep_from_an_interrupted_one(sweep_factory, tmp_path, capsys):
+    run = RunDir.create(load_spec(sweep_factory()))
+    with DriverLock(run.path, run.shown) as driver:
+        driver.acquire("run")
+        assert main(["status", str(run.path)]) == 0
+        running = capsys.readouterr().out
+    assert f": running (basin run, process {os.getpid()} on " in running
+    assert "min elapsed" in running and "basin resume" not in running
+    # The driver gone (as after Ctrl-C or a kill): interrupted, and how to continue it.
+    assert main(["status", str(run.path)]) == 0
+    interrupted = capsys.readouterr().out
+    assert ": interrupted, " in interrupted and "min before it stopped" in interrupted
+    assert f"basin resume {run.path}" in interrupted
 
 
 def test_ls_of_a_missing_or_empty_folder(tmp_path, capsys):
