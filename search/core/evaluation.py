@@ -13,6 +13,7 @@ from trainables.contract import (
     STEP,
     TOTAL_STEPS,
     TRAIN_EVAL_LOSS,
+    VAL_DISTINCT_PREDICTIONS,
     VAL_LOSS,
     VAL_LOSS_SE,
 )
@@ -20,7 +21,7 @@ from trainables.contract import (
 # The report's name of each field of an Evaluation read straight from it.
 REPORTED_AS = {"step": STEP, "val_loss": VAL_LOSS, "val_loss_se": VAL_LOSS_SE,
                "train_eval_loss": TRAIN_EVAL_LOSS, "baseline_loss": BASELINE_LOSS,
-               "total_steps": TOTAL_STEPS}
+               "total_steps": TOTAL_STEPS, "distinct_predictions": VAL_DISTINCT_PREDICTIONS}
 
 
 def _number(value: object) -> float:
@@ -45,6 +46,13 @@ class Evaluation:
     baseline_loss: float = math.nan
     total_steps: int | None = None
     val_loss_se: float = math.nan
+    # How many different outputs the model gave over the validation split (classification):
+    # 1 is a model collapsed to one output, whatever its loss.
+    distinct_predictions: float = math.nan
+
+    @property
+    def collapsed(self) -> bool:
+        return self.distinct_predictions == 1
 
     @property
     def gap(self) -> float:
@@ -61,7 +69,8 @@ class Evaluation:
                    score=value if mode == "min" else -value,
                    baseline_loss=_number(result.get(BASELINE_LOSS)),
                    total_steps=int(total) if _number(total) == _number(total) else None,
-                   val_loss_se=_number(result.get(VAL_LOSS_SE)))
+                   val_loss_se=_number(result.get(VAL_LOSS_SE)),
+                   distinct_predictions=_number(result.get(VAL_DISTINCT_PREDICTIONS)))
 
 
 # What the driver reads of every report to build an Evaluation.

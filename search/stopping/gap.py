@@ -14,6 +14,9 @@ overfits when, since the trial's best validation loss,
 
 ``patience`` such evaluations in a row, after ``grace_steps``, stop the trial. Its result is
 the checkpoint before the turn; the trial is ``stopped``, and Optuna hears its best objective.
+The reason says "overfitting" only of a trial that had learned: one whose best evaluation had
+collapsed to one output, or was never below the not-learning threshold, is said to have never
+learned.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ from pydantic import Field
 
 from search.core.evaluation import Evaluation
 from search.stopping.base import StopRule
+from search.stopping.not_learning import NotLearning
+
+# How far below the baseline a trial's best validation loss must be to have learned: the
+# not-learning rule's default margin, so that the two rules agree on who learned.
+NOT_LEARNING_MARGIN: float = NotLearning.model_fields["min_improvement"].default
 
 
 def gap_within(gap: float, val_loss: float, limit: float, relative: bool) -> bool:
@@ -76,6 +84,27 @@ class GapRule(StopRule):
             return None
         last = history[-1]
         evals = "eval" if streak == 1 else "evals"
-        return (f"overfitting: val_loss rose from {best.val_loss:.4f} (step {best.step}) to "
+        turn = (f"val_loss rose from {best.val_loss:.4f} (step {best.step}) to "
                 f"{last.val_loss:.4f} while train_loss fell from {best.train_eval_loss:.4f} to "
                 f"{last.train_eval_loss:.4f}, gap {last.gap:.2f}, for {streak} {evals}")
+        never = never_learned(best)
+        return f"{turn}; {never}" if never else f"overfitting: {turn}"
+
+
+def never_learned(best: Evaluation) -> str | None:
+    """Why a trial whose validation loss turned up had learned nothing to overfit, or None.
+
+    The turn is the same, but the trial was still a constant guess: its best evaluation gave one
+    output for every validation example (a constant that matches the validation labels better
+    than the training prior beats the baseline), or its best validation loss never got below the
+    not-learning rule's threshold (its default: 98% of the baseline). Such a trial is not said
+    to overfit (issue 49)."""
+    if best.collapsed:
+        return ("it never learned: at its best step it gave one output for every validation "
+                "example (collapsed to one output)")
+    needed = (1 - NOT_LEARNING_MARGIN) * best.baseline_loss
+    if math.isfinite(needed) and not best.val_loss < needed:
+        return (f"it never learned: its best val_loss was not below {needed:.4f} "
+                f"({1 - NOT_LEARNING_MARGIN:.0%} of the baseline {best.baseline_loss:.4f}, a "
+                "model that learned nothing)")
+    return None

@@ -233,3 +233,39 @@ def test_copies_of_a_ledger_share_their_decisions_through_its_file(tmp_path):
     assert copy.decision("a") == decision
     ledger.record("a", NotLearning(grace_steps=0).decide(evals(NEVER_LEARNS)))  # first wins
     assert StopLedger(tmp_path / "stops.jsonl").decision("a") == decision
+
+
+def recorded(rows: list[tuple]) -> list[Evaluation]:
+    """(step, val_loss, train_eval_loss, baseline, val_loss_se, distinct predictions) per
+    evaluation, as a trial reported them."""
+    return [Evaluation(step=step, val_loss=val, train_eval_loss=train, objective=val, score=val,
+                       baseline_loss=base, total_steps=120, val_loss_se=se,
+                       distinct_predictions=distinct)
+            for step, val, train, base, se, distinct in rows]
+
+
+# Two trials of the MiniLM demo table (benchmarks/curves/rebuilt/demo.json.gz, configurations 0
+# and 5): both turn, one after learning, one predicting a single class throughout.
+LEARNED_THEN_TURNED = [(15, 0.7091, 0.6684, 0.7095, 0.0084, 1), (30, 0.6579, 0.5707, 0.7095, 0.0162, 2),
+                       (45, 0.6771, 0.5025, 0.7095, 0.0360, 2), (60, 0.6725, 0.5054, 0.7095, 0.0537, 2)]
+ONE_CLASS_THROUGHOUT = [(15, 0.6955, 0.6856, 0.7095, 0.0026, 1), (30, 0.7074, 0.6773, 0.7095, 0.0074, 1),
+                        (45, 0.7013, 0.6716, 0.7095, 0.0068, 1)]
+
+
+def test_a_trial_that_never_learned_is_not_said_to_overfit():
+    learned = GapRule().decide(recorded(LEARNED_THEN_TURNED))
+    assert learned.reason.startswith("overfitting: val_loss rose from 0.6579 (step 30)")
+    # Below the baseline only because one constant output fits the validation labels better
+    # than the training prior: stopped at the same turn, but it never learned.
+    collapsed = GapRule().decide(recorded(ONE_CLASS_THROUGHOUT))
+    assert (collapsed.status, collapsed.kind, collapsed.step) == (STOPPED, "gap", 45)
+    assert "overfitting" not in collapsed.reason
+    assert collapsed.reason.endswith("it never learned: at its best step it gave one output for "
+                                     "every validation example (collapsed to one output)")
+    # Two outputs, but its best never below the not-learning rule's threshold (98% of 0.69).
+    barely = [(step, val, train, 0.69, 0.005, 2) for step, val, train in
+              [(10, 0.684, 0.68), (20, 0.70, 0.66), (30, 0.71, 0.64)]]
+    never = GapRule().decide(recorded(barely))
+    assert "overfitting" not in never.reason
+    assert never.reason.endswith("it never learned: its best val_loss was not below 0.6762 (98% "
+                                 "of the baseline 0.6900, a model that learned nothing)")
