@@ -23,7 +23,7 @@ EXAMPLES = {
             "basin run sweeps/smollm2_sft.yaml         # causal LM: SmolLM2-135M-Instruct, 2 CPUs",
             "basin run sweeps/minilm_lora.yaml --set resources.warm_workers=false",
             "basin run sweeps/minilm_lora.yaml --set scheduler.type=freeze  # pause, don't kill",
-            "basin run sweeps/minilm_lora.yaml --set check.enabled=false  # no check at the end",
+            "basin run sweeps/minilm_lora.yaml --set check.enabled=true  # basin check at the end",
             "basin run sweeps/llm_lora_gpu.yaml --address auto          # on a running Ray cluster",
             f"basin run {RUN}/best.yaml                # re-train the chosen checkpoint"],
     "train": [f"basin train {RUN}/best.yaml                 # the chosen recipe, here, no Ray",

@@ -32,3 +32,8 @@ def say_command(console: Console, label: str, command: str) -> None:
         console.print(f"  {command}", soft_wrap=True)
     else:
         console.print(line, soft_wrap=True)
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 seed``, ``2 seeds``: a count and its noun, plural unless the count is 1."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -21,6 +21,7 @@ from ray import tune
 from rich.console import Console
 from rich.table import Table
 
+from search.core.console import counted
 from search.core.driver_log import DriverLog
 from search.core.errors import SpecError
 from search.lifecycle.tracking import make_trackers
@@ -140,8 +141,9 @@ def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -
     names = list(confirmed[0].params) if confirmed else []
     # The task's headline test figure: accuracy, or perplexity for a causal LM.
     headline = TASKS[spec.model.task].headline
-    table = Table(title=f"{spec.name}: confirmed with {len(confirmed[0].seeds)} new seeds "
-                        f"each, ranked by mean {metric} at the chosen step ({spec.objective.mode})")
+    seeds = counted(len(confirmed[0].seeds), "new seed")
+    table = Table(title=f"{spec.name}: confirmed with {seeds} each, ranked by mean {metric} at "
+                        f"the chosen step ({spec.objective.mode})")
     for column in ["rank", "trial", STEP, *[SHORT_NAMES.get(n, n) for n in names],
                    f"sweep {metric}", f"mean {metric}", "95% interval", "spread (sd)",
                    "per seed",

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
+from search.core.console import counted
 from search.selection.base import Criterion
 from search.selection.candidates import CHECK_FIGURES, Candidate, Pool, gather
 from trainables.contract import STEP
@@ -79,9 +80,9 @@ def choose(records: list[TrialRecord], criterion: Criterion, metric: str, mode: 
             chosen = found
             spread = (f"sd {winner['spread']:.4f}" if winner.get("spread") is not None
                       and len(winner["objectives"]) > 1 else "one seed: no spread")
+            seeds = counted(len(winner["objectives"]), "new seed")
             why = (f"confirmed: the best mean {metric} ({winner['mean']:.4f}, {spread}) over "
-                   f"{len(winner['objectives'])} new seeds of the {len(confirmed)} candidates "
-                   f"basin confirm re-trained")
+                   f"{seeds} of the {len(confirmed)} candidates basin confirm re-trained")
             ranked = [found] + [c for c in ranked if c is not found]
     if pool.fallback:
         why = f"{why}; note: {pool.fallback}"
