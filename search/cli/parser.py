@@ -175,6 +175,8 @@ def _add_train(commands: _Commands) -> None:
     train.add_argument("--out", type=Path, metavar="DIR",
                        help="where each evaluation's checkpoint goes [OUTPUT_DIR/NAME-train-"
                        "TIMESTAMP]")
+    train.add_argument("--verbose", action="store_true",
+                       help="also show the libraries' own output (otherwise in DIR/driver.log)")
 
 
 def _add_resume(commands: _Commands) -> None:

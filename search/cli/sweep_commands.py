@@ -40,11 +40,18 @@ def data_and_warnings(spec, console: Console) -> None:
 def train(args: argparse.Namespace, console: Console) -> int:
     """``basin train RECIPE``: one recipe trained here, without Ray, and whether it reproduced its
     figure."""
-    from search.lifecycle.foreground import train_here
+    from search.core.driver_log import DriverLog
+    from search.lifecycle.foreground import settle_library_output, train_here
     from search.spec.model import load_spec
+    from search.spec.sanity import describe_splits, split_sizes
 
     spec = load_spec(args.sweep, args.overrides)
-    train_here(spec, args.sweep, args.out, say=console.print)
+    if not args.verbose:
+        settle_library_output()
+    with DriverLog(args.verbose) as log:
+        if splits := describe_splits(split_sizes(spec)):
+            say(console, splits)
+        train_here(spec, args.sweep, args.out, say=console.print, log=log)
     return 0
 
 

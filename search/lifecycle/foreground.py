@@ -9,6 +9,7 @@ launch it on several GPUs of one machine: each process joins the group their env
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -16,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from search.core.driver_log import DriverLog
 from search.core.errors import SpecError
 from search.sampling.space import ConstantParam
 from search.spec.model import SweepSpec, trial_settings
@@ -61,10 +63,23 @@ def join_process_group(on_gpu: bool) -> None:
         init_single_process_group(backend)
 
 
+def settle_library_output() -> None:
+    """Before a DriverLog takes the libraries' log handlers: transformers adds its own stderr
+    handler on first use (which would then print beside the log), and draws progress bars
+    (loading weights, converting a GGUF file) on stderr, past the log: no bars, handler now."""
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.get_logger("transformers")  # sets up its handler, for DriverLog to take
+    transformers_logging.disable_progress_bar()
+
+
 def train_here(spec: SweepSpec, source: str, out: Path | None = None,
-               say: Callable[[str], None] = print) -> dict[str, Any]:
+               say: Callable[[str], None] = print,
+               log: DriverLog | None = None) -> dict[str, Any]:
     """Train the sweep file's one configuration here; every evaluation's checkpoint (adapter,
-    metrics, probe) goes to ``out/candidates``. Returns the last report."""
+    metrics, probe) goes to ``out/candidates``. With ``log``, what the libraries say (their
+    log records, warnings, prints and progress bars) goes to ``out/driver.log``, and only
+    basin's lines reach the terminal. Returns the last report."""
     import torch
     import torch.distributed as dist
 
@@ -81,13 +96,16 @@ def train_here(spec: SweepSpec, source: str, out: Path | None = None,
     out = out or Path(spec.output_dir) / TRAIN_FOLDER.format(
         name=spec.name, stamp=datetime.now().strftime("%Y%m%d-%H%M%S"))
     out.mkdir(parents=True, exist_ok=True)
+    if log is not None:
+        log.write_to(out)
     join_process_group(spec.resources.gpus_per_worker > 0)
     settings = trial_settings(spec)
     say(f"basin: training {spec.name} in this process, checkpoints in {out}")
     started, reports = time.monotonic(), {}
     hp = Hyperparameters(**params)
     try:
-        metrics = train(hp, settings, _reporter(out, started, say, reports))
+        with log.prints() if log is not None else contextlib.nullcontext():
+            metrics = train(hp, settings, _reporter(out, started, say, reports))
     except Exception as error:
         # A micro-batch that does not fit the GPU: basin's one line instead of CUDA's traceback.
         oom = out_of_memory(error)

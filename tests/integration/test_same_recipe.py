@@ -91,7 +91,13 @@ def trained_fresh(tmp_path: Path, rate: float) -> dict[int, dict]:
     command = [sys.executable, "-m", "search.cli", "train", str(SHIPPED), "--out", str(out)]
     for setting in short(tmp_path, **values):
         command += ["--set", setting]
-    subprocess.run(command, check=True, capture_output=True)
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    # Only basin's lines reach the terminal; what the libraries say (transformers' load report
+    # of the new classifier head, DeepSpeed's warnings, progress bars) is in its driver.log.
+    assert done.stderr == "", done.stderr
+    assert all(line.startswith(("data: ", "basin: ", "best ", " ")) for line in
+               done.stdout.splitlines()), done.stdout
+    assert "LOAD REPORT" in (out / "driver.log").read_text()
     return candidates(out)
 
 
