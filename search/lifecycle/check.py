@@ -107,28 +107,26 @@ def run_check(run: RunDir, records: list[TrialRecord], settings: CheckSettings,
 def print_check(report: CheckReport, run: RunDir, console: Any,
                 sweep_seconds: float | None = None) -> None:
     """The check table (best objective first) and what the check cost."""
-    from rich.table import Table
-
+    from search.report.fitting import Column, print_fitted
     from search.report.leaderboard import cell
 
     spec, settings = run.spec, report.settings
     metric = spec.objective.metric
     radii = list(report.entries[0]["increase"]) if report.entries else []
-    table = Table(title=f"{spec.name}: basin check of the top {len(report.entries)} candidates "
-                        f"({settings.directions} directions, tolerance "
-                        f"{settings.tolerance:.0%} of the loss)",
-                  box=None, padding=(0, 1), header_style="bold underline", title_justify="left")
-    for column in ["trial", STEP, metric, "check loss", *[f"+loss @{r}" for r in radii],
-                   "radius", "seed sd"]:
-        table.add_column(column, no_wrap=True, justify="left" if column == "trial" else "right")
+    title = (f"{spec.name}: basin check of the top {len(report.entries)} candidates "
+             f"({settings.directions} directions, tolerance {settings.tolerance:.0%} of the loss)")
+    headers = ["trial", STEP, metric, "check loss", *[f"+loss @{r}" for r in radii], "radius",
+               "seed sd"]
+    rows = []
     for entry in report.entries:
         radius = f"{entry['basin_radius']:.3g}"
         if entry["basin_radius"] >= settings.max_radius:
             radius = f">={radius}"
-        table.add_row(entry["trial_id"], str(entry[STEP]), cell(entry["objective"]),
-                      cell(entry[VAL_LOSS]), *[cell(entry["increase"][r]) for r in radii],
-                      radius, cell(entry.get("seed_sd")))
-    console.print(table)
+        rows.append([entry["trial_id"], str(entry[STEP]), cell(entry["objective"]),
+                     cell(entry[VAL_LOSS]), *[cell(entry["increase"][r]) for r in radii],
+                     radius, cell(entry.get("seed_sd"))])
+    print_fitted(console, [Column(h, "left" if h == "trial" else "right") for h in headers],
+                 rows, title)
     cost = f"check: {len(report.entries)} candidates in {report.seconds:.1f} s"
     if sweep_seconds:
         cost += f", {report.seconds / sweep_seconds:.1%} of the sweep's {sweep_seconds:.0f} s"

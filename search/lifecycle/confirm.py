@@ -19,12 +19,12 @@ from typing import Any
 
 from ray import tune
 from rich.console import Console
-from rich.table import Table
 
 from search.core.console import counted
 from search.core.driver_log import DriverLog
 from search.core.errors import SpecError
 from search.lifecycle.tracking import make_trackers
+from search.report.fitting import Column, print_fitted
 from search.report.leaderboard import SHORT_NAMES
 from search.selection.candidates import Candidate
 from search.selection.choice import Choice
@@ -142,21 +142,23 @@ def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -
     # The task's headline test figure: accuracy, or perplexity for a causal LM.
     headline = TASKS[spec.model.task].headline
     seeds = counted(len(confirmed[0].seeds), "new seed")
-    table = Table(title=f"{spec.name}: confirmed with {seeds} each, ranked by mean {metric} at "
-                        f"the chosen step ({spec.objective.mode})")
-    for column in ["rank", "trial", STEP, *[SHORT_NAMES.get(n, n) for n in names],
-                   f"sweep {metric}", f"mean {metric}", "95% interval", "spread (sd)",
-                   "per seed",
-                   f"{headline.replace('_', ' ')} (mean)"]:
-        table.add_column(column, overflow="fold")
+    title = (f"{spec.name}: confirmed with {seeds} each, ranked by mean {metric} at the "
+             f"chosen step ({spec.objective.mode})")
+    # Keyed by rank and trial; the interval and the per-seed values may wrap between numbers.
+    columns = [Column("rank"), Column("trial", "left"), Column(STEP),
+               *[Column(SHORT_NAMES.get(n, n)) for n in names], Column(f"sweep {metric}"),
+               Column(f"mean {metric}"), Column("95% interval", wrap=True),
+               Column("spread (sd)", wrap=True), Column("per seed", wrap=True),
+               Column(f"{headline.replace('_', ' ')} (mean)")]
+    rows = []
     for position, entry in enumerate(confirmed, start=1):
         values = entry.tests.get(headline, [])
         test = f"{statistics.fmean(values):.4f}" if values else "-"
-        table.add_row(
+        rows.append([
             str(position), entry.trial_id, str(entry.step),
             *[f"{v:.3g}" if isinstance(v, float) else str(v) for v in entry.params.values()],
             f"{entry.sweep_objective:.4f}", f"{entry.mean:.4f}",
             "{:.4f} to {:.4f}".format(*interval) if (interval := mean_interval(entry.objectives))
             else "needs 2 seeds", spread_text(entry.objectives),
-            " ".join(f"{v:.4f}" for v in entry.objectives), test)
-    console.print(table)
+            " ".join(f"{v:.4f}" for v in entry.objectives), test])
+    print_fitted(console, columns, rows, title, keys=2)

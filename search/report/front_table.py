@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from search.core.console import say
+from search.report.fitting import Column, print_fitted
 from search.report.leaderboard import cell, short_names
 from search.selection.choice import Choice
 from search.selection.front import front
@@ -22,22 +22,21 @@ def print_front(choice: Choice, spec: SweepSpec, console: Console) -> None:
         say(console, "front: no candidate measured its drift (the sweep file's "
                      "retention.enabled is false, or no trial has evaluated yet)")
         return
-    table = Table(title=escape(f"{spec.name}: the front of {metric} ({spec.objective.mode}) "
-                               f"and drift, {len(on_front)} of {len(choice.ranked)} candidates"),
-                  box=None, padding=(0, 1), header_style="bold underline", title_justify="left")
+    title = escape(f"{spec.name}: the front of {metric} ({spec.objective.mode}) and drift, "
+                   f"{len(on_front)} of {len(choice.ranked)} candidates")
     shown = [name for name in spec.space if name in choice.ranked[0].params]
-    columns = ["trial", STEP, metric, *([VAL_LOSS] if metric != VAL_LOSS else []), DRIFT,
+    headers = ["trial", STEP, metric, *([VAL_LOSS] if metric != VAL_LOSS else []), DRIFT,
                *short_names(dict.fromkeys(shown)), ""]
-    for column in columns:
-        table.add_column(column, no_wrap=True, justify="left" if column == "trial" else "right")
+    columns = [Column(header, "left" if header in ("trial", "") else "right")
+               for header in headers]
     chosen = (choice.chosen.trial_id, choice.chosen.step) if choice.chosen else None
-    for candidate in on_front:
-        table.add_row(candidate.trial_id, str(candidate.step), cell(candidate.objective),
-                      *([cell(candidate.val_loss)] if metric != VAL_LOSS else []),
-                      cell(candidate.drift),
-                      *[cell(candidate.params.get(name), figure=False) for name in shown],
-                      "handed on" if (candidate.trial_id, candidate.step) == chosen else "")
-    console.print(table)
+    rows = [[candidate.trial_id, str(candidate.step), cell(candidate.objective),
+             *([cell(candidate.val_loss)] if metric != VAL_LOSS else []),
+             cell(candidate.drift),
+             *[cell(candidate.params.get(name), figure=False) for name in shown],
+             "handed on" if (candidate.trial_id, candidate.step) == chosen else ""]
+            for candidate in on_front]
+    print_fitted(console, columns, rows, title)
     say(console, "[dim]drift: how far the checkpoint moved from the base model on general "
                  "inputs (0: not at all); on the front, no other candidate has both a better "
                  f"{metric} and less drift. selection: retentive chooses the least drift "

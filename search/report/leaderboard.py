@@ -1,8 +1,8 @@
-"""The leaderboard as printed: one row per trial that reads cleanly at 100 columns.
+"""The leaderboard as printed: one row per trial, whole at any width from 80 columns.
 
 Numbers and ids never wrap (a folded ``0.000`` / ``9398`` reads as two values); the status is
 short and each trial's reason follows the table as a note; a table wider than the terminal is
-printed as two (hyperparameters, then figures) rather than squeezed.
+printed as several, each keyed by trial (``search/report/fitting.py``), rather than squeezed.
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.measure import Measurement
-from rich.table import Table
 
 from search.core.console import say
 from search.core.outcome import COMPLETED, RUNNING
 from search.core.record import TrialRecord
+from search.report.fitting import Column, print_fitted
 from search.selection.choice import Choice
 from trainables.contract import GAP, STEP, TRAIN_EVAL_LOSS
 
@@ -49,24 +48,6 @@ def cell(value: Any, column: str = "", figure: bool = True) -> str:
     return str(value)
 
 
-def _table(title: str | None, columns: list[str], rows: list[list[str]]) -> Table:
-    # No box: its vertical edges cost a column each; one space between columns, a bold header.
-    table = Table(title=title, box=None, padding=(0, 1), collapse_padding=True, pad_edge=False,
-                  header_style="bold underline", title_justify="left")
-    for column in columns:
-        numeric = column not in ("trial", "status")
-        table.add_column(column, no_wrap=True, justify="right" if numeric else "left")
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def _fits(table: Table, console: Console) -> bool:
-    # Measured without the console's width cap: a capped measure always "fits".
-    natural = Measurement.get(console, console.options.update(max_width=10_000), table)
-    return natural.maximum <= console.width
-
-
 def reasons(records: list[TrialRecord], choice: Choice) -> list[str]:
     """One note per trial that did not simply complete, or that has no candidate checkpoint."""
     no_candidate = {trial_id: kind for kind, ids in choice.excluded.items() for trial_id in ids}
@@ -88,22 +69,17 @@ def reasons(records: list[TrialRecord], choice: Choice) -> list[str]:
 
 def print_leaderboard(columns: list[str], rows: list[list], console: Console, title: str,
                       notes: list[str] = ()) -> None:
-    """Print the leaderboard rows (``search.report.results.leaderboard_rows``), split in two tables
-    when one does not fit the console, then the notes."""
+    """Print the leaderboard rows (``search.report.results.leaderboard_rows``), split into
+    tables keyed by trial when one does not fit the console, then the notes."""
     shown = [short_name(c) for c in columns]
     first_figure = columns.index(STEP)
     text = [[cell(value, column, figure=index >= first_figure)
              for index, (value, column) in enumerate(zip(row, columns))] for row in rows]
     figures = ", ".join(shown[first_figure + 1:-2])
     caption = CAPTION.format(figures=figures)
-    table = _table(escape(title), shown, text)
-    if _fits(table, console):
-        console.print(table)
-    else:  # the hyperparameters, then the figures, each keyed by trial
-        console.print(_table(escape(title), shown[:first_figure],
-                             [r[:first_figure] for r in text]))
-        console.print(_table(None, [shown[0], *shown[first_figure:]],
-                             [[r[0], *r[first_figure:]] for r in text]))
+    print_fitted(console, [Column(name, "left" if name == "trial" else "right")
+                           if name != "status" else Column(name, "left", wrap=True)
+                           for name in shown], text, escape(title))
     for line in (caption, *notes):  # wrapped at the console's width, words kept whole
         say(console, f"[dim]{escape(line)}[/dim]" if line is caption else escape(line))
 

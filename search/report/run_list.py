@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from search.core.errors import SpecError
 from search.core.layout import SWEEP_FILE
 from search.core.outcome import FINISHED
+from search.report.fitting import Column, print_fitted
 from search.report.results import choice_of
 from search.store.driver_lock import live_driver
 from search.store.records import collect_records
@@ -70,11 +70,9 @@ def print_runs(folder: Path, console: Console) -> int:
     if not paths:
         console.print(f"{folder}: no run directories (a sweep's output_dir holds them)")
         return 0
-    table = Table(box=None, padding=(0, 1), collapse_padding=True, pad_edge=False,
-                  header_style="bold underline")
-    for column in ("run directory", "started", "trials", "best", "state"):
-        table.add_column(column, no_wrap=column != "state")
-    for path in paths:
-        table.add_row(*_row(path))
-    console.print(table)
+    # The run directory's name is what a user copies: never cut; the state may wrap.
+    columns = [Column("run directory", "left"), Column("started", "left", wrap=True),
+               Column("trials"), Column("best", "left", wrap=True),
+               Column("state", "left", wrap=True)]
+    print_fitted(console, columns, [_row(path) for path in paths])
     return len(paths)

@@ -6,11 +6,11 @@ import time
 from collections import Counter
 
 from rich.console import Console
-from rich.table import Table
 
 from search.core.console import say, say_command
 from search.core.outcome import FINISHED, RUNNING
 from search.core.record import TrialRecord
+from search.report.fitting import Column, print_fitted
 from search.report.leaderboard import format_params, short_names
 from search.report.results import choice_of, describe_choice, ordered
 from search.store.driver_lock import live_driver
@@ -59,29 +59,27 @@ def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
     if not run.finished and not live:
         say_command(console, "continue it with:", f"basin resume {run.location}")
     by_status = ", ".join(f"{statuses[s]} {s}" for s in FINISHED)
-    console.print(f"trials: {spec.search.num_trials} requested, {finished} finished "
-                  f"({by_status}), {statuses[RUNNING] - frozen} "
-                  + ("running, " if live or run.finished else "unfinished, ")
-                  + (f"{frozen} frozen, " if frozen else "") + f"{left} not started")
-    console.print(describe_choice(choice, run).replace("chosen:", "best so far:", 1))
+    say(console, f"trials: {spec.search.num_trials} requested, {finished} finished "
+                 f"({by_status}), {statuses[RUNNING] - frozen} "
+                 + ("running, " if live or run.finished else "unfinished, ")
+                 + (f"{frozen} frozen, " if frozen else "") + f"{left} not started")
+    say(console, describe_choice(choice, run).replace("chosen:", "best so far:", 1))
     if run.journal_damage:
         console.print(f"[yellow]{run.journal_damage.describe()}[/yellow]")
 
-    # Like the leaderboard: no box, ids and numbers never wrap; the hyperparameters may.
-    table = Table(box=None, padding=(0, 1), collapse_padding=True, pad_edge=False,
-                  header_style="bold underline")
-    for column in ("trial", "status", "step", "best at", spec.objective.metric):
-        table.add_column(column, no_wrap=True)
-    table.add_column("hyperparameters", overflow="fold")
+    # Like the leaderboard: ids and numbers never wrap; the hyperparameters may, at spaces.
+    columns = [Column("trial", "left"), Column("status", "left", wrap=True), Column("step"),
+               Column("best at"), Column(spec.objective.metric),
+               Column("hyperparameters", "left", wrap=True)]
+    rows = []
     for record in ordered(records, choice):
         best = choice.best_of(record.trial_id)
         step = f"{record.last_step or 0}/{spec.training.max_steps or '?'}"
         shown = record.state
         if shown == RUNNING and not live:  # no driver: it waits for basin resume
             shown = "unfinished"
-        table.add_row(record.trial_id, shown, step,
-                      str(best.step) if best else "-",
-                      f"{best.objective:.4f}" if best else "-",
-                      format_params(short_names(record.params)))
-    console.print(table)
+        rows.append([record.trial_id, shown, step, str(best.step) if best else "-",
+                     f"{best.objective:.4f}" if best else "-",
+                     format_params(short_names(record.params))])
+    print_fitted(console, columns, rows)
     return records
