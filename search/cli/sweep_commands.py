@@ -125,9 +125,9 @@ def finish(run_dir, trackers, started: float, console: Console) -> int:
 
         print_check(done.check, run_dir, console, sweep_seconds=elapsed - done.check.seconds)
     if done.interrupted:
-        console.print(f"[yellow]sweep interrupted after {elapsed:.0f} s: {done.ended} of "
-                      f"{done.requested} trials finished.[/yellow] Continue it with: "
-                      f"basin resume {run_dir.location}")
+        say(console, f"[yellow]sweep interrupted after {elapsed:.0f} s: {done.ended} of "
+                     f"{done.requested} trials finished.[/yellow]")
+        say_command(console, "Continue it with:", f"basin resume {run_dir.location}")
         return 130
     # Prose wraps at words; a path or command stays on one line of its own, to be copied.
     say(console, f"plots: {', '.join(p.name for p in done.plots)}")
