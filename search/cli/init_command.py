@@ -1,24 +1,33 @@
-"""``basin init DATA_FILE``: write a starting sweep file for a user's data, check it, and say
-what to run next."""
+"""``basin init DATA_FILE``: write a starting sweep file for a user's data that fits a time
+budget on this machine, check it, and say what to run next."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import re
+from pathlib import Path
 
 from rich.console import Console
 
 from search.core.console import say
 from search.core.errors import SpecError
 
+# Fewer trials than this leave the searcher nothing to learn from: a budget too small for them
+# shortens the trials instead.
+LEAST_TRIALS = 4
+
 
 def init(args: argparse.Namespace, console: Console) -> int:
-    """Write the sweep file for ``args.data_file``; it is validated before the user sees it."""
-    from search.spec.model import load_spec
-    from search.spec.starter import plan, read_shape, starter_text
+    """Write the sweep file for ``args.data_file``; it is validated before the user sees it.
+    Unless ``--no-measure``, the recipe's speed is measured here and the sweep fitted to
+    ``--minutes``: fewer trials, then shorter ones, when ``--trials`` would not fit."""
+    from search.spec.starter import plan, read_shape
 
     if args.trials < 1:
         raise SpecError([f"--trials: must be at least 1 (got {args.trials})"])
+    if not args.minutes > 0:
+        raise SpecError([f"--minutes: must be more than 0 (got {args.minutes:g})"])
     out = args.out or args.data_file.with_suffix(".yaml")
     if out.exists() and not args.force:
         raise SpecError([f"{out}: exists; choose another --out, or --force to overwrite it"])
@@ -26,16 +35,80 @@ def init(args: argparse.Namespace, console: Console) -> int:
     sizes = plan(shape)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.data_file.stem).strip("-.") or "sweep"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(starter_text(str(args.data_file), shape, sizes, name, args.model,
-                                args.trials, str(out)), encoding="utf-8")
-    try:
-        load_spec(out)
-    except SpecError:
-        out.unlink()  # never leave a file behind that basin itself would refuse
-        raise
+    trials = args.trials
+    spec = _write(args, out, shape, sizes, name, trials)
+    estimate = None
+    if not args.no_measure:
+        spec, sizes, trials, estimate = _fit_to_budget(args, out, shape, sizes, name, spec,
+                                                       console)
     say(console, f"wrote {out}: {shape.task}, {sizes.train_rows} training and "
                  f"{sizes.validation_rows} validation rows, {sizes.max_steps} steps a trial, "
-                 f"{args.trials} trials. Read it, then:")
+                 f"{trials} trials. Read it, then:")
     console.print(f"  basin validate {out}")
     console.print(f"  basin run {out}")
+    if estimate:
+        say(console, estimate)
     return 0
+
+
+def _write(args: argparse.Namespace, out: Path, shape, sizes, name: str, trials: int):
+    """Write the sweep file and load it; a file basin would refuse is never left behind."""
+    from search.spec.model import load_spec
+    from search.spec.starter import starter_text
+
+    out.write_text(starter_text(str(args.data_file), shape, sizes, name, args.model, trials,
+                                str(out)), encoding="utf-8")
+    try:
+        return load_spec(out)
+    except SpecError:
+        out.unlink()
+        raise
+
+
+def _fit_to_budget(args: argparse.Namespace, out: Path, shape, sizes, name: str, spec,
+                   console: Console):
+    """Measure the recipe's speed here, then write the sweep again with as many of
+    ``--trials`` as fit ``--minutes`` (at least LEAST_TRIALS, made shorter if need be).
+    Returns the spec, the sizes, the trials and the estimate's line."""
+    from search.core.driver_log import DriverLog
+    from search.lifecycle.foreground import settle_library_output
+    from search.lifecycle.speed import measure_speed
+    from search.spec.estimate import (
+        describe,
+        evaluated_examples,
+        evaluation_every_that_fits,
+        sweep_seconds,
+        trials_that_fit,
+    )
+    from search.spec.sanity import split_sizes
+    from search.spec.starter import EVALUATIONS, with_evaluation_every
+    from trainables.models.source import basin_cache
+
+    split = split_sizes(spec)
+    examples = evaluated_examples(spec, split) or 1
+    say(console, f"measuring this machine's speed on {spec.model.name}: a few training steps "
+                 "and two evaluations of the recipe (about half a minute)...")
+    settle_library_output()
+    with DriverLog(args.verbose) as log:  # the libraries' output: into the cache's speed/
+        log.write_to(mkdir(basin_cache() / "speed"))
+        speed = measure_speed(spec, str(out), basin_cache(), split, log)
+    budget = args.minutes * 60
+    one = spec.model_copy(update={"search": spec.search.model_copy(update={"num_trials": 1})})
+    per_trial = sweep_seconds(one, speed, examples)
+    at_once = max(1, spec.search.max_concurrent_trials or 1)
+    trials = trials_that_fit(args.trials, LEAST_TRIALS, per_trial, at_once, budget)
+    rounds = math.ceil(trials / at_once)
+    if rounds * per_trial > budget:  # even the fewest trials do not fit: shorter trials
+        every = evaluation_every_that_fits(speed, examples, EVALUATIONS, rounds, budget)
+        if every < sizes.eval_every:
+            sizes = with_evaluation_every(sizes, every)
+    spec = _write(args, out, shape, sizes, name, trials)
+    line = describe(spec, speed, examples)
+    if sweep_seconds(spec, speed, examples) > budget:
+        line += f"; more than --minutes {args.minutes:g}: a smaller model or less data would fit"
+    return spec, sizes, trials, line
+
+
+def mkdir(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

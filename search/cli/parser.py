@@ -14,6 +14,7 @@ RUN = "runs/minilm-lora-demo-20260101-120000"
 EXAMPLES = {
     "init": ["basin init my_data.tsv                    # writes my_data.yaml beside it",
              "basin init sweeps/data/tickets.tsv --out my_sweep.yaml --trials 12",
+             "basin init my_data.tsv --minutes 60            # a sweep that takes about an hour",
              "basin init chats.jsonl --task causal-lm    # a prompt and a response per row"],
     "validate": ["basin validate sweeps/minilm_lora.yaml",
                  "basin validate sweeps/llm_lora_gpu.yaml --address auto"],
@@ -148,7 +149,16 @@ def _add_init(commands: _Commands) -> None:
                       help="the text (or prompt) column [found by its name, e.g. text, sentence]")
     init.add_argument("--label-column", metavar="NAME",
                       help="the label (or response) column [found by its name, e.g. label]")
-    init.add_argument("--trials", type=int, default=10, metavar="N", help="trials [10]")
+    init.add_argument("--trials", type=int, default=10, metavar="N",
+                      help="trials at most [10]; fewer when they would not fit --minutes")
+    init.add_argument("--minutes", type=float, default=20, metavar="M",
+                      help="the time the sweep may take on this machine, every trial trained "
+                      "to its budget: its speed is measured here first (a few steps, about half "
+                      "a minute), then trials, or their steps, are fewer to fit [20]")
+    init.add_argument("--no-measure", action="store_true",
+                      help="write the sweep without measuring this machine (no estimate)")
+    init.add_argument("--verbose", action="store_true", help="also show the libraries' output "
+                      "while the speed is measured (otherwise in ~/.cache/basin/speed/driver.log)")
     init.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
 

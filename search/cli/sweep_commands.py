@@ -22,17 +22,23 @@ def validate(args: argparse.Namespace, console: Console) -> int:
     preflight(spec, args.sweep, args.address)
     console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
                   f"{spec.search.num_trials} trials)")
-    data_and_warnings(spec, console)
+    data_and_warnings(spec, console, here=not args.address)
     return 0
 
 
-def data_and_warnings(spec, console: Console) -> None:
-    """The split sizes, and a line for each setting that cannot work as meant."""
+def data_and_warnings(spec, console: Console, here: bool = True) -> None:
+    """The split sizes, how long the sweep will take on this machine (``here``, when its speed
+    was measured: basin init), and a line for each setting that cannot work as meant."""
+    from search.spec.estimate import describe, evaluated_examples, load_speed
     from search.spec.sanity import describe_splits, split_sizes, warnings
+    from trainables.models.source import basin_cache
 
     sizes = split_sizes(spec)
     if describe_splits(sizes):
         say(console, describe_splits(sizes))
+    speed = load_speed(spec, basin_cache()) if here else None
+    if speed is not None and (examples := evaluated_examples(spec, sizes)):
+        say(console, describe(spec, speed, examples))
     for line in warnings(spec, sizes):
         say(console, f"[yellow]warning:[/yellow] {line}")
 
@@ -75,7 +81,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         log.write_to(run_dir.path)
         say(console, f"basin: sweep [bold]{spec.name}[/bold], {spec.search.num_trials} "
                      f"trials, run directory {run_dir.shown}")
-        data_and_warnings(spec, console)
+        data_and_warnings(spec, console, here=not args.address)
         if run_dir.remote:
             console.print(f"(working copy on this machine: {run_dir.path})")
         started = time.monotonic()

@@ -86,6 +86,7 @@ class DriverLog:
         self._held.setFormatter(logging.Formatter(FORMAT))
         self._held.addFilter(_worth_keeping)
         self._saved: dict[str, tuple[list[logging.Handler], bool]] = {}
+        self._target: logging.Handler | None = None
 
     def __enter__(self) -> DriverLog:
         if not self.verbose:
@@ -124,8 +125,14 @@ class DriverLog:
         target.addFilter(_worth_keeping)
         self._held.setTarget(target)
         self._held.flush()
+        self._target = target
+        self._take_handlers()
+
+    def _take_handlers(self) -> None:
+        """The libraries' loggers write to the log only: a library imported since (DeepSpeed
+        gives its logger a terminal handler on import) loses the handler it added."""
         for name in self._saved:
-            logging.getLogger(name).handlers = [target]
+            logging.getLogger(name).handlers = [self._target]
 
     @contextlib.contextmanager
     def prints(self) -> Iterator[None]:
@@ -136,6 +143,7 @@ class DriverLog:
         if self.verbose or self._file is None:
             yield
             return
+        self._take_handlers()
         with contextlib.redirect_stdout(self._file):
             yield
         sys.stdout.flush()

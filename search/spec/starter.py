@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from search.core.errors import SpecError
@@ -135,6 +135,18 @@ def plan(shape: DataShape) -> Plan:
                 train_eval_samples=min(128, train))
 
 
+def with_evaluation_every(sizes: Plan, every: int) -> Plan:
+    """The plan with evaluations every ``every`` steps, as many evaluations as before (a trial
+    made shorter to fit a time budget: ``basin init --minutes``)."""
+    return replace(sizes, max_steps=every * EVALUATIONS, eval_every=every,
+                   grace_period=every * EVALUATIONS // 2, gap_grace=every * 2)
+
+
+def passes(sizes: Plan) -> float:
+    """How many times a trial reads its training split."""
+    return sizes.max_steps * sizes.micro_batch_size / max(1, sizes.train_rows)
+
+
 SPACES = {
     CLASSIFICATION: """\
   learning_rate: {type: float, low: 3.0e-4, high: 1.0e-2, log: true}
@@ -192,7 +204,7 @@ rows held out to choose by
   max_length: {sizes.max_length}   # tokens; holds 95% of the rows whole ({shape.words_p95} words)
   train_eval_samples: {sizes.train_eval_samples}   # training rows whose loss the gap rule compares
 training:
-  max_steps: {sizes.max_steps}   # ~{PASSES} passes over {sizes.train_rows} training rows
+  max_steps: {sizes.max_steps}   # ~{passes(sizes):.0f} passes over {sizes.train_rows} training rows
   eval_every: {sizes.eval_every}   # {per_trial} evaluations a trial, each a candidate checkpoint
   micro_batch_size: {sizes.micro_batch_size}
 space:

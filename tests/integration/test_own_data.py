@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -18,13 +19,24 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_from_a_data_file_to_an_exported_bundle(tmp_path, monkeypatch):
+def test_from_a_data_file_to_an_exported_bundle(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BASIN_CACHE", str(tmp_path / "cache"))  # the speed measured here
     data = tmp_path / "tickets.tsv"
     data.write_bytes((ROOT / "sweeps" / "data" / "tickets.tsv").read_bytes())
-    assert main(["init", "tickets.tsv", "--trials", "2"]) == 0
+    # Its speed measured on this machine, the sweep fitted to the time given, and estimated.
+    assert main(["init", "tickets.tsv", "--trials", "2", "--minutes", "30"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "measuring this machine's speed on builtin:minilm" in said
+    estimate = re.search(r"2 trials of up to (\d+) steps: about \d+ (s|min) on this machine, 2 at "
+                         r"a time \(measured: [\d.]+ s a step, [\d.]+ s an evaluation", said)
+    assert estimate, said
+    assert "LOAD REPORT" not in said and "WARNING" not in said  # the libraries: in the log
+    assert (tmp_path / "cache" / "speed" / "driver.log").is_file()
     sweep = tmp_path / "tickets.yaml"
     written = sweep.read_text()
+    assert main(["validate", "tickets.yaml"]) == 0  # says the same estimate
+    assert estimate.group(0) in " ".join(capsys.readouterr().out.split())
     assert main(["run", "tickets.yaml", "--quiet"]) == 0
     assert sweep.read_text() == written  # run as basin init wrote it
     run = next((tmp_path / "runs").glob("tickets-*"))

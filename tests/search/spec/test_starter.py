@@ -29,7 +29,7 @@ def test_the_shipped_tickets_give_the_shipped_sweep(tmp_path, monkeypatch):
         (96, 12, 48, 24)
     monkeypatch.chdir(ROOT)
     out = tmp_path / "tickets_files.yaml"
-    assert main(["init", "sweeps/data/tickets.tsv", "--out", str(out)]) == 0
+    assert main(["init", "sweeps/data/tickets.tsv", "--out", str(out), "--no-measure"]) == 0
     # The shipped example is what basin init writes (its header names the file it was written as).
     shipped = (ROOT / "sweeps" / "tickets_files.yaml").read_text()
     body = out.read_text()
@@ -45,7 +45,7 @@ def test_a_small_file_gets_a_larger_validation_share_and_smaller_batches(tmp_pat
     assert sizes.micro_batch_size == 2 and sizes.train_eval_samples == 14
     assert sizes.max_steps == sizes.eval_every * 8 and sizes.max_steps >= 7 * 8 // 8
     out = tmp_path / "small.yaml"
-    assert main(["init", str(data)]) == 0  # beside the data, named after it
+    assert main(["init", str(data), "--no-measure"]) == 0  # beside the data, named after it
     spec = load_spec(out)
     assert spec.data.validation_fraction == 0.3 and spec.training.micro_batch_size == 2
     assert spec.stopping.gap.grace_steps < spec.training.max_steps  # the rule can fire
@@ -55,7 +55,7 @@ def test_prompts_and_responses_make_a_causal_lm_sweep(tmp_path):
     data = tmp_path / "qa.jsonl"
     data.write_text("".join(json.dumps({"question": f"what is {i} plus 1?", "answer": str(i + 1)})
                             + "\n" for i in range(40)))
-    assert main(["init", str(data), "--out", str(tmp_path / "qa.yaml")]) == 0
+    assert main(["init", str(data), "--out", str(tmp_path / "qa.yaml"), "--no-measure"]) == 0
     spec = load_spec(tmp_path / "qa.yaml")
     assert spec.model.task == "causal-lm" and spec.model.name == "builtin:smollm2-135m-instruct"
     assert (spec.data.prompt_column, spec.data.response_column) == ("question", "answer")
@@ -67,7 +67,7 @@ def test_columns_and_model_named_by_the_user_win(tmp_path):
         f"{i}\tthe item number {i}\t{'yes' if i % 3 else 'no'}\n" for i in range(30)))
     out = tmp_path / "d.yaml"
     assert main(["init", str(data), "--text-column", "body_text", "--label-column", "verdict",
-                 "--model", "someone/bert", "--trials", "4", "--out", str(out)]) == 0
+                 "--model", "someone/bert", "--trials", "4", "--out", str(out), "--no-measure"]) == 0
     spec = load_spec(out)
     assert (spec.data.text_column, spec.data.label_column) == ("body_text", "verdict")
     assert spec.model.name == "someone/bert" and spec.model.lora_target_modules is None
@@ -79,7 +79,7 @@ def test_the_task_is_named_as_the_sweep_file_names_it_and_the_old_name_still_wor
         tmp_path, capsys, given):
     data = tmp_path / "d.tsv"
     data.write_text("text\tlabel\n" + "".join(f"item {i}\t{i % 2}\n" for i in range(30)))
-    assert main(["init", str(data), "--task", given, "--out", str(tmp_path / "d.yaml")]) == 0
+    assert main(["init", str(data), "--task", given, "--out", str(tmp_path / "d.yaml"), "--no-measure"]) == 0
     assert load_spec(tmp_path / "d.yaml").model.task == "sequence-classification"
     assert "wrote " + str(tmp_path / "d.yaml") + ": sequence-classification" in \
         " ".join(capsys.readouterr().out.split())
@@ -87,7 +87,7 @@ def test_the_task_is_named_as_the_sweep_file_names_it_and_the_old_name_still_wor
 
 def test_an_unknown_task_is_refused_with_the_names_it_takes(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
-        main(["init", str(tmp_path / "d.tsv"), "--task", "regression"])
+        main(["init", str(tmp_path / "d.tsv"), "--task", "regression", "--no-measure"])
     assert exited.value.code == 2
     assert "invalid choice: 'regression' (choose from sequence-classification, causal-lm)" in \
         capsys.readouterr().err.replace("'sequence-classification'", "sequence-classification"

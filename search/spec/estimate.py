@@ -1,0 +1,129 @@
+"""How long a sweep will take on this machine, from a measured speed.
+
+``basin init`` measures the recipe's speed here (``search/lifecycle/speed.py``: a few real
+training steps and two evaluations) and keeps it in basin's cache, under a key of what sets the
+speed (model, sequence length, batch, workers and threads, precision, ZeRO stage, drift
+measurement). ``basin init``, ``basin validate`` and the first lines of ``basin run`` then say
+``10 trials of up to 320 steps: about 55 min on this machine``: every trial trained to its
+budget, as many at a time as the sweep runs; trials stopped early make it shorter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from search.spec.model import SweepSpec
+
+SPEEDS_FILE = "speeds.json"
+
+
+@dataclass(frozen=True)
+class Speed:
+    """A recipe's measured speed on this machine: seconds per optimizer step, seconds per
+    evaluation (both splits' losses, the checkpoint, drift when on) over ``examples`` examples,
+    and a trial's start-up (model, data, engine)."""
+
+    seconds_per_step: float
+    seconds_per_evaluation: float
+    examples: int
+    startup_seconds: float
+
+    def evaluation_seconds(self, examples: int) -> float:
+        """An evaluation over ``examples`` examples (the time scales with them)."""
+        return self.seconds_per_evaluation * examples / max(1, self.examples)
+
+
+def speed_key(spec: SweepSpec) -> str:
+    """What sets a trial's speed, as a short key (the data's size is scaled for, not keyed)."""
+    training, resources, model = spec.training, spec.resources, spec.model
+    facts = {"model": model.name, "task": model.task, "random_init": model.random_init_config,
+             "targets": model.lora_target_modules, "max_length": spec.data.max_length,
+             "micro_batch": training.micro_batch_size,
+             "accumulation": training.gradient_accumulation,
+             "threads": training.threads_per_worker, "workers": resources.workers,
+             "cpus": resources.cpus_per_worker, "gpus": resources.gpus_per_worker,
+             "precision": training.precision, "zero": spec.deepspeed.zero_stage,
+             "drift": spec.retention.enabled}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def evaluated_examples(spec: SweepSpec, sizes: dict[str, int] | None) -> int | None:
+    """Examples an evaluation measures: the validation split and the training sample."""
+    if sizes is None:
+        return None
+    return sizes["validation"] + min(spec.data.train_eval_samples, sizes["train"])
+
+
+def sweep_seconds(spec: SweepSpec, speed: Speed, examples: int) -> float:
+    """Every trial trained to its budget, ``max_concurrent_trials`` at a time."""
+    steps = spec.training.stop_at_step or spec.training.max_steps
+    evaluations = steps // spec.training.eval_every
+    trial = (speed.startup_seconds + steps * speed.seconds_per_step
+             + evaluations * speed.evaluation_seconds(examples))
+    at_once = max(1, min(spec.search.max_concurrent_trials or 1, spec.search.num_trials))
+    return trial * math.ceil(spec.search.num_trials / at_once)
+
+
+def trials_that_fit(most: int, least: int, per_trial: float, at_once: int,
+                    budget: float) -> int:
+    """As many trials as fit ``budget`` seconds, ``at_once`` at a time, each ``per_trial``
+    seconds: never more than ``most``, never fewer than ``least`` (nor than ``most``)."""
+    fitting = int(budget // per_trial) * at_once
+    return min(most, max(least, fitting))
+
+
+def evaluation_every_that_fits(speed: Speed, examples: int, evaluations: int, rounds: int,
+                               budget: float) -> int:
+    """Steps between evaluations so that ``rounds`` trials one after another fit ``budget``
+    seconds, each its start-up and then ``evaluations`` windows of those steps and an
+    evaluation (at least 1)."""
+    window = (budget / rounds - speed.startup_seconds) / evaluations
+    return max(1, int((window - speed.evaluation_seconds(examples)) / speed.seconds_per_step))
+
+
+def minutes(seconds: float) -> str:
+    """``about 55 min``, ``about 40 s``, ``about 2.5 h``."""
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"about {seconds / 60:.0f} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def describe(spec: SweepSpec, speed: Speed, examples: int) -> str:
+    """``10 trials of up to 320 steps: about 55 min on this machine (...)``."""
+    steps = spec.training.stop_at_step or spec.training.max_steps
+    trials = spec.search.num_trials
+    return (f"{trials} trial{'s' if trials != 1 else ''} of up to {steps} steps: "
+            f"{minutes(sweep_seconds(spec, speed, examples))} on this machine, "
+            f"{spec.search.max_concurrent_trials or 1} at a time (measured: "
+            f"{speed.seconds_per_step:.2f} s a step, "
+            f"{speed.evaluation_seconds(examples):.1f} s an evaluation; trials stopped early "
+            "take less)")
+
+
+def load_speed(spec: SweepSpec, cache: Path) -> Speed | None:
+    """The speed measured here for this recipe, or None."""
+    try:
+        found = json.loads((cache / SPEEDS_FILE).read_text()).get(speed_key(spec))
+        return Speed(**found) if found else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def save_speed(spec: SweepSpec, speed: Speed, cache: Path) -> None:
+    """Keep the speed for this recipe (the file is small; a damaged one is started again)."""
+    path = cache / SPEEDS_FILE
+    try:
+        speeds = json.loads(path.read_text())
+    except (OSError, ValueError):
+        speeds = {}
+    speeds[speed_key(spec)] = asdict(speed)
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(speeds, indent=1))
+    partial.replace(path)
