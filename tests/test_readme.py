@@ -47,3 +47,29 @@ def test_the_docs_state_the_time_the_sweep_file_states(sweep):
     row = next(line for line in (ROOT / "sweeps" / "README.md").read_text().splitlines()
                if line.startswith(f"| `{sweep}` |"))
     assert table in row
+
+
+def _documented_commands() -> list[tuple[str, str]]:
+    """Every ``basin ...`` line of a code block in the README and docs/, with its file."""
+    found = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        inside = False
+        for line in page.read_text().splitlines():
+            if line.startswith("```"):
+                inside = not inside
+            elif inside and line.startswith("basin "):
+                found.append((page.name, line))
+    return found
+
+
+@pytest.mark.parametrize("page, command", _documented_commands())
+def test_every_documented_command_is_one_basin_takes(page, command):
+    import shlex
+
+    from search.cli.parser import build_parser
+
+    argv = shlex.split(command, comments=True)[1:]
+    try:
+        build_parser().parse_args(argv)
+    except SystemExit as done:  # --help and --version exit 0; a mistake exits 2
+        assert done.code == 0, (page, command)

@@ -5,7 +5,7 @@ The lock is an advisory ``flock`` on ``driver.lock``, held by the open file: the
 of it when the driver's process ends however it ends (SIGKILL, a lost node), so a dead driver
 never holds it. The file also says who holds it (process, host, since when), for the message.
 An object-store run directory is locked through its working copy on this machine: two drivers
-on different machines are not seen by each other (README: Running on a cluster).
+on different machines are not seen by each other (docs/clusters.md).
 """
 
 from __future__ import annotations

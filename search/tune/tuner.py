@@ -49,7 +49,7 @@ def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.Re
     Not for a run in an object store: Ray rewrites its state file in place while its upload
     of the previous snapshot may still be reading it (ray/tune/execution/experiment_state.py),
     and every-step snapshots made that torn upload frequent enough to lose a resume in CI.
-    There Ray keeps its own period (README: Running on a cluster says what that costs).
+    There Ray keeps its own period (docs/clusters.md says what that costs).
 
     With ``log``, what Ray Tune prints while it fits goes to the driver log. SIGTERM stops
     the fit as Ctrl-C does, and after it Ctrl-C is what it was before (``search.core.signals``).

@@ -216,7 +216,7 @@ def test_a_raising_and_a_diverging_trial_end_with_reasons_while_the_other_comple
     calls.mkdir()
     raising = refused_when("lora_r", 8, {"lora_r": 4.5}, calls=calls)
     finish_sweep(run, run_trials(spec, run, quiet=True, function=raising))
-    # README "Failing trials": neither is retried (resources.max_failures is 1 by default):
+    # docs/resilience.md, "Failing trials": neither is retried (resources.max_failures is 1 by default):
     # each of the three trials was started once.
     started = sorted(p.name.split("-")[0] for p in calls.iterdir())
     assert started == ["lora_r=4", "lora_r=4", "lora_r=8"]

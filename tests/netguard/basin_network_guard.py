@@ -21,7 +21,7 @@ What it does not see: sockets of code that does not go through Python's socket m
 raylet and GCS, gRPC's own resolver, torch's c10d, the AWS SDK inside pyarrow, the Go
 ``wandb-core``), a Python started with ``-S``/``-I`` or with its environment replaced, and
 traffic of processes the suite did not start. ``strace -f -e trace=connect,sendto`` of a run
-(README, "No traffic beyond this machine") sees all of those.
+(docs/network.md, "No traffic beyond this machine") sees all of those.
 
 Allowed: loopback addresses (127.0.0.0/8, ::1, and IPv4-mapped ``::ffff:127.x``), the
 unspecified ones (0.0.0.0, ::, this host), this machine's own interface addresses (Linux's

