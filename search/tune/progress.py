@@ -5,6 +5,7 @@ submit``, a log file) the same facts go on each trial's end line instead."""
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any, Callable
 
@@ -20,7 +21,7 @@ from search.report.leaderboard import format_params, short_names
 from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import trial_id_of
 from search.store.stop_ledger import StopLedger
-from trainables.contract import BEST_OBJECTIVE, OUTCOME, STEP, VAL_LOSS, finite
+from trainables.contract import BEST_OBJECTIVE, OUTCOME, STEP, TOTAL_STEPS, VAL_LOSS, finite
 
 
 def duration(seconds: float) -> str:
@@ -53,6 +54,10 @@ class ProgressPrinter(Callback):
         self._finished = 0
         self._ended_here = 0  # by this driver: the pace of the estimate
         self._running: set[str] = set()
+        # Each reporting trial's last step, its budget and its seconds a step, all in (its
+        # start-up and evaluations included); each ended trial's share of its budget.
+        self._paces: dict[str, tuple[int, int, float]] = {}
+        self._shares: list[float] = []
         self._best: tuple[float, str] | None = None  # (objective, trial name)
         self._live: Live | None = None
         self.freezes = freezes  # a freezing scheduler's pauses and thaws
@@ -67,7 +72,8 @@ class ProgressPrinter(Callback):
         # Compatibility (resuming a sweep that basin 0.1 started): a printer it pickled lacks
         # the newer fields. Remove in basin 0.3.
         self.__dict__.update({"mode": "min", "name_of": trial_id_of, "_best": None,
-                              "_live": None, "freezes": None, "_frozen": set(), **state})
+                              "_live": None, "freezes": None, "_frozen": set(), "_paces": {},
+                              "_shares": [], **state})
         self.console = make_console()
         self._started, self._ended_here, self._running = time.monotonic(), 0, set()
 
@@ -88,11 +94,29 @@ class ProgressPrinter(Callback):
                          f"best {self.objective} {self._best[0]:.4f} ({self._best[1]})")
         parts.append(duration(elapsed) if compact else f"{duration(elapsed)} elapsed")
         left = self.num_trials - self._finished
-        if self._ended_here and left:  # trials so far took this long each, at this concurrency
-            parts.append(f"~{duration(elapsed / self._ended_here * left)} left")
+        seconds = self._seconds_left(queued) if left else None
+        if seconds is not None:
+            parts.append(f"~{duration(seconds)} left")
         if self.after and left:
             parts.append(self.after)
         return (" " if compact else ", ").join(parts)
+
+    def _seconds_left(self, queued: int) -> float | None:
+        """What is left, from the measured pace: the running trials' steps to their budget and
+        the queued trials' (each as much of its budget as the ended trials used), at the
+        measured seconds a step, spread over the running slots. Before any trial has reported:
+        the ended trials' average, or None."""
+        if not self._paces:
+            if not self._ended_here:
+                return None
+            elapsed = time.monotonic() - self._started
+            return elapsed / self._ended_here * (self.num_trials - self._finished)
+        per_step = statistics.median(pace for _, _, pace in self._paces.values())
+        budget = max(total for _, total, _ in self._paces.values())
+        share = statistics.fmean(self._shares) if self._shares else 1.0
+        steps = sum(max(0, self._paces[t][1] - self._paces[t][0]) if t in self._paces else budget
+                    for t in self._running) + queued * budget * share
+        return steps * per_step / max(1, len(self._running))
 
     def _status_line(self) -> Text:
         """One line at any width: the compact status where the full one would wrap, cut with
@@ -154,7 +178,14 @@ class ProgressPrinter(Callback):
                       f"{result['val_loss']:.4f}  train_loss {result['train_eval_loss']:.4f}  "
                       f"gap {result['gap']:+.4f}  best {self.objective} "
                       f"{result['best_objective']:.4f}")
+        self._measure_pace(trial.trial_id, result)
         self._frozen_now(trial, result)
+
+    def _measure_pace(self, trial_id: str, result: dict) -> None:
+        step, total = result.get(STEP), result.get(TOTAL_STEPS)
+        started, now = result.get("trial_started_at"), result.get("reported_at")
+        if all(isinstance(v, (int, float)) for v in (step, total, started, now)) and step > 0:
+            self._paces[trial_id] = (int(step), int(total), (now - started) / step)
 
     def _frozen_now(self, trial, result: dict) -> None:
         """Say so when the scheduler has just frozen the trial at this step."""
@@ -178,6 +209,9 @@ class ProgressPrinter(Callback):
         self._finished += 1
         self._ended_here += 1
         self._running.discard(trial.trial_id)
+        if trial.trial_id in self._paces:  # its pace still counts for the others
+            step, total, _ = self._paces[trial.trial_id]
+            self._shares.append(min(1.0, step / max(1, total)))
         outcome = trial_outcome(trial.last_result, error, self.ledger.decision(trial.trial_id))
         colour = {FAILED: "red", PRUNED: "yellow"}.get(outcome.status, "default")
         # On a terminal the live line holds the counts; elsewhere they close each end line.
