@@ -22,8 +22,11 @@ from optuna.visualization import matplotlib as optuna_plots
 
 from search.store.study import RAY_TRIAL_ATTR
 
-# fANOVA needs a spread of completed trials; with fewer, importances are noise.
+# fANOVA needs a spread of completed trials; with fewer, importances are noise: at least this
+# many, and at least TRIALS_PER_PARAMETER for each hyperparameter that varied (3 trials of a
+# 5-parameter space drew confident bars from nothing).
 MIN_TRIALS_FOR_IMPORTANCES = 3
+TRIALS_PER_PARAMETER = 2
 
 
 def _save(axes, title: str, path: Path) -> Path:
@@ -64,8 +67,12 @@ def _drawn(study: optuna.Study, least: int, draw: Callable[[], Any], title: str,
 
 def plot_importances(study: optuna.Study, name: str, metric: str, seed: int,
                      path: Path) -> Path | None:
-    """fANOVA importances (seeded: a re-run draws the same)."""
-    return _drawn(study, MIN_TRIALS_FOR_IMPORTANCES, lambda: optuna_plots.plot_param_importances(
+    """fANOVA importances (seeded: a re-run draws the same); none from too few trials."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    varied = [name for name in {n for t in complete for n in t.params}
+              if len({repr(t.params.get(name)) for t in complete}) > 1]
+    least = max(MIN_TRIALS_FOR_IMPORTANCES, TRIALS_PER_PARAMETER * len(varied))
+    return _drawn(study, least, lambda: optuna_plots.plot_param_importances(
         study, evaluator=FanovaImportanceEvaluator(seed=seed), target_name=metric,
         target=objective_of if len(study.directions) > 1 else None),
         f"{name}: hyperparameter importances for {metric}\n(fANOVA, seed {seed}, over "

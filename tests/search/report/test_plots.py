@@ -130,3 +130,19 @@ def test_a_stopped_trials_end_marker_has_the_trials_own_colour():
     for record, marker in zip(ended, markers):
         assert to_hex(marker.get_facecolor()[0]) == to_hex(styles[record.trial_id][0])
     plt.close(figure)
+
+
+def test_importances_need_two_trials_per_hyperparameter_that_varied(tmp_path):
+    from optuna.distributions import FloatDistribution
+
+    from search.report.plots.study import plot_importances
+
+    space = {name: FloatDistribution(0.0, 1.0) for name in ("lr", "wd", "dropout")}
+    study = optuna.create_study()
+    for number in range(6):
+        params = {name: (number * (i + 3)) % 7 / 7 for i, name in enumerate(space)}
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=space,
+                                                  value=sum(params.values())))
+        drawn = plot_importances(study, "x", "val_loss", 0, tmp_path / f"{number}.png")
+        # 3 hyperparameters varied: 6 trials told COMPLETE at least, never bars from fewer.
+        assert (drawn is not None) == (number + 1 >= 6), number
