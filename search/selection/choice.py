@@ -72,6 +72,13 @@ def choose(records: list[TrialRecord], criterion: Criterion, metric: str, mode: 
     if not ranked:
         return Choice([], None, "no trial has saved a checkpoint yet", pool.excluded)
     chosen, why = ranked[0], criterion.why(ranked[0], pool.candidates, metric)
+    evaluated = sum(1 for r in records for row in r.evaluations if STEP in row)
+    weightless = sum(1 for r in records for row in r.evaluations
+                     if STEP in row and int(row[STEP]) not in r.checkpoints)
+    if weightless and keep is None:
+        # Every evaluation was a candidate; the keep policy deleted most of their weights as
+        # the sweep went (never those of a trial's best or the sweep's best few).
+        why += f"; {weightless} of {evaluated} evaluations no longer have their weights (keep)"
     if confirmed:
         winner = confirmed[0]
         found = next((c for c in ranked if (c.trial_id, c.step) ==

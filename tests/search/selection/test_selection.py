@@ -174,3 +174,18 @@ def test_even_a_failed_trial_answers_when_no_other_checkpoint_exists():
     assert ids([choice.chosen]) == [("crashed", 10)] and "(error: 1)" in choice.why
     assert choose([crashed, RECORDS[0]], ObjectiveCriterion(), "val_loss",
                   "min").chosen.trial_id == "full"
+
+
+def test_the_why_says_how_many_evaluations_lost_their_weights_to_the_keep_policy():
+    import copy
+
+    records = copy.deepcopy(RECORDS)
+    evaluated = sum(len(r.evaluations) for r in records)
+    first = choose(records, ObjectiveCriterion(), "val_loss", "min")
+    assert "no longer have their weights" not in first.why
+    loser = next(r for r in records if r.trial_id != first.chosen.trial_id)
+    del loser.checkpoints[loser.evaluations[0]["step"]]  # deleted as the sweep went
+    after = choose(records, ObjectiveCriterion(), "val_loss", "min")
+    assert after.chosen == first.chosen
+    assert after.why.endswith(f"; 1 of {evaluated} evaluations no longer have their weights "
+                              "(keep)")
