@@ -70,8 +70,6 @@ def _fit_to_budget(args: argparse.Namespace, out: Path, shape, sizes, name: str,
     """Measure the recipe's speed here, then write the sweep again with as many of
     ``--trials`` as fit ``--minutes`` (at least LEAST_TRIALS, made shorter if need be).
     Returns the spec, the sizes, the trials and the estimate's line."""
-    from search.core.driver_log import DriverLog
-    from search.lifecycle.foreground import settle_library_output
     from search.lifecycle.speed import measure_speed
     from search.spec.estimate import (
         describe,
@@ -87,11 +85,10 @@ def _fit_to_budget(args: argparse.Namespace, out: Path, shape, sizes, name: str,
     split = split_sizes(spec)
     examples = evaluated_examples(spec, split) or 1
     say(console, f"measuring this machine's speed on {spec.model.name}: a few training steps "
-                 "and two evaluations of the recipe (about half a minute)...")
-    settle_library_output()
-    with DriverLog(args.verbose) as log:  # the libraries' output: into the cache's speed/
-        log.write_to(mkdir(basin_cache() / "speed"))
-        speed = measure_speed(spec, str(out), basin_cache(), split, log)
+                 "and two evaluations of the recipe, as many at once as the sweep runs trials "
+                 "(about half a minute)...")
+    log = None if args.verbose else mkdir(basin_cache() / "speed") / "train.log"
+    speed = measure_speed(spec, str(out), basin_cache(), split, log)
     budget = args.minutes * 60
     one = spec.model_copy(update={"search": spec.search.model_copy(update={"num_trials": 1})})
     per_trial = sweep_seconds(one, speed, examples)

@@ -158,7 +158,7 @@ def _add_init(commands: _Commands) -> None:
     init.add_argument("--no-measure", action="store_true",
                       help="write the sweep without measuring this machine (no estimate)")
     init.add_argument("--verbose", action="store_true", help="also show the libraries' output "
-                      "while the speed is measured (otherwise in ~/.cache/basin/speed/driver.log)")
+                      "while the speed is measured (otherwise in ~/.cache/basin/speed/train.log)")
     init.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
 

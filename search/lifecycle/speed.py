@@ -1,5 +1,6 @@
 """Measure a sweep's recipe speed on this machine: a few real training steps and two
-evaluations of one configuration, in this process (``basin train``'s path), into basin's cache.
+evaluations of one configuration, by ``basin train`` processes (as many at once as the sweep
+runs trials at once), into basin's cache.
 
 Two evaluations, because the first window carries the warm-up (allocations, the first
 batches): the step time is the second window's, and an evaluation's time is what lies between
@@ -8,15 +9,26 @@ the two reports beyond the second window's training.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from search.core.driver_log import DriverLog
+from search.core.errors import SpecError
 from search.sampling.space import ChoiceParam, ConstantParam, FloatParam, IntParam
 from search.spec.estimate import Speed, evaluated_examples, save_speed
 from search.spec.model import SweepSpec
-from trainables.contract import SAMPLES_PER_SECOND, STARTUP_SECONDS, STEP
+from trainables.contract import (
+    CANDIDATES_FOLDER,
+    SAMPLES_PER_SECOND,
+    STARTUP_SECONDS,
+    STEP,
+    TRIAL_METRICS_FILE,
+)
 
 STEPS_PER_WINDOW = 3
 
@@ -35,31 +47,56 @@ def representative(param: Any) -> Any:
 
 
 def measure_speed(spec: SweepSpec, source: str, cache: Path, sizes: dict[str, int] | None,
-                  log: DriverLog | None = None) -> Speed:
-    """Train the recipe here for two short windows, each ended by an evaluation, and keep the
-    speed in ``cache``; what the libraries say goes to ``log``."""
-    from search.lifecycle.foreground import train_here
+                  log: Path | None = None) -> Speed:
+    """Train the recipe here for two short windows, each ended by an evaluation, as many copies
+    at once as the sweep runs trials at once (``basin train`` processes: trials that share the
+    cores run slower than one alone, 1.9x for two MiniLM trials on 2 cores), and keep the speed
+    in ``cache``. What the processes print goes to ``log``."""
+    window = max(1, min(STEPS_PER_WINDOW, spec.training.max_steps // 2))
+    sets = [f"space.{name}={json.dumps(representative(param))}"
+            for name, param in spec.space.items()]
+    sets += [f"training.stop_at_step={2 * window}", f"training.eval_every={window}"]
+    at_once = max(1, min(spec.search.max_concurrent_trials or 1, spec.search.num_trials))
+    with tempfile.TemporaryDirectory(prefix="basin-speed-") as work:
+        outs = [Path(work) / f"copy-{i}" for i in range(at_once)]
+        # Into the log; with none (--verbose), on the terminal, libraries' lines included.
+        with open(log, "a") if log else contextlib.nullcontext() as printed:
+            copies = [subprocess.Popen(
+                [sys.executable, "-m", "search.cli", "train", source, "--out", str(out),
+                 *[part for value in sets for part in ("--set", value)],
+                 *([] if log else ["--verbose"])],
+                stdout=printed, stderr=subprocess.STDOUT if log else None) for out in outs]
+            failed = [copy.wait() for copy in copies]
+        if any(failed):
+            where = log or "the output above"
+            raise SpecError([f"{source}: measuring this machine's speed failed (exit "
+                             f"{max(failed)}); what it printed is in {where}; --no-measure "
+                             "skips the measurement"])
+        speeds = [_speed_of(_reports(out), spec, sizes) for out in outs]
+    speed = Speed(*(statistics.median(getattr(s, f) for s in speeds)
+                    for f in ("seconds_per_step", "seconds_per_evaluation", "examples",
+                              "startup_seconds")))
+    save_speed(spec, speed, cache)
+    return speed
 
-    window = STEPS_PER_WINDOW
-    steps = min(2 * window, spec.training.max_steps)
-    window = max(1, steps // 2)
-    values = {name: representative(param) for name, param in spec.space.items()}
-    timed = spec.model_copy(deep=True)
-    timed.space = {name: ConstantParam(type="constant", value=value)
-                   for name, value in values.items()}
-    timed.training = timed.training.model_copy(update={"stop_at_step": 2 * window,
-                                                       "eval_every": window})
-    reports: dict[int, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="basin-speed-") as out:
-        train_here(timed, source, Path(out), say=lambda line: None, log=log, reports=reports)
+
+def _reports(out: Path) -> dict[int, dict[str, Any]]:
+    """Each evaluation's report, as basin train kept it with its checkpoint."""
+    found = [json.loads(path.read_text()) for path in
+             out.glob(f"{CANDIDATES_FOLDER}/*/{TRIAL_METRICS_FILE}")]
+    return {int(report[STEP]): report for report in found}
+
+
+def _speed_of(reports: dict[int, dict[str, Any]], spec: SweepSpec,
+              sizes: dict[str, int] | None) -> Speed:
+    """The step time of the second window (the first carries the warm-up) and an evaluation's
+    time: what lies between the two reports beyond that window's training."""
     first, second = reports[min(reports)], reports[max(reports)]
     training = spec.training
     samples = training.micro_batch_size * training.gradient_accumulation * spec.resources.workers
     per_step = samples / second[SAMPLES_PER_SECOND]
     between = second["reported_at"] - first["reported_at"]
     evaluation = max(0.0, between - (second[STEP] - first[STEP]) * per_step)
-    speed = Speed(seconds_per_step=per_step, seconds_per_evaluation=evaluation,
-                  examples=evaluated_examples(spec, sizes) or 1,
-                  startup_seconds=first[STARTUP_SECONDS])
-    save_speed(spec, speed, cache)
-    return speed
+    return Speed(seconds_per_step=per_step, seconds_per_evaluation=evaluation,
+                 examples=evaluated_examples(spec, sizes) or 1,
+                 startup_seconds=first[STARTUP_SECONDS])

@@ -4,8 +4,9 @@
 training steps and two evaluations) and keeps it in basin's cache, under a key of what sets the
 speed (model, sequence length, batch, workers and threads, precision, ZeRO stage, drift
 measurement). ``basin init``, ``basin validate`` and the first lines of ``basin run`` then say
-``10 trials of up to 320 steps: about 55 min on this machine``: every trial trained to its
-budget, as many at a time as the sweep runs; trials stopped early make it shorter.
+``10 trials of up to 128 steps: about 4 min on this machine (at most 6 min if no trial stops
+early)``: each trial as long as ASHA lets the average trial train, as many at a time as the
+sweep runs, and the bound with every trial trained to its budget.
 """
 
 from __future__ import annotations
@@ -58,10 +59,30 @@ def evaluated_examples(spec: SweepSpec, sizes: dict[str, int] | None) -> int | N
     return sizes["validation"] + min(spec.data.train_eval_samples, sizes["train"])
 
 
-def sweep_seconds(spec: SweepSpec, speed: Speed, examples: int) -> float:
-    """Every trial trained to its budget, ``max_concurrent_trials`` at a time."""
-    steps = spec.training.stop_at_step or spec.training.max_steps
-    evaluations = steps // spec.training.eval_every
+def expected_steps(spec: SweepSpec) -> float:
+    """The steps an average trial trains when ASHA cuts as designed: every trial to the first
+    rung, 1/factor of them on to the next, and so on to the budget (the stopping rules stop
+    some earlier still); the whole budget under FIFO or the freezing scheduler (its frozen
+    trials may be thawed)."""
+    budget = spec.training.stop_at_step or spec.training.max_steps
+    scheduler = spec.scheduler
+    if scheduler.type != "asha":
+        return float(budget)
+    expected, reached, going_on = 0.0, 0, 1.0
+    rung = float(scheduler.grace_period)
+    while rung < budget:
+        expected += going_on * (int(rung) - reached)
+        reached, going_on = int(rung), going_on / scheduler.reduction_factor
+        rung *= scheduler.reduction_factor
+    return expected + going_on * (budget - reached)
+
+
+def sweep_seconds(spec: SweepSpec, speed: Speed, examples: int,
+                  steps: float | None = None) -> float:
+    """The sweep's trials, ``max_concurrent_trials`` at a time, each ``steps`` long (default:
+    trained to its budget)."""
+    steps = steps if steps is not None else spec.training.stop_at_step or spec.training.max_steps
+    evaluations = steps / spec.training.eval_every
     trial = (speed.startup_seconds + steps * speed.seconds_per_step
              + evaluations * speed.evaluation_seconds(examples))
     at_once = max(1, min(spec.search.max_concurrent_trials or 1, spec.search.num_trials))
@@ -95,15 +116,18 @@ def minutes(seconds: float) -> str:
 
 
 def describe(spec: SweepSpec, speed: Speed, examples: int) -> str:
-    """``10 trials of up to 320 steps: about 55 min on this machine (...)``."""
+    """``10 trials of up to 128 steps: about 4 min on this machine (at most 6 min), ...``."""
     steps = spec.training.stop_at_step or spec.training.max_steps
     trials = spec.search.num_trials
+    expected = sweep_seconds(spec, speed, examples, expected_steps(spec))
+    most = sweep_seconds(spec, speed, examples)
+    bound = f" ({minutes(most).replace('about', 'at most')} if no trial stops early)" \
+        if minutes(most) != minutes(expected) else ""
     return (f"{trials} trial{'s' if trials != 1 else ''} of up to {steps} steps: "
-            f"{minutes(sweep_seconds(spec, speed, examples))} on this machine, "
+            f"{minutes(expected)} on this machine{bound}, "
             f"{spec.search.max_concurrent_trials or 1} at a time (measured: "
             f"{speed.seconds_per_step:.2f} s a step, "
-            f"{speed.evaluation_seconds(examples):.1f} s an evaluation; trials stopped early "
-            "take less)")
+            f"{speed.evaluation_seconds(examples):.1f} s an evaluation)")
 
 
 def load_speed(spec: SweepSpec, cache: Path) -> Speed | None:

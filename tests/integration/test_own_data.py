@@ -28,11 +28,12 @@ def test_from_a_data_file_to_an_exported_bundle(tmp_path, monkeypatch, capsys):
     assert main(["init", "tickets.tsv", "--trials", "2", "--minutes", "30"]) == 0
     said = " ".join(capsys.readouterr().out.split())
     assert "measuring this machine's speed on builtin:minilm" in said
-    estimate = re.search(r"2 trials of up to (\d+) steps: about \d+ (s|min) on this machine, 2 at "
-                         r"a time \(measured: [\d.]+ s a step, [\d.]+ s an evaluation", said)
+    estimate = re.search(r"2 trials of up to (\d+) steps: about \d+ (s|min) on this machine"
+                         r"( \(at most \d+ (s|min) if no trial stops early\))?, 2 at a time "
+                         r"\(measured: [\d.]+ s a step, [\d.]+ s an evaluation\)", said)
     assert estimate, said
     assert "LOAD REPORT" not in said and "WARNING" not in said  # the libraries: in the log
-    assert (tmp_path / "cache" / "speed" / "driver.log").is_file()
+    assert "basin: training tickets" in (tmp_path / "cache" / "speed" / "train.log").read_text()
     sweep = tmp_path / "tickets.yaml"
     written = sweep.read_text()
     assert main(["validate", "tickets.yaml"]) == 0  # says the same estimate

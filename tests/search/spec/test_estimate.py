@@ -9,6 +9,7 @@ from search.spec.estimate import (
     Speed,
     describe,
     evaluation_every_that_fits,
+    expected_steps,
     load_speed,
     save_speed,
     speed_key,
@@ -21,14 +22,25 @@ SPEED = Speed(seconds_per_step=0.5, seconds_per_evaluation=2.0, examples=100,
               startup_seconds=10.0)
 
 
-def test_a_sweep_is_its_trials_trained_to_their_budget_so_many_at_a_time(sweep_factory):
-    spec = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10},
-                                   search={"num_trials": 5, "max_concurrent_trials": 2}))
+def test_a_sweep_is_its_trials_so_many_at_a_time(sweep_factory):
+    fifo = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10},
+                                   search={"num_trials": 5, "max_concurrent_trials": 2},
+                                   scheduler={"type": "fifo"}))
     # A trial: 10 s start-up + 40 steps x 0.5 s + 4 evaluations x 2 s x (200 / 100 examples).
-    assert sweep_seconds(spec, SPEED, examples=200) == pytest.approx(3 * (10 + 20 + 16))
-    assert describe(spec, SPEED, 200).startswith(
+    assert expected_steps(fifo) == 40
+    assert sweep_seconds(fifo, SPEED, examples=200) == pytest.approx(3 * (10 + 20 + 16))
+    assert describe(fifo, SPEED, 200) == (
         "5 trials of up to 40 steps: about 2 min on this machine, 2 at a time (measured: 0.50 s "
-        "a step, 4.0 s an evaluation; trials stopped early take less)")
+        "a step, 4.0 s an evaluation)")
+    # ASHA at 10 and 20 steps, halving: all train 10, half 10 more, a quarter the last 20.
+    asha = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10},
+                                   search={"num_trials": 20, "max_concurrent_trials": 2},
+                                   scheduler={"type": "asha", "grace_period": 10,
+                                              "reduction_factor": 2}))
+    assert expected_steps(asha) == pytest.approx(10 + 5 + 5)
+    assert describe(asha, SPEED, 200).startswith(
+        "20 trials of up to 40 steps: about 5 min on this machine (at most 8 min if no trial "
+        "stops early), 2 at a time")
 
 
 def test_the_speed_is_kept_per_recipe_speed_not_per_sweep_size(sweep_factory, tmp_path):
