@@ -8,6 +8,7 @@ import argparse
 
 from rich.console import Console
 
+from search.core.console import say
 from search.core.errors import SpecError
 from search.core.layout import CHECK_PLOT
 
@@ -41,7 +42,7 @@ def confirm(args: argparse.Namespace, console: Console) -> int:
         write_results(run_dir, records, choice)
     sync(run_dir)
     console.print(f"written to {run_dir.shown_file(run_dir.confirm_file)}")
-    console.print(describe_choice(choice, run_dir))
+    say(console, describe_choice(choice, run_dir))
     return 0
 
 
@@ -77,5 +78,5 @@ def check(args: argparse.Namespace, console: Console) -> int:
     sync(run_dir)
     console.print(f"written to {run_dir.shown_file(run_dir.check_file)} and "
                   f"{run_dir.shown_file(run_dir.plot_file(CHECK_PLOT))}")
-    console.print(describe_choice(choice, run_dir))
+    say(console, describe_choice(choice, run_dir))
     return 0

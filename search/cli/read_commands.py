@@ -8,6 +8,7 @@ import argparse
 from rich.console import Console
 
 from search.cli.parser import USE_RULE
+from search.core.console import say
 from search.core.errors import SpecError
 
 
@@ -87,7 +88,7 @@ def best(args: argparse.Namespace, console: Console) -> int:
     choice = choice_of(run_dir, records, keep=keep)
     if keep is not None:  # trials without a candidate within the limit are not shown
         records = [r for r in records if choice.best_of(r.trial_id) is not None]
-    console.print(describe_choice(choice, run_dir))
+    say(console, describe_choice(choice, run_dir))
     say_noise(console, choice, records, run_dir)
     if run_dir.journal_damage:
         console.print(f"[yellow]{run_dir.journal_damage.describe()}[/yellow]")

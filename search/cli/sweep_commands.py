@@ -149,7 +149,7 @@ def finish(run_dir, trackers, started: float, console: Console) -> int:
         console.print(f"[yellow]no checkpoint to hand on ({done.choice.why}); no best.yaml "
                       "written[/yellow]")
         return 1
-    console.print(describe_choice(done.choice, run_dir))
+    say(console, describe_choice(done.choice, run_dir))
     say_noise(console, done.choice, done.records, run_dir)
     say_command(console, "re-train it with:", f"basin train {run_dir.best_file}")
     return 0
