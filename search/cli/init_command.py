@@ -70,7 +70,7 @@ def _fit_to_budget(args: argparse.Namespace, out: Path, shape, sizes, name: str,
     """Measure the recipe's speed here, then write the sweep again with as many of
     ``--trials`` as fit ``--minutes`` (at least LEAST_TRIALS, made shorter if need be).
     Returns the spec, the sizes, the trials and the estimate's line."""
-    from search.lifecycle.speed import measure_speed
+    from search.cli.speed import measure_speed
     from search.spec.estimate import (
         describe,
         evaluated_examples,

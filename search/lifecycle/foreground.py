@@ -74,13 +74,12 @@ def settle_library_output() -> None:
 
 
 def train_here(spec: SweepSpec, source: str, out: Path | None = None,
-               say: Callable[[str], None] = print, log: DriverLog | None = None,
-               reports: dict[int, dict] | None = None) -> dict[str, Any]:
+               say: Callable[[str], None] = print,
+               log: DriverLog | None = None) -> dict[str, Any]:
     """Train the sweep file's one configuration here; every evaluation's checkpoint (adapter,
     metrics, probe) goes to ``out/candidates``. With ``log``, what the libraries say (their
     log records, warnings, prints and progress bars) goes to ``out/driver.log``, and only
-    basin's lines reach the terminal. Every report goes into ``reports`` (by step) when given.
-    Returns the last report."""
+    basin's lines reach the terminal. Returns the last report."""
     import torch
     import torch.distributed as dist
 
@@ -102,7 +101,7 @@ def train_here(spec: SweepSpec, source: str, out: Path | None = None,
     join_process_group(spec.resources.gpus_per_worker > 0)
     settings = trial_settings(spec)
     say(f"basin: training {spec.name} in this process, checkpoints in {out}")
-    started, reports = time.monotonic(), {} if reports is None else reports
+    started, reports = time.monotonic(), {}
     hp = Hyperparameters(**params)
     try:
         with log.prints() if log is not None else contextlib.nullcontext():

@@ -1,6 +1,6 @@
 """How long a sweep will take on this machine, from a measured speed.
 
-``basin init`` measures the recipe's speed here (``search/lifecycle/speed.py``: a few real
+``basin init`` measures the recipe's speed here (``search/cli/speed.py``: a few real
 training steps and two evaluations) and keeps it in basin's cache, under a key of what sets the
 speed (model, sequence length, batch, workers and threads, precision, ZeRO stage, drift
 measurement). ``basin init``, ``basin validate`` and the first lines of ``basin run`` then say
