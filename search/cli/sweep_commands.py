@@ -124,7 +124,9 @@ def finish(run_dir, trackers, started: float, console: Console) -> int:
 
     done = finish_sweep(run_dir, trackers, progress=console.print)
     spec = run_dir.spec
-    leaderboard(done.records, done.choice, spec, console)
+    # Interrupted: the trials in flight wait for basin resume.
+    leaderboard(done.records, done.choice, spec, console,
+                in_flight="unfinished" if done.interrupted else "running")
     elapsed = time.monotonic() - started
     if done.check is not None:
         from search.lifecycle.check import print_check

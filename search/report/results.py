@@ -75,10 +75,11 @@ def _shown_params(spec: SweepSpec) -> list[str]:
     return searched or list(spec.space)  # a fixed-value sweep (best.yaml) shows its values
 
 
-def leaderboard_rows(records: list[TrialRecord], choice: Choice,
-                     spec: SweepSpec) -> tuple[list[str], list[list]]:
+def leaderboard_rows(records: list[TrialRecord], choice: Choice, spec: SweepSpec,
+                     in_flight: str = RUNNING) -> tuple[list[str], list[list]]:
     """(column names, one row of raw values per trial): the leaderboard as data. Each trial's
-    values are those of its best-ranked candidate step ("at step")."""
+    values are those of its best-ranked candidate step ("at step"). A trial that has not ended
+    is said ``in_flight``: running, or "unfinished" when no driver runs the sweep."""
     shown = _shown_params(spec)
     metric = spec.objective.metric
     checked = [name for name in CANDIDATE_COLUMNS
@@ -94,7 +95,8 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice,
                      best.step if best else None, best.objective if best else None,
                      *[at.get(m) for m in at_step],
                      *[getattr(best, name) if best else None for name in checked],
-                     record.last_step, record.state])
+                     record.last_step,
+                     in_flight if record.state == RUNNING else record.state])
     return columns, rows
 
 
@@ -105,9 +107,11 @@ def _task_figures(records: list[TrialRecord], spec: SweepSpec) -> list[str]:
 
 
 def leaderboard(records: list[TrialRecord], choice: Choice, spec: SweepSpec, console: Console,
-                top: int | None = None, title: str | None = None) -> None:
-    """Print one row per trial, the chosen checkpoint's trial first, then why trials ended."""
-    columns, rows = leaderboard_rows(records, choice, spec)  # rows in ordered() order
+                top: int | None = None, title: str | None = None,
+                in_flight: str = RUNNING) -> None:
+    """Print one row per trial, the chosen checkpoint's trial first, then why trials ended
+    (a trial that has not ended is said ``in_flight``)."""
+    columns, rows = leaderboard_rows(records, choice, spec, in_flight)  # in ordered() order
     trials = ordered(records, choice)
     print_leaderboard(columns, rows[:top] if top else rows, console,
                       title or f"{spec.name}: {spec.objective.metric} ({spec.objective.mode}), "

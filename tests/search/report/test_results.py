@@ -124,3 +124,12 @@ def test_records_survive_a_trial_folder_that_a_killed_driver_left_half_written(s
     (folder / "result.json").write_text(json.dumps({"step": 4, "val_loss": 0.6}) + "\n{\"st")
     (record,) = collect_records(run)
     assert (record.trial_id, record.params, record.last_step) == ("abcdef12", {}, 4)
+
+
+def test_a_trial_in_flight_is_running_or_unfinished_as_the_caller_knows(sweep_factory):
+    spec = load_spec(sweep_factory())
+    for in_flight in ("running", "unfinished"):
+        columns, rows = leaderboard_rows(RECORDS, the_choice(), spec, in_flight)
+        status = {row[0]: row[-1] for row in rows}
+        assert status["live"] == in_flight  # not ended
+        assert status["overfit"] == "stopped: gap"  # ended: as it ended
