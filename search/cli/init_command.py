@@ -76,6 +76,7 @@ def _fit_to_budget(args: argparse.Namespace, out: Path, shape, sizes, name: str,
         evaluated_examples,
         evaluation_every_that_fits,
         sweep_seconds,
+        trial_seconds,
         trials_that_fit,
     )
     from search.spec.sanity import split_sizes
@@ -90,8 +91,7 @@ def _fit_to_budget(args: argparse.Namespace, out: Path, shape, sizes, name: str,
     log = None if args.verbose else mkdir(basin_cache() / "speed") / "train.log"
     speed = measure_speed(spec, str(out), basin_cache(), split, log)
     budget = args.minutes * 60
-    one = spec.model_copy(update={"search": spec.search.model_copy(update={"num_trials": 1})})
-    per_trial = sweep_seconds(one, speed, examples)
+    per_trial = trial_seconds(spec, speed, examples)
     at_once = max(1, spec.search.max_concurrent_trials or 1)
     trials = trials_that_fit(args.trials, LEAST_TRIALS, per_trial, at_once, budget)
     rounds = math.ceil(trials / at_once)

@@ -84,8 +84,6 @@ def best(args: argparse.Namespace, console: Console) -> int:
         keep, limit = _gap_filter(run_dir, args.within_gap_limit)
         title = (f"{spec.name}: {spec.objective.metric} ({spec.objective.mode}), "
                  f"selection {spec.selection.criterion}, candidates with {limit}")
-    from search.store.driver_lock import live_driver
-
     records = collect_records(run_dir)
     choice = choice_of(run_dir, records, keep=keep)
     if keep is not None:  # trials without a candidate within the limit are not shown
@@ -99,7 +97,8 @@ def best(args: argparse.Namespace, console: Console) -> int:
 
         print_front(choice, spec, console)
         return 0
-    live = run_dir.finished or live_driver(run_dir.path) is not None
+    from search.report.status import in_flight, sweep_state
+
     leaderboard(records, choice, spec, console, top=args.top, title=title,
-                in_flight="running" if live else "unfinished")
+                in_flight=in_flight(sweep_state(run_dir)[0]))
     return 0

@@ -75,6 +75,12 @@ def _shown_params(spec: SweepSpec) -> list[str]:
     return searched or list(spec.space)  # a fixed-value sweep (best.yaml) shows its values
 
 
+def trial_state(record: TrialRecord, in_flight: str = RUNNING) -> str:
+    """The trial's state as tables say it, a trial that has not ended said ``in_flight``
+    (running, or unfinished when no driver runs the sweep)."""
+    return in_flight if record.state == RUNNING else record.state
+
+
 def leaderboard_rows(records: list[TrialRecord], choice: Choice, spec: SweepSpec,
                      in_flight: str = RUNNING) -> tuple[list[str], list[list]]:
     """(column names, one row of raw values per trial): the leaderboard as data. Each trial's
@@ -95,8 +101,7 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice, spec: SweepSpec
                      best.step if best else None, best.objective if best else None,
                      *[at.get(m) for m in at_step],
                      *[getattr(best, name) if best else None for name in checked],
-                     record.last_step,
-                     in_flight if record.state == RUNNING else record.state])
+                     record.last_step, trial_state(record, in_flight)])
     return columns, rows
 
 

@@ -15,7 +15,7 @@ from search.core.layout import SWEEP_FILE
 from search.core.outcome import FINISHED
 from search.report.fitting import Column, print_fitted
 from search.report.results import choice_of
-from search.store.driver_lock import live_driver
+from search.report.status import sweep_state
 from search.store.records import collect_records
 from search.store.rundir import RunDir
 
@@ -54,14 +54,14 @@ def _row(path: Path) -> list[str]:
             if choice.chosen else "-")
     return [path.name, started.strftime("%Y-%m-%d %H:%M"), f"{ended}/{spec.search.num_trials}",
             best,
-            "finished" if run.finished else _unfinished(run)]
+            _state(run)]
 
 
-def _unfinished(run: RunDir) -> str:
-    """Running (a live driver holds its lock) or interrupted (basin resume continues it)."""
-    if live_driver(run.path) is not None:
-        return "running"
-    return "not running here" if run.remote else "interrupted (basin resume)"
+def _state(run: RunDir) -> str:
+    """Finished, running (a live driver holds its lock), interrupted (basin resume continues
+    it), or not running here (an object-store run driven, if at all, elsewhere)."""
+    state, _ = sweep_state(run)
+    return "interrupted (basin resume)" if state == "interrupted" else state
 
 
 def print_runs(folder: Path, console: Console) -> int:

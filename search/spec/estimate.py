@@ -77,16 +77,22 @@ def expected_steps(spec: SweepSpec) -> float:
     return expected + going_on * (budget - reached)
 
 
+def trial_seconds(spec: SweepSpec, speed: Speed, examples: int,
+                  steps: float | None = None) -> float:
+    """One trial ``steps`` long (default: trained to its budget): its start-up, its steps and
+    its evaluations."""
+    steps = steps if steps is not None else spec.training.stop_at_step or spec.training.max_steps
+    return (speed.startup_seconds + steps * speed.seconds_per_step
+            + steps / spec.training.eval_every * speed.evaluation_seconds(examples))
+
+
 def sweep_seconds(spec: SweepSpec, speed: Speed, examples: int,
                   steps: float | None = None) -> float:
     """The sweep's trials, ``max_concurrent_trials`` at a time, each ``steps`` long (default:
     trained to its budget)."""
-    steps = steps if steps is not None else spec.training.stop_at_step or spec.training.max_steps
-    evaluations = steps / spec.training.eval_every
-    trial = (speed.startup_seconds + steps * speed.seconds_per_step
-             + evaluations * speed.evaluation_seconds(examples))
     at_once = max(1, min(spec.search.max_concurrent_trials or 1, spec.search.num_trials))
-    return trial * math.ceil(spec.search.num_trials / at_once)
+    return trial_seconds(spec, speed, examples, steps) * math.ceil(spec.search.num_trials
+                                                                    / at_once)
 
 
 def trials_that_fit(most: int, least: int, per_trial: float, at_once: int,
