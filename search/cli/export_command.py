@@ -8,7 +8,7 @@ import argparse
 from rich.console import Console
 from rich.markup import escape
 
-from search.core.console import say
+from search.core.console import say, say_command
 from search.core.errors import SpecError
 
 
@@ -28,14 +28,16 @@ def export(args: argparse.Namespace, console: Console) -> int:
             summary = export_bundle(run_dir, args.out, args.trial, args.merge, args.verify,
                                     step=args.step, base=args.base)
     chosen = summary["chosen"]
-    console.print(f"exported trial {chosen['trial_id']} at step {chosen['step']} "
-                  f"({summary['objective']['metric']} {chosen['objective']:.4f}) to {args.out}")
-    console.print(f"  why: {summary['why']}")
+    say_command(console, f"exported trial {chosen['trial_id']} at step {chosen['step']} "
+                f"({summary['objective']['metric']} {chosen['objective']:.4f}) to", str(args.out))
+    say(console, f"  why: {escape(summary['why'])}")
+    say_command(console, "  base model, as adapter_config.json names it:",
+                escape(summary["base_model"]))
     if "verified" in summary and not summary["verified"]:
         say(console, f"[red]{escape(refusal(summary, str(args.out)))}[/red]")
         return 1
     if "verified" in summary:
-        console.print("verified: the bundle reproduces the trial's probe at that step "
-                      f"(max difference {summary['verified_max_difference']:.2e}, allowed "
-                      f"{summary['verify_tolerance']:g})")
+        say(console, "verified: the bundle reproduces the trial's probe at that step "
+                     f"(max difference {summary['verified_max_difference']:.2e}, allowed "
+                     f"{summary['verify_tolerance']:g})")
     return 0

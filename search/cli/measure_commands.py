@@ -8,7 +8,7 @@ import argparse
 
 from rich.console import Console
 
-from search.core.console import say
+from search.core.console import say, say_command
 from search.core.errors import SpecError
 from search.core.layout import CHECK_PLOT
 
@@ -41,7 +41,7 @@ def confirm(args: argparse.Namespace, console: Console) -> int:
     if run_dir.finished:  # results.json and best.yaml name the confirmed winner from now on
         write_results(run_dir, records, choice)
     sync(run_dir)
-    console.print(f"written to {run_dir.shown_file(run_dir.confirm_file)}")
+    say_command(console, "written to", run_dir.shown_file(run_dir.confirm_file))
     say(console, describe_choice(choice, run_dir))
     return 0
 
@@ -76,7 +76,7 @@ def check(args: argparse.Namespace, console: Console) -> int:
     plot_check(report.entries, choice, run_dir.spec.objective.metric, run_dir.spec.name,
                run_dir.plot_file(CHECK_PLOT))
     sync(run_dir)
-    console.print(f"written to {run_dir.shown_file(run_dir.check_file)} and "
-                  f"{run_dir.shown_file(run_dir.plot_file(CHECK_PLOT))}")
+    say_command(console, "written to", run_dir.shown_file(run_dir.check_file))
+    say_command(console, "and", run_dir.shown_file(run_dir.plot_file(CHECK_PLOT)))
     say(console, describe_choice(choice, run_dir))
     return 0

@@ -247,8 +247,9 @@ def _add_export(commands: _Commands) -> None:
                         help="with --trial: its checkpoint at this step (default: its best-ranked)")
     export.add_argument("--base", choices=("hub", "local"), default="hub",
                         help="how adapter_config.json names the base model: its hub id (loads "
-                        "anywhere the hub or its cache is) or the folder it was trained from "
-                        "here (loads on this machine with no network) [hub]")
+                        "anywhere the hub or its cache is) or this machine's copy (loads here "
+                        "with no network; a classifier's bundle then holds base/, the base with "
+                        "a head for its labels, so that nothing is reported missing) [hub]")
     export.add_argument("--merge", action="store_true",
                         help="also write merged/: the base model with the adapter merged in")
     export.add_argument("--no-verify", dest="verify", action="store_false",

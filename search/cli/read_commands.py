@@ -91,7 +91,7 @@ def best(args: argparse.Namespace, console: Console) -> int:
     say(console, describe_choice(choice, run_dir))
     say_noise(console, choice, records, run_dir)
     if run_dir.journal_damage:
-        console.print(f"[yellow]{run_dir.journal_damage.describe()}[/yellow]")
+        say(console, f"[yellow]{run_dir.journal_damage.describe()}[/yellow]")
     if args.front:
         from search.report.front_table import print_front
 

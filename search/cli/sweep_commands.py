@@ -20,8 +20,8 @@ def validate(args: argparse.Namespace, console: Console) -> int:
 
     spec = load_spec(args.sweep, args.overrides)
     preflight(spec, args.sweep, args.address)
-    console.print(f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
-                  f"{spec.search.num_trials} trials)")
+    say(console, f"{args.sweep}: ok (sweep {spec.name}, {len(spec.space)} parameters, "
+                 f"{spec.search.num_trials} trials)")
     data_and_warnings(spec, console, here=not args.address)
     return 0
 
@@ -106,11 +106,11 @@ def resume(args: argparse.Namespace, console: Console) -> int:
         source = run_dir.shown_file(run_dir.sweep_file)
         check_stores(run_dir.spec, source)
         connect(run_dir.spec, args.address, source)
-        console.print(f"basin: resuming sweep [bold]{run_dir.spec.name}[/bold] in "
-                      f"{run_dir.shown}")
+        say_command(console, f"basin: resuming sweep [bold]{run_dir.spec.name}[/bold] in",
+                    run_dir.shown)
         repaired = repair_study(run_dir)
         if repaired:
-            console.print(f"[yellow]{repaired}[/yellow]")
+            say(console, f"[yellow]{repaired}[/yellow]")
         started = time.monotonic()
         trackers = resume_trials(run_dir, quiet=args.quiet, log=log)
         return finish(run_dir, trackers, started, console)
@@ -148,8 +148,8 @@ def finish(run_dir, trackers, started: float, console: Console) -> int:
                  f"MiB ({kept}; the sweep file's keep block sets how many)")
     say_command(console, "results:", run_dir.shown_file(run_dir.results_file))
     if done.choice.chosen is None:
-        console.print(f"[yellow]no checkpoint to hand on ({done.choice.why}); no best.yaml "
-                      "written[/yellow]")
+        say(console, f"[yellow]no checkpoint to hand on ({done.choice.why}); no best.yaml "
+                     "written[/yellow]")
         return 1
     say(console, describe_choice(done.choice, run_dir))
     say_noise(console, done.choice, done.records, run_dir)

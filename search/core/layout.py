@@ -35,6 +35,7 @@ BUNDLE_VERSIONS = "versions.json"
 BUNDLE_METRICS = "metrics.json"
 BUNDLE_CARD = "README.md"  # the model card
 BUNDLE_MERGED = "merged"  # the base with the adapter merged in (--merge)
+BUNDLE_BASE = "base"  # --base local, for a base without the adapter's head: one with it
 
 # Ray's files of a trial folder. A trial's folder is named by its id alone (Ray's default name,
 # run_trial_<id>_<index>_<params>_<time>, is read too: compatibility with run directories of

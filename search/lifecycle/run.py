@@ -9,6 +9,7 @@ from typing import Any
 from search.core.driver_log import DriverLog
 from search.lifecycle.decisions import decisions, study_ref
 from search.lifecycle.tracking import make_trackers
+from search.spec.estimate import expected_share
 from search.spec.model import SweepSpec
 from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import RunDir
@@ -41,7 +42,8 @@ def run_trials(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: 
                            freezes)
     progress = ProgressPrinter(metric, spec.search.num_trials, ledger, quiet=quiet, mode=mode,
                                freezes=freezes if spec.scheduler.type == "freeze" else None,
-                               after=f"then check {spec.check.top}" if spec.check else None)
+                               after=f"then check {spec.check.top}" if spec.check else None,
+                               expected_share=expected_share(spec))
     callbacks = [progress, TrackerCallback(
         trackers, ledger, freezes=freezes if spec.scheduler.type == "freeze" else None),
         KeepAsReported(run_dir, spec)]

@@ -76,7 +76,7 @@ def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
                  + (f"{frozen} frozen, " if frozen else "") + f"{left} not started")
     say(console, describe_choice(choice, run).replace("chosen:", "best so far:", 1))
     if run.journal_damage:
-        console.print(f"[yellow]{run.journal_damage.describe()}[/yellow]")
+        say(console, f"[yellow]{run.journal_damage.describe()}[/yellow]")
 
     # Like the leaderboard: ids and numbers never wrap; the hyperparameters may, at spaces.
     columns = [Column("trial", "left"), Column("status", "left", wrap=True), Column("step"),

@@ -5,8 +5,8 @@ training steps and two evaluations) and keeps it in basin's cache, under a key o
 speed (model, sequence length, batch, workers and threads, precision, ZeRO stage, drift
 measurement). ``basin init``, ``basin validate`` and the first lines of ``basin run`` then say
 ``10 trials of up to 128 steps: about 4 min on this machine (at most 6 min if no trial stops
-early)``: each trial as long as ASHA lets the average trial train, as many at a time as the
-sweep runs, and the bound with every trial trained to its budget.
+early)``: each trial as long as ASHA and the stopping rules let the average trial train, as
+many at a time as the sweep runs, and the bound with every trial trained to its budget.
 """
 
 from __future__ import annotations
@@ -20,6 +20,13 @@ from pathlib import Path
 from search.spec.model import SweepSpec
 
 SPEEDS_FILE = "speeds.json"
+
+# The share of ASHA's expected steps (or of the budget, without ASHA) that trials still train
+# when stopping rules are on beside it: the medians over the replay's six cells (demo, SST-2
+# and SmolLM2, 20 and 40 trials; benchmarks/RESULTS.md, "basin as shipped" against
+# "basin-no-rules" and "basin-no-asha"): the rules end 9-20% of ASHA's steps, 12-31% without.
+RULES_SHARE_UNDER_ASHA = 0.87
+RULES_SHARE_ALONE = 0.80
 
 
 @dataclass(frozen=True)
@@ -59,29 +66,41 @@ def evaluated_examples(spec: SweepSpec, sizes: dict[str, int] | None) -> int | N
     return sizes["validation"] + min(spec.data.train_eval_samples, sizes["train"])
 
 
+def trial_budget(spec: SweepSpec) -> int:
+    """A trial's steps when nothing ends it early (``stop_at_step`` where set)."""
+    return spec.training.stop_at_step or spec.training.max_steps
+
+
+def expected_share(spec: SweepSpec) -> float:
+    """The share of its budget the average trial is expected to train (``expected_steps``)."""
+    return expected_steps(spec) / trial_budget(spec)
+
+
 def expected_steps(spec: SweepSpec) -> float:
-    """The steps an average trial trains when ASHA cuts as designed: every trial to the first
-    rung, 1/factor of them on to the next, and so on to the budget (the stopping rules stop
-    some earlier still); the whole budget under FIFO or the freezing scheduler (its frozen
-    trials may be thawed)."""
-    budget = spec.training.stop_at_step or spec.training.max_steps
+    """The steps an average trial trains: when ASHA cuts as designed, every trial to the first
+    rung, 1/factor of them on to the next, and so on to the budget; the whole budget under
+    FIFO or the freezing scheduler (its frozen trials may be thawed). The stopping rules, when
+    any is on, end trials earlier still, by the share the replay measured."""
+    budget = trial_budget(spec)
     scheduler = spec.scheduler
+    rules = bool(spec.stopping.rules())
     if scheduler.type != "asha":
-        return float(budget)
+        return budget * (RULES_SHARE_ALONE if rules else 1.0)
     expected, reached, going_on = 0.0, 0, 1.0
     rung = float(scheduler.grace_period)
     while rung < budget:
         expected += going_on * (int(rung) - reached)
         reached, going_on = int(rung), going_on / scheduler.reduction_factor
         rung *= scheduler.reduction_factor
-    return expected + going_on * (budget - reached)
+    expected += going_on * (budget - reached)
+    return expected * (RULES_SHARE_UNDER_ASHA if rules else 1.0)
 
 
 def trial_seconds(spec: SweepSpec, speed: Speed, examples: int,
                   steps: float | None = None) -> float:
     """One trial ``steps`` long (default: trained to its budget): its start-up, its steps and
     its evaluations."""
-    steps = steps if steps is not None else spec.training.stop_at_step or spec.training.max_steps
+    steps = steps if steps is not None else trial_budget(spec)
     return (speed.startup_seconds + steps * speed.seconds_per_step
             + steps / spec.training.eval_every * speed.evaluation_seconds(examples))
 
@@ -123,7 +142,7 @@ def minutes(seconds: float) -> str:
 
 def describe(spec: SweepSpec, speed: Speed, examples: int) -> str:
     """``10 trials of up to 128 steps: about 4 min on this machine (at most 6 min), ...``."""
-    steps = spec.training.stop_at_step or spec.training.max_steps
+    steps = trial_budget(spec)
     trials = spec.search.num_trials
     expected = sweep_seconds(spec, speed, examples, expected_steps(spec))
     most = sweep_seconds(spec, speed, examples)

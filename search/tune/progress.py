@@ -21,7 +21,18 @@ from search.report.leaderboard import format_params, short_names
 from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import trial_id_of
 from search.store.stop_ledger import StopLedger
-from trainables.contract import BEST_OBJECTIVE, OUTCOME, STEP, TOTAL_STEPS, VAL_LOSS, finite
+from trainables.contract import (
+    BEST_OBJECTIVE,
+    OUTCOME,
+    STARTUP_SECONDS,
+    STEP,
+    TOTAL_STEPS,
+    VAL_LOSS,
+    finite,
+)
+
+# How many ended trials the sweep's expected share weighs as, in the estimate of what is left.
+PRIOR_TRIALS = 3
 
 
 def duration(seconds: float) -> str:
@@ -41,8 +52,12 @@ class ProgressPrinter(Callback):
     def __init__(self, objective: str, num_trials: int, ledger: StopLedger | None = None,
                  quiet: bool = False, console: Console | None = None, mode: str = "min",
                  name_of: Callable[[Any], str] = trial_id_of,
-                 freezes: FreezeLedger | None = None, after: str | None = None):
+                 freezes: FreezeLedger | None = None, after: str | None = None,
+                 expected_share: float = 1.0):
         self.objective = objective
+        # The share of its budget the average trial is expected to train (ASHA's cuts and the
+        # stopping rules': search/spec/estimate.py), until ended trials say better.
+        self.expected_share = expected_share
         self.after = after  # what follows the trials, e.g. "then check 5" (its time unknown)
         self.mode = mode
         self.num_trials = num_trials
@@ -54,9 +69,11 @@ class ProgressPrinter(Callback):
         self._finished = 0
         self._ended_here = 0  # by this driver: the pace of the estimate
         self._running: set[str] = set()
-        # Each reporting trial's last step, its budget and its seconds a step, all in (its
-        # start-up and evaluations included); each ended trial's share of its budget.
-        self._paces: dict[str, tuple[int, int, float]] = {}
+        # Each reporting trial's last step, its budget, its seconds a step (evaluations
+        # included) and its start-up's seconds, which a trial pays once, so that a young
+        # trial's pace does not carry it over a few steps; each ended trial's share of its
+        # budget.
+        self._paces: dict[str, tuple[int, int, float, float]] = {}
         self._shares: list[float] = []
         self._best: tuple[float, str] | None = None  # (objective, trial name)
         self._live: Live | None = None
@@ -73,7 +90,7 @@ class ProgressPrinter(Callback):
         # the newer fields. Remove in basin 0.3.
         self.__dict__.update({"mode": "min", "name_of": trial_id_of, "_best": None,
                               "_live": None, "freezes": None, "_frozen": set(), "_paces": {},
-                              "_shares": [], **state})
+                              "_shares": [], "expected_share": 1.0, **state})
         self.console = make_console()
         self._started, self._ended_here, self._running = time.monotonic(), 0, set()
 
@@ -102,21 +119,27 @@ class ProgressPrinter(Callback):
         return (" " if compact else ", ").join(parts)
 
     def _seconds_left(self, queued: int) -> float | None:
-        """What is left, from the measured pace: the running trials' steps to their budget and
-        the queued trials' (each as much of its budget as the ended trials used), at the
-        measured seconds a step, spread over the running slots. Before any trial has reported:
-        the ended trials' average, or None."""
+        """What is left, from the measured pace: the trials not ended (running and queued),
+        each expected to train its share of the budget, less the steps the running ones have
+        trained (never less than the queued trials' share), at the measured seconds a step,
+        and the queued trials' start-ups, spread over the running slots. The share is the
+        sweep's expectation, moved toward what the ended trials used as they end (ASHA's first
+        cuts end first, so the expectation weighs as PRIOR_TRIALS of them). Before any trial
+        has reported: the ended trials' average, or None."""
         if not self._paces:
             if not self._ended_here:
                 return None
             elapsed = time.monotonic() - self._started
             return elapsed / self._ended_here * (self.num_trials - self._finished)
-        per_step = statistics.median(pace for _, _, pace in self._paces.values())
-        budget = max(total for _, total, _ in self._paces.values())
-        share = statistics.fmean(self._shares) if self._shares else 1.0
-        steps = sum(max(0, self._paces[t][1] - self._paces[t][0]) if t in self._paces else budget
-                    for t in self._running) + queued * budget * share
-        return steps * per_step / max(1, len(self._running))
+        per_step = statistics.median(pace for _, _, pace, _ in self._paces.values())
+        startup = statistics.median(startup for *_, startup in self._paces.values())
+        budget = max(total for _, total, _, _ in self._paces.values())
+        share = ((self.expected_share * PRIOR_TRIALS + sum(self._shares))
+                 / (PRIOR_TRIALS + len(self._shares)))
+        trained = sum(self._paces[t][0] for t in self._running if t in self._paces)
+        steps = max(queued * share * budget,
+                    (len(self._running) + queued) * share * budget - trained)
+        return (steps * per_step + queued * startup) / max(1, len(self._running))
 
     def _status_line(self) -> Text:
         """One line at any width: the compact status where the full one would wrap, cut with
@@ -184,8 +207,11 @@ class ProgressPrinter(Callback):
     def _measure_pace(self, trial_id: str, result: dict) -> None:
         step, total = result.get(STEP), result.get(TOTAL_STEPS)
         started, now = result.get("trial_started_at"), result.get("reported_at")
+        startup = result.get(STARTUP_SECONDS)
+        startup = startup if isinstance(startup, (int, float)) else 0.0
         if all(isinstance(v, (int, float)) for v in (step, total, started, now)) and step > 0:
-            self._paces[trial_id] = (int(step), int(total), (now - started) / step)
+            self._paces[trial_id] = (int(step), int(total),
+                                     max(0.0, now - started - startup) / step, startup)
 
     def _frozen_now(self, trial, result: dict) -> None:
         """Say so when the scheduler has just frozen the trial at this step."""
@@ -210,7 +236,7 @@ class ProgressPrinter(Callback):
         self._ended_here += 1
         self._running.discard(trial.trial_id)
         if trial.trial_id in self._paces:  # its pace still counts for the others
-            step, total, _ = self._paces[trial.trial_id]
+            step, total, *_ = self._paces[trial.trial_id]
             self._shares.append(min(1.0, step / max(1, total)))
         outcome = trial_outcome(trial.last_result, error, self.ledger.decision(trial.trial_id))
         colour = {FAILED: "red", PRUNED: "yellow"}.get(outcome.status, "default")

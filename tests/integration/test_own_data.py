@@ -54,19 +54,20 @@ def test_from_a_data_file_to_an_exported_bundle(tmp_path, monkeypatch, capsys):
     assert (metrics["chosen"]["trial_id"], metrics["chosen"]["step"]) == \
         (results["best_trial"], results["best_step"])
 
-    # --base local: the bundle names this machine's copy of the base and loads with no hub,
+    # --base local: the bundle names a copy of the base that has a head (base/) and loads with
+    # no hub and no weight reported missing, answering with the data's label names and
     # predicting what the trial predicted on its probe.
     offline = tmp_path / "offline"
     assert main(["export", str(run), "--out", str(offline), "--base", "local"]) == 0
     base = json.loads((offline / "adapter_config.json").read_text())["base_model_name_or_path"]
-    assert Path(base).is_dir(), base
+    assert Path(base) == (offline / "base").resolve() and Path(base).is_dir(), base
     script = textwrap.dedent(f"""
         import json, torch, yaml
         from peft import AutoPeftModelForSequenceClassification
         from transformers import AutoTokenizer
         probe = json.load(open("{offline}/probe.json"))
-        model = AutoPeftModelForSequenceClassification.from_pretrained(
-            "{offline}", num_labels={len(metrics["label_names"])}).eval()
+        model = AutoPeftModelForSequenceClassification.from_pretrained("{offline}").eval()
+        assert list(model.config.id2label.values()) == probe["label_names"], model.config
         length = yaml.safe_load(open("{offline}/config.yaml"))["data"]["max_length"]
         tokens = AutoTokenizer.from_pretrained("{offline}")(
             probe["texts"], padding=True, truncation=True, max_length=length,
@@ -79,5 +80,6 @@ def test_from_a_data_file_to_an_exported_bundle(tmp_path, monkeypatch, capsys):
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "MISSING" not in done.stderr and "LOAD REPORT" not in done.stderr, done.stderr
     guesses, probed = json.loads(done.stdout.strip().splitlines()[-1])
     assert guesses == probed

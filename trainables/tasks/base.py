@@ -14,6 +14,7 @@ import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable
 
 import torch
@@ -164,3 +165,9 @@ class Task(ABC):
     @abstractmethod
     def load_exported(self, base_model: str, bundle: str, probe: dict) -> Any:
         """Base model + a bundle's adapter, in eval mode, with plain transformers and peft."""
+
+    def save_loadable_base(self, base_model: str, folder: Path, probe: dict) -> bool:
+        """Write into ``folder`` a copy of the base that the bundle's adapter loads onto with
+        no weight reported missing, where the base as trained from lacks some (a classifier's
+        head); ``False`` (nothing written) where it loads whole as it is."""
+        return False

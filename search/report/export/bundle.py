@@ -7,7 +7,9 @@ with the classification head, naming its base by hub id where there is one, so t
 with ``basin run``); ``metrics.json``, ``versions.json``, ``probe.json`` and, with ``--merge``,
 ``merged/``: the base model with the adapter merged in, loadable with plain ``from_pretrained``
 and ``pipeline`` (a classifier that answers with the data's label names, or for
-``task: causal-lm`` a causal LM that generates).
+``task: causal-lm`` a causal LM that generates). With ``--base local`` a classifier's bundle
+also holds ``base/``: the base with a head for the data's labels, which the adapter names, so
+that it loads offline with no weight reported missing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from search.core.errors import SpecError
 from search.core.layout import (
+    BUNDLE_BASE,
     BUNDLE_CARD,
     BUNDLE_MERGED,
     BUNDLE_METRICS,
@@ -115,6 +118,8 @@ def export_bundle(run: RunDir, out: Path, trial_id: str | None = None, merge: bo
     trial_metrics = json.loads((checkpoint / TRIAL_METRICS_FILE).read_text())
     probe = json.loads((checkpoint / PROBE_FILE).read_text())
     base_model = resolve_model_name(spec.model.name)
+    if base == "local" and spec.model.random_init_config is None:
+        base_model = _loadable_base(task, base_model, out, probe)
     base_name = _name_the_base(out, spec.model.name, base_model, local=base == "local")
     summary = {
         "chosen": chosen.as_dict(),
@@ -144,10 +149,7 @@ def _reload(task: Any, base_model: str, out: Path, probe: dict, precision: str, 
             merge: bool) -> dict:
     """Load the bundle as a user would; check it against the probe (the verdict, for
     metrics.json) and write ``merged/`` when asked."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()  # a classifier base's fresh head is expected
-    hf_logging.disable_progress_bar()
+    _quiet_transformers()
     model = task.load_exported(base_model, str(out), probe)
     verdict = {}
     if verify:
@@ -161,6 +163,24 @@ def _reload(task: Any, base_model: str, out: Path, probe: dict, precision: str, 
         merged.save_pretrained(out / BUNDLE_MERGED)
         task.tokenizer.save_pretrained(out / BUNDLE_MERGED)
     return verdict
+
+
+def _loadable_base(task: Any, base_model: str, out: Path, probe: dict) -> str:
+    """The base the bundle's adapter names with ``--base local``: this machine's folder, or,
+    where that lacks weights the adapter brings (a classifier's head), a copy with them in
+    ``base/``, so that loading reports nothing missing. Its absolute path: peft reads the
+    name as given, and a relative one would depend on the loader's working directory."""
+    _quiet_transformers()  # the copy's fresh head, which the adapter replaces, is expected
+    if task.save_loadable_base(base_model, out / BUNDLE_BASE, probe):
+        return str((out / BUNDLE_BASE).resolve())
+    return base_model
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
 
 def _name_the_base(bundle: Path, model_name: str, loaded_from: str, local: bool = False) -> str:

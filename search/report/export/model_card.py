@@ -76,7 +76,9 @@ def model_card(spec: SweepSpec, summary: dict, base_name: str, merged: bool,
         "hub id, load the base from a local copy and the adapter onto it "
         "(`PeftModel.from_pretrained(base, \"path/to/bundle\")`, `base` loaded with "
         "`from_pretrained(\"path/to/base\")`), or export with `basin export --base local`, "
-        "which names this machine's copy of the base.", "",
+        "which names this machine's copy of the base (for a classifier, `base/` in the bundle: "
+        "the base with a head for these labels, so that loading reports no weight missing).",
+        "",
         "## Hyperparameters", "",
         _table({**chosen["params"], "training seed": spec.training.seed,
                 "optimizer steps": chosen[STEP],

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from search.spec.estimate import (
+    RULES_SHARE_ALONE,
+    RULES_SHARE_UNDER_ASHA,
     Speed,
     describe,
     evaluation_every_that_fits,
@@ -20,12 +22,13 @@ from search.spec.model import load_spec
 
 SPEED = Speed(seconds_per_step=0.5, seconds_per_evaluation=2.0, examples=100,
               startup_seconds=10.0)
+NO_RULES = {"not_learning": None, "gap": None, "early_stopping": None}
 
 
 def test_a_sweep_is_its_trials_so_many_at_a_time(sweep_factory):
     fifo = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10},
                                    search={"num_trials": 5, "max_concurrent_trials": 2},
-                                   scheduler={"type": "fifo"}))
+                                   scheduler={"type": "fifo"}, stopping=NO_RULES))
     # A trial: 10 s start-up + 40 steps x 0.5 s + 4 evaluations x 2 s x (200 / 100 examples).
     assert expected_steps(fifo) == 40
     assert sweep_seconds(fifo, SPEED, examples=200) == pytest.approx(3 * (10 + 20 + 16))
@@ -36,11 +39,31 @@ def test_a_sweep_is_its_trials_so_many_at_a_time(sweep_factory):
     asha = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10},
                                    search={"num_trials": 20, "max_concurrent_trials": 2},
                                    scheduler={"type": "asha", "grace_period": 10,
-                                              "reduction_factor": 2}))
+                                              "reduction_factor": 2},
+                                   stopping=NO_RULES))
     assert expected_steps(asha) == pytest.approx(10 + 5 + 5)
     assert describe(asha, SPEED, 200).startswith(
         "20 trials of up to 40 steps: about 5 min on this machine (at most 8 min if no trial "
         "stops early), 2 at a time")
+
+
+def test_stopping_rules_shorten_the_expected_trial_by_the_replays_share(sweep_factory):
+    # The rules (on in the shipped sweeps) end trials earlier than ASHA or the budget alone; without them
+    # a recorded sweep's estimate ran 43% over its wall time (61% of the steps trained, where
+    # ASHA alone expects 75%).
+    asha = {"type": "asha", "grace_period": 10, "reduction_factor": 2}
+    rules = {"not_learning": {}, "gap": {}}
+    with_rules = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10},
+                                         scheduler=asha, stopping=rules))
+    assert with_rules.stopping.rules()
+    assert expected_steps(with_rules) == pytest.approx(20 * RULES_SHARE_UNDER_ASHA)
+    fifo = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10},
+                                   scheduler={"type": "fifo"}, stopping=rules))
+    assert expected_steps(fifo) == pytest.approx(40 * RULES_SHARE_ALONE)
+    only_gap = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10},
+                                       scheduler=asha,
+                                       stopping={**NO_RULES, "gap": {"threshold": 0.1}}))
+    assert expected_steps(only_gap) == pytest.approx(20 * RULES_SHARE_UNDER_ASHA)
 
 
 def test_the_speed_is_kept_per_recipe_speed_not_per_sweep_size(sweep_factory, tmp_path):

@@ -63,10 +63,12 @@ class _Named:
         self.trial_id, self.config, self.last_result = trial_id, {}, {}
 
 
-def _report(printer: ProgressPrinter, trial_id: str, step: int, seconds: float) -> None:
+def _report(printer: ProgressPrinter, trial_id: str, step: int, seconds: float,
+            startup: float = 0.0) -> None:
     printer.on_trial_result(0, [], _Named(trial_id), {
         "step": step, "total_steps": 100, "val_loss": 0.6, "gap": 0.0, "train_eval_loss": 0.6,
-        "best_objective": 0.6, "trial_started_at": 1000.0, "reported_at": 1000.0 + seconds})
+        "best_objective": 0.6, "trial_started_at": 1000.0, "reported_at": 1000.0 + seconds,
+        "startup_seconds": startup})
 
 
 def test_the_estimate_comes_from_the_measured_pace_and_the_share_trials_use():
@@ -82,6 +84,34 @@ def test_the_estimate_comes_from_the_measured_pace_and_the_share_trials_use():
     _report(printer, "a", 50, 100.0)
     printer._ended(_Named("a"), error=False)  # stopped at half its budget
     printer.on_trial_start(0, [], _Named("c"))
-    # b: 80 left, c: 100 (not reported yet), 3 queued using half their budget (150): 330 x 2
-    # s over 2 slots.
-    assert printer.status().endswith("~5m30s left")
+    # a used half its budget; the expectation (1.0, weighing as 3 trials) moves to 0.875: b,
+    # c (not reported yet) and 3 queued, 5 x 87.5 steps less b's 20 trained: 417.5 x 2 s over 2
+    # slots.
+    assert printer.status().endswith("~6m58s left")
+
+
+def test_before_any_trial_ends_the_estimate_expects_the_sweeps_share():
+    # ASHA and the stopping rules end the average trial at 60% of its budget (the spec's
+    # expectation): 2 running with 20 steps each and 4 queued, 6 x 60 - 40 = 320 steps x 2 s
+    # over 2 slots; a trial past the share still counts the queued ones' at least.
+    printer = ProgressPrinter("val_loss", 6, console=Console(file=io.StringIO(), width=200),
+                              quiet=True, expected_share=0.6)
+    for trial_id in ("a", "b"):
+        printer.on_trial_start(0, [], _Named(trial_id))
+        _report(printer, trial_id, 20, 40.0)
+    assert printer.status().endswith("~5m20s left")
+    _report(printer, "a", 100, 200.0)
+    _report(printer, "b", 100, 200.0)  # both far past 60: the 4 queued's 240 steps remain
+    assert printer.status().endswith("~4m00s left")
+
+
+def test_a_trials_start_up_is_paid_once_not_spread_over_its_first_steps():
+    # 10 steps in 40 s, 20 of them start-up: 2 s a step. Left: 2 x 90 steps and 1 queued of
+    # 100 (280 x 2 s) and its start-up (20 s), over 2 slots; the start-up spread over the
+    # steps (4 s a step) would have said 9m20s.
+    printer = ProgressPrinter("val_loss", 3, console=Console(file=io.StringIO(), width=200),
+                              quiet=True)
+    for trial_id in ("a", "b"):
+        printer.on_trial_start(0, [], _Named(trial_id))
+        _report(printer, trial_id, 10, 40.0, startup=20.0)
+    assert printer.status().endswith("~4m50s left")

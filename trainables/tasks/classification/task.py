@@ -6,6 +6,7 @@ file is what the recipe asks of them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -92,6 +93,20 @@ class SequenceClassification(Task):
         base = AutoModelForSequenceClassification.from_pretrained(
             base_model, num_labels=len(probe["label_names"]))
         return PeftModel.from_pretrained(base, bundle).eval()
+
+    def save_loadable_base(self, base_model: str, folder: Path, probe: dict) -> bool:
+        """The base with a classification head for the data's labels (named, so that a
+        pipeline answers with them): the adapter replaces the head's weights with the trained
+        ones, and transformers, finding a head in the base, reports none of it missing."""
+        from transformers import AutoModelForSequenceClassification
+
+        names = probe["label_names"]
+        base = AutoModelForSequenceClassification.from_pretrained(
+            base_model, num_labels=len(names), id2label=dict(enumerate(names)),
+            label2id={name: index for index, name in enumerate(names)})
+        base.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+        return True
 
     def _logits(self, model: Any, texts: list[str], device: torch.device) -> list[list[float]]:
         encoded = self.tokenizer(texts, truncation=True, max_length=self.settings.data.max_length,
