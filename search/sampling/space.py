@@ -10,17 +10,14 @@ In a sweep file each entry of ``space`` is one of::
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from optuna.distributions import (
-    BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-)
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from trainables.settings import Hyperparameters
+
+if TYPE_CHECKING:  # Optuna is imported where a distribution is made: basin ls need not load it
+    from optuna.distributions import BaseDistribution
 
 
 class _Param(BaseModel):
@@ -108,6 +105,12 @@ def check_against_trial(name: str, param: BaseModel) -> str | None:
 
 def to_distribution(param: BaseModel) -> BaseDistribution | None:
     """The Optuna distribution of a parameter; None for a constant (it is not searched)."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
     if isinstance(param, FloatParam):
         return FloatDistribution(param.low, param.high, log=param.log)
     if isinstance(param, IntParam):

@@ -3,15 +3,16 @@ and shown with its password masked."""
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
 DRIVER_HINTS = {"postgresql": "pip install 'basin[postgres]'"}
 
 
 def check_database_url(url: str) -> str:
     """Refuse a ``search.storage`` that is not a database URL, or whose database driver is not
     installed (Optuna would only fail once the sweep starts)."""
+    # SQLAlchemy, imported here: only a sweep with a database pays its import.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     try:
         parsed = make_url(url)
         parsed.get_dialect().import_dbapi()
@@ -30,6 +31,9 @@ def check_database_url(url: str) -> str:
 
 def shown_url(url: str) -> str:
     """The URL with its password masked, for messages."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
