@@ -8,6 +8,7 @@ import argparse
 import time
 
 from rich.console import Console
+from rich.markup import escape
 
 from search.core.console import say, say_command
 
@@ -57,7 +58,8 @@ def train(args: argparse.Namespace, console: Console) -> int:
     with DriverLog(args.verbose) as log:
         if splits := describe_splits(split_sizes(spec)):
             say(console, splits)
-        train_here(spec, args.sweep, args.out, say=console.print, log=log)
+        train_here(spec, args.sweep, args.out, say=lambda line: say(console, escape(line)),
+                   log=log)
     return 0
 
 

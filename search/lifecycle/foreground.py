@@ -140,9 +140,10 @@ def _reporter(out: Path, started: float, say: Callable[[str], None],
                 store.publish(folder, metrics[STEP])
             shutil.rmtree(folder, ignore_errors=True)
         if rank == 0:
-            say(f"{time.monotonic() - started:7.0f}s step {metrics[STEP]:>5}  val_loss "
-                f"{metrics[VAL_LOSS]:.4f}  train_loss {metrics[TRAIN_EVAL_LOSS]:.4f}  gap "
-                f"{metrics[GAP]:+.4f}  best {metrics[BEST_OBJECTIVE]:.4f}")
+            # One line of at most 77 characters: whole at 80 columns.
+            say(f"{time.monotonic() - started:6.0f}s step {metrics[STEP]:>5} val_loss "
+                f"{metrics[VAL_LOSS]:.4f} train_loss {metrics[TRAIN_EVAL_LOSS]:.4f} gap "
+                f"{metrics[GAP]:+.4f} best {metrics[BEST_OBJECTIVE]:.4f}")
 
     return report
 

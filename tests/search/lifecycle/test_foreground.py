@@ -52,6 +52,8 @@ def test_basin_train_trains_and_keeps_every_evaluation(sweep_factory, tmp_path, 
                    for f in out.glob("candidates/*/trial_metrics.json"))
     assert steps == [4, 8, 12]
     assert printed.count("train_loss") == 3 and "its checkpoint: " in printed
+    # Each evaluation's line is whole at 80 columns (the terminal would cut it mid-number).
+    assert all(len(line) <= 80 for line in printed.splitlines() if "train_loss" in line)
     assert (out / "candidates").is_dir() and not list(out.glob("*/deepspeed"))
 
 
