@@ -6,6 +6,7 @@ same figures. The protocol is in RESULTS.md (section 5b), written before the run
     python -m benchmarks.check_cost --sweeps      # the default sweep, seeds 0-4, end to end
     python -m benchmarks.check_cost --report      # the tables from the saved figures
     python -m benchmarks.check_cost --smoke       # one tiny sweep and its recheck, a minute
+    python -m benchmarks.check_cost --smoke --smoke-run WORK/basin_check.json  # its recheck only
 
 ``--recheck`` copies each classification (or ``--task``) run that ``benchmarks/basin_check.py``
 left in its work folder and runs ``basin check`` on the copy in a fresh process: the same
@@ -110,11 +111,16 @@ def report(saved: dict) -> str:
     return "\n\n".join(parts + (["Failed: " + "; ".join(failed)] if failed else []))
 
 
-def smoke(work: Path) -> int:
-    """The default sweep cut to 2 short trials, then ``basin check`` again on it."""
+def smoke(work: Path, checked: Path | None = None) -> int:
+    """The default sweep cut to 2 short trials, then ``basin check`` again on it; with
+    ``checked``, the run that ``basin_check.py --smoke`` made of the same sweep (the figures it
+    wrote there) instead of a second one."""
     work.mkdir(parents=True, exist_ok=True)
-    sweep = run_sweep("classification", 0, work,
-                      [part for value in SMOKE_SETS for part in ("--set", value)])
+    if checked is not None:
+        (sweep,) = json.loads(checked.read_text())["runs"]
+    else:
+        sweep = run_sweep("classification", 0, work,
+                          [part for value in SMOKE_SETS for part in ("--set", value)])
     saved = {"machine": machine_facts(), "sweeps": [{"seed": 0, **sweep}], "recheck": []}
     if sweep["check_s"] is not None:
         run = {"task": "classification", "seed": 0, **sweep}
@@ -136,11 +142,14 @@ def main() -> int:
     parser.add_argument("--report", action="store_true", help="print the tables only")
     parser.add_argument("--smoke", action="store_true",
                         help="one tiny sweep and its recheck; figures in --work-dir")
+    parser.add_argument("--smoke-run", type=Path, metavar="BASIN_CHECK_JSON",
+                        help="with --smoke: recheck the run basin_check.py --smoke recorded "
+                        "in this file instead of running the same sweep again")
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR / RESULTS_NAME)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
     if args.smoke:
-        return smoke(args.work_dir)
+        return smoke(args.work_dir, args.smoke_run)
     path = args.out / f"{RESULTS_NAME}.json"
     saved = json.loads(path.read_text()) if path.is_file() else \
         {"machine": machine_facts(), "recheck": [], "sweeps": []}

@@ -95,8 +95,17 @@ def test_throughput_smoke(tmp_path: Path) -> None:
         assert values[0]["samples_per_s"] > 0 and values[0]["tokens_per_s"] > 0, name
 
 
-def test_basin_check_smoke(tmp_path: Path) -> None:
-    (run,) = run_smoke("basin_check.py", tmp_path)["runs"]
+@pytest.fixture(scope="module")
+def basin_check_smoke(local_ray, tmp_path_factory) -> Path:
+    """``basin_check.py --smoke``'s work folder: its sweep is the one check_cost.py's smoke
+    rechecks, run once for both."""
+    work = tmp_path_factory.mktemp("basin-check")
+    run_smoke("basin_check.py", work)
+    return work
+
+
+def test_basin_check_smoke(basin_check_smoke: Path) -> None:
+    (run,) = json.loads((basin_check_smoke / "basin_check.json").read_text())["runs"]
     # The share is a figure, not a bound: a smoke sweep's trials take seconds, and on a busy
     # machine its check may take longer than they did (the benchmark itself measures it).
     assert run["exit_code"] == 0 and run["check_s"] > 0 and run["check_share"] > 0
@@ -111,8 +120,9 @@ def test_basin_check_smoke(tmp_path: Path) -> None:
         assert candidate["basin_radius"] >= 0 and candidate["drift"] >= 0
 
 
-def test_check_cost_smoke(tmp_path: Path) -> None:
-    figures = run_smoke("check_cost.py", tmp_path)
+def test_check_cost_smoke(basin_check_smoke: Path, tmp_path: Path) -> None:
+    figures = run_smoke("check_cost.py", tmp_path, "--smoke-run",
+                        str(basin_check_smoke / "basin_check.json"))
     (sweep,) = figures["sweeps"]
     assert sweep["exit_code"] == 0 and sweep["check_share"] > 0  # a figure, not a bound
     # The same candidates checked again in a fresh process: the same figures.

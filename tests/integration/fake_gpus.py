@@ -1,4 +1,4 @@
-"""Sweeps on a Ray head that declares 8 GPUs it does not have (as Ray's own tests do), run in a
+"""Sweeps on a Ray head that declares 4 GPUs it does not have (as Ray's own tests do), run in a
 process of its own by ``test_gpu_placement.py``: where basin's trials land, with stand-in
 trainables that record their resources and ``CUDA_VISIBLE_DEVICES`` instead of training.
 
@@ -16,8 +16,9 @@ from typing import Any
 
 import ray
 
-# How many trials of a sweep can hold their resources at once on this head: two 4-GPU trials
-# on 8 GPUs; four half-GPU trials (on the head's 16 CPUs).
+# How many trials of a sweep can hold their resources at once on this head: two 2-GPU trials
+# on 4 GPUs; four half-GPU trials (on the head's 16 CPUs). Two workers a trial show a group's
+# placement as four would, with half the worker processes to start (each imports torch).
 AT_ONCE = {"packed": 2, "halves": 4}
 TRIALS = {"packed": 3, "halves": 4}
 PATIENCE_SECONDS = 120.0
@@ -119,10 +120,10 @@ def main(out: Path) -> None:
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     # A cluster of its own (not the test session's), on loopback, declaring GPUs this machine
     # lacks.
-    ray.init(address="local", num_cpus=16, num_gpus=8, include_dashboard=False,
+    ray.init(address="local", num_cpus=16, num_gpus=4, include_dashboard=False,
              log_to_driver=False, _node_ip_address="127.0.0.1")
     found: dict[str, Any] = {}
-    _sweep(_spec(out, "packed", 3, workers=4, gpus_per_worker=1,
+    _sweep(_spec(out, "packed", 3, workers=2, gpus_per_worker=1,
                  placement_strategy="STRICT_PACK"), _group_trial(out))
     _sweep(_spec(out, "halves", 4, workers=1, gpus_per_worker=0.5), _solo_trial(out))
     try:

@@ -1,5 +1,5 @@
-"""Where basin's trials land on a Ray head that declares 8 GPUs (``fake_gpus.py``, in a process
-and a Ray cluster of its own): 4-worker trials with a GPU each, strictly packed, run two at a
+"""Where basin's trials land on a Ray head that declares 4 GPUs (``fake_gpus.py``, in a process
+and a Ray cluster of its own): 2-worker trials with a GPU each, strictly packed, run two at a
 time and the third waits; half-GPU trials share a GPU two by two; a trial asking for more GPUs
 than any node has is refused before it starts; and basin's real trainable, asked for a GPU on a
 machine without CUDA, ends failed with one clear line instead of training on the CPU."""
@@ -40,18 +40,18 @@ def placed(tmp_path_factory) -> tuple[list[dict], dict]:
     return records, json.loads((out / "found.json").read_text())
 
 
-def test_four_gpu_trials_strictly_packed_run_two_at_a_time(placed) -> None:
+def test_two_gpu_trials_strictly_packed_run_two_at_a_time(placed) -> None:
     records, _ = placed
     trials = defaultdict(list)
     for record in records:
         if record["kind"] == "group":
             trials[record["trial"]].append(record)
-    assert len(trials) == 3 and all(len(workers) == 4 for workers in trials.values())
+    assert len(trials) == 3 and all(len(workers) == 2 for workers in trials.values())
     spans = [(min(w["start"] for w in ws), max(w["end"] for w in ws)) for ws in trials.values()]
-    assert _overlapping(spans) == 2  # 8 GPUs hold two trials of 4; the third waited
+    assert _overlapping(spans) == 2  # 4 GPUs hold two trials of 2; the third waited
     for workers in trials.values():
         gpus = [gpu for w in workers for gpu in w["gpus"]]
-        assert len(gpus) == len(set(gpus)) == 4  # a GPU each
+        assert len(gpus) == len(set(gpus)) == 2  # a GPU each
         assert len({w["node"] for w in workers}) == 1  # STRICT_PACK: one node
         assert all(w["cuda_visible"] for w in workers)
 

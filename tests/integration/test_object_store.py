@@ -166,7 +166,9 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
         # Long enough to outlast Ray's next upload of its state (every 30 s) after the first
         # trial completes (60 steps a trial finished the whole sweep in 38 s on a quiet machine).
         training={"max_steps": 120, "eval_every": 4, "micro_batch_size": 8},
-        search={"num_trials": 6, "max_concurrent_trials": 2, "seed": 0, "storage": postgres_url},
+        # Five: two complete, two are in flight at the kill, one is still to start after the
+        # resume (Optuna asked again); every further trial only added a minute of training.
+        search={"num_trials": 5, "max_concurrent_trials": 2, "seed": 0, "storage": postgres_url},
         tracking={"wandb": {"mode": "disabled"}}))
     log = tmp_path / "driver.log"
     driver = subprocess.Popen(
@@ -222,13 +224,13 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     results = json.loads(store_read(remote, "results.json"))
     ids = [t["trial_id"] for t in results["trials"]]
-    assert len(ids) == len(set(ids)) == 6
+    assert len(ids) == len(set(ids)) == 5
     # Every trial completed, those in flight at the kill included: one whose snapshot in the
     # bucket (uploaded asynchronously) still names a checkpoint Ray has since deleted is
     # trained again from step 0 (search/tune/lost_checkpoints.py) instead of failing, as Ray
     # alone would ("does not exist on storage anymore"; both of 2 were, in one CI run).
     assert 0 < in_flight[0] <= 2
-    assert [t["outcome"]["status"] for t in results["trials"]] == ["completed"] * 6, [
+    assert [t["outcome"]["status"] for t in results["trials"]] == ["completed"] * 5, [
         (t["trial_id"], t["outcome"]) for t in results["trials"]
         if t["outcome"]["status"] != "completed"]
     assert not [f for f in _stored(remote) if f.endswith("error.txt")]
