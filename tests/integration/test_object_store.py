@@ -166,8 +166,8 @@ def test_a_killed_driver_resumes_from_the_bucket_on_a_fresh_head_node(
         # Long enough to outlast Ray's next upload of its state (every 30 s) after the first
         # trial completes (60 steps a trial finished the whole sweep in 38 s on a quiet machine).
         training={"max_steps": 120, "eval_every": 4, "micro_batch_size": 8},
-        # Five: two complete, two are in flight at the kill, one is still to start after the
-        # resume (Optuna asked again); every further trial only added a minute of training.
+        # Five: one or more complete before the kill, up to two are in flight, and the last
+        # starts only after the resume (Optuna asked again); a sixth only added training.
         search={"num_trials": 5, "max_concurrent_trials": 2, "seed": 0, "storage": postgres_url},
         tracking={"wandb": {"mode": "disabled"}}))
     log = tmp_path / "driver.log"
