@@ -4,6 +4,7 @@ itself is held to them without a test of its own."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,22 @@ from search.trackers import TRACKER_NAMES, TrackingSpec
 from search.trackers.base import Tracker, TrackerContext
 from trainables.contract import REPORTED_METRICS
 from trainables.settings import DataSettings, ModelSettings
-from trainables.tasks import OBJECTIVE_METRICS, TASKS
+from trainables.tasks import (
+    TASKS,
+    declared,
+    installed_tasks,
+    objective_metric,
+    objectives_of,
+)
 
 RULES = rule_types()
+# The example of a task from outside basin (examples/text_regression), named by its import path
+# as a user's package is where it imports.
+sys.path.append(str(Path(__file__).resolve().parents[1] / "examples" / "text_regression"))
+EXAMPLE_TASK = "basin_text_regression:TASK"
+# Every task this environment has: built in, offered by installed packages (basin.tasks), and
+# the example.
+TASK_NAMES = [*TASKS, *installed_tasks(), EXAMPLE_TASK]
 
 
 def _history(val_losses: list[float], train_losses: list[float]) -> list[Evaluation]:
@@ -123,26 +137,29 @@ def test_enabled_false_in_the_sweep_file_switches_the_tracker_off(name: str) -> 
 
 # --- tasks -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", TASK_NAMES)
 def test_task_declaration_is_consistent(name: str) -> None:
-    task = TASKS[name]
+    task = declared(name)
     reported = set(REPORTED_METRICS) | set(task.metrics)
     assert set(task.objectives) <= reported, "every objective is reported"
     assert set(task.generated) <= reported | set(task.test_metrics)
     assert set(task.curves) <= reported
     assert task.headline in task.test_metrics and "test_loss" in task.test_metrics
-    assert set(task.objectives) <= set(OBJECTIVE_METRICS)
+    # The sweep file's checks take every objective it declares.
+    assert all(objectives_of(name, objective_metric(m)) == m for m in task.objectives)
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", TASK_NAMES)
 def test_task_implementation_and_checks_load(name: str) -> None:
     import peft
 
     from trainables.tasks.base import Task
 
-    task = TASKS[name]
+    task = declared(name)
     implementation = task.task_class()
-    assert issubclass(implementation, Task) and implementation.name == name
+    assert issubclass(implementation, Task) and implementation.name == task.name
+    if ":" not in name:  # a task offered by name is offered by its own
+        assert task.name == name
     assert hasattr(peft, task.peft_loader)
     # The demo data needs no file: no problem to report (a causal LM's check reads the model's
     # tokenizer, the built-in SmolLM2's).
@@ -166,9 +183,9 @@ def test_registries_are_what_consumers_list() -> None:
     """What lists plug-ins reads the registries: the plots' markers, W&B's names, the check's
     flags."""
     from search.report.plots.sweep import KIND_MARKERS
-    from search.trackers.wandb_runs import EVAL_METRICS
+    from search.trackers.wandb_runs import eval_metrics
     from trainables.check.settings import FLAGS, CheckSettings
 
     assert {rule.kind for rule in RULES.values()} <= set(KIND_MARKERS)
-    assert {m for task in TASKS.values() for m in task.curves} <= set(EVAL_METRICS)
+    assert all(set(declared(name).curves) <= set(eval_metrics(name)) for name in TASK_NAMES)
     assert set(FLAGS) == set(CheckSettings.model_fields)

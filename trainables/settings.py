@@ -36,7 +36,9 @@ class ModelSettings(Strict):
     task: str = Field(
         "sequence-classification", description="What the model learns: a label per text "
         "(sequence-classification), or the response to a prompt (causal-lm: instruction "
-        "fine-tuning); the tasks are listed in trainables/tasks/__init__.py.")
+        "fine-tuning), as trainables/tasks/__init__.py lists them; or a task from an installed "
+        "package: its name in the basin.tasks entry point group, or package.module:NAME of its "
+        "TaskDeclaration.")
     lora_target_modules: list[str] | None = Field(
         None, description="Module names to adapt; None lets peft pick for the architecture."
     )

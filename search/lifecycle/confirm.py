@@ -36,7 +36,7 @@ from search.tune.progress import ProgressPrinter
 from search.tune.tracker_callback import TrackerCallback
 from search.tune.tuner import build_tuner, fit, make_trainable
 from trainables.contract import OUTCOME, STEP
-from trainables.tasks import TASKS
+from trainables.tasks import declared
 from trainables.trial.entry import run_trial
 
 
@@ -125,7 +125,7 @@ def confirm(run: RunDir, choice: Choice, top: int, seeds: int, quiet: bool = Fal
             continue
         entry = confirmed[by_recipe[json.dumps(result.config["recipe"], sort_keys=True)]]
         entry.objectives.append(result.metrics[spec.objective.metric])
-        for metric in TASKS[spec.model.task].test_metrics:
+        for metric in declared(spec.model.task).test_metrics:
             if metric in result.metrics:
                 entry.tests.setdefault(metric, []).append(result.metrics[metric])
     sign = 1 if spec.objective.mode == "min" else -1
@@ -140,7 +140,7 @@ def print_confirmed(confirmed: list[Confirmed], run: RunDir, console: Console) -
     metric = spec.objective.metric
     names = list(confirmed[0].params) if confirmed else []
     # The task's headline test figure: accuracy, or perplexity for a causal LM.
-    headline = TASKS[spec.model.task].headline
+    headline = declared(spec.model.task).headline
     seeds = counted(len(confirmed[0].seeds), "new seed")
     title = (f"{spec.name}: confirmed with {seeds} each, ranked by mean {metric} at the "
              f"chosen step ({spec.objective.mode})")

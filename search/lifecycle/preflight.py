@@ -17,7 +17,7 @@ from search.core.errors import SpecError
 from search.core.uris import is_object_store
 from search.spec.model import SweepSpec
 from trainables.models.validation import check_model
-from trainables.tasks import TASKS
+from trainables.tasks import declared
 
 # Below a run directory: <trial>/candidates/step_N/<file>, and Ray's own trial folder names.
 _DEEPEST_BELOW_RUN = 300
@@ -30,7 +30,7 @@ def preflight(spec: SweepSpec, source: str, address: str | None = None) -> None:
     connects, not against this machine.
     """
     problems = check_model(spec.model)
-    task = TASKS[spec.model.task]
+    task = declared(spec.model.task)
     # A task whose data meets the model's tokenizer (causal LM) checks it only once the model
     # loads.
     if not (task.checks_need_model and problems):

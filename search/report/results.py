@@ -31,7 +31,7 @@ from search.store.rundir import RunDir
 from trainables.contract import BEST_STEP, DRIFT, GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
 from trainables.fingerprint import recipe_hash
 from trainables.settings import Hyperparameters
-from trainables.tasks import TASKS
+from trainables.tasks import declared
 
 AT_STEP_METRICS = (VAL_LOSS, TRAIN_EVAL_LOSS, GAP)
 # Figures a candidate carries beyond its trial's report row, as leaderboard columns shown once
@@ -107,7 +107,7 @@ def leaderboard_rows(records: list[TrialRecord], choice: Choice, spec: SweepSpec
 
 def _task_figures(records: list[TrialRecord], spec: SweepSpec) -> list[str]:
     """The task's own validation figures (accuracy, exact match) that some trial reported."""
-    return [m for m in TASKS[spec.model.task].leaderboard if m != spec.objective.metric
+    return [m for m in declared(spec.model.task).leaderboard if m != spec.objective.metric
             and any(m in row for record in records for row in record.evaluations)]
 
 

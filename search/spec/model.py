@@ -41,7 +41,7 @@ from trainables.settings import (
     TrainingSettings,
     TrialSettings,
 )
-from trainables.tasks import TASKS, objective_metric
+from trainables.tasks import declared, objective_metric, objectives_of
 
 
 class ObjectiveSpec(Strict):
@@ -198,13 +198,19 @@ class SweepSpec(Strict):
         return self
 
     def _objective_of_the_task(self) -> None:
-        if self.model.task not in TASKS:
-            raise ValueError(f"model.task: unknown task (choose from {list(TASKS)}) "
-                             f"(got {self.model.task!r})")
-        task, metric = TASKS[self.model.task], self.objective.metric
-        if metric not in task.objectives:
-            raise ValueError(f"objective.metric: task {task.name!r} reports no {metric!r} "
-                             f"(choose from {list(task.objectives)})")
+        try:
+            task = declared(self.model.task)
+        except ValueError as error:
+            raise ValueError(f"model.task: {error}") from None
+        metric = self.objective.metric
+        checked = {"objective.metric": metric}
+        if self.reproduce is not None:
+            checked["reproduce.metric"] = self.reproduce.metric
+        for field, named in checked.items():
+            try:
+                objectives_of(self.model.task, named)
+            except ValueError as error:
+                raise ValueError(f"{field}: {error}") from None
         if metric in task.generated and not self.generation.exact_match_samples:
             raise ValueError(f"objective.metric {metric!r} needs generation.exact_match_samples "
                              f"> 0 (got 0)")

@@ -24,7 +24,8 @@ from trainables.contract import OUTCOME, STEP
 def _evaluations(reports: list[dict], told: FrozenTrial | None, metric: str) -> list[dict]:
     """The trial's evaluations from Ray's reports, or, before Ray has written any to disk (it
     writes in batches), the objective values Optuna holds already."""
-    rows = [{name: row.get(name) for name in EVALUATION_FIELDS if name in row}
+    kept = dict.fromkeys((*EVALUATION_FIELDS, metric))  # a task's own objective too
+    rows = [{name: row.get(name) for name in kept if name in row}
             for row in reports if OUTCOME not in row and STEP in row]
     if rows or told is None:
         return rows

@@ -24,7 +24,7 @@ from search.core.layout import WANDB_FOLDER
 from search.core.outcome import FAILED, Outcome
 from search.trackers.base import FREEZES, SweepSummary, Tracker, TrackerContext, TrackerSettings
 from search.trackers.wandb_runs import (
-    EVAL_METRICS,
+    eval_metrics,
     resolve_mode,
     run_id,
     sync_command,
@@ -193,7 +193,9 @@ class WandbTracker(Tracker):
         for curve_step, loss in result.get(TRAIN_LOSS_CURVE) or []:
             if int(curve_step) < step:
                 run.log({"train/loss": loss}, step=int(curve_step))
-        row = {name: result[key] for key, name in EVAL_METRICS.items() if key in result}
+        # Computed here, not kept: a tracker pickled by an older basin has no such attribute.
+        logged = eval_metrics(self.fixed_config.get("model", {}).get("task"))
+        row = {name: result[key] for key, name in logged.items() if key in result}
         curve = result.get(TRAIN_LOSS_CURVE) or []
         if curve and int(curve[-1][0]) == step:
             row["train/loss"] = curve[-1][1]

@@ -21,7 +21,7 @@ from trainables.contract import (
     VAL_LOSS,
     VAL_LOSS_SE,
 )
-from trainables.tasks import TASKS
+from trainables.tasks import declared
 
 
 def eval_name(metric: str) -> str:
@@ -30,17 +30,24 @@ def eval_name(metric: str) -> str:
     return "eval/" + metric.replace("train_eval_", "train_", 1)
 
 
-# Logged at every evaluation, under the name shown in W&B: every task's figures, and these.
+# Logged at every evaluation of every task, under the name shown in W&B (eval_metrics adds the
+# task's own figures).
 EVAL_METRICS = {
     **{metric: eval_name(metric)
        for metric in (TRAIN_EVAL_LOSS, VAL_LOSS, VAL_LOSS_SE, GAP, DRIFT)},
-    **{metric: eval_name(metric) for task in TASKS.values() for metric in task.curves},
     LEARNING_RATE: "train/learning_rate",
     SAMPLES_PER_SECOND: "perf/samples_per_second",
     TOKENS_PER_SECOND: "perf/tokens_per_second",
     STARTUP_SECONDS: "perf/startup_seconds",
     EPOCH: "train/epoch",
 }
+
+
+def eval_metrics(task: str | None) -> dict[str, str]:
+    """What a trial of ``task`` (model.task; None: no task's own figures) logs at every
+    evaluation, by the name W&B shows: ``EVAL_METRICS`` and the task's curves."""
+    curves = declared(task).curves if task else ()
+    return {**EVAL_METRICS, **{metric: eval_name(metric) for metric in curves}}
 
 
 def write_through_own_service() -> None:

@@ -20,10 +20,13 @@ if TYPE_CHECKING:
 Problem = tuple[str, str]
 
 
-def _imported(where: str) -> Any:
-    """``module:name`` imported."""
+def imported(where: str) -> Any:
+    """``module:name`` imported (``module:a.b`` an attribute of an attribute)."""
     module, _, name = where.partition(":")
-    return getattr(importlib.import_module(module), name)
+    found = importlib.import_module(module)
+    for part in name.split("."):
+        found = getattr(found, part)
+    return found
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,8 @@ class TaskDeclaration:
 
     def task_class(self) -> type[Task]:
         """The task's implementation (imports torch)."""
-        return _imported(self.implementation)
+        return imported(self.implementation)
 
     def check_data(self, data: DataSettings, model: ModelSettings) -> list[Problem]:
         """``basin validate``'s problems with the sweep's data for this task."""
-        return _imported(self.data_checks)(data, model)
+        return imported(self.data_checks)(data, model)

@@ -8,7 +8,7 @@ from typing import Any
 
 from search.spec.model import SweepSpec
 from trainables.contract import BASELINE_LOSS, GAP, STEP
-from trainables.tasks import TASKS
+from trainables.tasks import declared
 
 # The figures a card shows (timings and bookkeeping stay in metrics.json).
 FIGURE_PREFIXES = ("val_", "train_eval_", "test_")
@@ -35,7 +35,7 @@ def _table(rows: dict[str, Any]) -> str:
 
 
 def _load_lines(spec: SweepSpec, labels: list[str] | None, merged: bool) -> str:
-    task = TASKS[spec.model.task]
+    task = declared(spec.model.task)
     auto_class, pipeline_task = task.peft_loader, task.pipeline
     id2label = f", id2label={dict(enumerate(labels))!r}" if labels else ""
     lines = ["```python", f"from peft import {auto_class}", "",
@@ -56,7 +56,7 @@ def model_card(spec: SweepSpec, summary: dict, base_name: str, merged: bool,
                and (name.startswith(FIGURE_PREFIXES) or name in FIGURES)
                and not name.endswith("_distinct_predictions")}
     labels = summary.get("label_names")
-    pipeline_task = TASKS[spec.model.task].pipeline
+    pipeline_task = declared(spec.model.task).pipeline
     header = "\n".join(["---", f"base_model: {base_name}", "library_name: peft",
                         f"pipeline_tag: {pipeline_task}", "tags:", "- basin", "- lora", "---"])
     parts = [

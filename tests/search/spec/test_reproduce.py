@@ -58,7 +58,7 @@ def test_nothing_to_compare_is_said(found, said):
     ({"step": 0, "metric": "val_loss", "value": 0.5},
      "tiny: reproduce.step: Input should be greater than 0 (got 0)"),
     ({"step": 4, "metric": "val_los", "value": 0.5},
-     "tiny: reproduce.metric: no trial reports 'val_los'"),
+     "tiny: reproduce.metric: task 'sequence-classification' reports no 'val_los'"),
     ({"step": 4, "metric": "val_loss"}, "tiny: reproduce.value: Field required"),
 ])
 def test_a_bad_reproduce_block_is_named(tmp_path, block, message):
