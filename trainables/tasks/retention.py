@@ -23,13 +23,17 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import torch
 import torch.nn.functional as F
 
+from trainables.contract import DRIFT
 from trainables.evaluation import eval_mode
 from trainables.tasks.general_text import PROMPTS, TEXTS
+
+if TYPE_CHECKING:
+    from trainables.tasks.base import Task
 
 
 @contextmanager
@@ -64,6 +68,25 @@ def sentence_embeddings(model: Any, tokenizer: Any, texts: list[str], max_length
 def embedding_drift(tuned: torch.Tensor, base: torch.Tensor) -> float:
     """1 - mean cosine similarity of the fine-tuned and the base model's sentence embeddings."""
     return float(1 - F.cosine_similarity(tuned, base, dim=-1).mean())
+
+
+def encoder_drift(task: Task, model: Any, samples: int, device: torch.device
+                  ) -> dict[str, float]:
+    """An encoder task's ``retention``: ``drift``, 1 - the cosine similarity of ``samples``
+    general texts' sentence embeddings with the base model's (which ``task`` measures once per
+    process and keeps)."""
+    texts = general_texts(samples)
+    max_length = task.settings.data.max_length
+
+    def embeddings() -> torch.Tensor:
+        return sentence_embeddings(model, task.tokenizer, texts, max_length, device)
+
+    def base_embeddings() -> torch.Tensor:
+        with base_model(model):
+            return embeddings()
+
+    base = task.warm_general((len(texts), str(device)), base_embeddings)
+    return {DRIFT: embedding_drift(embeddings(), base)}
 
 
 # The base model's next-token distributions are kept coarse-grained: at each position its top

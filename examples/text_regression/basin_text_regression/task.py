@@ -11,17 +11,11 @@ from typing import Any
 import torch
 
 from basin_text_regression.data import demo_splits, make_loader
-from trainables.contract import DRIFT
 from trainables.evaluation import all_reduce_sum, eval_mode
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import Task, TaskData
 from trainables.tasks.classification.model import load_base_model, load_tokenizer
-from trainables.tasks.retention import (
-    base_model,
-    embedding_drift,
-    general_texts,
-    sentence_embeddings,
-)
+from trainables.tasks.retention import encoder_drift
 
 PROBE_SIZE = 4
 
@@ -77,20 +71,7 @@ class TextRegression(Task):
             1, len(self.data.validation))
 
     def retention(self, model, samples, device) -> dict[str, float]:
-        """``drift``: 1 - the cosine similarity of general texts' sentence embeddings with the
-        base model's (measured once per process)."""
-        texts = general_texts(samples)
-
-        def embeddings() -> torch.Tensor:
-            return sentence_embeddings(model, self.tokenizer, texts,
-                                       self.settings.data.max_length, device)
-
-        def base_embeddings() -> torch.Tensor:
-            with base_model(model):
-                return embeddings()
-
-        base = self.warm_general((len(texts), str(device)), base_embeddings)
-        return {DRIFT: embedding_drift(embeddings(), base)}
+        return encoder_drift(self, model, samples, device)  # basin's, for any encoder
 
     def probe(self, model, device) -> dict:
         texts = [text for text, _ in self.data.validation[:PROBE_SIZE]]

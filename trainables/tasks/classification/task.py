@@ -11,19 +11,13 @@ from typing import Any
 
 import torch
 
-from trainables.contract import DRIFT
 from trainables.evaluation import eval_mode
 from trainables.settings import Hyperparameters
 from trainables.tasks.base import Task, TaskData
 from trainables.tasks.classification.data import load_splits, make_loader
 from trainables.tasks.classification.metrics import evaluate, label_prior_loss
 from trainables.tasks.classification.model import load_base_model, load_tokenizer
-from trainables.tasks.retention import (
-    base_model,
-    embedding_drift,
-    general_texts,
-    sentence_embeddings,
-)
+from trainables.tasks.retention import encoder_drift
 
 PROBE_SIZE = 4
 
@@ -62,20 +56,7 @@ class SequenceClassification(Task):
                                 [label for _, label in self.data.validation])
 
     def retention(self, model, samples, device) -> dict[str, float]:
-        """``drift``: 1 - the cosine similarity of the sentence embeddings of general texts
-        with the base model's (which are measured once per process and kept)."""
-        texts = general_texts(samples)
-
-        def embeddings() -> torch.Tensor:
-            return sentence_embeddings(model, self.tokenizer, texts,
-                                       self.settings.data.max_length, device)
-
-        def base_embeddings() -> torch.Tensor:
-            with base_model(model):
-                return embeddings()
-
-        base = self.warm_general((len(texts), str(device)), base_embeddings)
-        return {DRIFT: embedding_drift(embeddings(), base)}
+        return encoder_drift(self, model, samples, device)
 
     def probe(self, model, device) -> dict:
         texts = [text for text, _ in self.data.validation[:PROBE_SIZE]]
