@@ -146,7 +146,7 @@ def test_task_declaration_is_consistent(name: str) -> None:
     assert set(task.curves) <= reported
     assert task.headline in task.test_metrics and "test_loss" in task.test_metrics
     # The sweep file's checks take every objective it declares.
-    assert all(objectives_of(name, objective_metric(m)) == m for m in task.objectives)
+    assert all(objectives_of(task, objective_metric(m)) == m for m in task.objectives)
 
 
 @pytest.mark.parametrize("name", TASK_NAMES)

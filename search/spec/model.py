@@ -208,7 +208,7 @@ class SweepSpec(Strict):
             checked["reproduce.metric"] = self.reproduce.metric
         for field, named in checked.items():
             try:
-                objectives_of(self.model.task, named)
+                objectives_of(task, named)
             except ValueError as error:
                 raise ValueError(f"{field}: {error}") from None
         if metric in task.generated and not self.generation.exact_match_samples:

@@ -24,11 +24,10 @@ if TYPE_CHECKING:
     from trainables.tasks.base import Task
 
 TASKS: dict[str, TaskDeclaration] = {task.name: task for task in (CLASSIFICATION, CAUSAL_LM)}
-# Every metric some task lets a user optimise, and every test figure some task reports.
+# Every metric a built-in task lets a user optimise: a trial record keeps them (a sweep's own
+# objective beside them, whatever its task).
 OBJECTIVE_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
     name for task in TASKS.values() for name in task.objectives))
-TEST_METRICS: tuple[str, ...] = tuple(dict.fromkeys(
-    name for task in TASKS.values() for name in task.test_metrics))
 
 # The warm task: the one this process keeps, by the sweep settings it serves (the latest only).
 _warm: dict[str, Task] = {}
@@ -43,10 +42,9 @@ def objective_metric(metric: str) -> str:
     return metric
 
 
-def objectives_of(name: str, metric: str) -> str:
-    """``metric`` if task ``name`` reports it as a figure a user may optimise, else
-    ValueError naming the task and its choices."""
-    task = declared(name)
+def objectives_of(task: TaskDeclaration, metric: str) -> str:
+    """``metric`` if ``task`` reports it as a figure a user may optimise, else ValueError
+    naming the task and its choices."""
     if metric not in task.objectives:
         raise ValueError(f"task {task.name!r} reports no {metric!r} "
                          f"(choose from {list(task.objectives)})")

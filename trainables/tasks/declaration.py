@@ -21,12 +21,9 @@ Problem = tuple[str, str]
 
 
 def imported(where: str) -> Any:
-    """``module:name`` imported (``module:a.b`` an attribute of an attribute)."""
+    """``module:name`` imported."""
     module, _, name = where.partition(":")
-    found = importlib.import_module(module)
-    for part in name.split("."):
-        found = getattr(found, part)
-    return found
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)
