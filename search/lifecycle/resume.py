@@ -25,7 +25,31 @@ def reopen(where: str, sweep_file: str | None = None) -> RunDir:
     if not tune.Tuner.can_restore(run_dir.location):
         raise SpecError([f"{run_dir.shown}: nothing to resume (Ray never saved this sweep's "
                          "state)"])
+    _check_state_readable(run_dir)
     return run_dir
+
+
+def _check_state_readable(run_dir: RunDir) -> None:
+    """Refuse an experiment state Ray cannot read (a driver killed while the file was written,
+    before basin wrote it whole): Ray would log the error and start the sweep over from its
+    first trial instead."""
+    import json
+
+    from ray.train._internal.storage import get_fs_and_path
+    from ray.tune.execution.experiment_state import _find_newest_experiment_checkpoint
+
+    newest = _find_newest_experiment_checkpoint(run_dir.location)
+    filesystem, _ = get_fs_and_path(run_dir.location)
+    with filesystem.open_input_stream(newest) as stream:
+        text = stream.readall()
+    try:
+        json.loads(text)
+    except ValueError as error:
+        problem = "empty" if not text.strip() else f"cut short: {error}"
+        raise SpecError([f"{run_dir.shown}: Ray's state {newest.rsplit('/', 1)[-1]} cannot be "
+                         f"read ({problem}); the driver was stopped while writing it, and Ray "
+                         "would start the sweep over. Its trials are in optuna.journal "
+                         "(basin status shows them)"]) from None
 
 
 def _check_same_sweep(given: SweepSpec, recorded: SweepSpec, given_path: str,

@@ -11,18 +11,35 @@ machine: "Failed to restore the run state ... Restarting experiment").
 staging folder (not in it: Ray's syncer copies that folder to the run directory meanwhile, and
 would list the temporary file and then miss it) and replaces the file with it once complete
 (``os.replace`` is atomic on one filesystem), as Ray already does for its searcher and callback
-states. Left alone: Ray's copy of the file into the run directory is still written in place
-(a kill in that copy's few milliseconds would tear it there).
+states.
+
+``copy_into_run_directory_atomically`` does the same for the second write: Ray's syncer copies
+the staging folder into the run directory (``pyarrow.fs.copy_files``, which also writes each
+file in place), and with a snapshot at every step that copy runs all the time. A driver killed
+inside it left ``experiment_state-*.json`` empty in the run directory, and the resume in CI
+restarted the sweep from scratch (test_frozen_trials_survive_a_killed_driver, 2026-12-07). For
+a run directory on a path each file now goes to a temporary name beside it first and replaces
+the old one whole; in an object store a PUT is already whole, and Ray's upload is kept.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+from typing import Any, Callable
 
+import pyarrow.fs
+from ray.train._internal.storage import _FilesystemSyncer, _upload_to_fs_path
 from ray.tune.execution.tune_controller import TuneController
 
 _TEMPORARY = "basin-tmp-"
+
+
+def keep_experiment_state_whole() -> None:
+    """Both writes of Ray's experiment state made whole-or-nothing (once per process)."""
+    write_experiment_state_atomically()
+    copy_into_run_directory_atomically()
 
 
 def write_experiment_state_atomically() -> None:
@@ -52,3 +69,38 @@ def write_experiment_state_atomically() -> None:
     save_to_dir._basin_atomic = True  # type: ignore[attr-defined]
     save_to_dir._ray_original = original  # type: ignore[attr-defined]
     TuneController.save_to_dir = save_to_dir  # type: ignore[method-assign]
+
+
+def copy_into_run_directory_atomically() -> None:
+    """Wrap the syncer's upload command (once per process): to a local path, file by file
+    through a temporary name; anywhere else, Ray's own upload."""
+    original = _FilesystemSyncer._sync_up_command
+    if getattr(original, "_basin_atomic", False):
+        return
+
+    def _sync_up_command(self: _FilesystemSyncer, local_path: str, uri: str,
+                         exclude: list | None = None) -> tuple[Callable, dict[str, Any]]:
+        command, arguments = original(self, local_path, uri, exclude)
+        if command is _upload_to_fs_path and not exclude \
+                and isinstance(self.storage_filesystem, pyarrow.fs.LocalFileSystem):
+            return copy_whole_files, {"source": local_path, "destination": uri}
+        return command, arguments
+
+    _sync_up_command._basin_atomic = True  # type: ignore[attr-defined]
+    _sync_up_command._ray_original = original  # type: ignore[attr-defined]
+    _FilesystemSyncer._sync_up_command = _sync_up_command  # type: ignore[method-assign]
+
+
+def copy_whole_files(source: str, destination: str) -> None:
+    """Copy a file, or a folder's files, so that each destination file is either its old
+    content or its new one, never a part (a temporary name in the same folder, then
+    ``os.replace``)."""
+    source_path, destination_path = Path(source), Path(destination)
+    pairs = [(source_path, destination_path)] if source_path.is_file() else [
+        (file, destination_path / file.relative_to(source_path))
+        for file in sorted(source_path.rglob("*")) if file.is_file()]
+    for file, target in pairs:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(_TEMPORARY + target.name)
+        shutil.copyfile(file, temporary)
+        os.replace(temporary, target)

@@ -22,7 +22,7 @@ from search.spec.step_budget import step_budget
 from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import RunDir, trial_id_of
 from search.store.stop_ledger import StopLedger
-from search.tune.atomic_state import write_experiment_state_atomically
+from search.tune.atomic_state import keep_experiment_state_whole
 from search.tune.cluster import DRIVER_CPU
 from search.tune.freezing import FreezingScheduler
 from search.tune.lost_checkpoints import RestartLostCheckpoints
@@ -55,7 +55,7 @@ def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.Re
     the fit as Ctrl-C does, and after it Ctrl-C is what it was before (``search.core.signals``).
     """
     stop_on_sigterm()  # after ray.init, which makes SIGTERM exit at once
-    write_experiment_state_atomically()  # a kill mid-snapshot must not lose the sweep
+    keep_experiment_state_whole()  # a kill mid-snapshot must not lose the sweep
     ours = SNAPSHOT_PERIOD_ENV not in os.environ and run.remote is None
     if ours:
         os.environ[SNAPSHOT_PERIOD_ENV] = "0"

@@ -227,3 +227,18 @@ def test_bad_command_line_is_refused(argv, expected, capsys, tmp_path, sweep, fa
     assert says(message, expected.format(**names)), message
     assert "secret" not in message  # a database password is never printed
     assert list((tmp_path / "runs").iterdir()) == [fake_run]  # no new run directory
+
+
+@pytest.mark.parametrize("content, problem", [("", "empty"), ('{"trial_data": [', "cut short")])
+def test_resume_refuses_a_torn_experiment_state(content, problem, capsys, fake_run,
+                                                monkeypatch):
+    """What a driver killed mid-write left before basin wrote the state whole: Ray would log
+    the error and start the sweep over, so basin refuses and says why."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    (fake_run / "tuner.pkl").write_bytes(b"")  # what Tuner.can_restore looks for
+    (fake_run / "experiment_state-2026-12-07_05-56-51.json").write_text(content)
+    message = refused(["resume", str(fake_run)], capsys)
+    assert message.startswith(f"{fake_run}: Ray's state "
+                              f"experiment_state-2026-12-07_05-56-51.json cannot be read "
+                              f"({problem}"), message
+    assert "would start the sweep over" in message

@@ -1,16 +1,23 @@
-"""Ray's experiment state survives a write that dies half-way (a driver killed mid-snapshot):
-the previous snapshot stays whole, so `basin resume` continues the sweep instead of Ray
+"""Ray's experiment state survives a write that dies half-way (a driver killed mid-snapshot, or
+mid-copy into the run directory): the previous snapshot stays whole, so `basin resume` continues the sweep instead of Ray
 restarting it from scratch."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
+import pyarrow.fs
 import pytest
+from ray.train._internal.storage import _FilesystemSyncer, _upload_to_fs_path
 from ray.tune.execution.tune_controller import TuneController
 
-from search.tune.atomic_state import write_experiment_state_atomically
+from search.tune import atomic_state
+from search.tune.atomic_state import (
+    copy_into_run_directory_atomically,
+    write_experiment_state_atomically,
+)
 
 
 class Unwritable:
@@ -74,3 +81,42 @@ def test_ray_as_shipped_tears_it(tmp_path):
         Controller(tmp_path, {"step": 2, "bad": Unwritable()}).save_to_dir()
     with pytest.raises(json.JSONDecodeError):
         json.loads(state.read_text())
+
+
+def test_a_copy_into_the_run_directory_that_dies_half_way_leaves_the_old_file_whole(
+        tmp_path, monkeypatch):
+    """The second write: Ray's syncer copying the staging folder into the run directory
+    (pyarrow writes each file in place; a kill there emptied the run's state in CI)."""
+    copy_into_run_directory_atomically()
+    staging, run = tmp_path / "staging", tmp_path / "run"
+    (staging / "nested").mkdir(parents=True)
+    (staging / "experiment_state-x.json").write_text('{"step": 1}')
+    (staging / "nested" / "searcher.pkl").write_bytes(b"1")
+    syncer = _FilesystemSyncer(storage_filesystem=pyarrow.fs.LocalFileSystem())
+    command, arguments = syncer._sync_up_command(str(staging), str(run))
+    command(**arguments)
+    assert (run / "experiment_state-x.json").read_text() == '{"step": 1}'
+    assert (run / "nested" / "searcher.pkl").read_bytes() == b"1"
+
+    (staging / "experiment_state-x.json").write_text('{"step": 2}')
+
+    def dies_half_way(source, target):
+        Path(target).write_text(Path(source).read_text()[:5])
+        raise KeyboardInterrupt("killed mid-copy")
+
+    monkeypatch.setattr(atomic_state.shutil, "copyfile", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        command(**syncer._sync_up_command(str(staging), str(run))[1])
+    assert (run / "experiment_state-x.json").read_text() == '{"step": 1}'
+    # What the kill left behind is not a state file Ray would pick.
+    assert sorted(p.name for p in run.glob("experiment_state-*.json")) == \
+        ["experiment_state-x.json"]
+
+
+def test_uploads_to_an_object_store_stay_rays(tmp_path):
+    """A PUT is whole already: anything but a local path keeps Ray's upload."""
+    copy_into_run_directory_atomically()
+    remote = pyarrow.fs.SubTreeFileSystem(str(tmp_path), pyarrow.fs.LocalFileSystem())
+    command, _ = _FilesystemSyncer(storage_filesystem=remote)._sync_up_command(
+        str(tmp_path), "bucket/run")
+    assert command is _upload_to_fs_path
