@@ -10,11 +10,11 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 DOC = PROJECT / "docs" / "architecture.md"
-PACKAGES = ("search", "trainables", "benchmarks")
+PACKAGES = ("basin", "search", "trainables", "benchmarks")
 
 # A path in backticks: `search/lifecycle/run.py`, `benchmarks/replay/` (a template such as
 # `search/stopping/<rule>.py` names no file).
-NAMED_PATH = re.compile(r"`((?:search|trainables|benchmarks|tests|docs|sweeps)/[^`\s<>]*)`")
+NAMED_PATH = re.compile(r"`((?:basin|search|trainables|benchmarks|tests|docs|sweeps)/[^`\s<>]*)`")
 
 
 def named_paths(text: str) -> list[str]:

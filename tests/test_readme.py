@@ -73,3 +73,24 @@ def test_every_documented_command_is_one_basin_takes(page, command):
         build_parser().parse_args(argv)
     except SystemExit as done:  # --help and --version exit 0; a mistake exits 2
         assert done.code == 0, (page, command)
+
+
+def test_the_readme_s_python_example_uses_only_what_the_api_offers():
+    """Every ``basin.NAME`` the "From Python" block calls exists, and every attribute it reads of
+    a Sweep is one (running it is tests/integration/test_python_api.py's job, on a tiny model)."""
+    import ast
+
+    import basin
+
+    readme = ROOT.joinpath("README.md").read_text()
+    block = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    tree = ast.parse(block)
+    names = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+             and isinstance(node.value, ast.Name) and node.value.id == "basin"}
+    assert names == {"run", "load", "export", "train"}
+    assert all(callable(getattr(basin, name)) for name in names)
+    read = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name) and node.value.id == "sweep"}
+    assert read == {"state", "chosen", "trials", "evaluations", "location", "best_file"}
+    assert all(hasattr(basin.Sweep, name) or name in basin.Sweep.__dataclass_fields__
+               for name in read)

@@ -14,27 +14,26 @@ from search.core.errors import SpecError
 
 def export(args: argparse.Namespace, console: Console) -> int:
     """``basin export RUN_DIR --out DIR``: the chosen checkpoint as a bundle, verified."""
-    from search.core.driver_log import DriverLog
-    from search.report.export.bundle import export_bundle
-    from search.report.export.verify import refusal
-    from search.store.rundir import RunDir
+    from search.api import ExportRefused
+    from search.api import export as export_run
 
     if args.step is not None and args.step < 1:
         raise SpecError([f"--step: must be a positive step (got {args.step})"])
-    run_dir = RunDir.open(args.run_dir)
-    with DriverLog(args.verbose) as log:  # loading models: transformers' and DeepSpeed's noise
-        log.write_to(run_dir.path)
-        with log.prints():
-            summary = export_bundle(run_dir, args.out, args.trial, args.merge, args.verify,
-                                    step=args.step, base=args.base)
+    try:
+        summary = export_run(args.run_dir, args.out, trial=args.trial, step=args.step,
+                             merge=args.merge, verify=args.verify, base=args.base,
+                             verbose=args.verbose)
+        refused = None
+    except ExportRefused as error:
+        summary, refused = error.summary, error.problems[0]
     chosen = summary["chosen"]
     say_command(console, f"exported trial {chosen['trial_id']} at step {chosen['step']} "
                 f"({summary['objective']['metric']} {chosen['objective']:.4f}) to", str(args.out))
     say(console, f"  why: {escape(summary['why'])}")
     say_command(console, "  base model, as adapter_config.json names it:",
                 escape(summary["base_model"]))
-    if "verified" in summary and not summary["verified"]:
-        say(console, f"[red]{escape(refusal(summary, str(args.out)))}[/red]")
+    if refused is not None:
+        say(console, f"[red]{escape(refused)}[/red]")
         return 1
     if "verified" in summary:
         say(console, "verified: the bundle reproduces the trial's probe at that step "

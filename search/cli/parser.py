@@ -47,6 +47,12 @@ EXAMPLES = {
                f"basin export {RUN} --out bundle/ --trial 3f2a1b0c --step 45",
                f"basin export {RUN} --out bundle/ --base local   # loads offline here"],
 }
+PYTHON_API = ("\n\nfrom Python (README, From Python), the same code with results as objects:\n"
+              "  import basin\n"
+              "  sweep = basin.run(\"sweeps/minilm_lora.yaml\", [\"search.num_trials=4\"])\n"
+              "  sweep.chosen, sweep.trials()\n"
+              "  basin.load(RUN_DIR), basin.export(RUN_DIR, \"bundle\"), "
+              "basin.train(\"best.yaml\")")
 USE_RULE = "rule"
 VERBOSE_HELP = ("also show Ray's, Optuna's and the other libraries' own output (otherwise in "
                 "RUN_DIR/driver.log; each trial's output is in its folder)")
@@ -118,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "best says which and why). Candidates that can never be chosen lose their weights as "
         "the sweep goes (the sweep file's keep block: each trial's best and the sweep's best "
         "five by default).",
-        epilog=_examples(*EXAMPLES),
+        epilog=_examples(*EXAMPLES) + PYTHON_API,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"basin {basin_version()}")

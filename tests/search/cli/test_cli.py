@@ -30,6 +30,17 @@ def test_each_subcommand_help_shows_its_own_examples(command, capsys):
     assert not any(" ".join(line.split()) in shown for line in others), command
 
 
+def test_the_main_help_shows_the_python_api(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "import basin" in out and 'basin.run("sweeps/minilm_lora.yaml"' in out
+    import basin
+
+    for name in ("run", "load", "export", "train"):  # what the help names exists
+        assert f"basin.{name}(" in out and callable(getattr(basin, name))
+
+
 def test_ls_lists_run_directories_newest_first_and_a_damaged_one_too(sweep_factory, tmp_path,
                                                                       capsys):
     spec = load_spec(sweep_factory())
