@@ -161,6 +161,11 @@ def test_task_implementation_and_checks_load(name: str) -> None:
     if ":" not in name:  # a task offered by name is offered by its own
         assert task.name == name
     assert hasattr(peft, task.peft_loader)
+    # What the model check builds: an Auto class of transformers, and the task's own check.
+    import transformers
+
+    assert task.model_class.startswith("AutoModelFor") and hasattr(transformers, task.model_class)
+    assert task.model_check == "" or callable(task.model_config_check())
     # The demo data needs no file: no problem to report (a causal LM's check reads the model's
     # tokenizer, the built-in SmolLM2's).
     model = ModelSettings(task=name, **({"name": "builtin:smollm2-135m-instruct"}

@@ -22,8 +22,15 @@ def init(args: argparse.Namespace, console: Console) -> int:
     """Write the sweep file for ``args.data_file``; it is validated before the user sees it.
     Unless ``--no-measure``, the recipe's speed is measured here and the sweep fitted to
     ``--minutes``: fewer trials, then shorter ones, when ``--trials`` would not fit."""
-    from search.spec.starter import plan, read_shape
+    from search.spec.starter import check_init_task, plan, read_shape
 
+    if args.list_tasks:
+        return list_tasks(console)
+    if args.data_file is None:
+        raise SpecError(["DATA_FILE: name your data file (CSV, TSV or JSONL), e.g. basin init "
+                         "my_data.tsv"])
+    if args.task is not None:
+        check_init_task(args.task)
     if args.trials < 1:
         raise SpecError([f"--trials: must be at least 1 (got {args.trials})"])
     if not args.minutes > 0:
@@ -109,3 +116,23 @@ def _fit_to_budget(args: argparse.Namespace, out: Path, shape, sizes, name: str,
 def mkdir(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def list_tasks(console: Console) -> int:
+    """``basin init --list-tasks``: every task a sweep can name, built in or installed (the
+    ``basin.tasks`` entry points), what it learns and what it may optimise; init writes a
+    starting sweep for the built-in ones."""
+    from search.spec.starter import STARTERS
+    from trainables.tasks import TASKS, declared, installed_tasks
+
+    rows = [(name, "built in", TASKS[name]) for name in TASKS]
+    for name, where in installed_tasks().items():
+        try:
+            rows.append((name, where, declared(name)))
+        except ValueError as error:  # a broken plug-in is listed with its problem
+            say(console, f"[yellow]{name} ({where}): {error}[/yellow]")
+    for name, where, declaration in rows:
+        starter = "basin init writes its sweep" if name in STARTERS else "start from its package"
+        say(console, f"{name}: {declaration.summary} ({where}; {starter}); objectives: "
+                     f"{', '.join(declaration.objectives)}")
+    return 0

@@ -15,7 +15,8 @@ EXAMPLES = {
     "init": ["basin init my_data.tsv                    # writes my_data.yaml beside it",
              "basin init sweeps/data/tickets.tsv --out my_sweep.yaml --trials 12",
              "basin init my_data.tsv --minutes 60            # a sweep that takes about an hour",
-             "basin init chats.jsonl --task causal-lm    # a prompt and a response per row"],
+             "basin init chats.jsonl --task causal-lm    # a prompt and a response per row",
+             "basin init --list-tasks                    # built-in and installed tasks"],
     "validate": ["basin validate sweeps/minilm_lora.yaml",
                  "basin validate sweeps/llm_lora_gpu.yaml --address auto"],
     "run": ["basin run sweeps/minilm_lora.yaml",
@@ -139,14 +140,18 @@ def _add_init(commands: _Commands) -> None:
     init = commands.command(
         "init", "write a commented starting sweep file for your own data file (CSV, TSV or "
         "JSONL): the task and columns read off the file, sizes chosen from its size")
-    init.add_argument("data_file", type=Path, metavar="DATA_FILE",
+    init.add_argument("data_file", type=Path, metavar="DATA_FILE", nargs="?",
                       help="your data: a text and a label per row (classification), or a "
                       "prompt and a response, or a chat (causal LM)")
+    init.add_argument("--list-tasks", action="store_true",
+                      help="list every task a sweep can name (model.task): the built-in ones "
+                      "and those installed packages add; then exit")
     init.add_argument("--out", type=Path, metavar="FILE",
                       help="the sweep file to write [DATA_FILE with .yaml]")
     init.add_argument("--task", type=lambda name: TASK_ALIASES.get(name, name),
-                      choices=(CLASSIFICATION, CAUSAL_LM),
-                      help="model.task's name (classification: the same as "
+                      metavar="NAME",
+                      help=f"model.task's name: {CLASSIFICATION} or {CAUSAL_LM} (classification: "
+                      "the same as "
                       "sequence-classification) [read off the columns: prompt and response, or "
                       "messages: causal-lm]")
     init.add_argument("--model", metavar="NAME", help="a hub id or a local folder "

@@ -16,7 +16,7 @@ from pathlib import Path
 from search.core.errors import SpecError
 from search.core.uris import is_object_store
 from search.spec.model import SweepSpec
-from trainables.models.validation import check_model
+from trainables.models.validation import TaskModel, check_model
 from trainables.tasks import declared
 
 # Below a run directory: <trial>/candidates/step_N/<file>, and Ray's own trial folder names.
@@ -29,8 +29,8 @@ def preflight(spec: SweepSpec, source: str, address: str | None = None) -> None:
     ``address`` (or ``RAY_ADDRESS``) names a cluster: its resources are checked when Ray
     connects, not against this machine.
     """
-    problems = check_model(spec.model)
     task = declared(spec.model.task)
+    problems = check_model(spec.model, TaskModel(task.model_class, task.model_config_check()))
     # A task whose data meets the model's tokenizer (causal LM) checks it only once the model
     # loads.
     if not (task.checks_need_model and problems):

@@ -28,6 +28,7 @@ CLASSIFICATION, CAUSAL_LM = "sequence-classification", "causal-lm"  # model.task
 # The name ``basin init --task`` took before it used model.task's: still accepted.
 TASK_ALIASES = {"classification": CLASSIFICATION}
 MODELS = {CLASSIFICATION: "builtin:minilm", CAUSAL_LM: "builtin:smollm2-135m-instruct"}
+STARTERS = tuple(MODELS)  # the tasks basin init writes a starting sweep for
 PASSES = 8          # passes over the training split: room to see the validation loss turn
 EVALUATIONS = 8     # evaluations per trial: enough points for a curve and the stop rules
 MIN_ROWS = 10       # below this no split is worth measuring
@@ -44,6 +45,27 @@ class DataShape:
     label: str | None           # the label column, or the response column; None for chats
     classes: dict[str, int]     # rows per label (classification)
     words_p95: int              # the 95th percentile of words per row (text and answer)
+
+
+def check_init_task(task: str) -> None:
+    """Refuse ``--task`` for a task basin init cannot write a starting sweep for: one line that
+    says whether the task exists at all and what to start from instead."""
+    from trainables.tasks import declared, installed_tasks
+
+    if task in STARTERS:
+        return
+    try:
+        declaration = declared(task)
+    except ValueError:
+        others = ", ".join(installed_tasks()) or "none"
+        raise SpecError([f"--task: no such task; basin init writes sweeps for "
+                         f"{', '.join(STARTERS)} (tasks installed packages add: {others}; "
+                         f"basin init --list-tasks) (got {task!r})"]) from None
+    package = declaration.implementation.split(".", 1)[0]
+    raise SpecError([f"--task: {task} comes from {package}, and basin init writes starting "
+                     f"sweeps for the built-in tasks only ({', '.join(STARTERS)}): start from "
+                     f"{package}'s own example sweep, which names model.task: {task} (got "
+                     f"{task!r})"])
 
 
 def read_shape(path: Path, task: str | None = None, text: str | None = None,

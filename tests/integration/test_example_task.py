@@ -86,6 +86,16 @@ def test_an_installed_task_is_swept_exported_and_its_bundle_predicts(
     ratings, probed = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert ratings == pytest.approx(probed, abs=1e-4)
 
+    # The chosen recipe re-trained here, and the leader re-trained on a new seed and scored on
+    # the test split by the task's own test figures.
+    trained = basin(["train", str(run / "best.yaml"), "--out", str(tmp_path / "trained")],
+                    installed)
+    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
+    assert "reproduced val_mae" in trained.stdout, trained.stdout
+    confirmed = basin(["confirm", str(run), "--top", "1", "--seeds", "1", "--quiet"], installed)
+    assert confirmed.returncode == 0, confirmed.stdout[-2000:] + confirmed.stderr[-2000:]
+    assert "test_mae" in (run / "confirm.json").read_text()
+
 
 def test_the_installed_task_s_own_data_check_is_one_line(installed, tmp_path) -> None:
     raw = tiny_sweep(tmp_path, model={"name": "builtin:minilm", "task": "text-regression"})
@@ -96,3 +106,23 @@ def test_the_installed_task_s_own_data_check_is_one_line(installed, tmp_path) ->
     assert refused.stderr.strip().splitlines()[-1].endswith(
         "data.source: task 'text-regression' generates its own ratings; use data.source: "
         "demo (got 'files')"), refused.stderr
+
+
+def test_basin_init_lists_the_installed_task_and_points_to_its_own_sweep(installed,
+                                                                          tmp_path) -> None:
+    listed = basin(["init", "--list-tasks"], installed)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert any(line.startswith("sequence-classification: ") for line in lines)
+    (regression,) = [line for line in lines if line.startswith("text-regression: ")]
+    assert "basin_text_regression:TASK; start from its package" in regression
+    assert "objectives: val_loss, val_mae" in regression
+    data = tmp_path / "ratings.tsv"
+    data.write_text("text\tlabel\n" + "a fine soup\t0.6\n" * 20)
+    refused = basin(["init", str(data), "--task", "text-regression"], installed)
+    assert refused.returncode == 2 and not (tmp_path / "ratings.yaml").exists()
+    assert refused.stderr.strip() == (
+        "--task: text-regression comes from basin_text_regression, and basin init writes "
+        "starting sweeps for the built-in tasks only (sequence-classification, causal-lm): "
+        "start from basin_text_regression's own example sweep, which names model.task: "
+        "text-regression (got 'text-regression')"), refused.stderr

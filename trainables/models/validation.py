@@ -2,7 +2,9 @@
 
 The model must be a model folder (a ``config.json``), reachable (a hub id on a machine without
 network must already be in the local Hugging Face cache), of an architecture the task can train,
-and have every module named in ``lora_target_modules``. Module names come from the weight file's
+and have every module named in ``lora_target_modules``. The task's declaration says what it
+builds (``TaskModel``: its Auto class and its own check), so a task from outside basin is
+checked as it trains. Module names come from the weight file's
 header (safetensors) or, failing that, from the model built on the meta device (no memory).
 """
 
@@ -10,7 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,10 +31,25 @@ Problems = list[tuple[str, str]]
 _HUB_PROBE_SECONDS = 3.0
 
 
-def check_model(settings: ModelSettings) -> Problems:
+# What a task builds unless its declaration says otherwise (trainables/tasks/declaration.py).
+SEQUENCE_CLASSIFIER = "AutoModelForSequenceClassification"
+# A task's own check of a model's config: why it cannot train the model, or None.
+ConfigCheck = Callable[[dict], "str | None"]
+
+
+@dataclass(frozen=True)
+class TaskModel:
+    """What the model check needs of the sweep's task: the transformers Auto class it builds
+    its model with, and its own further check (the task's declaration gives both)."""
+
+    model_class: str = SEQUENCE_CLASSIFIER
+    check: ConfigCheck | None = None
+
+
+def check_model(settings: ModelSettings, task: TaskModel = TaskModel()) -> Problems:
     """Problems with the model, as (field path, message) pairs; empty when all is well."""
     if settings.random_init_config is not None:
-        return _check_config_dict(settings)
+        return _check_config_dict(settings, task)
     try:
         folder = _model_folder(settings.name)
     except LookupError as error:
@@ -40,15 +60,15 @@ def check_model(settings: ModelSettings) -> Problems:
         config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"]}
     else:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    if (settings.name, settings.task) != (BUILTIN_MINILM, "sequence-classification"):
-        problem = _task_problem(settings, config)  # (MiniLM classifies: spares a 3 s import)
+    if (settings.name, task) != (BUILTIN_MINILM, TaskModel()):
+        problem = _task_problem(settings, config, task)  # (MiniLM classifies: no import)
         if problem:
             return [("model.name", problem)]
     if not settings.lora_target_modules:
         return []
     names = _weight_module_names(folder)
     if names is None:
-        names = _meta_module_names(config, settings.task)
+        names = _meta_module_names(config, task.model_class)
     return _missing_targets(settings, names)
 
 
@@ -86,37 +106,42 @@ def _model_folder(name: str) -> Path | None:
     return None
 
 
-def _task_problem(settings: ModelSettings, config: dict) -> str | None:
-    """Why the model's architecture cannot be trained for the task, or None."""
-    from transformers.models.auto.modeling_auto import (
-        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES as CAUSAL_LMS,
-    )
-    from transformers.models.auto.modeling_auto import (
-        MODEL_FOR_MASKED_LM_MAPPING_NAMES as MASKED_LMS,
-    )
-    from transformers.models.auto.modeling_auto import (
-        MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES as CLASSIFIERS,
-    )
-
-    model_type = config.get("model_type")
+def _task_problem(settings: ModelSettings, config: dict, task: TaskModel) -> str | None:
+    """Why the task cannot train the model's architecture, or None: its own check first (it
+    says why in the task's words), then whether its Auto class builds the architecture."""
     shown = ("model.random_init_config" if settings.random_init_config is not None
              else repr(settings.name))
-    if settings.task == "causal-lm":
-        # Encoders such as BERT have a causal-LM head in transformers, for use as a decoder
-        # only; a model trained as an encoder (is_decoder unset) cannot generate text.
-        encoder = model_type in MASKED_LMS and not config.get("is_decoder")
-        if model_type not in CAUSAL_LMS or encoder:
-            return (f"a {model_type!r} model is not a causal language model (it cannot "
-                    f"generate text), so task 'causal-lm' cannot train it; use task "
-                    f"'sequence-classification' or a decoder model (got {shown})")
-        return None
-    if model_type not in CLASSIFIERS:
-        return (f"a {model_type!r} model has no sequence-classification head in transformers, "
+    problem = task.check(config) if task.check is not None else None
+    if problem:
+        return f"{problem} (got {shown})"
+    builds = _architectures_built_by(task.model_class)
+    if builds is None:
+        return (f"task {settings.task!r} builds its model with {task.model_class!r}, which is "
+                "not one of transformers' Auto classes (e.g. AutoModelForTokenClassification)")
+    model_type = config.get("model_type")
+    if model_type not in builds:
+        return (f"a {model_type!r} model has no {_head(task.model_class)} in transformers, "
                 f"so task {settings.task!r} cannot train it (got {shown})")
     return None
 
 
-def _check_config_dict(settings: ModelSettings) -> Problems:
+def _architectures_built_by(model_class: str) -> Mapping[str, str] | None:
+    """The model types an Auto class builds (model type -> class name: transformers'
+    MODEL_FOR_*_MAPPING_NAMES), or None for a name that is not an Auto class."""
+    import transformers
+
+    auto = getattr(transformers, model_class, None) if model_class.startswith("Auto") else None
+    mapping = getattr(getattr(auto, "_model_mapping", None), "_model_mapping", None)
+    return mapping if isinstance(mapping, Mapping) else None
+
+
+def _head(model_class: str) -> str:
+    """"AutoModelForTokenClassification" -> "token-classification head"."""
+    words = re.findall(r"[A-Z][a-z]+|[A-Z]+(?![a-z])", model_class.removeprefix("AutoModelFor"))
+    return "-".join(word.lower() for word in words) + " head"
+
+
+def _check_config_dict(settings: ModelSettings, task: TaskModel) -> Problems:
     from transformers import CONFIG_MAPPING, AutoConfig
 
     model_type = settings.random_init_config.get("model_type")
@@ -128,12 +153,12 @@ def _check_config_dict(settings: ModelSettings) -> Problems:
     except Exception as error:  # noqa: BLE001 - transformers raises several kinds for bad fields
         detail = " ".join(str(error).split())
         return [("model.random_init_config", f"not a {model_type} config: {detail}")]
-    problem = _task_problem(settings, config)
+    problem = _task_problem(settings, config, task)
     if problem:
         return [("model.task", problem)]
     if not settings.lora_target_modules:
         return []
-    return _missing_targets(settings, _meta_module_names(config, settings.task))
+    return _missing_targets(settings, _meta_module_names(config, task.model_class))
 
 
 def _weight_module_names(folder: Path) -> set[str] | None:
@@ -154,15 +179,16 @@ def _weight_module_names(folder: Path) -> set[str] | None:
     return names
 
 
-def _meta_module_names(config: dict, task: str) -> set[str]:
-    """Module names of the model built on the meta device: shapes only, no memory, no weights."""
+def _meta_module_names(config: dict, model_class: str) -> set[str]:
+    """Module names of the model the task's Auto class builds on the meta device: shapes only,
+    no memory, no weights."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
+    import transformers
+    from transformers import AutoConfig
 
     built = AutoConfig.for_model(**config)
-    auto = AutoModelForCausalLM if task == "causal-lm" else AutoModelForSequenceClassification
     with torch.device("meta"):
-        model = auto.from_config(built)
+        model = getattr(transformers, model_class).from_config(built)
     return {name for name, _ in model.named_modules() if name}
 
 

@@ -9,6 +9,7 @@ Each task's folder declares one (``trainables/tasks/<task>/__init__.py``); the r
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,11 @@ class TaskDeclaration:
     ``Task`` class and of its data check (``(data, model) -> problems``), imported on demand
     (they need torch or tokenizers); ``checks_need_model``: the data check reads the model's
     tokenizer, so it only runs once the model checks passed; ``peft_loader`` and ``pipeline``:
-    how a bundle loads (the model card).
+    how a bundle loads (the model card); ``model_class``: the transformers Auto class the task
+    builds its model with (``basin validate`` checks that it builds the sweep's architecture and
+    finds ``lora_target_modules`` in what it builds), ``model_check``: ``module:name`` of the
+    task's own check of a model's config, ``(config: dict) -> str | None``, for what the Auto
+    class builds but the task cannot train.
     """
 
     name: str
@@ -55,10 +60,16 @@ class TaskDeclaration:
     generated: tuple[str, ...] = ()
     checks_need_model: bool = False
     leaderboard: tuple[str, ...] = ()  # the task's own validation figures, in the leaderboard
+    model_class: str = "AutoModelForSequenceClassification"
+    model_check: str = ""
 
     def task_class(self) -> type[Task]:
         """The task's implementation (imports torch)."""
         return imported(self.implementation)
+
+    def model_config_check(self) -> Callable[[dict], str | None] | None:
+        """The task's own check of a model's config (``model_check``), or None."""
+        return imported(self.model_check) if self.model_check else None
 
     def check_data(self, data: DataSettings, model: ModelSettings) -> list[Problem]:
         """``basin validate``'s problems with the sweep's data for this task."""

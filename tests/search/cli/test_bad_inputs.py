@@ -102,6 +102,11 @@ COMMAND_LINES = [
          "--minutes: must be more than 0 (got 0)"),
         (["init", "{root}/sweeps/data/tickets.tsv", "--minutes", "nan"],
          "--minutes: must be more than 0 (got nan)"),
+        (["init", "{root}/sweeps/data/tickets.tsv", "--task", "ner"],
+         "--task: no such task; basin init writes sweeps for sequence-classification, "
+         "causal-lm (tasks installed packages add: …; basin init --list-tasks) (got 'ner')"),
+        (["init"], "DATA_FILE: name your data file (CSV, TSV or JSONL), e.g. basin init "
+         "my_data.tsv"),
         (["init", "{root}/tests/bad_inputs/not_utf8.tsv", "--out", "{tmp}/x.yaml"],
          "{root}/tests/bad_inputs/not_utf8.tsv: line 42 is not UTF-8 text"),
         (["init", "{root}/sweeps/data/tickets.tsv", "--out", "{tmp}/x.yaml", "--text-column",
@@ -201,7 +206,7 @@ COMMAND_LINES = [
 COMMAND_LINE_IDS = ["missing-file", "directory", "set-without-value", "set-bad-value", "set-into-value",
          "set-broken-yaml", "set-duplicate-key", "set-infinite",
          "no-run-dir", "not-a-run-dir", "best-of-a-sweep-file", "init-missing-file", "init-over-a-file", "init-no-trials", "init-no-minutes", "init-nan-minutes",
-         "init-not-utf8", "init-no-such-column", "set-typo", "set-enabled-not-bool", "top-zero", "seeds-zero", "export-nothing",
+         "init-unknown-task", "init-no-data-file", "init-not-utf8", "init-no-such-column", "set-typo", "set-enabled-not-bool", "top-zero", "seeds-zero", "export-nothing",
          "export-step-without-trial", "export-step-zero", "gap-limit-negative",
          "gap-limit-not-a-number", "gap-limit-nan", "gap-limit-without-rule", "unknown-criterion",
          "resume-other-sweep", "resume-nothing", "bucket-without-database", "unknown-store",

@@ -85,15 +85,6 @@ def test_the_task_is_named_as_the_sweep_file_names_it_and_the_old_name_still_wor
         " ".join(capsys.readouterr().out.split())
 
 
-def test_an_unknown_task_is_refused_with_the_names_it_takes(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exited:
-        main(["init", str(tmp_path / "d.tsv"), "--task", "regression", "--no-measure"])
-    assert exited.value.code == 2
-    assert "invalid choice: 'regression' (choose from sequence-classification, causal-lm)" in \
-        capsys.readouterr().err.replace("'sequence-classification'", "sequence-classification"
-                                        ).replace("'causal-lm'", "causal-lm")
-
-
 @pytest.mark.parametrize("content, expected", [
     ("a\tb\n" + "x\ty\n" * 12, "no text column found among ['a', 'b']; name it with --text-column"),
     ("text\tlabel\n" + "words here\t1\n" * 12, "column 'label' has one label (['1'])"),

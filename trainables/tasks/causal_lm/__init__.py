@@ -23,6 +23,8 @@ TASK = TaskDeclaration(
     data_checks="trainables.tasks.causal_lm.validation:check_chat_data",
     checks_need_model=True,
     peft_loader="AutoPeftModelForCausalLM",
+    model_class="AutoModelForCausalLM",
+    model_check="trainables.tasks.causal_lm.validation:check_decoder",
     pipeline="text-generation",
     leaderboard=("val_exact_match",),
 )

@@ -93,3 +93,23 @@ def _check_with_tokenizer(train: list, data: DataSettings, model: ModelSettings,
         return [("data.max_length", f"cuts every response away in {where} (prompts are "
                  f"longer than {data.max_length} tokens); raise it (got {data.max_length})")]
     return []
+
+
+def check_decoder(config: dict) -> str | None:
+    """Why a model's config is not one causal-LM instruction tuning can train, or None."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES as CAUSAL_LMS,
+    )
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES as MASKED_LMS,
+    )
+
+    model_type = config.get("model_type")
+    # Encoders such as BERT have a causal-LM head in transformers, for use as a decoder only;
+    # a model trained as an encoder (is_decoder unset) cannot generate text.
+    encoder = model_type in MASKED_LMS and not config.get("is_decoder")
+    if model_type not in CAUSAL_LMS or encoder:
+        return (f"a {model_type!r} model is not a causal language model (it cannot generate "
+                "text), so task 'causal-lm' cannot train it; use task "
+                "'sequence-classification' or a decoder model")
+    return None
