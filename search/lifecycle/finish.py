@@ -16,7 +16,7 @@ from search.selection.choice import Choice
 from search.selection.noise import closeness
 from search.store.keep_final_pass import Kept, keep_what_counts
 from search.store.object_store import LocationError
-from search.store.records import collect_records, tell_faults
+from search.store.records import collect_records, orphans_of, tell_faults
 from search.store.rundir import RunDir
 from search.trackers.base import SweepSummary, Tracker
 
@@ -82,7 +82,8 @@ def finish_sweep(run_dir: RunDir, trackers: list[Tracker],
     columns, rows = leaderboard_rows(records, choice, spec)
     noise = closeness(choice, spec.objective.metric)
     summary = SweepSummary(columns, rows, choice.chosen.as_dict() if choice.chosen else None,
-                           choice.why, done.plots, noise.as_dict() if noise else None)
+                           choice.why, done.plots, noise.as_dict() if noise else None,
+                           orphans_of(run_dir.optuna_trials()))
     for tracker in trackers:
         tracker.sweep_ended(summary)
         if note := tracker.closing_note():

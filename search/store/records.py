@@ -77,16 +77,20 @@ def _record(run: RunDir, trial_id: str, folder: Path | None, told: FrozenTrial |
                      run.checkpoints(folder), metric, trial_folder.error(folder))
 
 
+def orphans_of(told: dict[str, FrozenTrial]) -> list[str]:
+    """The trials a driver asked for and died before Ray recorded them, by Ray trial id: not
+    part of the sweep (their configurations were queued again under new trials), though one
+    may have started, and its tracker's run with it, in the driver's last moment."""
+    return sorted(i for i, t in told.items() if (o := told_outcome(t)) and o.kind == ORPHANED)
+
+
 def collect_records(run: RunDir) -> list[TrialRecord]:
     """Every trial of a run directory, started or only suggested, finished or not, by id."""
     told = run.optuna_trials()
     folders = run.trial_folders()
     metric = run.spec.objective.metric
-    # An orphan (asked for by a driver that died before Ray recorded it) never trained; its
-    # configuration was queued again under a new trial.
-    orphans = {i for i, t in told.items() if (o := told_outcome(t)) and o.kind == ORPHANED}
     records = [_record(run, trial_id, folders.get(trial_id), told.get(trial_id), metric)
-               for trial_id in sorted((set(told) | set(folders)) - orphans)]
+               for trial_id in sorted((set(told) | set(folders)) - set(orphans_of(told)))]
     if run.freezes_file.is_file():  # a freezing scheduler ran: each trial's pauses and thaws
         freezes = FreezeLedger(run.freezes_file)
         for record in records:

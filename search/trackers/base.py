@@ -34,6 +34,9 @@ class SweepSummary:
     plots: list[Path] = field(default_factory=list)
     # How sure the choice is (search/selection/noise.py: Closeness.as_dict), None if unchosen.
     noise: dict[str, Any] | None = None
+    # Trials a crashed driver asked for that Ray never recorded (search/store/records.py:
+    # orphans_of): not part of the sweep, though a tracker may have a run of one already.
+    orphans: list[str] = field(default_factory=list)
 
 
 class Tracker:

@@ -21,7 +21,7 @@ from rich.console import Console
 
 from search.core.console import say
 from search.core.layout import WANDB_FOLDER
-from search.core.outcome import FAILED, Outcome
+from search.core.outcome import FAILED, ORPHANED, Outcome
 from search.trackers.base import FREEZES, SweepSummary, Tracker, TrackerContext, TrackerSettings
 from search.trackers.wandb_runs import (
     eval_metrics,
@@ -246,6 +246,23 @@ class WandbTracker(Tracker):
             return None
         return f"W&B runs are offline; upload them with:\n  {sync_command(self.run_dir)}"
 
+    def _set_aside(self, orphan: str) -> None:
+        """A trial the driver started in its last moment, before Ray recorded it, left a run
+        that no trial of the sweep continues (its configuration runs again under a new trial).
+        Offline, the run moves to ``wandb/orphaned/``, outside what ``wandb sync`` uploads;
+        online it cannot be taken back, so it ends failed, tagged ``orphaned``."""
+        identity = run_id(self.group, orphan)
+        if self.mode == "offline":
+            aside = self.run_dir / WANDB_FOLDER / "orphaned"
+            for folder in self._offline_runs(identity):
+                aside.mkdir(exist_ok=True)
+                folder.rename(aside / folder.name)
+            return
+        run = self._init_or_go_offline(id=identity, name=orphan, job_type=self.job_type,
+                                       tags=[*self.settings.tags, ORPHANED])
+        run.summary.update({"final_status": FAILED, "stop_kind": ORPHANED})
+        run.finish(exit_code=1)
+
     # -- the sweep's own run --------------------------------------------------------------
 
     def sweep_ended(self, summary: SweepSummary) -> None:
@@ -255,6 +272,8 @@ class WandbTracker(Tracker):
     def _log_sweep(self, summary: SweepSummary) -> None:
         import wandb
 
+        for trial_id in summary.orphans:
+            self._set_aside(trial_id)
         run = self._init_or_go_offline(id=run_id(self.group, "sweep"), name=self.group,
                                        job_type="sweep", tags=list(self.settings.tags),
                                        config={"sweep": self.fixed_config})
