@@ -177,10 +177,17 @@ class WandbTracker(Tracker):
         upload."""
         for row in self._history(trial_id):
             self._log(trial_id, row)
-        superseded = self.run_dir / WANDB_FOLDER / "superseded"
-        superseded.mkdir(exist_ok=True)
-        for folder in earlier:
-            folder.rename(superseded / folder.name)
+        self._move_aside(earlier, "superseded")
+
+    def _move_aside(self, folders: list[Path], into: str) -> None:
+        """Move offline runs to ``wandb/<into>/``, outside what ``wandb sync`` is told to
+        upload (``sync_command``: ``wandb/offline-run-*``)."""
+        if not folders:
+            return
+        aside = self.run_dir / WANDB_FOLDER / into
+        aside.mkdir(exist_ok=True)
+        for folder in folders:
+            folder.rename(aside / folder.name)
 
     def trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         self._guarded("log", self._log, trial_id, result)
@@ -253,10 +260,7 @@ class WandbTracker(Tracker):
         online it cannot be taken back, so it ends failed, tagged ``orphaned``."""
         identity = run_id(self.group, orphan)
         if self.mode == "offline":
-            aside = self.run_dir / WANDB_FOLDER / "orphaned"
-            for folder in self._offline_runs(identity):
-                aside.mkdir(exist_ok=True)
-                folder.rename(aside / folder.name)
+            self._move_aside(self._offline_runs(identity), "orphaned")
             return
         run = self._init_or_go_offline(id=identity, name=orphan, job_type=self.job_type,
                                        tags=[*self.settings.tags, ORPHANED])
