@@ -83,29 +83,27 @@ def score(spec: Any, params: dict, checkpoint: str, cache: dict[str, dict]) -> d
 def measure(task: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any]:
     """One (task, seed): the sweep, each criterion's choice and every checked candidate,
     scored on the test split."""
-    from search.report.results import choice_of
     from search.selection import OneStandardErrorCriterion, RobustCriterion
     from search.selection.objective import ObjectiveCriterion
-    from search.store.records import collect_records
-    from search.store.rundir import RunDir
+    from search.store.reading import read_run
 
     row: dict[str, Any] = {"task": task, "seed": seed, **run_sweep(task, seed, work, extra)}
     if row["run_dir"] is None or not Path(row["run_dir"], "check.json").is_file():
         return row | {"failed": "no run directory with a check.json (see the log)"}
-    run = RunDir.open(row["run_dir"])
-    records = collect_records(run)
+    reading = read_run(row["run_dir"])
+    run, records = reading.run, reading.records
     gaps = {(r.trial_id, e["step"]): e.get("gap") for r in records for e in r.evaluations}
     cache: dict[str, dict] = {}
     criteria = {"objective": ObjectiveCriterion(), "one-se": OneStandardErrorCriterion(),
                 "robust": RobustCriterion()}
     row["choices"] = {}
     for name in CRITERIA:
-        chosen = choice_of(run, records, criterion=criteria[name]).chosen
+        chosen = reading.choice(criterion=criteria[name]).chosen
         if chosen is not None:
             row["choices"][name] = {"trial_id": chosen.trial_id, "step": chosen.step,
                                     "val_loss": chosen.val_loss,
                                     **score(run.spec, chosen.params, chosen.checkpoint, cache)}
-    pool = {(c.trial_id, c.step): c for c in choice_of(run, records).ranked}
+    pool = {(c.trial_id, c.step): c for c in reading.choice().ranked}
     row["candidates"], row["checked"] = len(pool), []
     for entry in json.loads(run.check_file.read_text())["candidates"]:
         candidate = pool[(entry["trial_id"], entry["step"])]

@@ -19,10 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from search.report.results import choice_of
 from search.store.keep_final_pass import keep_what_counts
-from search.store.records import collect_records
-from search.store.rundir import RunDir
+from search.store.reading import RunReading, read_run
 
 
 def measure(original: Path, keep: dict, scratch: Path) -> dict:
@@ -31,12 +29,12 @@ def measure(original: Path, keep: dict, scratch: Path) -> dict:
     shutil.copytree(original, copy)
     sweep = yaml.safe_load((copy / "sweep.yaml").read_text())
     (copy / "sweep.yaml").write_text(yaml.safe_dump({**sweep, "keep": keep}, sort_keys=False))
-    run = RunDir.open(copy)
-    before, records = run.size_bytes(), collect_records(run)
-    chosen = choice_of(run, records).chosen
+    reading = read_run(copy)
+    run, records = reading.run, reading.records
+    before, chosen = run.size_bytes(), reading.choice().chosen
     kept = keep_what_counts(run, records)
-    records = collect_records(run)
-    after_choice = choice_of(run, records).chosen
+    after = RunReading(run)  # read again: what the pass left on disk
+    records, after_choice = after.records, after.choice().chosen
     checked = []
     if (copy / "check.json").is_file():
         checked = json.loads((copy / "check.json").read_text()).get("candidates", [])

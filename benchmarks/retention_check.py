@@ -116,11 +116,10 @@ def cost(histories: list[list[dict]], wall_s: float, slots: int) -> dict[str, fl
             "share_of_sweep": drift_s / (wall_s * slots)}
 
 
-def _choices(run: Any, records: Any, settings: Any, held_out: dict[tuple[str, int], float],
+def _choices(reading: Any, settings: Any, held_out: dict[tuple[str, int], float],
              held_out_of: Callable[[Any], tuple[float, Path]]) -> dict[str, dict[str, Any]]:
     """The checkpoints the objective and the retentive criterion choose, each scored on the
     held-out suite (once more where it was not a scored candidate) and on the test split."""
-    from search.report.results import choice_of
     from search.selection import ObjectiveCriterion, RetentiveCriterion
     from trainables.check.scoring import score_checkpoint
     from trainables.settings import Hyperparameters
@@ -128,11 +127,11 @@ def _choices(run: Any, records: Any, settings: Any, held_out: dict[tuple[str, in
     choices = {}
     for name, criterion in (("objective", ObjectiveCriterion()),
                             ("retentive", RetentiveCriterion())):
-        chosen = choice_of(run, records, criterion=criterion).chosen
+        chosen = reading.choice(criterion=criterion).chosen
         if (chosen.trial_id, chosen.step) not in held_out:
             held_out[(chosen.trial_id, chosen.step)] = held_out_of(chosen)[0]
         test = score_checkpoint(Hyperparameters(**chosen.params), settings,
-                                run.fetch(chosen.checkpoint), "test")
+                                reading.run.fetch(chosen.checkpoint), "test")
         choices[name] = {"trial_id": chosen.trial_id, "step": chosen.step,
                          "answer_loss": chosen.drift, "test_loss": test["loss"],
                          "test_exact_match": test.get("exact_match"),
@@ -145,12 +144,10 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, An
     the test split."""
     import torch
 
-    from search.report.results import choice_of
     from search.selection.front import front
     from search.spec.model import trial_settings
     from search.store import trial_folder
-    from search.store.records import collect_records
-    from search.store.rundir import RunDir
+    from search.store.reading import read_run
     from trainables.check.scoring import checkpoint_model
     from trainables.settings import Hyperparameters
 
@@ -158,8 +155,8 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, An
     if row["exit_code"] != 0 or row["run_dir"] is None:
         return row | {"failed": "the sweep did not finish (see its log)"}
     torch.set_num_threads(2)
-    run = RunDir.open(row["run_dir"])
-    records, settings = collect_records(run), trial_settings(run.spec)
+    reading = read_run(row["run_dir"])
+    run, settings = reading.run, trial_settings(reading.run.spec)
     suite: Suite = SUITES[SWEEPS[sweep][1]]()
     histories = {trial_id: trial_folder.history(folder)
                  for trial_id, folder in run.trial_folders().items()}
@@ -168,7 +165,7 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, An
     reports = {(trial_id, e["step"]): e for trial_id, history in histories.items()
                for e in history if "step" in e}
     row["candidates"] = []
-    ranked = choice_of(run, records).ranked
+    ranked = reading.choice().ranked
     row["front"] = [{"trial_id": c.trial_id, "step": c.step, "objective": c.objective,
                      "drift": c.drift} for c in front(ranked)]
 
@@ -191,7 +188,7 @@ def measure(sweep: str, seed: int, work: Path, extra: list[str]) -> dict[str, An
             "update_norm": update_norm(folder), "held_out": held_out_score})
         print(f"  {candidate.name}: held-out {row['candidates'][-1]['held_out']:.3f}", flush=True)
     held_out = {(c["trial_id"], c["step"]): c["held_out"] for c in row["candidates"]}
-    row["choices"] = _choices(run, records, settings, held_out, held_out_of)
+    row["choices"] = _choices(reading, settings, held_out, held_out_of)
     return row
 
 

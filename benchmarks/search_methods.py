@@ -42,18 +42,18 @@ def _basin_sweep(spec: SweepSpec, criteria: bool = True) -> dict[str, Any]:
     import ray
 
     from search.lifecycle.run import run_trials
-    from search.report.results import choice_of
-    from search.store.records import collect_records
+    from search.store.reading import RunReading
     from search.store.rundir import RunDir
 
     run = RunDir.create(spec)
     run_trials(spec, run, quiet=True)
     ray.shutdown()
-    records = collect_records(run)
+    reading = RunReading(run)
+    records = reading.records
     compared = {"sweep": (None, None)} | (_criteria() if criteria else {})
     choices = {}
     for name, (criterion, keep) in compared.items():
-        choice = choice_of(run, records, criterion=criterion, keep=keep)
+        choice = reading.choice(criterion=criterion, keep=keep)
         chosen = choice.chosen
         choices[name] = None if chosen is None else {
             "params": chosen.params, "step": chosen.step, "trial_id": chosen.trial_id,

@@ -127,15 +127,13 @@ def run(sweep: SweepSource, overrides: list[str] | None = None, *,
 
 def load(where: str | Path) -> Sweep:
     """A sweep's run directory read back, finished or not (``basin status`` and ``best``)."""
-    from search.report.results import choice_of
     from search.report.status import sweep_state
-    from search.store.records import collect_records
-    from search.store.rundir import RunDir
+    from search.store.reading import read_run
 
-    run_dir = RunDir.open(where)
-    records = collect_records(run_dir)
+    reading = read_run(where)
+    run_dir = reading.run
     return Sweep(run_dir.location, run_dir.path, run_dir.spec, sweep_state(run_dir)[0],
-                 records, choice_of(run_dir, records))
+                 reading.records, reading.choice())
 
 
 def train(recipe: SweepSource, overrides: list[str] | None = None,

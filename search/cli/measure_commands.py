@@ -20,26 +20,26 @@ def confirm(args: argparse.Namespace, console: Console) -> int:
     from search.lifecycle.confirm import confirm, print_confirmed
     from search.lifecycle.finish import sync
     from search.lifecycle.start import connect
-    from search.report.results import choice_of, describe_choice, leaderboard, write_results
-    from search.store.records import collect_records
-    from search.store.rundir import RunDir
+    from search.report.results import describe_choice, leaderboard, write_results
+    from search.store.reading import read_run
 
     for flag, value in (("--top", args.top), ("--seeds", args.seeds)):
         if value < 1:
             raise SpecError([f"{flag}: must be at least 1 (got {value})"])
-    run_dir = RunDir.open(args.run_dir)
+    reading = read_run(args.run_dir)
+    run_dir = reading.run
     with DriverLog(args.verbose) as log:
         log.write_to(run_dir.path)
         connect(run_dir.spec, args.address, run_dir.shown_file(run_dir.sweep_file))
-        records = collect_records(run_dir)
-        choice = choice_of(run_dir, records)
-        leaderboard(records, choice, run_dir.spec, console, top=args.top,
+        leaderboard(reading.records, reading.choice(), run_dir.spec, console, top=args.top,
                     title="before confirm: the sweep's top")
-        confirmed = confirm(run_dir, choice, args.top, args.seeds, quiet=args.quiet, log=log)
+        confirmed = confirm(run_dir, reading.choice(), args.top, args.seeds, quiet=args.quiet,
+                            log=log)
     print_confirmed(confirmed, run_dir, console)
-    choice = choice_of(run_dir, records)
+    reading.results_written()  # confirm.json: its winner is the choice from now on
+    choice = reading.choice()
     if run_dir.finished:  # results.json and best.yaml name the confirmed winner from now on
-        write_results(run_dir, records, choice)
+        write_results(reading)
     sync(run_dir)
     say_command(console, "written to", run_dir.shown_file(run_dir.confirm_file))
     say(console, describe_choice(choice, run_dir))
@@ -53,26 +53,25 @@ def check(args: argparse.Namespace, console: Console) -> int:
     from search.lifecycle.finish import sync
     from search.lifecycle.tracking import make_trackers
     from search.report.plots.check import plot_check
-    from search.report.results import choice_of, describe_choice, write_results
-    from search.store.records import collect_records
-    from search.store.rundir import RunDir
+    from search.report.results import describe_choice, write_results
+    from search.store.reading import read_run
     from trainables.check.settings import FLAGS
 
-    run_dir = RunDir.open(args.run_dir)
+    reading = read_run(args.run_dir)
+    run_dir = reading.run
     settings = check_settings(run_dir, **{name: getattr(args, name) for name in FLAGS})
-    records = collect_records(run_dir)
     with DriverLog(args.verbose) as log:  # loading models: transformers' noise
         log.write_to(run_dir.path)
         with log.prints():
-            report = run_check(run_dir, records, settings, progress=console.print)
+            report = run_check(reading, settings, progress=console.print)
         trackers = make_trackers(run_dir.spec, run_dir, quiet=True)
-        track_check(report, records, trackers)
+        track_check(report, reading.records, trackers)
         for tracker in trackers:
             tracker.close()
     print_check(report, run_dir, console)
-    choice = choice_of(run_dir, records)
+    choice = reading.choice()
     if run_dir.finished:  # results.json (and best.yaml, for selection robust) gain the figures
-        write_results(run_dir, records, choice)
+        write_results(reading)
     plot_check(report.entries, choice, run_dir.spec.objective.metric, run_dir.spec.name,
                run_dir.plot_file(CHECK_PLOT))
     sync(run_dir)

@@ -33,11 +33,11 @@ def plots(args: argparse.Namespace, console: Console) -> int:
     """``basin plots RUN_DIR``: draw a run's plots again (and upload them to its object store)."""
     from search.lifecycle.finish import sync
     from search.report.plots.sweep import write_plots
-    from search.store.records import collect_records
-    from search.store.rundir import RunDir
+    from search.store.reading import read_run
 
-    run_dir = RunDir.open(args.run_dir)
-    for path in write_plots(run_dir, collect_records(run_dir)):
+    reading = read_run(args.run_dir)
+    run_dir = reading.run
+    for path in write_plots(reading):
         console.print(f"wrote {path}")
     sync(run_dir)
     if run_dir.remote:
@@ -71,8 +71,8 @@ def _gap_filter(run_dir, value: str):
 
 def best(args: argparse.Namespace, console: Console) -> int:
     """``basin best RUN_DIR``: the run's choice and its leaderboard (or its front)."""
-    from search.report.results import choice_of, describe_choice, leaderboard, say_noise
-    from search.store.records import collect_records
+    from search.report.results import describe_choice, leaderboard, say_noise
+    from search.store.reading import RunReading
     from search.store.rundir import RunDir
 
     if args.top is not None and args.top < 1:
@@ -84,8 +84,8 @@ def best(args: argparse.Namespace, console: Console) -> int:
         keep, limit = _gap_filter(run_dir, args.within_gap_limit)
         title = (f"{spec.name}: {spec.objective.metric} ({spec.objective.mode}), "
                  f"selection {spec.selection.criterion}, candidates with {limit}")
-    records = collect_records(run_dir)
-    choice = choice_of(run_dir, records, keep=keep)
+    reading = RunReading(run_dir)
+    records, choice = reading.records, reading.choice(keep=keep)
     if keep is not None:  # trials without a candidate within the limit are not shown
         records = [r for r in records if choice.best_of(r.trial_id) is not None]
     say(console, describe_choice(choice, run_dir))

@@ -26,7 +26,7 @@ from search.core.record import TrialRecord
 from search.selection.base import by_objective
 from search.selection.candidates import CHECK_FIGURES, gather
 from search.spec.model import trial_settings
-from search.store.result_files import seed_spreads
+from search.store.reading import RunReading
 from search.store.rundir import RunDir
 from trainables.check.settings import FLAGS, CheckSettings
 from trainables.contract import STEP, VAL_LOSS
@@ -60,9 +60,10 @@ def check_settings(run: RunDir, **flags: Any) -> CheckSettings:
                          for e in error.errors()]) from None
 
 
-def run_check(run: RunDir, records: list[TrialRecord], settings: CheckSettings,
+def run_check(reading: RunReading, settings: CheckSettings,
               progress: Callable[[str], None] = lambda line: None) -> CheckReport:
-    """Measure the top ``settings.top`` candidates by objective; write check.json."""
+    """Measure the top ``settings.top`` candidates by objective; write check.json, which the
+    reading's next choice takes into account."""
     from transformers.utils import logging as hf_logging
 
     from trainables.check.candidate import check_checkpoint
@@ -70,8 +71,9 @@ def run_check(run: RunDir, records: list[TrialRecord], settings: CheckSettings,
 
     hf_logging.set_verbosity_error()  # a classifier base's fresh head is expected
     hf_logging.disable_progress_bar()
+    run = reading.run
     spec = run.spec
-    pool = gather(records, spec.objective.metric, spec.objective.mode)
+    pool = gather(reading.records, spec.objective.metric, spec.objective.mode)
     top = by_objective(pool.candidates)[:settings.top]
     if not top:
         raise SpecError([f"{run.shown}: no candidate checkpoint to check (no trial has saved "
@@ -79,7 +81,7 @@ def run_check(run: RunDir, records: list[TrialRecord], settings: CheckSettings,
     progress(f"check: the top {len(top)} candidates, each loaded from its checkpoint and "
              f"measured (flatness); a line as each ends (off: check.enabled: false)")
     trial = trial_settings(spec)
-    spreads = seed_spreads(run)
+    spreads = reading.spreads
     started, entries = time.perf_counter(), []
     for number, candidate in enumerate(top, start=1):
         folder = run.fetch(candidate.checkpoint)
@@ -101,6 +103,7 @@ def run_check(run: RunDir, records: list[TrialRecord], settings: CheckSettings,
                  f"({figures['seconds']:.1f} s)")
     report = CheckReport(settings, entries, time.perf_counter() - started)
     run.check_file.write_text(json.dumps(report.as_dict(), indent=2))
+    reading.results_written()
     return report
 
 

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Callable
 from search.core.errors import SpecError
 from search.core.outcome import FINISHED
 from search.core.record import TrialRecord
-from search.report.results import choice_of, leaderboard_rows, write_results
+from search.report.results import leaderboard_rows, write_results
 from search.selection.choice import Choice
 from search.selection.noise import closeness
 from search.store.keep_final_pass import Kept, keep_what_counts
 from search.store.object_store import LocationError
-from search.store.records import collect_records, orphans_of, tell_faults
+from search.store.reading import RunReading
+from search.store.records import tell_faults
 from search.store.rundir import RunDir
 from search.trackers.base import SweepSummary, Tracker
 
@@ -64,26 +65,27 @@ def finish_sweep(run_dir: RunDir, trackers: list[Tracker],
 
     spec = run_dir.spec
     sync(run_dir, download=True)  # an object-store run: the trials' folders, as Ray left them
-    records = collect_records(run_dir)
+    reading = RunReading(run_dir)  # read once: the steps below keep the records true
+    records = reading.records
     ended = sum(r.outcome.status in FINISHED for r in records)
     if ended < spec.search.num_trials:  # interrupted: nothing deleted, nothing told
-        return Finished(records, choice_of(run_dir, records), ended, spec.search.num_trials)
+        return Finished(records, reading.choice(), ended, spec.search.num_trials)
     tell_faults(run_dir, records)
-    kept = keep_what_counts(run_dir, records)
-    records = collect_records(run_dir)  # the candidates left
-    choice = choice_of(run_dir, records)
-    done = Finished(records, choice, ended, spec.search.num_trials, kept=kept)
+    kept = keep_what_counts(run_dir, records)  # the records keep the candidates left
+    check = None
     if spec.check is not None:
-        done.check = run_check(run_dir, records, spec.check, progress)
-        done.choice = choice = choice_of(run_dir, records)  # robust needs the figures
-        track_check(done.check, records, trackers)
-    write_results(run_dir, records, choice)
-    done.plots = write_plots(run_dir, records, choice)
+        check = run_check(reading, spec.check, progress)  # robust needs its figures
+    choice = reading.choice()  # chosen once, with every figure the sweep's end measured
+    done = Finished(records, choice, ended, spec.search.num_trials, check=check, kept=kept)
+    if check is not None:
+        track_check(check, records, trackers)
+    write_results(reading)
+    done.plots = write_plots(reading)
     columns, rows = leaderboard_rows(records, choice, spec)
     noise = closeness(choice, spec.objective.metric)
     summary = SweepSummary(columns, rows, choice.chosen.as_dict() if choice.chosen else None,
                            choice.why, done.plots, noise.as_dict() if noise else None,
-                           orphans_of(run_dir.optuna_trials()))
+                           reading.orphans)
     for tracker in trackers:
         tracker.sweep_ended(summary)
         if note := tracker.closing_note():

@@ -22,8 +22,9 @@ def run_trials(spec: SweepSpec, run_dir: RunDir, quiet: bool = False, function: 
     """Run every trial of the sweep; returns its trackers (for ``finish_sweep``). ``log``: where
     the libraries' output goes meanwhile.
 
-    ``function`` is the Tune function each trial runs; benchmarks swap in a trivial one to
-    measure what basin adds around a trial.
+    ``function``: the Tune function each trial runs instead of ``run_trial`` (an extension
+    point, docs/architecture.md: confirm's re-trainings, the tests' injected faults, the
+    benchmarks' sleeping or replayed trials).
     """
     from search.tune.cluster import start_ray
     from search.tune.keep_as_reported import KeepAsReported

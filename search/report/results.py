@@ -1,10 +1,10 @@
-"""What a sweep hands on: the choice for a run directory, the leaderboard, results.json and the
-recipe of the chosen checkpoint (best.yaml, an export's config.yaml)."""
+"""What a sweep hands on, as a user reads it: the choice said, the leaderboard, results.json and
+the recipe of the chosen checkpoint (best.yaml, an export's config.yaml). The choice itself is
+made from one reading of the run (``search/store/reading.py``)."""
 
 from __future__ import annotations
 
 import json
-from typing import Callable
 
 from rich.console import Console
 from rich.markup import escape
@@ -15,9 +15,8 @@ from search.core.outcome import RUNNING
 from search.core.record import TrialRecord
 from search.report.leaderboard import SHORT_NAMES, print_leaderboard, reasons
 from search.sampling.space import ConstantParam
-from search.selection.base import Criterion
 from search.selection.candidates import Candidate
-from search.selection.choice import Choice, choose
+from search.selection.choice import Choice
 from search.selection.front import front
 from search.selection.last_step import LastStepCriterion
 from search.selection.noise import closeness
@@ -25,8 +24,7 @@ from search.spec.model import SweepSpec, dump_spec, trial_settings
 from search.spec.reproduce import Reproduce
 from search.spec.sanity import split_sizes
 from search.stopping import StoppingSpec
-from search.store.records import collect_records
-from search.store.result_files import read_check, read_confirmed, seed_spreads
+from search.store.reading import RunReading
 from search.store.rundir import RunDir
 from trainables.contract import BEST_STEP, DRIFT, GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
 from trainables.fingerprint import recipe_hash
@@ -38,27 +36,6 @@ AT_STEP_METRICS = (VAL_LOSS, TRAIN_EVAL_LOSS, GAP)
 # some candidate has them: its drift (the sweep file's retention), basin check's figures
 # (search/lifecycle/check.py).
 CANDIDATE_COLUMNS = {DRIFT: "drift", "basin_radius": "radius", "seed_sd": "seed sd"}
-
-
-def choice_of(run: RunDir, records: list[TrialRecord] | None = None,
-              criterion: Criterion | None = None,
-              keep: Callable[[Candidate], bool] | None = None) -> Choice:
-    """The run's choice: its candidates ranked by the sweep's criterion (or ``criterion``),
-    only those ``keep`` accepts, and ``basin confirm``'s winner once there is one."""
-    spec = run.spec
-    records = collect_records(run) if records is None else records
-    return choose(records, criterion or spec.selection, spec.objective.metric,
-                  spec.objective.mode, read_confirmed(run.confirm_file), keep,
-                  checked_figures(run))
-
-
-def checked_figures(run: RunDir) -> dict[tuple[str, int], dict]:
-    """``basin check``'s figures by (trial, step), with ``basin confirm``'s spread over seeds
-    (also for candidates that were confirmed but not checked)."""
-    figures = read_check(run)
-    for key, spread in seed_spreads(run).items():
-        figures[key] = {**figures.get(key, {}), "seed_sd": spread}
-    return figures
 
 
 def ordered(records: list[TrialRecord], choice: Choice) -> list[TrialRecord]:
@@ -196,9 +173,10 @@ def recipe_text(spec: SweepSpec, chosen: Candidate, command_path: str, why: str,
     return header + dump_spec(recipe(spec, chosen, versions))
 
 
-def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> None:
+def write_results(reading: RunReading) -> None:
     """Write results.json (every trial, the choice) and best.yaml (the chosen checkpoint's
     recipe, when there is one)."""
+    run, records, choice = reading.run, reading.records, reading.choice()
     spec = run.spec
     columns, rows = leaderboard_rows(records, choice, spec)
     payload = {
@@ -216,8 +194,8 @@ def write_results(run: RunDir, records: list[TrialRecord], choice: Choice) -> No
         "trials": [record.as_dict() | {"label": record.state}
                    for record in ordered(records, choice)],
     }
-    if run.check_file.is_file():  # basin check's figures of the top candidates
-        payload["check"] = json.loads(run.check_file.read_text())
+    if reading.check_report is not None:  # basin check's figures of the top candidates
+        payload["check"] = reading.check_report
     run.results_file.write_text(json.dumps(payload, indent=2))
     if choice.chosen is not None:
         run.best_file.write_text(recipe_text(spec, choice.chosen, str(run.best_file),

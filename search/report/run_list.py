@@ -14,9 +14,8 @@ from search.core.errors import SpecError
 from search.core.layout import SWEEP_FILE
 from search.core.outcome import FINISHED
 from search.report.fitting import Column, print_fitted
-from search.report.results import choice_of
 from search.report.status import sweep_state
-from search.store.records import collect_records
+from search.store.reading import read_run
 from search.store.rundir import RunDir
 
 STAMP = re.compile(r"-(\d{8}-\d{6})$")  # RunDir.create names a run <sweep>-<YYYYmmdd-HHMMSS>
@@ -42,10 +41,9 @@ def _started(path: Path) -> datetime:
 def _row(path: Path) -> list[str]:
     started = _started(path)
     try:
-        run = RunDir.open(path)
-        spec = run.spec
-        records = collect_records(run)
-        choice = choice_of(run, records)
+        reading = read_run(path)
+        run, spec = reading.run, reading.run.spec
+        records, choice = reading.records, reading.choice()
     except (SpecError, OSError, ValueError):  # a damaged run directory: still listed
         return [path.name, started.strftime("%Y-%m-%d %H:%M"), "-", "-",
                 "unreadable (basin status says why)"]

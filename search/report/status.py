@@ -12,9 +12,9 @@ from search.core.outcome import FINISHED, RUNNING
 from search.core.record import TrialRecord
 from search.report.fitting import Column, print_fitted
 from search.report.leaderboard import format_params, short_names
-from search.report.results import choice_of, describe_choice, ordered, trial_state
+from search.report.results import describe_choice, ordered, trial_state
 from search.store.driver_lock import live_driver
-from search.store.records import collect_records
+from search.store.reading import RunReading
 from search.store.rundir import RunDir
 
 
@@ -56,8 +56,8 @@ def print_status(run: RunDir, console: Console) -> list[TrialRecord]:
     """Print the sweep's progress, the checkpoint it would hand on now, and one line per
     trial; returns the records."""
     spec = run.spec
-    records = collect_records(run)
-    choice = choice_of(run, records)
+    reading = RunReading(run)
+    records, choice = reading.records, reading.choice()
     statuses = Counter(r.outcome.status for r in records)
     finished = sum(statuses[s] for s in FINISHED)
     frozen = sum(r.frozen_at is not None for r in records)

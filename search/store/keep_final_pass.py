@@ -71,7 +71,8 @@ def keep_what_counts(run: RunDir, records: list[TrialRecord]) -> Kept:
     what is left to delete here is what it could not: resume checkpoints in an object store
     (Ray's snapshot of the trials' state may lag there), the candidates reported before a
     resume (the resumed callback is the one pickled at the sweep's start, which never heard of
-    them) and those of a sweep whose earlier driver deleted nothing as it went (basin 0.1)."""
+    them) and those of a sweep whose earlier driver deleted nothing as it went (basin 0.1).
+    ``records`` lose the checkpoints deleted here, as a new reading of the run would."""
     spec = run.spec
     evaluations = sum(len(r.evaluations) for r in records)
     if spec.keep.keeps_everything:
@@ -83,15 +84,14 @@ def keep_what_counts(run: RunDir, records: list[TrialRecord]) -> Kept:
                           spec.keep)
     folders = {trial_id: folder.relative_to(run.path).as_posix()
                for trial_id, folder in run.trial_folders().items()}
-    deleted = 0
     for record in records:
         for step in sorted(record.checkpoints):
             if (record.trial_id, step) not in keep and record.trial_id in folders:
                 run.remove(candidate_folder(folders[record.trial_id], step))
-                deleted += 1
+                del record.checkpoints[step]
     ended = [folders[r.trial_id] for r in records
              if r.outcome.status in FINISHED and r.trial_id in folders]
     for relative in ray_checkpoints(run, ended):
         run.remove(relative)
-    return Kept(sum(len(r.checkpoints) for r in records) - deleted, evaluations)
+    return Kept(sum(len(r.checkpoints) for r in records), evaluations)
 

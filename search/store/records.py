@@ -84,9 +84,11 @@ def orphans_of(told: dict[str, FrozenTrial]) -> list[str]:
     return sorted(i for i, t in told.items() if (o := told_outcome(t)) and o.kind == ORPHANED)
 
 
-def collect_records(run: RunDir) -> list[TrialRecord]:
-    """Every trial of a run directory, started or only suggested, finished or not, by id."""
-    told = run.optuna_trials()
+def collect_records(run: RunDir, told: dict[str, FrozenTrial] | None = None
+                    ) -> list[TrialRecord]:
+    """Every trial of a run directory, started or only suggested, finished or not, by id;
+    ``told``: Optuna's record of them (``run.optuna_trials()``), where the caller has read it."""
+    told = run.optuna_trials() if told is None else told
     folders = run.trial_folders()
     metric = run.spec.objective.metric
     records = [_record(run, trial_id, folders.get(trial_id), told.get(trial_id), metric)
@@ -102,7 +104,8 @@ def collect_records(run: RunDir) -> list[TrialRecord]:
 def tell_faults(run: RunDir, records: list[TrialRecord]) -> None:
     """Tell Optuna FAIL (``lost``) for each trial Ray ended on a fault of the machine that no
     ``basin resume`` continued: the searcher leaves them untold so that a resume can
-    (``search/tune/optuna_search.py``), and a sweep that ends with them tells them here, once."""
+    (``search/tune/optuna_search.py``), and a sweep that ends with them tells them here, once.
+    Each told record's outcome becomes what a new reading of the run would say."""
     import optuna
 
     from search.sampling.telling import lost
@@ -120,3 +123,4 @@ def tell_faults(run: RunDir, records: list[TrialRecord]) -> None:
         ending = lost(record.outcome.reason)
         record_outcome(trial, ending.outcome)
         study.tell(trial, state=ending.state)
+        record.outcome = ending.outcome  # read back: lost, with the same reason

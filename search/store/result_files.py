@@ -18,15 +18,16 @@ def read_confirmed(path: Path) -> list[dict]:
     return [entry for entry in json.loads(path.read_text()) if entry.get("objectives")]
 
 
-def read_check(run: RunDir) -> dict[tuple[str, int], dict[str, Any]]:
-    """check.json's figures by (trial id, step); empty when no check ran."""
+def read_check_report(run: RunDir) -> dict[str, Any] | None:
+    """check.json as ``basin check`` wrote it (its settings, seconds and one entry per
+    candidate), or None when no check ran."""
     if not run.check_file.is_file():
-        return {}
-    entries = json.loads(run.check_file.read_text())["candidates"]
-    return {(entry["trial_id"], entry[STEP]): entry for entry in entries}
+        return None
+    return json.loads(run.check_file.read_text())
 
 
-def seed_spreads(run: RunDir) -> dict[tuple[str, int], float]:
-    """``basin confirm``'s spread (sd) of the objective over new seeds, by (trial, step)."""
+def seed_spreads(confirmed: list[dict]) -> dict[tuple[str, int], float]:
+    """``basin confirm``'s spread (sd) of the objective over new seeds, by (trial, step), from
+    its ranking (``read_confirmed``); a candidate confirmed with one seed has none."""
     return {(entry["trial_id"], entry[STEP]): entry["spread"]
-            for entry in read_confirmed(run.confirm_file) if len(entry["objectives"]) > 1}
+            for entry in confirmed if len(entry["objectives"]) > 1}

@@ -71,8 +71,8 @@ class StudyRef:
     seed: int | None
     num_trials: int
     direction: str
-    # Replays of learning-curve tables (benchmarks/replay/) run thousands of sweeps that
-    # nothing reads back: their studies live in memory.
+    # An extension point (docs/architecture.md): sweeps nobody resumes or reads back (the
+    # replay's thousands) keep their study in memory; it draws what a stored one draws.
     in_memory: bool = False
     # Compatibility: the drift's direction in a study basin 0.1's search.multi_objective made
     # (None: one objective); such a sweep resumes as it was made. Remove in basin 0.3.

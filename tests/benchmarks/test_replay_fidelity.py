@@ -24,8 +24,7 @@ def _real_sweep(table: CurveTable, overrides: dict, tmp_path: Path) -> dict:
     """A real basin run over the table (one trial at a time: Ray's timing cannot reorder
     anything), read back as basin reads any run directory."""
     from search.lifecycle.run import run_trials
-    from search.report.results import choice_of
-    from search.store.records import collect_records
+    from search.store.reading import RunReading
     from search.store.rundir import RunDir
 
     spec = table.sweep_spec({**overrides, "output_dir": str(tmp_path / "runs"),
@@ -33,8 +32,9 @@ def _real_sweep(table: CurveTable, overrides: dict, tmp_path: Path) -> dict:
                                         "seed": 0}})
     run = RunDir.create(spec)
     run_trials(spec, run, quiet=True, function=replay_function(table.path, time_scale=0.0))
-    records = sorted(collect_records(run), key=lambda r: r.optuna_number)
-    chosen = choice_of(run, records).chosen
+    reading = RunReading(run)
+    records = sorted(reading.records, key=lambda r: r.optuna_number)
+    chosen = reading.choice().chosen
     by_id = {r.trial_id: r for r in records}
     return {
         "configs": [table.nearest(r.params) for r in records],

@@ -16,10 +16,9 @@ from safetensors.torch import load_file
 
 from search.cli.main import main
 from search.lifecycle.run import run_trials
-from search.report.results import choice_of
 from search.spec.model import load_spec
 from search.store import trial_folder
-from search.store.records import collect_records
+from search.store.reading import RunReading
 from search.store.rundir import RunDir
 from search.store.study import OUTCOME_ATTRS, open_storage
 from tests.conftest import overfitting_data
@@ -176,12 +175,13 @@ def test_two_worker_trial_runs_deepspeed_across_two_processes(sweep_factory):
     assert history["world_size"].tolist() == [2, 2, 2]
     assert history["is_final"].iloc[-1]
     assert math.isfinite(history["gap"].iloc[-1])
-    (record,) = collect_records(run)
+    reading = RunReading(run)
+    (record,) = reading.records
     assert record.outcome.status == "completed"
     # Ray Train's checkpoints are kept in the trial's folder of the run directory, where every
     # node's driver finds them, not in the worker node's session directory.
     assert sorted(record.checkpoints) == [4, 8, 12]
-    chosen = choice_of(run, [record]).chosen
+    chosen = reading.choice().chosen
     assert chosen.checkpoint.startswith(str(run.path))
     with open(f"{chosen.checkpoint}/trial_metrics.json") as handle:
         assert json.load(handle)["step"] == chosen.step
@@ -233,6 +233,7 @@ def test_two_runs_sharing_one_study_database_stay_apart(sweep_factory, tmp_path)
     assert sorted(optuna.get_all_study_names(spec.search.storage)) == \
         sorted(run.path.name for run in runs)
     for run in runs:
-        (record,) = collect_records(run)
+        reading = RunReading(run)
+        (record,) = reading.records
         assert record.trial_id in run.trial_folders()
-        assert choice_of(run, [record]).chosen.trial_id == record.trial_id
+        assert reading.choice().chosen.trial_id == record.trial_id

@@ -32,10 +32,10 @@ from search.core.layout import (
 )
 from search.report.export.model_card import model_card
 from search.report.export.verify import probe_precision, verification
-from search.report.results import choice_of, recipe_text, recorded_versions
+from search.report.results import recipe_text, recorded_versions
 from search.selection.candidates import Candidate, candidate_at
 from search.spec.model import trial_settings
-from search.store.records import collect_records
+from search.store.reading import RunReading
 from search.store.rundir import RunDir
 from trainables.contract import PROBE_FILE, STEP, TRAINER_STATE_FILE, TRIAL_METRICS_FILE
 from trainables.fingerprint import library_versions
@@ -59,15 +59,15 @@ class Pick:
 def pick_checkpoint(run: RunDir, trial_id: str | None = None, step: int | None = None) -> Pick:
     """The run's choice (``basin confirm``'s winner once there is one), or the named trial's
     best-ranked checkpoint, or its checkpoint at ``step``."""
-    records = collect_records(run)
-    choice = choice_of(run, records)
+    reading = RunReading(run)
+    records, choice = reading.records, reading.choice()
     if trial_id is None:
         if step is not None:
             raise SpecError([f"--step: name the trial too (--trial ID --step {step})"])
         if choice.chosen is None:
             raise SpecError([f"{run.shown}: no checkpoint to export ({choice.why})"])
         return Pick(choice.chosen, choice.why)
-    record = next((r for r in records if r.trial_id == trial_id), None)
+    record = reading.record(trial_id)
     if record is None:
         known = ", ".join(r.trial_id for r in records)
         raise SpecError([f"--trial: no trial {trial_id!r} in {run.shown} (has {known})"])

@@ -46,12 +46,10 @@ from search.report.plots.check import plot_check  # noqa: E402
 from search.report.plots.front import plot_front  # noqa: E402
 from search.report.plots.palette import end_labels, trial_styles  # noqa: E402
 from search.report.plots.study import plot_history, plot_importances, plot_parallel  # noqa: E402
-from search.report.results import choice_of  # noqa: E402
 from search.sampling.space import ChoiceParam, ConstantParam, FloatParam, IntParam  # noqa: E402
 from search.selection.choice import Choice
 from search.stopping import rule_types  # noqa: E402
-from search.store.result_files import read_check  # noqa: E402
-from search.store.rundir import RunDir  # noqa: E402
+from search.store.reading import RunReading  # noqa: E402
 from trainables.contract import GAP, STEP, TRAIN_EVAL_LOSS, VAL_LOSS
 
 STATUS_COLOURS = {COMPLETED: "tab:green", STOPPED: "tab:red", PRUNED: "tab:orange",
@@ -227,11 +225,11 @@ def _position_of(param):
     return lambda value: value
 
 
-def write_plots(run: RunDir, records: list[TrialRecord], choice: Choice | None = None
-                ) -> list[Path]:
-    """Write every plot that the run's data allows; returns the files written."""
+def write_plots(reading: RunReading) -> list[Path]:
+    """Write every plot that the run's data allows (its choice the reading's); returns the
+    files written."""
+    run, records, choice = reading.run, reading.records, reading.choice()
     spec = run.spec
-    choice = choice or choice_of(run, records)
     study, metric = run.study(), spec.objective.metric
     written = [
         plot_learning_curves(records, choice, spec.name, run.plot_file(LEARNING_CURVES_PLOT)),
@@ -245,7 +243,7 @@ def write_plots(run: RunDir, records: list[TrialRecord], choice: Choice | None =
                       spec.objective.mode, tuple(n for n, p in spec.space.items()
                                                  if getattr(p, "log", False)),
                       choice.chosen.trial_id if choice.chosen else None),
-        plot_check(list(read_check(run).values()), choice, metric, spec.name,
+        plot_check(list(reading.checks.values()), choice, metric, spec.name,
                    run.plot_file(CHECK_PLOT)),
         plot_front(choice, metric, spec.name, run.plot_file(FRONT_PLOT)),
     ]

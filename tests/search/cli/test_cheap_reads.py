@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from search.report.results import choice_of, write_results
+from search.report.results import write_results
 from search.spec.model import load_spec
-from search.store.records import collect_records
+from search.store.reading import RunReading
 from search.store.rundir import RunDir
 
 HEAVY = ("ray.tune", "ray", "torch", "transformers", "deepspeed", "peft")
@@ -33,8 +33,7 @@ def finished_run(sweep_factory) -> RunDir:
         candidate = folder / "candidates" / f"step_{row['step']:08d}"
         candidate.mkdir()
         (candidate / "trial_metrics.json").write_text(json.dumps(row))
-    records = collect_records(run)
-    write_results(run, records, choice_of(run, records))
+    write_results(RunReading(run))
     return run
 
 

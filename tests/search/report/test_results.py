@@ -9,6 +9,7 @@ from search.report.results import leaderboard_rows, ordered, recipe, write_resul
 from search.selection import ObjectiveCriterion
 from search.selection.choice import choose
 from search.spec.model import load_spec, trial_settings, validate_spec
+from search.store.reading import RunReading
 from search.store.rundir import RunDir
 from tests.search.selection.test_selection import RECORDS
 from trainables.fingerprint import library_versions, recipe_hash
@@ -69,7 +70,7 @@ def test_write_results_and_a_best_yaml_that_validates(sweep_factory, tmp_path):
     spec = load_spec(sweep_factory(training={"max_steps": 40, "eval_every": 10}))
     run = RunDir.create(spec)
     choice = the_choice()
-    write_results(run, RECORDS, choice)
+    write_results(RunReading(run, RECORDS))
     results = json.loads(run.results_file.read_text())
     assert (results["best_trial"], results["best_step"]) == ("overfit", 20)
     assert results["choice"]["why"] == choice.why

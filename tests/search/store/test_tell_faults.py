@@ -33,5 +33,7 @@ def test_a_faulted_trial_left_untold_is_told_lost_when_the_sweep_ends(sweep_fact
     assert (outcome.status, outcome.kind) == (FAILED, LOST)
     assert outcome.reason == "RayActorError: the node died"
     assert told["done"].state == TrialState.COMPLETE and told["done"].value == 0.5
+    # The sweep's end reads its trials once: the told record says what a new reading would.
+    assert records[0].outcome == outcome
     tell_faults(run, records)  # a second finish tells nothing again
     assert [t.state for t in run.study().trials] == [TrialState.FAIL, TrialState.COMPLETE]

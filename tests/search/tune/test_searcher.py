@@ -350,3 +350,27 @@ def test_a_multi_objective_study_reopens_with_both_directions(two_objectives):
     """basin resume unpickles the searcher, which reopens the study from its journal."""
     searcher = pickle.loads(pickle.dumps(two_objectives))
     assert len(searcher.study.directions) == 2
+
+
+def test_a_study_in_memory_draws_as_a_stored_one_and_writes_nothing(tmp_path):
+    """``StudyRef.in_memory`` (an extension point for sweeps nobody resumes or reads back: the
+    replay benchmark's thousands): the same configurations as the study a run directory
+    keeps, and no file."""
+    distributions = {"learning_rate": FloatDistribution(1e-4, 1e-2, log=True)}
+
+    def draw(ref: StudyRef) -> list[float]:
+        searcher = HonestOptunaSearch(ref, distributions, {}, StopLedger(tmp_path / "stops"),
+                                      "val_loss", "min")
+        drawn = []
+        for index in range(12):  # past TPE's random start-up
+            drawn.append(searcher.suggest(f"t{index}")["learning_rate"])
+            searcher.on_trial_complete(f"t{index}", result(10, drawn[-1] * 100, 0.5, final=True))
+        return drawn
+
+    stored, memory = tmp_path / "stored", tmp_path / "memory"
+    stored.mkdir(), memory.mkdir()
+    refs = [StudyRef(name="s", run_dir=folder, storage_url=None, sampler="tpe", seed=0,
+                     num_trials=12, direction="minimize", in_memory=folder == memory)
+            for folder in (stored, memory)]
+    assert draw(refs[0]) == draw(refs[1])
+    assert any(stored.iterdir()) and not any(memory.iterdir())
