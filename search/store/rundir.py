@@ -1,9 +1,10 @@
-"""Reading a run directory back, while its sweep runs or after: the sweep, the study, the trials.
+"""A run directory made and opened, and read back while its sweep runs or after: the sweep, the
+study, the trials' folders and checkpoints. Where its files are is ``run_files.py``; keeping a
+run in an object store in step with its mirror on this machine is ``run_mirror.py``.
 
 Everything here comes from files that are written as the sweep goes (``sweep.yaml`` first, the
 Optuna journal at every report, Ray's per-trial folders), so a half-finished or crashed run
-directory reads as well as a finished one. A run directory in an object store is read through
-its mirror on this machine (``search.store.object_store``).
+directory reads as well as a finished one.
 """
 
 from __future__ import annotations
@@ -20,27 +21,15 @@ import optuna
 
 from search.core import uris
 from search.core.errors import SpecError
-from search.core.layout import (
-    BEST_FILE,
-    CHECK_FILE,
-    CONFIRM_FILE,
-    FREEZES_FILE,
-    PLOT_SUFFIX,
-    RAY_CHECKPOINT_PREFIX,
-    RESULTS_FILE,
-    STOPS_FILE,
-    SWEEP_FILE,
-    VERSIONS_FILE,
-    WANDB_FOLDER,
-    driver_file,
-)
+from search.core.layout import SWEEP_FILE, VERSIONS_FILE
 from search.spec.model import SweepSpec, dump_spec
 from search.spec.recorded import load_recorded_spec
 from search.store import object_store as store
 from search.store.journal import JournalDamage
+from search.store.run_files import RunFiles
+from search.store.run_mirror import RunMirror
 from search.store.study import RAY_TRIAL_ATTR, open_to_read
 from search.store.trial_folder import candidate_folders, trial_folders_in
-from trainables.contract import CANDIDATES_FOLDER, TRIAL_METRICS_FILE
 from trainables.fingerprint import library_versions
 
 
@@ -49,20 +38,9 @@ def trial_id_of(trial) -> str:
     attribute and, as ``TuneConfig.trial_dirname_creator``, its folder."""
     return trial.trial_id
 
-def _worth_downloading(relative: str) -> bool:
-    """Everything but W&B's files and checkpoint payloads; a candidate's metrics file comes,
-    so that the candidates kept are known without fetching them. (W&B's folder is uploaded but
-    never downloaded: only `wandb sync` reads it, on the machine that wrote it.)"""
-    parts = relative.split("/")
-    if parts[0] == WANDB_FOLDER:
-        return False
-    in_checkpoint = any(part.startswith(RAY_CHECKPOINT_PREFIX) or part == CANDIDATES_FOLDER
-                        for part in parts[:-1])
-    return not in_checkpoint or (CANDIDATES_FOLDER in parts and parts[-1] == TRIAL_METRICS_FILE)
-
 
 @dataclass
-class RunDir:
+class RunDir(RunFiles, RunMirror):
     """A sweep's run directory: ``path`` on this machine, and ``remote``, the object-store URI
     it is kept at (None for a local or shared path, where ``path`` is the run directory)."""
 
@@ -133,111 +111,6 @@ class RunDir:
             raise SpecError([str(error)]) from error
         return run
 
-    # -- the files the driver writes -----------------------------------------------------
-
-    @property
-    def sweep_file(self) -> Path:
-        """The validated sweep, every field explicit (written first)."""
-        return self.path / SWEEP_FILE
-
-    @property
-    def results_file(self) -> Path:
-        """Every trial and the choice, written when the sweep ends."""
-        return self.path / RESULTS_FILE
-
-    @property
-    def best_file(self) -> Path:
-        """The recipe of the chosen checkpoint: a sweep file that re-trains it."""
-        return self.path / BEST_FILE
-
-    @property
-    def stops_file(self) -> Path:
-        """The stop ledger: why each rule-stopped trial stopped, as it happens."""
-        return self.path / STOPS_FILE
-
-    @property
-    def freezes_file(self) -> Path:
-        """The freeze ledger: rungs, frozen and thawed trials, as it happens."""
-        return self.path / FREEZES_FILE
-
-    @property
-    def confirm_file(self) -> Path:
-        """``basin confirm``'s ranking of the top candidates re-trained with new seeds."""
-        return self.path / CONFIRM_FILE
-
-    @property
-    def check_file(self) -> Path:
-        """``basin check``'s figures of the top candidates (flatness, retention, seeds)."""
-        return self.path / CHECK_FILE
-
-    @property
-    def wandb_dir(self) -> Path:
-        """Where W&B writes its runs (offline runs stay there until ``wandb sync``)."""
-        return self.path / WANDB_FOLDER
-
-    def shown_file(self, file: Path) -> str:
-        """Where one of this run's files is kept, for messages (a URI for an object store)."""
-        return f"{self.shown}/{file.relative_to(self.path).as_posix()}"
-
-    def plot_file(self, name: str) -> Path:
-        """A plot's PNG file (plots sit at the top of the run directory)."""
-        return self.path / f"{name}{PLOT_SUFFIX}"
-
-    @property
-    def location(self) -> str:
-        """Where the run directory is kept, as a user names it on the command line."""
-        return self.remote if self.remote else str(self.path)
-
-    @property
-    def shown(self) -> str:
-        """``location`` for messages: an object store's query (endpoint, keys) left out."""
-        return uris.without_query(self.remote) if self.remote else str(self.path)
-
-    def pull(self) -> None:
-        """Refresh the mirror of an object-store run directory (no-op for a path): Ray's
-        folders and reports, basin's files; checkpoints only by their metrics file."""
-        if self.remote:
-            self.path.mkdir(parents=True, exist_ok=True)
-            # What this process uploaded is current here already.
-            store.download(self.remote, self.path,
-                           lambda relative: _worth_downloading(relative)
-                           and relative not in self._uploaded)
-
-    def push(self) -> None:
-        """Upload the driver's files that changed since the last push (no-op for a path)."""
-        if not self.remote or not self.path.is_dir():
-            return
-        changed = []
-        for file in self.path.rglob("*"):
-            relative = file.relative_to(self.path).as_posix()
-            if not file.is_file() or not driver_file(relative):
-                continue
-            stat = file.stat()
-            if self._uploaded.get(relative) != (stat.st_size, stat.st_mtime):
-                changed.append((relative, (stat.st_size, stat.st_mtime)))
-        store.upload(self.path, self.remote, [relative for relative, _ in changed])
-        self._uploaded.update(changed)
-
-    def remove(self, relative: str) -> None:
-        """Delete a folder of the run directory (``relative`` to it): here and, for a run in
-        an object store, there. A folder already gone is fine."""
-        shutil.rmtree(self.path / relative, ignore_errors=True)
-        if self.remote:
-            store.remove(self.remote, relative)
-
-    def fetch(self, where: str) -> Path:
-        """A local folder with the whole of ``where`` (a path, or a URI in this run's object
-        store: a checkpoint, downloaded on demand)."""
-        if not uris.is_object_store(where):
-            return Path(where)
-        relative = uris.without_query(where)[len(uris.without_query(self.remote or "")):]
-        local = self.path / relative.strip("/")
-        try:
-            store.download(where, local)
-        except store.LocationError as error:
-            raise SpecError([str(error)]) from error
-        return local
-
     @cached_property
     def spec(self) -> SweepSpec:
         return load_recorded_spec(self.sweep_file)
@@ -271,12 +144,6 @@ class RunDir:
     def trial_folders(self) -> dict[str, Path]:
         """Ray's folder of every started trial, by trial id."""
         return trial_folders_in(self.path)
-
-    def size_bytes(self) -> int:
-        """Space used by the run directory (checkpoints, W&B runs, study, plots)."""
-        if self.remote:
-            return sum(info.size or 0 for info in store.list_files(self.remote))
-        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
 
     def checkpoints(self, folder: Path) -> dict[int, str]:
         """Every candidate checkpoint of a trial, by its step: a path, or a URI for an
