@@ -9,7 +9,7 @@ of a configuration is the standard deviation of those figures over its seeds; th
 ``sigma`` is the median of the configurations' spreads of the test loss, shown with their
 range, beside the same for the best validation loss. The test split is read for scoring only.
 
-    python -m benchmarks.noise_floor sst2 --table-file benchmarks/curves/rebuilt/sst2.json.gz
+    python -m benchmarks.noise_floor sst2 --table-file benchmarks/curves/sst2.json.gz
     python -m benchmarks.noise_floor demo --smoke      # a smoke table's replicates
 
 The figures go to ``benchmarks/results/noise_floor_<table>.json``.

@@ -244,7 +244,7 @@ def recorded(rows: list[tuple]) -> list[Evaluation]:
             for step, val, train, base, se, distinct in rows]
 
 
-# Two trials of the MiniLM demo table (benchmarks/curves/rebuilt/demo.json.gz, configurations 0
+# Two trials of the MiniLM demo table (benchmarks/curves/demo.json.gz, configurations 0
 # and 5): both turn, one after learning, one predicting a single class throughout.
 LEARNED_THEN_TURNED = [(15, 0.7091, 0.6684, 0.7095, 0.0084, 1), (30, 0.6579, 0.5707, 0.7095, 0.0162, 2),
                        (45, 0.6771, 0.5025, 0.7095, 0.0360, 2), (60, 0.6725, 0.5054, 0.7095, 0.0537, 2)]
