@@ -105,7 +105,7 @@ def measure(task: str, seed: int, work: Path, extra: list[str]) -> dict[str, Any
                                     **score(run.spec, chosen.params, chosen.checkpoint, cache)}
     pool = {(c.trial_id, c.step): c for c in reading.choice().ranked}
     row["candidates"], row["checked"] = len(pool), []
-    for entry in json.loads(run.check_file.read_text())["candidates"]:
+    for entry in reading.check_report["candidates"]:
         candidate = pool[(entry["trial_id"], entry["step"])]
         row["checked"].append({
             "trial_id": entry["trial_id"], "step": entry["step"],

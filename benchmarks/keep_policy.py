@@ -12,7 +12,6 @@ touched.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -35,9 +34,7 @@ def measure(original: Path, keep: dict, scratch: Path) -> dict:
     kept = keep_what_counts(run, records)
     after = RunReading(run)  # read again: what the pass left on disk
     records, after_choice = after.records, after.choice().chosen
-    checked = []
-    if (copy / "check.json").is_file():
-        checked = json.loads((copy / "check.json").read_text()).get("candidates", [])
+    checked = (after.check_report or {}).get("candidates", [])
     intact = all(Path(records_checkpoint(records, c["trial_id"], c["step"]) or "/nonexistent",
                       "adapter_model.safetensors").is_file() for c in checked)
     return {"run": original.name, "before_mib": before / 2**20,
