@@ -123,10 +123,10 @@ class HonestOptunaSearch(Searcher):
         # With a freezing scheduler: the frozen trials, which hold no slot.
         self.freezes = freezes
         self._slots: int | None = None
+        # Trials that hold a slot. One Ray ended on a fault of the machine (retries spent)
+        # leaves it untold: basin resume continues it (resume_trials), and the study, where it
+        # is still running, says so (adopt_ray_trials); the sweep's end tells it FAIL.
         self._live: dict[str, optuna.Trial] = {}
-        # Trials Ray ended on a fault of the machine (retries spent): not told yet, because
-        # basin resume continues them (resume_trials); the sweep's end tells them FAIL.
-        self._faulted: dict[str, optuna.Trial] = {}
         self._reported: dict[str, set[int]] = {}
         # Figures of each live trial's best step so far (AT_BEST_ATTRS), told with its outcome.
         self._at_best: dict[str, dict[str, float]] = {}
@@ -136,25 +136,23 @@ class HonestOptunaSearch(Searcher):
         # which Optuna trial (by number) each running Ray trial is, and reopen on unpickling.
         state = self.__dict__.copy()
         state["study"] = None
-        for name in ("_live", "_faulted"):
-            state[name] = {ray_id: trial.number for ray_id, trial in getattr(self, name).items()}
+        state["_live"] = {ray_id: trial.number for ray_id, trial in self._live.items()}
         return state
 
     def __setstate__(self, state: dict) -> None:
-        numbers, faulted = state.pop("_live"), state.pop("_faulted", {})
+        numbers = state.pop("_live")
         # Compatibility (resuming a sweep that basin 0.1 started): its searcher lacked it.
         # Remove in basin 0.3.
         gaps = state.pop("_gap_at_best", {})
         state.setdefault("_at_best", {ray_id: {GAP: gap} for ray_id, gap in gaps.items()})
         state.setdefault("freezes", None)
         state.setdefault("_slots", None)
+        state.pop("_faulted", None)  # kept by earlier searchers; the study says it now
         self.__dict__.update(state)
         self.study = self.study_ref.open()
         by_number = {t.number: t._trial_id for t in self.study.get_trials(deepcopy=False)}
-        self._live, self._faulted = (
-            {ray_id: optuna.trial.Trial(self.study, by_number[number])
-             for ray_id, number in table.items() if number in by_number}
-            for table in (numbers, faulted))
+        self._live = {ray_id: optuna.trial.Trial(self.study, by_number[number])
+                      for ray_id, number in numbers.items() if number in by_number}
 
     def save(self, checkpoint_path: str) -> None:
         """Ray saves the searcher with the experiment state; the study itself is in storage.
@@ -168,38 +166,43 @@ class HonestOptunaSearch(Searcher):
         os.replace(partial, checkpoint_path)
 
     def restore(self, checkpoint_path: str) -> None:
-        """Take back the state Ray saved with the experiment (on ``basin resume``)."""
+        """Take back the state Ray saved with the experiment (on ``basin resume``). Which of
+        its trials are live is settled once Ray's own trials are known: ``adopt_ray_trials``."""
         with open(checkpoint_path, "rb") as handle:
             self.__dict__.update(pickle.load(handle).__dict__)
-        self._requeue_orphans()
 
-    def _requeue_orphans(self) -> None:
-        """Settle Optuna trials that a crashed driver asked for but Ray never recorded.
+    def adopt_ray_trials(self, resumed: set[str], recorded: set[str]) -> None:
+        """Agree with the trials Ray restored (``resumed``: the Ray ids it runs again;
+        ``recorded``: every Ray id in its state), rebuilt from the study, not from this
+        searcher's saved state: Ray's files may come from two snapshots
+        (``search/tune/restored_state.py``), and the study's journal is what Optuna was told.
 
-        Between two experiment snapshots the driver may ask Optuna for a configuration and die
-        before Ray writes the trial down; Ray will not resume it. Such a trial is told FAIL
-        (it never trained) and its configuration is queued again, so nothing learned is lost
-        and the resumed sweep tries it.
+        - A trial Optuna has running and Ray runs again is live, whether or not the saved
+          searcher knew it (one Ray ended on a fault of the machine included:
+          resume_errored); its reported steps are those the study holds.
+        - A trial told before the crash but after Ray's snapshot is resumed by Ray from its
+          final checkpoint, which only repeats its last report: not live, Optuna must not hear
+          it twice.
+        - A trial Optuna has running that Ray never recorded (asked for between two snapshots)
+          is an orphan: told FAIL (it never trained) and its configuration queued again, so
+          nothing learned is lost and the resumed sweep tries it.
         """
-        running = {t.number for t in self.study.get_trials(deepcopy=False,
-                                                           states=(TrialState.RUNNING,))}
-        # Ray resumes the trials it ended on a fault (resume_trials: resume_errored): live again.
-        self._live.update(self._faulted)
-        self._faulted = {}
-        # A trial told before the crash but after Ray's last snapshot is resumed by Ray from
-        # its final checkpoint, which only repeats its last report: Optuna must not hear it
-        # twice.
-        self._live = {ray_id: trial for ray_id, trial in self._live.items()
-                      if trial.number in running}
-        known = {trial.number for trial in self._live.values()}
-        for frozen in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if frozen.number in known:
-                continue
-            orphan = optuna.trial.Trial(self.study, frozen._trial_id)
+        running = [(t.user_attrs.get(RAY_TRIAL_ATTR), t) for t in
+                   self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+        self._live = {ray_id: optuna.trial.Trial(self.study, trial._trial_id)
+                      for ray_id, trial in running if ray_id in resumed}
+        self._reported = {ray_id: set(trial.intermediate_values)
+                          for ray_id, trial in running if ray_id in resumed}
+        self._at_best = {ray_id: figures for ray_id, figures in self._at_best.items()
+                         if ray_id in self._live}
+        for ray_id, trial in running:
+            if ray_id in recorded:
+                continue  # live above, or ended in Ray's state: the sweep's end tells it
+            orphan = optuna.trial.Trial(self.study, trial._trial_id)
             ending = orphaned()
             record_outcome(orphan, ending.outcome)
             self.study.tell(orphan, state=ending.state)
-            self.study.enqueue_trial(frozen.params, skip_if_exists=False)
+            self.study.enqueue_trial(trial.params, skip_if_exists=False)
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
                               **spec: Any) -> bool:
@@ -259,8 +262,7 @@ class HonestOptunaSearch(Searcher):
         trial = self._live.pop(trial_id, None)
         if trial is None:
             return
-        if error:  # a fault of the machine: basin resume continues it (see __init__)
-            self._faulted[trial_id] = trial
+        if error:  # a fault of the machine: untold, basin resume continues it (see __init__)
             return
         at_best = self._at_best.pop(trial_id, {})
         best = (result or {}).get(BEST_OBJECTIVE, (result or {}).get(self.metric))

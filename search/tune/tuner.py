@@ -26,6 +26,7 @@ from search.tune.atomic_state import keep_experiment_state_whole
 from search.tune.cluster import DRIVER_CPU
 from search.tune.freezing import FreezingScheduler
 from search.tune.lost_checkpoints import RestartLostCheckpoints
+from search.tune.restored_state import settle_restored_state
 from search.tune.result_logger import ResultLogger
 from trainables.contract import STEP
 from trainables.trial.entry import run_trial
@@ -56,6 +57,7 @@ def fit(tuner: tune.Tuner, run: RunDir, log: DriverLog | None = None) -> tune.Re
     """
     stop_on_sigterm()  # after ray.init, which makes SIGTERM exit at once
     keep_experiment_state_whole()  # a kill mid-snapshot must not lose the sweep
+    settle_restored_state()  # nor a kill between the snapshot's files
     ours = SNAPSHOT_PERIOD_ENV not in os.environ and run.remote is None
     if ours:
         os.environ[SNAPSHOT_PERIOD_ENV] = "0"

@@ -16,13 +16,13 @@ from search.cli.main import main
 from search.store.freeze_ledger import FreezeLedger
 from search.store.rundir import RunDir
 from search.store.stop_ledger import StopLedger
-from tests.integration.retrain import figures, retrained
-from tests.integration.test_resilience import (
+from tests.integration.drivers import (
     kill_when,
     resume_in_own_process,
     start_driver,
     the_run,
 )
+from tests.integration.retrain import figures, retrained
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from search.core.outcome import ORPHANED
 from search.store import trial_folder
 from search.store.driver_lock import DriverLock
 from search.store.study import KIND_ATTR, RAY_TRIAL_ATTR
-from tests.integration.test_resilience import kill_when, start_driver, the_run, wait_for
+from tests.integration.drivers import kill_when, start_driver, the_run, wait_for
 
 pytestmark = pytest.mark.integration
 

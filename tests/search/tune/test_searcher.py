@@ -110,6 +110,7 @@ def test_a_trial_ray_ended_on_a_fault_is_left_for_resume_to_continue(searcher, t
     searcher.save(str(snapshot))
     resumed = HonestOptunaSearch.__new__(HonestOptunaSearch)
     resumed.restore(str(snapshot))
+    resumed.adopt_ray_trials({"a"}, {"a"})  # Ray runs it again (resume_errored)
     assert len(resumed.study.trials) == 1  # not failed as an orphan, not queued again
     resumed.on_trial_result("a", result(10, 0.5, 0.5))
     resumed.on_trial_complete("a", result(20, 0.4, 0.4, final=True))
@@ -262,6 +263,7 @@ def test_a_configuration_ray_never_recorded_is_failed_as_orphaned_and_queued_aga
 
     resumed = HonestOptunaSearch.__new__(HonestOptunaSearch)
     resumed.restore(str(snapshot))
+    resumed.adopt_ray_trials({"a"}, {"a"})  # Ray's state records a only
     orphan = resumed.study.trials[1]
     assert orphan.state == TrialState.FAIL and told_outcome(orphan).kind == ORPHANED
     assert resumed.study.trials[0].state == TrialState.RUNNING  # a: Ray resumes it
