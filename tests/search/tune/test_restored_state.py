@@ -1,32 +1,18 @@
 """basin resume from Ray files of two snapshots (search/tune/restored_state.py): whatever the
 mix, Ray's restored trials decide what runs, and the study decides what Optuna was told. A
-real study, a real searcher, Ray's own SearchGenerator and Trial objects (no Ray run)."""
+real study, a real searcher (conftest.py), Ray's own SearchGenerator and Trial objects (no Ray
+run)."""
 
 from __future__ import annotations
 
-import pytest
-from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState
 from ray.tune.experiment import Trial
 from ray.tune.search import SearchGenerator
 
 from search.core.outcome import ORPHANED
-from search.store.stop_ledger import StopLedger
 from search.store.study import RAY_TRIAL_ATTR, told_outcome
-from search.tune.optuna_search import HonestOptunaSearch, StudyRef
+from search.tune.optuna_search import HonestOptunaSearch
 from search.tune.restored_state import settle
-
-
-@pytest.fixture
-def searcher(tmp_path):
-    ref = StudyRef(name="s", run_dir=tmp_path, storage_url=None, sampler="random", seed=0,
-                   num_trials=4, direction="minimize")
-    distributions = {"learning_rate": FloatDistribution(1e-4, 1e-2, log=True),
-                     "lora_r": CategoricalDistribution([4, 8])}
-    searcher = HonestOptunaSearch(ref, distributions, {}, StopLedger(tmp_path / "stops.jsonl"),
-                                  "val_loss", "min")
-    searcher.set_max_concurrency(2)
-    return searcher
 
 
 def restored(searcher: HonestOptunaSearch, snapshot) -> HonestOptunaSearch:
@@ -102,6 +88,7 @@ def test_ended_trials_hold_no_slot_and_are_not_heard_twice(searcher, tmp_path):
     """A trial told before the kill that Ray's snapshot still had running: Ray continues it
     from its final checkpoint, which repeats its last report; Optuna keeps what it was told.
     A trial Ray ended on a fault and continues (resume_errored) is live again."""
+    searcher.set_max_concurrency(2)
     searcher.suggest("a")
     searcher.suggest("b")
     snapshot = tmp_path / "searcher-state.pkl"

@@ -18,16 +18,6 @@ from search.tune.optuna_search import HonestOptunaSearch, StudyRef
 from trainables.contract import DRIFT
 
 
-@pytest.fixture
-def searcher(tmp_path):
-    ref = StudyRef(name="s", run_dir=tmp_path, storage_url=None, sampler="tpe", seed=0,
-                   num_trials=6, direction="minimize")
-    distributions = {"learning_rate": FloatDistribution(1e-4, 1e-2, log=True),
-                     "lora_r": CategoricalDistribution([4, 8])}
-    return HonestOptunaSearch(ref, distributions, {"lora_dropout": 0.1},
-                              StopLedger(tmp_path / "stops.jsonl"), "val_loss", "min")
-
-
 def result(step, val_loss, best, final=False):
     return {"step": step, "val_loss": val_loss, "best_objective": best, "is_final": final}
 
