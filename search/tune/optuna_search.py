@@ -189,10 +189,10 @@ class HonestOptunaSearch(Searcher):
         """
         running = [(t.user_attrs.get(RAY_TRIAL_ATTR), t) for t in
                    self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+        live = [(ray_id, trial) for ray_id, trial in running if ray_id in resumed]
         self._live = {ray_id: optuna.trial.Trial(self.study, trial._trial_id)
-                      for ray_id, trial in running if ray_id in resumed}
-        self._reported = {ray_id: set(trial.intermediate_values)
-                          for ray_id, trial in running if ray_id in resumed}
+                      for ray_id, trial in live}
+        self._reported = {ray_id: set(trial.intermediate_values) for ray_id, trial in live}
         self._at_best = {ray_id: figures for ray_id, figures in self._at_best.items()
                          if ray_id in self._live}
         for ray_id, trial in running:
